@@ -1,0 +1,49 @@
+# Two commands: `make demo` and `make test`. Each builds what it needs on a fresh machine.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+SYSTEM_STAMP := $(VENV)/.system-stamp
+
+.PHONY: demo test lint format bench system-deps install clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e ".[dev,redis,dashboard]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# redis-server for session tests, chromium for the dashboard browser test (Debian packages).
+$(SYSTEM_STAMP): | $(PY)
+	@if ! command -v redis-server >/dev/null 2>&1 || ! command -v chromium >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = "0" ]; then SUDO=""; else SUDO="sudo"; fi; \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq redis-server chromium >/dev/null; \
+	fi
+	touch $(SYSTEM_STAMP)
+
+system-deps: $(SYSTEM_STAMP)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(STAMP)
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+test: $(STAMP) $(SYSTEM_STAMP) lint
+	$(VENV)/bin/pytest
+
+demo: $(STAMP)
+	$(VENV)/bin/agentoscope demo
+
+bench: $(STAMP)
+	$(PY) benchmarks/bench_tracing.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,5 @@
+"""The `agentoscope` command line."""
+
+from .main import build_parser, main
+
+__all__ = ["build_parser", "main"]

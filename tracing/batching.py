@@ -1,0 +1,300 @@
+"""The base for processors that do I/O: the agent's thread only appends to a bounded queue; a
+background worker turns spans into records and exports them in batches.
+
+A full queue drops the new item and counts it: the agent is never blocked. Export failures are
+counted and logged once per kind; the worker carries on with the next batch.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import weakref
+from collections import deque
+from time import time_ns
+from typing import Any
+
+from .isolation import callback_errors
+from .processor import TracingProcessor
+from .records import ForeignSpanAgents, span_record, trace_record
+from .spans import Span
+from .traces import Trace
+
+logger = logging.getLogger("agentoscope.tracing")
+
+_all_processors: weakref.WeakSet[BatchingProcessor] = weakref.WeakSet()
+
+
+class _ForeignSpan:
+    """An SDK span plus the agent name we tracked for it at start."""
+
+    __slots__ = ("agent_name", "span")
+
+    def __init__(self, span: Any, agent_name: str | None) -> None:
+        self.span = span
+        self.agent_name = agent_name
+
+
+class _FinishedTrace:
+    __slots__ = ("ended_ns", "started_ns", "trace")
+
+    def __init__(self, trace: Any, started_ns: int | None, ended_ns: int | None) -> None:
+        self.trace = trace
+        self.started_ns = started_ns
+        self.ended_ns = ended_ns
+
+
+class BatchingProcessor(TracingProcessor):
+    """Subclasses implement `export(records)` (called on the worker thread, one batch at a time)
+    and optionally `close()` (called once at shutdown, after the last export)."""
+
+    def __init__(
+        self,
+        *,
+        max_queue_size: int = 65_536,
+        max_batch_size: int = 2_048,
+        schedule_delay: float = 0.2,
+        name: str | None = None,
+    ) -> None:
+        if max_queue_size < 1 or max_batch_size < 1:
+            raise ValueError("max_queue_size and max_batch_size must be positive")
+        self.name = name or type(self).__name__
+        self._queue: deque[Any] = deque()
+        self._max_queue_size = max_queue_size
+        self._max_batch_size = max_batch_size
+        self._schedule_delay = schedule_delay
+        self._foreign_agents = ForeignSpanAgents()
+        self._foreign_trace_starts: dict[str, int] = {}
+        self._exported = 0
+        self._dropped = 0
+        self._errors = 0
+        self._failed_records = 0
+        self._seen_errors: set[str] = set()
+        self._closed = False
+        self._init_threading()
+        _all_processors.add(self)
+
+    def _init_threading(self) -> None:
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._export_lock = threading.RLock()
+        self._counter_lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    # -- the agent's side: constant, tiny work ----------------------------------------------
+
+    def on_trace_start(self, trace: Trace) -> None:
+        if not isinstance(trace, Trace):  # SDK traces carry no times: note the start here
+            self._foreign_trace_starts[trace.trace_id] = time_ns()
+
+    def on_trace_end(self, trace: Trace) -> None:
+        if isinstance(trace, Trace):
+            self._enqueue(trace)
+        else:
+            started = self._foreign_trace_starts.pop(trace.trace_id, None)
+            self._enqueue(_FinishedTrace(trace, started, time_ns()))
+            self._foreign_agents.forget_trace(trace.trace_id)
+
+    def on_span_start(self, span: Span[Any]) -> None:
+        if not isinstance(span, Span):
+            self._foreign_agents.on_span_start(span)
+
+    def on_span_end(self, span: Span[Any]) -> None:
+        if isinstance(span, Span):
+            self._enqueue(span)
+        else:
+            self._enqueue(_ForeignSpan(span, self._foreign_agents.agent_of(span)))
+
+    def _enqueue(self, item: Any) -> None:
+        queue = self._queue
+        if len(queue) >= self._max_queue_size or self._closed:
+            self._drop()
+            return
+        queue.append(item)
+        if self._thread is None:
+            self._start_worker()
+        if len(queue) == self._max_batch_size:
+            self._wake.set()
+
+    def _drop(self) -> None:
+        with self._counter_lock:
+            self._dropped += 1
+            first = self._dropped == 1
+        if first:
+            reason = "processor is shut down" if self._closed else "queue is full"
+            logger.warning(
+                "%s: %s (%d items): dropping new spans without slowing the agent; "
+                "counts in agentoscope.tracing.stats()",
+                self.name,
+                reason,
+                self._max_queue_size,
+            )
+
+    def _start_worker(self) -> None:
+        with self._counter_lock:
+            if self._thread is not None:
+                return
+            thread = threading.Thread(
+                target=self._run, name=f"agentoscope-{self.name}", daemon=True
+            )
+            self._thread = thread
+        thread.start()
+
+    # -- the worker's side ----------------------------------------------------------------------
+
+    def _run(self) -> None:
+        while True:
+            self._wake.wait(self._schedule_delay)
+            self._wake.clear()
+            stopping = self._stop.is_set()
+            self._drain()
+            if stopping:
+                return
+
+    def _drain(self) -> None:
+        with self._export_lock:
+            queue = self._queue
+            while queue:
+                items = []
+                pop = queue.popleft
+                try:
+                    for _ in range(self._max_batch_size):
+                        items.append(pop())
+                except IndexError:
+                    pass
+                records = self._to_records(items)
+                if records:
+                    self._export_batch(records)
+
+    def _to_records(self, items: list[Any]) -> list[dict[str, Any]]:
+        records: list[dict[str, Any]] = []
+        for item in items:
+            try:
+                if isinstance(item, Span):
+                    records.append(span_record(item))
+                elif isinstance(item, Trace):
+                    records.append(trace_record(item))
+                elif isinstance(item, _ForeignSpan):
+                    records.append(span_record(item.span, item.agent_name))
+                else:
+                    records.append(trace_record(item.trace, item.started_ns, item.ended_ns))
+            except Exception as error:
+                self._count_error("convert", error, f"could not convert {item!r}", 1)
+        return records
+
+    def _export_batch(self, records: list[dict[str, Any]]) -> None:
+        try:
+            self.export(records)
+        except Exception as error:
+            self._count_error(
+                "export", error, f"export of {len(records)} records failed", len(records)
+            )
+        else:
+            with self._counter_lock:
+                self._exported += len(records)
+
+    def _count_error(self, stage: str, error: Exception, what: str, lost: int) -> None:
+        kind = f"{stage}:{type(error).__name__}"
+        with self._counter_lock:
+            self._errors += 1
+            self._failed_records += lost
+            first = kind not in self._seen_errors
+            self._seen_errors.add(kind)
+        if first:
+            logger.error(
+                "%s: %s: %s: %s (logged once per kind; counts in agentoscope.tracing.stats())",
+                self.name,
+                what,
+                type(error).__name__,
+                error,
+            )
+
+    # -- to implement ---------------------------------------------------------------------------
+
+    def export(self, records: list[dict[str, Any]]) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release files and connections. Called once, after the last export."""
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    def force_flush(self) -> None:
+        """Export everything queued so far, in the caller's thread, before returning."""
+        self._drain()
+
+    def shutdown(self, timeout: float | None = None) -> None:
+        """Drain and close. With a timeout, whatever is still queued at the deadline is dropped
+        and counted."""
+        if self._closed:
+            return
+        self._closed = True
+        thread = self._thread
+        if thread is not None and thread.is_alive():
+            self._stop.set()
+            self._wake.set()
+            thread.join(timeout)
+            if thread.is_alive():
+                with self._counter_lock:
+                    left = len(self._queue)
+                    self._dropped += left
+                logger.warning(
+                    "%s: shutdown deadline passed; %d queued items dropped", self.name, left
+                )
+                return
+        self._drain()
+        try:
+            self.close()
+        except Exception as error:
+            self._count_error("close", error, "close failed", 0)
+        if self._dropped or self._errors:
+            logger.warning("%s: at shutdown: %s", self.name, self.stats())
+
+    def _after_fork_in_child(self) -> None:
+        self._init_threading()
+
+    def stats(self) -> dict[str, int]:
+        with self._counter_lock:
+            return {
+                "queued": len(self._queue),
+                "exported": self._exported,
+                "dropped": self._dropped,
+                "errors": self._errors + callback_errors(self),
+                "failed_records": self._failed_records,
+            }
+
+
+def _reset_after_fork() -> None:
+    for processor in list(_all_processors):
+        processor._after_fork_in_child()
+
+
+os.register_at_fork(after_in_child=_reset_after_fork)
+
+
+def stats() -> dict[str, dict[str, int]]:
+    """Per processor: queued, exported, dropped, errors and failed_records. Includes every
+    batching processor alive in this process (also ones added to the official SDK) and, for
+    other registered processors, how often their callbacks raised."""
+    from .provider import get_trace_provider
+
+    seen: set[int] = set()
+    result: dict[str, dict[str, int]] = {}
+
+    def key_for(name: str) -> str:
+        key, n = name, 2
+        while key in result:
+            key, n = f"{name}#{n}", n + 1
+        return key
+
+    for processor in [*get_trace_provider().processors, *list(_all_processors)]:
+        if id(processor) in seen:
+            continue
+        seen.add(id(processor))
+        if isinstance(processor, BatchingProcessor):
+            result[key_for(processor.name)] = processor.stats()
+        else:
+            name = getattr(processor, "name", None) or type(processor).__name__
+            result[key_for(str(name))] = {"errors": callback_errors(processor)}
+    return result

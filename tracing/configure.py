@@ -1,0 +1,106 @@
+"""`configure()`: one call (or environment variables) that sets up the processors."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from .console import ConsoleProcessor
+from .jsonl import JSONLProcessor
+from .provider import env_flag, get_trace_provider
+from .sensitive import Redactor, set_data_policy
+
+ENV_CONSOLE = "AGENTOSCOPE_CONSOLE"
+ENV_JSONL = "AGENTOSCOPE_JSONL"
+ENV_DUCKDB = "AGENTOSCOPE_DUCKDB"
+ENV_OTLP = "AGENTOSCOPE_OTLP"
+ENV_DISABLED = "AGENTOSCOPE_TRACING_DISABLED"
+
+_configured: list[Any] = []
+
+
+def _env_path(name: str) -> str | None:
+    value = os.environ.get(name, "").strip()
+    return value or None
+
+
+def _otlp_from(value: Any) -> Any:
+    from .otlp_processor import OTLPProcessor
+
+    if isinstance(value, OTLPProcessor):
+        return value
+    if value is True:
+        return OTLPProcessor()
+    if isinstance(value, str):
+        return OTLPProcessor(endpoint=value)
+    if isinstance(value, Mapping):
+        return OTLPProcessor(**value)
+    raise TypeError(
+        f"otlp= takes True, an endpoint URL, a dict of options or an OTLPProcessor, not {value!r}"
+    )
+
+
+def configure(
+    *,
+    console: bool | None = None,
+    jsonl: str | os.PathLike[str] | bool | None = None,
+    duckdb: str | os.PathLike[str] | bool | None = None,
+    otlp: Any = None,
+    include_sensitive_data: bool | None = None,
+    max_field_chars: int | None = None,
+    redact: Redactor | None = None,
+    disabled: bool | None = None,
+    processors: list[Any] | None = None,
+    replace: bool = True,
+) -> list[Any]:
+    """Set up tracing in one call and return the processors now registered.
+
+    Each argument left as None falls back to its environment variable: `AGENTOSCOPE_CONSOLE=1`,
+    `AGENTOSCOPE_JSONL=path`, `AGENTOSCOPE_DUCKDB=path`, `AGENTOSCOPE_OTLP=1|endpoint` (then the
+    standard `OTEL_EXPORTER_OTLP_*` variables apply), `AGENTOSCOPE_INCLUDE_SENSITIVE_DATA=0`,
+    `AGENTOSCOPE_TRACING_DISABLED=1`. `processors` adds processors of your own. With `replace`
+    (the default) processors set up by an earlier `configure()` are flushed, closed and removed.
+    """
+    set_data_policy(include_sensitive_data, max_field_chars, redact)
+    provider = get_trace_provider()
+    if disabled is None:
+        disabled = env_flag(ENV_DISABLED)
+    provider.set_disabled(disabled)
+
+    if console is None:
+        console = env_flag(ENV_CONSOLE)
+    if jsonl is None:
+        jsonl = _env_path(ENV_JSONL)
+    if duckdb is None:
+        duckdb = _env_path(ENV_DUCKDB)
+    if otlp is None:
+        env_otlp = _env_path(ENV_OTLP)
+        if env_otlp is not None and env_otlp.lower() not in {"0", "false", "no", "off"}:
+            otlp = True if env_otlp.lower() in {"1", "true", "yes", "on"} else env_otlp
+
+    created: list[Any] = []
+    if console:
+        created.append(ConsoleProcessor())
+    if jsonl:
+        created.append(JSONLProcessor("traces.jsonl" if jsonl is True else jsonl))
+    if duckdb:
+        from .duckdb_processor import DuckDBProcessor
+
+        created.append(DuckDBProcessor(None if duckdb is True else duckdb))
+    if otlp:
+        created.append(_otlp_from(otlp))
+    created.extend(processors or [])
+
+    if replace:
+        old = [p for p in provider.processors if p in _configured]
+        keep = [p for p in provider.processors if p not in _configured]
+        provider.set_processors([*keep, *created])
+        for processor in old:
+            processor.shutdown()
+        _configured.clear()
+    else:
+        for processor in created:
+            provider.register_processor(processor)
+    _configured.extend(created)
+    return list(provider.processors)

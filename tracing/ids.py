@@ -1,0 +1,35 @@
+"""Trace, span and group ids in the official SDK's formats, from a fast private random source.
+
+`uuid4()` costs about 2 µs; a Mersenne Twister draw costs about 0.1 µs. The generator is private (a
+user's `random.seed(...)` cannot make ids collide) and reseeded from the OS after `fork()`.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+
+_rng = random.Random(int.from_bytes(os.urandom(16), "big"))
+_bits = _rng.getrandbits
+
+
+def _reseed() -> None:
+    _rng.seed(int.from_bytes(os.urandom(16), "big"))
+
+
+os.register_at_fork(after_in_child=_reseed)
+
+
+def gen_trace_id() -> str:
+    """`trace_` + 32 hex digits: the 128 bits are the OpenTelemetry trace id."""
+    return f"trace_{_bits(128):032x}"
+
+
+def gen_span_id() -> str:
+    """`span_` + 24 hex digits, as the official SDK."""
+    return f"span_{_bits(96):024x}"
+
+
+def gen_group_id() -> str:
+    """`group_` + 24 hex digits, as the official SDK."""
+    return f"group_{_bits(96):024x}"

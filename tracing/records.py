@@ -1,0 +1,313 @@
+"""One conversion from a finished span or trace to a flat, versioned record (a plain dict).
+
+Every processor writes records: JSONL lines are records, store rows are records, OTLP spans are
+built from records. Spans and traces from the official `openai-agents` SDK convert the same way as
+ours (SDK task/turn spans export as `custom` with `data.sdk_span_type`; their `span_type` here is
+`task`/`turn`).
+
+Span record (version 1), in this key order:
+    v, kind="span", trace_id, span_id, parent_id, span_type, name, agent_name, tool_name, model,
+    started_at, ended_at (ISO-8601 UTC, microseconds), duration_ms, status ("ok"|"error"),
+    error_type, error_message, input_tokens, output_tokens, total_tokens, cached_input_tokens,
+    reasoning_tokens, data (span_data.export(), cleaned), error ({message, data} or None),
+    metadata
+Trace record (version 1):
+    v, kind="trace", trace_id, workflow_name, group_id, metadata, started_at, ended_at, duration_ms
+
+Token columns are filled for model calls only (generation, response, transcription, speech), so
+summing them never double counts; task/turn aggregates stay inside `data.data.usage`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+from .clock import iso_from_ns, ns_from_iso
+from .sensitive import DataPolicy, clean, get_data_policy
+
+RECORD_VERSION = 1
+
+SPAN_RECORD_FIELDS: tuple[str, ...] = (
+    "v",
+    "kind",
+    "trace_id",
+    "span_id",
+    "parent_id",
+    "span_type",
+    "name",
+    "agent_name",
+    "tool_name",
+    "model",
+    "started_at",
+    "ended_at",
+    "duration_ms",
+    "status",
+    "error_type",
+    "error_message",
+    "input_tokens",
+    "output_tokens",
+    "total_tokens",
+    "cached_input_tokens",
+    "reasoning_tokens",
+    "data",
+    "error",
+    "metadata",
+)
+TRACE_RECORD_FIELDS: tuple[str, ...] = (
+    "v",
+    "kind",
+    "trace_id",
+    "workflow_name",
+    "group_id",
+    "metadata",
+    "started_at",
+    "ended_at",
+    "duration_ms",
+)
+MODEL_SPAN_TYPES = frozenset({"generation", "response", "transcription", "speech"})
+_SENSITIVE_FIELDS: dict[str, tuple[str, ...]] = {
+    "generation": ("input", "output"),
+    "function": ("input", "output"),
+    "speech_group": ("input",),
+    "speech": ("input",),
+    "transcription": ("output",),
+}
+_UNSET: Any = object()
+
+
+def _times(obj: Any) -> tuple[int | None, int | None]:
+    start = getattr(obj, "started_at_ns", _UNSET)
+    if start is not _UNSET:
+        return start, obj.ended_at_ns
+    return ns_from_iso(getattr(obj, "started_at", None)), ns_from_iso(
+        getattr(obj, "ended_at", None)
+    )
+
+
+def _duration_ms(start: int | None, end: int | None) -> float | None:
+    if start is None or end is None:
+        return None
+    return (end - start) / 1_000_000
+
+
+def _get(obj: Any, name: str) -> Any:
+    if obj is None:
+        return None
+    if isinstance(obj, Mapping):
+        return obj.get(name)
+    return getattr(obj, name, None)
+
+
+def _int(value: Any) -> int | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def usage_numbers(usage: Any) -> tuple[int | None, ...]:
+    """(input, output, total, cached input, reasoning) from a Responses- or Chat-style usage."""
+    if usage is None:
+        return (None, None, None, None, None)
+    input_tokens = _int(_get(usage, "input_tokens"))
+    if input_tokens is None:
+        input_tokens = _int(_get(usage, "prompt_tokens"))
+    output_tokens = _int(_get(usage, "output_tokens"))
+    if output_tokens is None:
+        output_tokens = _int(_get(usage, "completion_tokens"))
+    total = _int(_get(usage, "total_tokens"))
+    if total is None and input_tokens is not None and output_tokens is not None:
+        total = input_tokens + output_tokens
+    input_details = _get(usage, "input_tokens_details") or _get(usage, "prompt_tokens_details")
+    output_details = _get(usage, "output_tokens_details") or _get(
+        usage, "completion_tokens_details"
+    )
+    cached = _int(_get(input_details, "cached_tokens"))
+    if cached is None:
+        cached = _int(_get(usage, "cached_input_tokens"))
+    reasoning = _int(_get(output_details, "reasoning_tokens"))
+    return (input_tokens, output_tokens, total, cached, reasoning)
+
+
+def _span_name(span_type: str, exported: Mapping[str, Any], model: str | None) -> str:
+    if span_type in ("agent", "function", "guardrail"):
+        return str(exported.get("name") or span_type)
+    if span_type == "custom":
+        return str(exported.get("name") or "custom")
+    if span_type == "task":
+        return str(_get(exported.get("data"), "name") or "task")
+    if span_type == "turn":
+        data = exported.get("data") or {}
+        return f"turn {_get(data, 'turn')} {_get(data, 'agent_name') or ''}".strip()
+    if span_type == "handoff":
+        return f"{exported.get('from_agent') or '?'} -> {exported.get('to_agent') or '?'}"
+    if span_type == "mcp_tools":
+        return f"mcp_tools {exported.get('server') or ''}".strip()
+    if model:
+        return model
+    return span_type
+
+
+def _error_fields(error: Any) -> tuple[str | None, str | None]:
+    if not error:
+        return None, None
+    message = _get(error, "message")
+    data = _get(error, "data")
+    error_type = None
+    if isinstance(data, Mapping):
+        for key in ("type", "error_type", "exception_type"):
+            if data.get(key):
+                error_type = str(data[key])
+                break
+    message_text = str(message) if message is not None else None
+    if error_type is None:
+        error_type = (message_text or "Error")[:200]
+    return error_type, message_text
+
+
+def span_record(
+    span: Any, agent_name: str | None = _UNSET, policy: DataPolicy | None = None
+) -> dict[str, Any]:
+    """The record of a finished span (ours or the official SDK's)."""
+    policy = policy or get_data_policy()
+    span_data = span.span_data
+    try:
+        exported = dict(span_data.export())
+    except Exception as error:  # a span data class we do not know, broken: keep the span
+        exported = {"type": getattr(span_data, "type", "unknown"), "export_error": repr(error)}
+    span_type = str(exported.get("type") or getattr(span_data, "type", "unknown"))
+    inner = exported.get("data")
+    if span_type == "custom" and isinstance(inner, Mapping):
+        sdk_type = inner.get("sdk_span_type")
+        if sdk_type in ("task", "turn"):
+            span_type = sdk_type
+
+    model = None
+    usage = exported.get("usage")
+    if span_type == "response":
+        response = getattr(span_data, "response", None)
+        model = _get(response, "model")
+        if usage is None:
+            usage = _get(response, "usage")
+        exported["model"] = model
+        if policy.include_sensitive_data:
+            exported["input"] = getattr(span_data, "input", None)
+            exported["output"] = _get(response, "output")
+    elif span_type in MODEL_SPAN_TYPES:
+        model = exported.get("model")
+
+    if not policy.include_sensitive_data:
+        for field in _SENSITIVE_FIELDS.get(span_type, ()):
+            if field in exported:
+                exported[field] = None
+        if span_type == "transcription" and isinstance(exported.get("input"), Mapping):
+            exported["input"] = {**exported["input"], "data": ""}
+        if span_type == "speech" and isinstance(exported.get("output"), Mapping):
+            exported["output"] = {**exported["output"], "data": ""}
+
+    if span_type in MODEL_SPAN_TYPES:
+        input_tokens, output_tokens, total, cached, reasoning = usage_numbers(usage)
+    else:
+        input_tokens = output_tokens = total = cached = reasoning = None
+
+    start, end = _times(span)
+    error = span.error
+    error_type, error_message = _error_fields(error)
+    if agent_name is _UNSET:
+        agent_name = getattr(span, "agent_name", None)
+    metadata = getattr(span_data, "metadata", None)
+    limit = policy.max_field_chars
+    record: dict[str, Any] = {
+        "v": RECORD_VERSION,
+        "kind": "span",
+        "trace_id": span.trace_id,
+        "span_id": span.span_id,
+        "parent_id": span.parent_id,
+        "span_type": span_type,
+        "name": clean(_span_name(span_type, exported, model), 512),
+        "agent_name": agent_name,
+        "tool_name": exported.get("name") if span_type == "function" else None,
+        "model": model if model is None else str(model),
+        "started_at": iso_from_ns(start),
+        "ended_at": iso_from_ns(end),
+        "duration_ms": _duration_ms(start, end),
+        "status": "error" if error else "ok",
+        "error_type": error_type,
+        "error_message": clean(error_message, limit) if error_message else None,
+        "input_tokens": input_tokens,
+        "output_tokens": output_tokens,
+        "total_tokens": total,
+        "cached_input_tokens": cached,
+        "reasoning_tokens": reasoning,
+        "data": clean(exported, limit),
+        "error": clean(error, limit) if error else None,
+        "metadata": clean(metadata, limit) if metadata else None,
+    }
+    if policy.redact is not None:
+        record = policy.redact(record)
+    return record
+
+
+def trace_record(
+    trace: Any,
+    started_ns: int | None = None,
+    ended_ns: int | None = None,
+    policy: DataPolicy | None = None,
+) -> dict[str, Any]:
+    """The record of a finished trace. SDK traces carry no times: pass the ones seen here."""
+    policy = policy or get_data_policy()
+    own_start, own_end = (
+        (trace.started_at_ns, trace.ended_at_ns)
+        if hasattr(trace, "started_at_ns")
+        else (None, None)
+    )
+    start = own_start if own_start is not None else started_ns
+    end = own_end if own_end is not None else ended_ns
+    metadata = getattr(trace, "metadata", None)
+    record: dict[str, Any] = {
+        "v": RECORD_VERSION,
+        "kind": "trace",
+        "trace_id": trace.trace_id,
+        "workflow_name": clean(str(getattr(trace, "name", "") or ""), 512),
+        "group_id": getattr(trace, "group_id", None),
+        "metadata": clean(metadata, policy.max_field_chars) if metadata else None,
+        "started_at": iso_from_ns(start),
+        "ended_at": iso_from_ns(end),
+        "duration_ms": _duration_ms(start, end),
+    }
+    if policy.redact is not None:
+        record = policy.redact(record)
+    return record
+
+
+class ForeignSpanAgents:
+    """Tracks the enclosing agent of spans that do not carry it (the official SDK's), from
+    `on_span_start`, so their records get `agent_name` like ours. Forgotten when the trace ends."""
+
+    def __init__(self) -> None:
+        self._by_trace: dict[str, dict[str, str | None]] = {}
+        self._lock = threading.Lock()
+
+    def on_span_start(self, span: Any) -> None:
+        data = span.span_data
+        span_type = getattr(data, "type", None)
+        with self._lock:
+            spans = self._by_trace.setdefault(span.trace_id, {})
+            if span_type == "agent":
+                agent = getattr(data, "name", None)
+            else:
+                agent = spans.get(span.parent_id) if span.parent_id else None
+            spans[span.span_id] = agent
+
+    def agent_of(self, span: Any) -> str | None:
+        with self._lock:
+            spans = self._by_trace.get(span.trace_id)
+            return spans.get(span.span_id) if spans else None
+
+    def forget_trace(self, trace_id: str) -> None:
+        with self._lock:
+            self._by_trace.pop(trace_id, None)

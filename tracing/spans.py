@@ -1,0 +1,175 @@
+"""Spans: one unit of agent work, with start/end times, a parent and an optional error."""
+
+from __future__ import annotations
+
+import logging
+from contextvars import Token
+from time import time_ns
+from typing import Any, Generic, TypedDict, TypeVar
+
+from .clock import iso_from_ns
+from .isolation import processor_failed
+from .scope import current_span, reset_var
+from .span_data import SpanData
+
+logger = logging.getLogger("agentoscope.tracing")
+
+TSpanData = TypeVar("TSpanData", bound=SpanData)
+
+
+class SpanError(TypedDict):
+    message: str
+    data: dict[str, Any] | None
+
+
+def error_from_exception(error: BaseException) -> SpanError:
+    """The span error for an exception: its message, and its class name as `data.type`."""
+    return {
+        "message": str(error) or type(error).__name__,
+        "data": {"type": type(error).__name__},
+    }
+
+
+class Span(Generic[TSpanData]):
+    """A span. Use the factories (`agent_span()`, `function_span()`, ...) to make one, then either
+    `with span:` or `span.start()` ... `span.finish()`.
+
+    Times are kept as integer nanoseconds; `started_at`/`ended_at` give the SDK's ISO strings.
+    `agent_name` is the enclosing agent's name, known at creation from the parent span.
+    """
+
+    __slots__ = (
+        "_end_ns",
+        "_processors",
+        "_start_ns",
+        "_token",
+        "_trace_metadata",
+        "agent_name",
+        "error",
+        "parent_id",
+        "span_data",
+        "span_id",
+        "trace_id",
+    )
+
+    def __init__(
+        self,
+        trace_id: str,
+        span_id: str,
+        parent_id: str | None,
+        span_data: TSpanData,
+        processors: tuple[Any, ...],
+        trace_metadata: dict[str, Any] | None = None,
+        agent_name: str | None = None,
+    ) -> None:
+        self.trace_id = trace_id
+        self.span_id = span_id
+        self.parent_id = parent_id
+        self.span_data = span_data
+        self.error: SpanError | None = None
+        self.agent_name = agent_name
+        self._processors = processors
+        self._trace_metadata = trace_metadata
+        self._start_ns: int | None = None
+        self._end_ns: int | None = None
+        self._token: Token[Any] | None = None
+
+    def start(self, mark_as_current: bool = False) -> None:
+        if self._start_ns is not None:
+            logger.warning("span %s already started", self.span_id)
+            return
+        self._start_ns = time_ns()
+        for processor in self._processors:
+            try:
+                processor.on_span_start(self)
+            except Exception as error:
+                processor_failed(processor, "on_span_start", error)
+        if mark_as_current:
+            self._token = current_span.set(self)
+
+    def finish(self, reset_current: bool = False) -> None:
+        if self._end_ns is not None:
+            logger.warning("span %s already finished", self.span_id)
+            return
+        self._end_ns = time_ns()
+        for processor in self._processors:
+            try:
+                processor.on_span_end(self)
+            except Exception as error:
+                processor_failed(processor, "on_span_end", error)
+        if reset_current and self._token is not None:
+            reset_var(current_span, self._token)
+            self._token = None
+
+    def __enter__(self) -> Span[TSpanData]:
+        self.start(mark_as_current=True)
+        return self
+
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
+        # A generator closed from another context must not reset this context's span.
+        closing_generator = exc_type is GeneratorExit
+        if exc is not None and self.error is None and not closing_generator:
+            self.error = error_from_exception(exc)
+        self.finish(reset_current=not closing_generator)
+
+    def set_error(self, error: SpanError) -> None:
+        self.error = error
+
+    @property
+    def started_at(self) -> str | None:
+        return iso_from_ns(self._start_ns)
+
+    @property
+    def ended_at(self) -> str | None:
+        return iso_from_ns(self._end_ns)
+
+    @property
+    def started_at_ns(self) -> int | None:
+        return self._start_ns
+
+    @property
+    def ended_at_ns(self) -> int | None:
+        return self._end_ns
+
+    @property
+    def trace_metadata(self) -> dict[str, Any] | None:
+        return self._trace_metadata
+
+    @property
+    def tracing_api_key(self) -> str | None:
+        return None
+
+    def export(self) -> dict[str, Any] | None:
+        exported: dict[str, Any] = {
+            "object": "trace.span",
+            "id": self.span_id,
+            "trace_id": self.trace_id,
+            "parent_id": self.parent_id,
+            "started_at": self.started_at,
+            "ended_at": self.ended_at,
+            "span_data": self.span_data.export(),
+            "error": self.error,
+        }
+        metadata = getattr(self.span_data, "metadata", None)
+        if metadata:
+            exported["metadata"] = dict(metadata)
+        return exported
+
+    def __repr__(self) -> str:
+        return (
+            f"<Span {self.span_data.type} id={self.span_id} parent={self.parent_id} "
+            f"trace={self.trace_id}>"
+        )
+
+
+class NoOpSpan(Span[TSpanData]):
+    """Returned when tracing is disabled or no trace is open: it keeps the context consistent (so
+    children are no-ops too) and reaches no processor."""
+
+    __slots__ = ()
+
+    def __init__(self, span_data: TSpanData) -> None:
+        super().__init__("no-op", "no-op", None, span_data, ())
+
+    def export(self) -> dict[str, Any] | None:
+        return None

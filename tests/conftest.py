@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+
 from agentoscope.tracing import get_trace_provider, set_data_policy
 from agentoscope.tracing.sensitive import DEFAULT_MAX_FIELD_CHARS, get_data_policy
 

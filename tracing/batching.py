@@ -49,21 +49,32 @@ class BatchingProcessor(TracingProcessor):
     """Subclasses implement `export(records)` (called on the worker thread, one batch at a time)
     and optionally `close()` (called once at shutdown, after the last export)."""
 
+    # Our own spans carry everything at their end; only the official SDK's need the start.
+    skip_own_span_starts = True
+
     def __init__(
         self,
         *,
         max_queue_size: int = 65_536,
         max_batch_size: int = 2_048,
         schedule_delay: float = 0.2,
+        export_trigger_ratio: float = 0.5,
         name: str | None = None,
     ) -> None:
         if max_queue_size < 1 or max_batch_size < 1:
             raise ValueError("max_queue_size and max_batch_size must be positive")
+        if not 0 < export_trigger_ratio <= 1:
+            raise ValueError("export_trigger_ratio must be in (0, 1]")
         self.name = name or type(self).__name__
         self._queue: deque[Any] = deque()
         self._max_queue_size = max_queue_size
         self._max_batch_size = max_batch_size
         self._schedule_delay = schedule_delay
+        # The worker wakes on its timer, or early when the queue passes this mark. Waking per
+        # batch would make it compete with a burst of spans for the GIL on the agent's thread.
+        self._export_trigger = max(
+            1, min(max_queue_size, int(max_queue_size * export_trigger_ratio))
+        )
         self._foreign_agents = ForeignSpanAgents()
         self._foreign_trace_starts: dict[str, int] = {}
         self._exported = 0
@@ -101,10 +112,19 @@ class BatchingProcessor(TracingProcessor):
             self._foreign_agents.on_span_start(span)
 
     def on_span_end(self, span: Span[Any]) -> None:
-        if isinstance(span, Span):
-            self._enqueue(span)
-        else:
+        if span.__class__ is not Span:  # the official SDK's span: add the agent we tracked
             self._enqueue(_ForeignSpan(span, self._foreign_agents.agent_of(span)))
+            return
+        # Inlined `_enqueue`: this runs once per span on the agent's thread.
+        queue = self._queue
+        if len(queue) >= self._max_queue_size or self._closed:
+            self._drop()
+            return
+        queue.append(span)
+        if self._thread is None:
+            self._start_worker()
+        elif len(queue) == self._export_trigger:
+            self._wake.set()
 
     def _enqueue(self, item: Any) -> None:
         queue = self._queue
@@ -114,7 +134,7 @@ class BatchingProcessor(TracingProcessor):
         queue.append(item)
         if self._thread is None:
             self._start_worker()
-        if len(queue) == self._max_batch_size:
+        if len(queue) == self._export_trigger:
             self._wake.set()
 
     def _drop(self) -> None:
@@ -122,13 +142,16 @@ class BatchingProcessor(TracingProcessor):
             self._dropped += 1
             first = self._dropped == 1
         if first:
-            reason = "processor is shut down" if self._closed else "queue is full"
+            reason = (
+                "the processor is shut down"
+                if self._closed
+                else f"the queue is full ({self._max_queue_size} items)"
+            )
             logger.warning(
-                "%s: %s (%d items): dropping new spans without slowing the agent; "
+                "%s: %s: dropping new spans without slowing the agent; "
                 "counts in agentoscope.tracing.stats()",
                 self.name,
                 reason,
-                self._max_queue_size,
             )
 
     def _start_worker(self) -> None:

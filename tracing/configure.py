@@ -9,7 +9,7 @@ from typing import Any
 from .console import ConsoleProcessor
 from .jsonl import JSONLProcessor
 from .provider import env_flag, get_trace_provider
-from .sensitive import Redactor, set_data_policy
+from .sensitive import Redactor, env_include_sensitive, get_data_policy, set_data_policy
 
 ENV_CONSOLE = "AGENTOSCOPE_CONSOLE"
 ENV_JSONL = "AGENTOSCOPE_JSONL"
@@ -62,6 +62,8 @@ def configure(
     `AGENTOSCOPE_TRACING_DISABLED=1`. `processors` adds processors of your own. With `replace`
     (the default) processors set up by an earlier `configure()` are flushed, closed and removed.
     """
+    if include_sensitive_data is None:
+        include_sensitive_data = env_include_sensitive(get_data_policy().include_sensitive_data)
     set_data_policy(include_sensitive_data, max_field_chars, redact)
     provider = get_trace_provider()
     if disabled is None:

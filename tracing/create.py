@@ -41,8 +41,11 @@ def trace(
     )
 
 
+_create_span = get_trace_provider().create_span  # the provider is a process-wide singleton
+
+
 def _span(data: Any, span_id: str | None, parent: Parent, disabled: bool) -> Span[Any]:
-    return get_trace_provider().create_span(data, span_id=span_id, parent=parent, disabled=disabled)
+    return _create_span(data, span_id, parent, disabled)
 
 
 def agent_span(

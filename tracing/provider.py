@@ -13,7 +13,7 @@ from typing import Any
 from .ids import gen_span_id, gen_trace_id
 from .isolation import processor_failed
 from .scope import current_span, current_trace
-from .span_data import AgentSpanData, SpanData
+from .span_data import SpanData
 from .spans import NoOpSpan, Span
 from .traces import NoOpTrace, Trace
 
@@ -33,6 +33,8 @@ def env_flag(name: str, default: bool = False) -> bool:
 class TraceProvider:
     def __init__(self) -> None:
         self._processors: tuple[Any, ...] = ()
+        # Processors that want `on_span_start` for our own spans (batching ones do not).
+        self._start_processors: tuple[Any, ...] = ()
         self._lock = threading.Lock()
         self._disabled = env_flag("AGENTOSCOPE_TRACING_DISABLED")
         self._exit_registered = False
@@ -45,13 +47,19 @@ class TraceProvider:
 
     def register_processor(self, processor: Any) -> None:
         with self._lock:
-            self._processors = (*self._processors, processor)
+            self._set((*self._processors, processor))
         self._register_exit()
 
     def set_processors(self, processors: list[Any]) -> None:
         with self._lock:
-            self._processors = tuple(processors)
+            self._set(tuple(processors))
         self._register_exit()
+
+    def _set(self, processors: tuple[Any, ...]) -> None:
+        self._start_processors = tuple(
+            p for p in processors if not getattr(p, "skip_own_span_starts", False)
+        )
+        self._processors = processors
 
     def set_disabled(self, disabled: bool) -> None:
         self._disabled = disabled
@@ -83,15 +91,16 @@ class TraceProvider:
     ) -> Span[Any]:
         if disabled or self._disabled:
             return NoOpSpan(span_data)
+        # Hot path: exact type checks (the span data classes are ABCs, whose isinstance is slow).
         parent_span: Span[Any] | None
         if parent is None:
             trace = current_trace.get()
-            if trace is None or isinstance(trace, NoOpTrace):
+            if trace is None or type(trace) is NoOpTrace:
                 logger.debug("no active trace: span %s is not recorded", span_data.type)
                 return NoOpSpan(span_data)
             parent_span = current_span.get()
             if parent_span is not None:
-                if isinstance(parent_span, NoOpSpan):
+                if type(parent_span) is NoOpSpan:
                     return NoOpSpan(span_data)
                 if parent_span.trace_id != trace.trace_id:
                     parent_span = None
@@ -110,8 +119,8 @@ class TraceProvider:
             trace_id = parent.trace_id
             metadata = parent.trace_metadata
 
-        if isinstance(span_data, AgentSpanData):
-            agent_name: str | None = span_data.name
+        if span_data.type == "agent":
+            agent_name: str | None = getattr(span_data, "name", None)
         elif parent_span is not None:
             agent_name = getattr(parent_span, "agent_name", None)
         else:
@@ -124,6 +133,7 @@ class TraceProvider:
             self._processors,
             metadata,
             agent_name,
+            self._start_processors,
         )
 
     # -- lifecycle ----------------------------------------------------------------------------

@@ -236,7 +236,7 @@ def span_record(
         "ended_at": iso_from_ns(end),
         "duration_ms": _duration_ms(start, end),
         "status": "error" if error else "ok",
-        "error_type": error_type,
+        "error_type": clean(error_type, 200) if error_type else None,
         "error_message": clean(error_message, limit) if error_message else None,
         "input_tokens": input_tokens,
         "output_tokens": output_tokens,

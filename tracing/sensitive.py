@@ -60,12 +60,13 @@ class DataPolicy:
     redact: Redactor | None = None
 
 
-def _env_include_sensitive() -> bool:
+def env_include_sensitive(default: bool = True) -> bool:
+    """The switch from `AGENTOSCOPE_INCLUDE_SENSITIVE_DATA`, else the SDK's variable."""
     for name in (INCLUDE_SENSITIVE_ENV, SDK_INCLUDE_SENSITIVE_ENV):
         value = os.environ.get(name)
         if value is not None and value.strip():
             return value.strip().lower() in {"1", "true", "yes", "on"}
-    return True
+    return default
 
 
 def _env_max_chars() -> int:
@@ -75,7 +76,7 @@ def _env_max_chars() -> int:
         return DEFAULT_MAX_FIELD_CHARS
 
 
-_policy = DataPolicy(_env_include_sensitive(), _env_max_chars())
+_policy = DataPolicy(env_include_sensitive(), _env_max_chars())
 
 
 def get_data_policy() -> DataPolicy:
@@ -102,9 +103,17 @@ def mask_secrets(text: str) -> str:
     return _KEY_PATTERN.sub(MASK, text)
 
 
+_secret_name_cache: dict[str, bool] = {}
+
+
 def _is_secret_name(key: str) -> bool:
-    lowered = key.lower()
-    return lowered in _SECRET_NAMES or lowered.endswith(("_api_key", "_secret", "_password"))
+    known = _secret_name_cache.get(key)
+    if known is None:
+        lowered = key.lower()
+        known = lowered in _SECRET_NAMES or lowered.endswith(("_api_key", "_secret", "_password"))
+        if len(_secret_name_cache) < 10_000:  # keys are few in practice; never grow unbounded
+            _secret_name_cache[key] = known
+    return known
 
 
 def clean(value: Any, max_chars: int, depth: int = 0) -> Any:
@@ -119,9 +128,14 @@ def clean(value: Any, max_chars: int, depth: int = 0) -> Any:
     if isinstance(value, Mapping):
         cleaned: dict[str, Any] = {}
         for key, item in value.items():
-            name = str(key)
-            if item is not None and _is_secret_name(name) and not isinstance(item, Mapping):
+            name = key if type(key) is str else str(key)
+            item_kind = type(item)
+            if item is None or item_kind is bool or item_kind is int or item_kind is float:
+                cleaned[name] = item
+            elif _is_secret_name(name) and not isinstance(item, Mapping):
                 cleaned[name] = MASK
+            elif item_kind is str:
+                cleaned[name] = clean_text(item, max_chars)
             else:
                 cleaned[name] = clean(item, max_chars, depth + 1)
         return cleaned

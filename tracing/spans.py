@@ -42,6 +42,7 @@ class Span(Generic[TSpanData]):
         "_end_ns",
         "_processors",
         "_start_ns",
+        "_start_processors",
         "_token",
         "_trace_metadata",
         "agent_name",
@@ -61,6 +62,7 @@ class Span(Generic[TSpanData]):
         processors: tuple[Any, ...],
         trace_metadata: dict[str, Any] | None = None,
         agent_name: str | None = None,
+        start_processors: tuple[Any, ...] | None = None,
     ) -> None:
         self.trace_id = trace_id
         self.span_id = span_id
@@ -69,6 +71,7 @@ class Span(Generic[TSpanData]):
         self.error: SpanError | None = None
         self.agent_name = agent_name
         self._processors = processors
+        self._start_processors = processors if start_processors is None else start_processors
         self._trace_metadata = trace_metadata
         self._start_ns: int | None = None
         self._end_ns: int | None = None
@@ -79,7 +82,7 @@ class Span(Generic[TSpanData]):
             logger.warning("span %s already started", self.span_id)
             return
         self._start_ns = time_ns()
-        for processor in self._processors:
+        for processor in self._start_processors:
             try:
                 processor.on_span_start(self)
             except Exception as error:
@@ -97,12 +100,16 @@ class Span(Generic[TSpanData]):
                 processor.on_span_end(self)
             except Exception as error:
                 processor_failed(processor, "on_span_end", error)
-        if reset_current and self._token is not None:
-            reset_var(current_span, self._token)
+        token = self._token
+        if reset_current and token is not None:
             self._token = None
+            try:
+                current_span.reset(token)
+            except ValueError:  # a token from another context (a generator closed elsewhere)
+                reset_var(current_span, token)
 
     def __enter__(self) -> Span[TSpanData]:
-        self.start(mark_as_current=True)
+        self.start(True)
         return self
 
     def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
@@ -110,7 +117,7 @@ class Span(Generic[TSpanData]):
         closing_generator = exc_type is GeneratorExit
         if exc is not None and self.error is None and not closing_generator:
             self.error = error_from_exception(exc)
-        self.finish(reset_current=not closing_generator)
+        self.finish(not closing_generator)
 
     def set_error(self, error: SpanError) -> None:
         self.error = error

@@ -1,0 +1,270 @@
+"""`OTLPProcessor`: finished spans and traces as OpenTelemetry spans over OTLP (gRPC or
+HTTP/protobuf), sent with opentelemetry-exporter-otlp.
+
+The agent's thread only enqueues (see `BatchingProcessor`). The OTel spans are built in the worker
+thread from records, with their real start/end times and parent links, and handed to the
+exporter, whose own retry with backoff and timeout applies. A dead endpoint costs the agent
+nothing: the queue is bounded (a full queue drops and counts), a batch that still fails after the
+exporter's retries is counted in `stats()` (`failed_batches`, `failed_records`), and export
+resumes by itself when the endpoint is back.
+
+Configuration follows OpenTelemetry's standard variables wherever an argument is left unset:
+`OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` / `OTEL_EXPORTER_OTLP_ENDPOINT`,
+`OTEL_EXPORTER_OTLP_TRACES_PROTOCOL` / `OTEL_EXPORTER_OTLP_PROTOCOL`, `..._HEADERS`,
+`..._TIMEOUT`, `..._COMPRESSION`, `OTEL_SERVICE_NAME` and `OTEL_RESOURCE_ATTRIBUTES`. Message
+content (model inputs/outputs, tool arguments/results) is sent only when content capture is on:
+`capture_content=True` or `OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=SPAN_ONLY` (or
+`SPAN_AND_EVENT`, `true`).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Mapping, Sequence
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import Event, ReadableSpan
+from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode, TraceFlags
+from opentelemetry.util.re import parse_env_headers
+
+from .batching import BatchingProcessor
+from .otel_mapping import OtelSpan, otel_spans_from_records
+
+CAPTURE_CONTENT_ENV = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
+PROTOCOLS = ("grpc", "http/protobuf")
+DEFAULT_PROTOCOL = "http/protobuf"
+SCOPE = InstrumentationScope("agentoscope", "0.1.0")
+
+_KINDS = {
+    "internal": SpanKind.INTERNAL,
+    "server": SpanKind.SERVER,
+    "client": SpanKind.CLIENT,
+    "producer": SpanKind.PRODUCER,
+    "consumer": SpanKind.CONSUMER,
+}
+_SAMPLED = TraceFlags(TraceFlags.SAMPLED)
+_UNSET_STATUS = Status(StatusCode.UNSET)
+_CAPTURE_VALUES = {"span_only", "span_and_event", "true", "1", "yes", "on"}
+
+
+class OTLPExportError(RuntimeError):
+    """A batch the exporter could not deliver, after its own retries."""
+
+
+def capture_content_from_env() -> bool:
+    """Whether `OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT` asks for content on spans."""
+    return os.environ.get(CAPTURE_CONTENT_ENV, "").strip().lower() in _CAPTURE_VALUES
+
+
+def resolve_protocol(protocol: str | None) -> str:
+    value = (
+        protocol
+        or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
+        or os.environ.get("OTEL_EXPORTER_OTLP_PROTOCOL")
+        or DEFAULT_PROTOCOL
+    ).strip()
+    if value not in PROTOCOLS:
+        raise ValueError(
+            f"OTLP protocol {value!r} is not supported: use one of {', '.join(PROTOCOLS)}"
+        )
+    return value
+
+
+def _http_traces_url(endpoint: str) -> str:
+    """A base URL (`http://host:4318`) gets the standard `/v1/traces` path; a URL with a path is
+    used as given, as OTel does for the signal-specific variable."""
+    parts = urlsplit(endpoint)
+    if parts.path in ("", "/"):
+        return urlunsplit(parts._replace(path="/v1/traces"))
+    return endpoint
+
+
+def _headers(headers: Mapping[str, str] | str | None) -> dict[str, str] | None:
+    if headers is None:
+        return None
+    if isinstance(headers, str):
+        return dict(parse_env_headers(headers, liberal=True))
+    return dict(headers)
+
+
+def build_exporter(
+    endpoint: str | None,
+    protocol: str,
+    headers: Mapping[str, str] | str | None,
+    timeout: float | None,
+    compression: str | None,
+    insecure: bool | None,
+) -> SpanExporter:
+    """The OTLP span exporter for `protocol`; unset arguments fall back to the standard
+    variables, read by the exporter itself."""
+    header_map = _headers(headers)
+    if protocol == "grpc":
+        import grpc
+        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import (
+            OTLPSpanExporter as GrpcExporter,
+        )
+
+        grpc_compression = None
+        if compression is not None:
+            grpc_compression = {
+                "gzip": grpc.Compression.Gzip,
+                "deflate": grpc.Compression.Deflate,
+                "none": grpc.Compression.NoCompression,
+            }[compression.lower()]
+        return GrpcExporter(
+            endpoint=endpoint,
+            insecure=insecure,
+            headers=header_map,
+            timeout=timeout,
+            compression=grpc_compression,
+        )
+    from opentelemetry.exporter.otlp.proto.http import Compression
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import (
+        OTLPSpanExporter as HttpExporter,
+    )
+
+    return HttpExporter(
+        endpoint=_http_traces_url(endpoint) if endpoint else None,
+        headers=header_map,
+        timeout=timeout,
+        compression=Compression(compression.lower()) if compression else None,
+    )
+
+
+class OTLPProcessor(BatchingProcessor):
+    """Exports finished spans and traces as OpenTelemetry spans over OTLP.
+
+    `endpoint`: for HTTP a base URL (`http://host:4318`, `/v1/traces` is added) or a full URL;
+    for gRPC `host:port` or `http(s)://host:port`. `protocol`: `http/protobuf` (default) or
+    `grpc`. `headers`: a dict or `"k=v,k2=v2"`. `timeout`: seconds the exporter may spend on one
+    batch, retries included. `capture_content`: send model and tool inputs/outputs (off by
+    default). `service_name` and `resource_attributes` add to the OTel resource (the standard
+    variables apply too). `exporter`: any OpenTelemetry `SpanExporter` instead of OTLP.
+    """
+
+    def __init__(
+        self,
+        endpoint: str | None = None,
+        protocol: str | None = None,
+        headers: Mapping[str, str] | str | None = None,
+        *,
+        timeout: float | None = None,
+        compression: str | None = None,
+        insecure: bool | None = None,
+        capture_content: bool | None = None,
+        service_name: str | None = None,
+        resource_attributes: Mapping[str, Any] | None = None,
+        exporter: SpanExporter | None = None,
+        flush_timeout: float = 30.0,
+        max_queue_size: int = 65_536,
+        max_batch_size: int = 512,
+        schedule_delay: float = 0.5,
+    ) -> None:
+        super().__init__(
+            max_queue_size=max_queue_size,
+            max_batch_size=max_batch_size,
+            schedule_delay=schedule_delay,
+        )
+        self.protocol = resolve_protocol(protocol)
+        self.capture_content = (
+            capture_content_from_env() if capture_content is None else capture_content
+        )
+        self.flush_timeout = flush_timeout
+        self._exporter = exporter or build_exporter(
+            endpoint, self.protocol, headers, timeout, compression, insecure
+        )
+        self.endpoint = str(getattr(self._exporter, "_endpoint", endpoint) or endpoint or "")
+        attributes = dict(resource_attributes or {})
+        if service_name:
+            attributes["service.name"] = service_name
+        self.resource = Resource.create(attributes)
+        self._failed_batches = 0
+        self._exporter_closed = False
+
+    # -- worker thread -------------------------------------------------------------------------
+
+    def export(self, records: list[dict[str, Any]]) -> None:
+        spans = [
+            self._readable(span) for span in otel_spans_from_records(records, self.capture_content)
+        ]
+        result = self._exporter.export(spans)
+        if result is not SpanExportResult.SUCCESS:
+            with self._counter_lock:
+                self._failed_batches += 1
+            raise OTLPExportError(
+                f"OTLP export of {len(spans)} spans to {self.endpoint or 'the endpoint'} "
+                f"({self.protocol}) failed after the exporter's retries"
+            )
+
+    def _readable(self, span: OtelSpan) -> ReadableSpan:
+        context = SpanContext(span.trace_id, span.span_id, False, _SAMPLED)
+        parent = (
+            SpanContext(span.trace_id, span.parent_span_id, False, _SAMPLED)
+            if span.parent_span_id
+            else None
+        )
+        status = _UNSET_STATUS
+        if span.status == "error":
+            status = Status(StatusCode.ERROR, span.status_message)
+        elif span.status == "ok":
+            status = Status(StatusCode.OK)
+        events: Sequence[Event] = ()
+        if span.events:
+            events = [Event(name, attributes, time) for name, time, attributes in span.events]
+        return ReadableSpan(
+            name=span.name,
+            context=context,
+            parent=parent,
+            resource=self.resource,
+            attributes=span.attributes,
+            events=events,
+            kind=_KINDS.get(span.kind, SpanKind.INTERNAL),
+            status=status,
+            start_time=span.start_ns,
+            end_time=span.end_ns,
+            instrumentation_scope=SCOPE,
+        )
+
+    def close(self) -> None:
+        self._close_exporter()
+
+    def _close_exporter(self) -> None:
+        with self._counter_lock:
+            if self._exporter_closed:
+                return
+            self._exporter_closed = True
+        self._exporter.shutdown()
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    def force_flush(self, timeout: float | None = None) -> bool:
+        """Export everything queued so far; wait at most `timeout` seconds (default
+        `flush_timeout`), so a dead endpoint cannot hold the caller for long. Returns whether
+        everything was handed to the exporter in time; what is left goes out in the background."""
+        done = threading.Event()
+
+        def drain() -> None:
+            try:
+                BatchingProcessor.force_flush(self)
+            finally:
+                done.set()
+
+        threading.Thread(target=drain, name=f"agentoscope-{self.name}-flush", daemon=True).start()
+        return done.wait(self.flush_timeout if timeout is None else timeout)
+
+    def shutdown(self, timeout: float | None = None) -> None:
+        """Drain and close. If the deadline passes while the exporter is still retrying, the
+        exporter is shut down, which ends its retries; what is left is counted as dropped."""
+        super().shutdown(timeout)
+        self._close_exporter()
+
+    def stats(self) -> dict[str, int]:
+        stats = super().stats()
+        with self._counter_lock:
+            stats["failed_batches"] = self._failed_batches
+        return stats

@@ -16,6 +16,7 @@ from .errors import (
     SessionBackendError,
     SessionClosedError,
     SessionError,
+    SessionNotStartedError,
 )
 from .openai_conversations_session import (
     OpenAIConversationsSession,
@@ -46,6 +47,7 @@ __all__ = [
     "SessionClosedError",
     "SessionError",
     "SessionInputCallback",
+    "SessionNotStartedError",
     "SessionSettings",
     "TResponseInputItem",
     "resolve_session_limit",

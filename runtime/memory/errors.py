@@ -31,6 +31,13 @@ class SessionClosedError(SessionError, RuntimeError):
     """The session was closed; open a new one to keep using the store."""
 
 
+class SessionNotStartedError(SessionError, ValueError, AttributeError):
+    """The session's id is assigned by its backend on first use, which has not happened yet.
+
+    Also an AttributeError, so `hasattr(session, "session_id")` answers False instead of raising.
+    """
+
+
 class InvalidIdentifierError(SessionError, ValueError):
     """A table name (or similar identifier) is not safe to put into SQL."""
 

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from openai import APIError, AsyncOpenAI
 
-from .errors import SessionBackendError
+from .errors import SessionBackendError, SessionNotStartedError
 from .session import (
     SessionABC,
     SessionSettings,
@@ -57,7 +57,7 @@ class OpenAIConversationsSession(SessionABC):
     def session_id(self) -> str:  # type: ignore[override]
         """The conversation id; known after the first call that reaches the API."""
         if self._conversation_id is None:
-            raise ValueError(
+            raise SessionNotStartedError(
                 "the conversation is created on first use: call get_items() or add_items() first"
             )
         return self._conversation_id

@@ -123,3 +123,8 @@ class SessionABC(ABC):
     @abstractmethod
     async def clear_session(self) -> None:
         """Remove every item of this session."""
+
+
+# Every SessionABC is a Session, also while an attribute such as a lazily assigned session_id
+# cannot be read yet (the structural check alone would then answer False).
+Session.register(SessionABC)

@@ -41,6 +41,39 @@ def _otlp_from(value: Any) -> Any:
     )
 
 
+def build_processors(
+    *,
+    console: bool | None = None,
+    jsonl: str | os.PathLike[str] | bool | None = None,
+    duckdb: str | os.PathLike[str] | bool | None = None,
+    otlp: Any = None,
+) -> list[Any]:
+    """The processors these arguments ask for; None falls back to the environment variables."""
+    if console is None:
+        console = env_flag(ENV_CONSOLE)
+    if jsonl is None:
+        jsonl = _env_path(ENV_JSONL)
+    if duckdb is None:
+        duckdb = _env_path(ENV_DUCKDB)
+    if otlp is None:
+        env_otlp = _env_path(ENV_OTLP)
+        if env_otlp is not None and env_otlp.lower() not in {"0", "false", "no", "off"}:
+            otlp = True if env_otlp.lower() in {"1", "true", "yes", "on"} else env_otlp
+
+    created: list[Any] = []
+    if console:
+        created.append(ConsoleProcessor())
+    if jsonl:
+        created.append(JSONLProcessor("traces.jsonl" if jsonl is True else jsonl))
+    if duckdb:
+        from .duckdb_processor import DuckDBProcessor
+
+        created.append(DuckDBProcessor(None if duckdb is True else duckdb))
+    if otlp:
+        created.append(_otlp_from(otlp))
+    return created
+
+
 def configure(
     *,
     console: bool | None = None,
@@ -70,28 +103,7 @@ def configure(
         disabled = env_flag(ENV_DISABLED)
     provider.set_disabled(disabled)
 
-    if console is None:
-        console = env_flag(ENV_CONSOLE)
-    if jsonl is None:
-        jsonl = _env_path(ENV_JSONL)
-    if duckdb is None:
-        duckdb = _env_path(ENV_DUCKDB)
-    if otlp is None:
-        env_otlp = _env_path(ENV_OTLP)
-        if env_otlp is not None and env_otlp.lower() not in {"0", "false", "no", "off"}:
-            otlp = True if env_otlp.lower() in {"1", "true", "yes", "on"} else env_otlp
-
-    created: list[Any] = []
-    if console:
-        created.append(ConsoleProcessor())
-    if jsonl:
-        created.append(JSONLProcessor("traces.jsonl" if jsonl is True else jsonl))
-    if duckdb:
-        from .duckdb_processor import DuckDBProcessor
-
-        created.append(DuckDBProcessor(None if duckdb is True else duckdb))
-    if otlp:
-        created.append(_otlp_from(otlp))
+    created = build_processors(console=console, jsonl=jsonl, duckdb=duckdb, otlp=otlp)
     created.extend(processors or [])
 
     if replace:

@@ -28,16 +28,36 @@ from .clock import ns_from_iso
 from .genai_messages import to_genai_messages
 from .records import MODEL_SPAN_TYPES
 
-ATTR_PREFIX = "agentoscope."
-A_KIND = "agentoscope.kind"
-A_TRACE_ID = "agentoscope.trace_id"
+# Our keys. `agentoscope.record` (the record's own fields, JSON) always comes first and
+# `agentoscope.data` (the span data, JSON) second, so `serve` can read a span of ours without
+# walking all its attributes; the order is a speed-up only, never needed for correctness.
+A_RECORD = "agentoscope.record"
+A_DATA = "agentoscope.data"
 A_SPAN_ID = "agentoscope.span_id"
 A_PARENT_ID = "agentoscope.parent_id"
 A_SPAN_TYPE = "agentoscope.span_type"
-A_NAME = "agentoscope.name"
-A_DATA = "agentoscope.data"
-A_METADATA = "agentoscope.metadata"
-A_ERROR = "agentoscope.error"
+A_TRACE_ID = "agentoscope.trace_id"
+# Record fields that travel in `agentoscope.record` (the rest are OTel span fields or `data`).
+RECORD_BLOB_FIELDS = (
+    "span_id",
+    "parent_id",
+    "span_type",
+    "name",
+    "agent_name",
+    "tool_name",
+    "model",
+    "status",
+    "error_type",
+    "error_message",
+    "input_tokens",
+    "output_tokens",
+    "total_tokens",
+    "cached_input_tokens",
+    "reasoning_tokens",
+    "error",
+    "metadata",
+)
+TRACE_BLOB_FIELDS = ("kind", "workflow_name", "group_id", "metadata")
 
 OP = "gen_ai.operation.name"
 OI_KIND = "openinference.span.kind"
@@ -357,14 +377,20 @@ def otel_span_from_record(record: Mapping[str, Any], capture_content: bool = Fal
     parent_id = record.get("parent_id")
     start_ns, end_ns = otel_times(record)
 
-    name = _span_name(span_type, record, data)
-    attrs: dict[str, Any] = {A_SPAN_ID: span_id, A_SPAN_TYPE: span_type}
+    if capture_content:
+        sent_data = _strip_audio(span_type, raw_data)
+    else:
+        sent_data = _strip_audio(span_type, _without_content(span_type, raw_data))
+    blob = {key: record[key] for key in RECORD_BLOB_FIELDS if record.get(key) is not None}
+    if not _CANONICAL_TRACE_ID.fullmatch(trace_id):
+        blob["trace_id"] = trace_id
+    attrs: dict[str, Any] = {A_RECORD: _json(blob)}
+    if sent_data is not None:
+        attrs[A_DATA] = _json(sent_data)
+    attrs[A_SPAN_ID] = span_id
     if parent_id is not None:
         attrs[A_PARENT_ID] = str(parent_id)
-    if not _CANONICAL_TRACE_ID.fullmatch(trace_id):
-        attrs[A_TRACE_ID] = trace_id
-    if record.get("name") != name:
-        _set(attrs, A_NAME, record.get("name"))
+    attrs[A_SPAN_TYPE] = span_type
     _set(attrs, "gen_ai.agent.name", record.get("agent_name"))
     attrs[OI_KIND] = _OI_KIND.get(span_type, "CHAIN")
     events: list[tuple[str, int | None, dict[str, Any]]] = []
@@ -373,23 +399,17 @@ def otel_span_from_record(record: Mapping[str, Any], capture_content: bool = Fal
         attrs["gen_ai.request.model"] = record["model"]
     if capture_content:
         _content_attributes(span_type, data, attrs)
-        sent_data = _strip_audio(span_type, raw_data)
-    else:
-        sent_data = _strip_audio(span_type, _without_content(span_type, raw_data))
-    _set(attrs, A_DATA, sent_data)
-    _set(attrs, A_METADATA, record.get("metadata"))
 
     status, message = "unset", None
     if record.get("status") == "error" or record.get("error"):
         status = "error"
         message = record.get("error_message")
         attrs["error.type"] = str(record.get("error_type") or "_OTHER")
-        _set(attrs, A_ERROR, record.get("error"))
     return OtelSpan(
         trace_id=otel_trace_id(trace_id),
         span_id=otel_span_id(span_id),
         parent_span_id=otel_span_id(parent_id) if parent_id else root_span_id(trace_id),
-        name=name,
+        name=_span_name(span_type, record, data),
         kind="client" if span_type in _CLIENT_TYPES else "internal",
         start_ns=start_ns,
         end_ns=end_ns,
@@ -405,19 +425,19 @@ def otel_span_from_trace(record: Mapping[str, Any]) -> OtelSpan:
     trace_id = str(record["trace_id"])
     start_ns, end_ns = otel_times(record)
     workflow = str(record.get("workflow_name") or "")
+    blob = {key: record[key] for key in TRACE_BLOB_FIELDS if record.get(key) is not None}
+    if not _CANONICAL_TRACE_ID.fullmatch(trace_id):
+        blob["trace_id"] = trace_id
     attrs: dict[str, Any] = {
-        A_KIND: "trace",
+        A_RECORD: _json(blob),
         OP: "invoke_workflow",
         "gen_ai.workflow.name": workflow,
         OI_KIND: "CHAIN",
     }
-    if not _CANONICAL_TRACE_ID.fullmatch(trace_id):
-        attrs[A_TRACE_ID] = trace_id
     group_id = record.get("group_id")
     if group_id is not None:
         attrs["gen_ai.conversation.id"] = str(group_id)
         attrs["session.id"] = str(group_id)
-    _set(attrs, A_METADATA, record.get("metadata"))
     return OtelSpan(
         trace_id=otel_trace_id(trace_id),
         span_id=root_span_id(trace_id),

@@ -1,6 +1,6 @@
 """OpenTelemetry spans -> records: what `agentoscope serve` stores from OTLP.
 
-Spans that our `OTLPProcessor` sent (they carry `agentoscope.span_id`) come back exactly: ids,
+Spans that our `OTLPProcessor` sent (they carry `agentoscope.record`) come back exactly: ids,
 parents, types, times to the microsecond, tokens, errors and data. Our `invoke_workflow` root span
 becomes the trace record. Spans from any other OpenTelemetry app land too: the span type comes
 from `gen_ai.operation.name` or `openinference.span.kind` (else `custom`), ids are the OTel ids in
@@ -11,29 +11,22 @@ kept under `data.otel`.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from typing import Any
 
 import orjson
 
-from .clock import iso_from_ns
 from .otel_mapping import (
     A_DATA,
-    A_ERROR,
-    A_KIND,
-    A_METADATA,
-    A_NAME,
-    A_PARENT_ID,
-    A_SPAN_ID,
-    A_SPAN_TYPE,
-    A_TRACE_ID,
+    A_RECORD,
     OI_KIND,
     OP,
     OtelSpan,
     span_id_from_otel,
     trace_id_from_otel,
 )
-from .records import MODEL_SPAN_TYPES, RECORD_VERSION
+from .records import MODEL_SPAN_TYPES, RECORD_VERSION, SPAN_RECORD_FIELDS
 from .sensitive import clean, get_data_policy
 
 # The span type of a foreign span.
@@ -55,15 +48,6 @@ _TYPE_FROM_OI_KIND = {
     "AGENT": "agent",
     "GUARDRAIL": "guardrail",
 }
-
-
-def _loads(value: Any) -> Any:
-    if not isinstance(value, str):
-        return value
-    try:
-        return orjson.loads(value)
-    except orjson.JSONDecodeError:
-        return value
 
 
 def _duration_ms(start: int | None, end: int | None) -> float | None:
@@ -92,41 +76,89 @@ def _str_attr(attrs: Mapping[str, Any], *keys: str) -> str | None:
 
 def records_from_otel(span: OtelSpan) -> list[dict[str, Any]]:
     """The store records for one received OTel span: one span record, or a trace record for our
-    `invoke_workflow` root, or both for the root span of a foreign trace."""
-    attrs = span.attributes
-    if attrs.get(A_KIND) == "trace":
-        return [_our_trace(span)]
-    if A_SPAN_ID in attrs:
-        return [_our_span(span)]
+    `invoke_workflow` root, or both (span and trace) for the root span of a foreign trace."""
+    blob = span.attributes.get(A_RECORD)
+    if isinstance(blob, str):
+        return [
+            ours_from_blob(
+                trace_id_from_otel(span.trace_id),
+                span.start_ns,
+                span.end_ns,
+                blob,
+                span.attributes.get(A_DATA),
+            )
+        ]
     records = [_foreign_span(span)]
     if not span.parent_span_id:
         records.append(_foreign_trace(span))
     return records
 
 
+# Formatting times is the largest cost of a received span: the date and time up to the second
+# is formatted once per second and reused (same text as clock.iso_from_ns).
+_second_prefix: tuple[int, str] = (-1, "")
+
+
+def iso_utc(ns: int | None) -> str | None:
+    global _second_prefix
+    if ns is None:
+        return None
+    second, rest = divmod(ns, 1_000_000_000)
+    cached = _second_prefix
+    if cached[0] == second:
+        prefix = cached[1]
+    else:
+        prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+        _second_prefix = (second, prefix)
+    return f"{prefix}.{rest // 1000:06d}+00:00"
+
+
 def _times(span: OtelSpan) -> dict[str, Any]:
     return {
-        "started_at": iso_from_ns(span.start_ns),
-        "ended_at": iso_from_ns(span.end_ns),
+        "started_at": iso_utc(span.start_ns),
+        "ended_at": iso_utc(span.end_ns),
         "duration_ms": _duration_ms(span.start_ns, span.end_ns),
     }
 
 
-def _trace_id(span: OtelSpan) -> str:
-    return str(span.attributes.get(A_TRACE_ID) or trace_id_from_otel(span.trace_id))
+_EMPTY_SPAN_RECORD: dict[str, Any] = dict.fromkeys(SPAN_RECORD_FIELDS)
 
 
-def _our_trace(span: OtelSpan) -> dict[str, Any]:
-    attrs = span.attributes
-    return {
-        "v": RECORD_VERSION,
-        "kind": "trace",
-        "trace_id": _trace_id(span),
-        "workflow_name": str(attrs.get("gen_ai.workflow.name") or ""),
-        "group_id": _str_attr(attrs, "gen_ai.conversation.id"),
-        "metadata": _loads(attrs.get(A_METADATA)),
-        **_times(span),
-    }
+def ours_from_blob(
+    trace_id: str, start_ns: int | None, end_ns: int | None, blob: str, data: Any
+) -> dict[str, Any]:
+    """The record of a span or trace our `OTLPProcessor` sent, from its `agentoscope.record` and
+    `agentoscope.data` attributes and the span's trace id (`trace_<hex>`) and times."""
+    fields = orjson.loads(blob)
+    if not isinstance(fields, dict):
+        raise ValueError(f"{A_RECORD} is not a JSON object")
+    trace_id = fields.get("trace_id") or trace_id
+    duration = None if start_ns is None or end_ns is None else (end_ns - start_ns) / 1_000_000
+    if fields.get("kind") == "trace":
+        return {
+            "v": RECORD_VERSION,
+            "kind": "trace",
+            "trace_id": trace_id,
+            "workflow_name": fields.get("workflow_name", ""),
+            "group_id": fields.get("group_id"),
+            "metadata": fields.get("metadata"),
+            "started_at": iso_utc(start_ns),
+            "ended_at": iso_utc(end_ns),
+            "duration_ms": duration,
+        }
+    if not isinstance(fields.get("span_id"), str):
+        raise ValueError(f"{A_RECORD} has no span_id")
+    record = _EMPTY_SPAN_RECORD.copy()
+    record.update(fields)
+    record["v"] = RECORD_VERSION
+    record["kind"] = "span"
+    record["trace_id"] = trace_id
+    record["started_at"] = iso_utc(start_ns)
+    record["ended_at"] = iso_utc(end_ns)
+    record["duration_ms"] = duration
+    record["status"] = fields.get("status", "ok")
+    record["data"] = orjson.loads(data) if isinstance(data, str) else None
+    return record
 
 
 def _error_fields(span: OtelSpan) -> tuple[str, str | None, str | None, Any]:
@@ -140,45 +172,8 @@ def _error_fields(span: OtelSpan) -> tuple[str, str | None, str | None, Any]:
             error_type = error_type or _str_attr(event_attrs, "exception.type")
             message = message or _str_attr(event_attrs, "exception.message")
     error_type = error_type or "_OTHER"
-    error = _loads(attrs.get(A_ERROR))
-    if error is None:
-        error = {"message": message or error_type, "data": {"type": error_type}}
+    error = {"message": message or error_type, "data": {"type": error_type}}
     return "error", error_type, message, error
-
-
-def _our_span(span: OtelSpan) -> dict[str, Any]:
-    attrs = span.attributes
-    span_type = str(attrs.get(A_SPAN_TYPE) or "custom")
-    status, error_type, error_message, error = _error_fields(span)
-    model_span = span_type in MODEL_SPAN_TYPES
-    return {
-        "v": RECORD_VERSION,
-        "kind": "span",
-        "trace_id": _trace_id(span),
-        "span_id": str(attrs[A_SPAN_ID]),
-        "parent_id": _str_attr(attrs, A_PARENT_ID),
-        "span_type": span_type,
-        "name": str(attrs.get(A_NAME, span.name)),
-        "agent_name": _str_attr(attrs, "gen_ai.agent.name"),
-        "tool_name": _str_attr(attrs, "gen_ai.tool.name") if span_type == "function" else None,
-        "model": _str_attr(attrs, "gen_ai.request.model"),
-        **_times(span),
-        "status": status,
-        "error_type": error_type,
-        "error_message": error_message,
-        "input_tokens": _int_attr(attrs, "gen_ai.usage.input_tokens") if model_span else None,
-        "output_tokens": _int_attr(attrs, "gen_ai.usage.output_tokens") if model_span else None,
-        "total_tokens": _int_attr(attrs, "llm.token_count.total") if model_span else None,
-        "cached_input_tokens": _int_attr(attrs, "gen_ai.usage.cache_read.input_tokens")
-        if model_span
-        else None,
-        "reasoning_tokens": _int_attr(attrs, "gen_ai.usage.reasoning.output_tokens")
-        if model_span
-        else None,
-        "data": _loads(attrs.get(A_DATA)),
-        "error": error,
-        "metadata": _loads(attrs.get(A_METADATA)),
-    }
 
 
 def foreign_span_type(attrs: Mapping[str, Any]) -> str:
@@ -234,8 +229,8 @@ def _foreign_span(span: OtelSpan) -> dict[str, Any]:
         otel["scope"] = span.scope
     if span.events:
         otel["events"] = [
-            {"name": name, "time": iso_from_ns(time), "attributes": event_attrs}
-            for name, time, event_attrs in span.events
+            {"name": name, "time": iso_utc(at), "attributes": event_attrs}
+            for name, at, event_attrs in span.events
         ]
     return {
         "v": RECORD_VERSION,

@@ -9,6 +9,7 @@ anything is stored, so a malformed one can be refused as a whole with the reason
 from __future__ import annotations
 
 import base64
+from collections.abc import Iterator
 from typing import Any
 
 import orjson
@@ -16,8 +17,8 @@ from google.protobuf import json_format
 from google.protobuf.message import DecodeError
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from .otel_mapping import OtelSpan
-from .otel_reverse import records_from_otel
+from .otel_mapping import A_DATA, A_RECORD, OtelSpan
+from .otel_reverse import ours_from_blob, records_from_otel
 
 _KIND_NAMES = ("unspecified", "internal", "server", "client", "producer", "consumer")
 _STATUS_NAMES = ("unset", "ok", "error")
@@ -29,6 +30,10 @@ _ID_FIELDS = {
     "parentSpanId": 8,
     "parent_span_id": 8,
 }
+
+
+_ZERO_TRACE = bytes(16)
+_UNREAD: Any = object()
 
 
 class OTLPDecodeError(ValueError):
@@ -144,56 +149,96 @@ def _check_id(raw: bytes, size: int, what: str, where: str, required: bool = Tru
     return value
 
 
-def spans_from_request(request: ExportTraceServiceRequest) -> list[OtelSpan]:
-    """Every span of the request, checked: a bad id anywhere raises `OTLPDecodeError`."""
-    spans: list[OtelSpan] = []
+def _otel_span(span: Any, where: str, resource: Any, scope: str | None) -> OtelSpan:
+    kind = span.kind
+    status = span.status
+    return OtelSpan(
+        trace_id=_check_id(span.trace_id, 16, "trace_id", where),
+        span_id=_check_id(span.span_id, 8, "span_id", where),
+        parent_span_id=_check_id(span.parent_span_id, 8, "parent_span_id", where, False) or None,
+        name=span.name,
+        kind=_KIND_NAMES[kind] if 0 <= kind < len(_KIND_NAMES) else "unspecified",
+        start_ns=span.start_time_unix_nano or None,
+        end_ns=span.end_time_unix_nano or None,
+        attributes=_attributes(span.attributes),
+        status=_STATUS_NAMES[status.code] if 0 <= status.code < 3 else "unset",
+        status_message=status.message or None,
+        events=[
+            (event.name, event.time_unix_nano or None, _attributes(event.attributes))
+            for event in span.events
+        ],
+        resource=resource,
+        scope=scope,
+    )
+
+
+def _spans(request: ExportTraceServiceRequest) -> Iterator[tuple[str, Any, Any, Any]]:
     for r, resource_spans in enumerate(request.resource_spans):
-        resource = _attributes(resource_spans.resource.attributes) or None
         for s, scope_spans in enumerate(resource_spans.scope_spans):
-            scope = scope_spans.scope.name or None
             for n, span in enumerate(scope_spans.spans):
-                where = f"resource_spans[{r}].scope_spans[{s}].spans[{n}]"
-                trace_id = _check_id(span.trace_id, 16, "trace_id", where)
-                span_id = _check_id(span.span_id, 8, "span_id", where)
-                parent = _check_id(span.parent_span_id, 8, "parent_span_id", where, False)
-                status = span.status
-                events = (
-                    [
-                        (event.name, event.time_unix_nano or None, _attributes(event.attributes))
-                        for event in span.events
-                    ]
-                    if span.events
-                    else []
+                yield (
+                    f"resource_spans[{r}].scope_spans[{s}].spans[{n}]",
+                    span,
+                    resource_spans,
+                    scope_spans,
                 )
-                kind = span.kind
-                spans.append(
-                    OtelSpan(
-                        trace_id=trace_id,
-                        span_id=span_id,
-                        parent_span_id=parent or None,
-                        name=span.name,
-                        kind=_KIND_NAMES[kind] if 0 <= kind < len(_KIND_NAMES) else "unspecified",
-                        start_ns=span.start_time_unix_nano or None,
-                        end_ns=span.end_time_unix_nano or None,
-                        attributes=_attributes(span.attributes),
-                        status=_STATUS_NAMES[status.code] if 0 <= status.code < 3 else "unset",
-                        status_message=status.message or None,
-                        events=events,
-                        resource=resource,
-                        scope=scope,
-                    )
-                )
-    return spans
+
+
+def spans_from_request(request: ExportTraceServiceRequest) -> list[OtelSpan]:
+    """Every span of the request with all its attributes, checked: a bad id anywhere raises
+    `OTLPDecodeError`."""
+    return [
+        _otel_span(span, where, _attributes(rs.resource.attributes) or None, ss.scope.name or None)
+        for where, span, rs, ss in _spans(request)
+    ]
 
 
 def records_from_request(request: ExportTraceServiceRequest) -> list[dict[str, Any]]:
-    """The store records of a request (span and trace records), or `OTLPDecodeError`."""
+    """The store records of a request (span and trace records), or `OTLPDecodeError` naming the
+    first bad span."""
     records: list[dict[str, Any]] = []
-    for span in spans_from_request(request):
-        try:
-            records.extend(records_from_otel(span))
-        except (KeyError, TypeError, ValueError) as error:
-            raise OTLPDecodeError(f"span {span.name!r}: cannot map to a record: {error}") from None
+    append = records.append
+    last_raw, last_trace = b"", ""
+    for r, resource_spans in enumerate(request.resource_spans):
+        resource: Any = _UNREAD
+        for s, scope_spans in enumerate(resource_spans.scope_spans):
+            for n, span in enumerate(scope_spans.spans):
+                attributes = span.attributes
+                trace_raw = span.trace_id
+                # Our OTLPProcessor's spans carry what serve needs in their first two
+                # attributes: read those and skip the rest (the GenAI keys for other backends).
+                if (
+                    attributes
+                    and attributes[0].key == A_RECORD
+                    and len(trace_raw) == 16
+                    and trace_raw != _ZERO_TRACE
+                    and len(span.span_id) == 8
+                ):
+                    if trace_raw != last_raw:
+                        last_raw, last_trace = trace_raw, "trace_" + trace_raw.hex()
+                    data = None
+                    if len(attributes) > 1 and attributes[1].key == A_DATA:
+                        data = attributes[1].value.string_value
+                    start = span.start_time_unix_nano or None
+                    end = span.end_time_unix_nano or None
+                    try:
+                        append(
+                            ours_from_blob(
+                                last_trace, start, end, attributes[0].value.string_value, data
+                            )
+                        )
+                    except ValueError as error:
+                        where = f"resource_spans[{r}].scope_spans[{s}].spans[{n}]"
+                        raise OTLPDecodeError(f"{where}: {error}") from None
+                    continue
+                where = f"resource_spans[{r}].scope_spans[{s}].spans[{n}]"
+                if resource is _UNREAD:
+                    resource = _attributes(resource_spans.resource.attributes) or None
+                otel_span = _otel_span(span, where, resource, scope_spans.scope.name or None)
+                try:
+                    records.extend(records_from_otel(otel_span))
+                except (KeyError, TypeError, ValueError) as error:
+                    raise OTLPDecodeError(f"{where}: cannot map to a record: {error}") from None
     return records
 
 

@@ -11,8 +11,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias, overload
 
-from agentoscope.tracing import get_current_span
 from pydantic import ValidationError
+
+from agentoscope.tracing import get_current_span
 
 from .exceptions import ModelBehaviorError, ToolTimeoutError
 from .function_schema import DocstringStyle, function_schema

@@ -1,0 +1,145 @@
+"""`Runner`: run an agent to its final output, synchronously, or as a stream of events."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from typing import Any
+
+from .agent import Agent
+from .items import TResponseInputItem
+from .lifecycle import RunHooks
+from .result import RunResult, RunResultStreaming
+from .run_config import DEFAULT_MAX_TURNS, RunConfig
+from .run_context import RunContextWrapper
+from .run_loop import AgentRunLoop, run_streaming
+
+
+def _coerce_run_config(run_config: RunConfig | Mapping[str, Any] | None) -> RunConfig | None:
+    if run_config is None or isinstance(run_config, RunConfig):
+        return run_config
+    if isinstance(run_config, Mapping):
+        return RunConfig(**run_config)
+    raise TypeError(f"run_config must be a RunConfig or a dict, got {type(run_config)!r}")
+
+
+class Runner:
+    """Runs agents. Every method is a classmethod, as in the SDK."""
+
+    @classmethod
+    async def run(
+        cls,
+        starting_agent: Agent[Any],
+        input: str | list[TResponseInputItem],
+        *,
+        context: Any = None,
+        max_turns: int = DEFAULT_MAX_TURNS,
+        hooks: RunHooks[Any] | None = None,
+        run_config: RunConfig | Mapping[str, Any] | None = None,
+        previous_response_id: str | None = None,
+        conversation_id: str | None = None,
+        session: Any | None = None,
+    ) -> RunResult:
+        """Run from `starting_agent` until an agent produces a final output: call the model,
+        run the tools it asks for, follow handoffs. Raises MaxTurnsExceeded after `max_turns`
+        model calls, the guardrail tripwire exceptions, and ModelBehaviorError for invalid model
+        output. With `session` (anything with async get_items(limit=None) and
+        add_items(items)), the session's history goes before `input` and the run's input and
+        new items are stored at the end."""
+        loop = AgentRunLoop(
+            starting_agent,
+            input,
+            context=context,
+            max_turns=max_turns,
+            hooks=hooks,
+            run_config=_coerce_run_config(run_config),
+            previous_response_id=previous_response_id,
+            conversation_id=conversation_id,
+            session=session,
+        )
+        return await loop.run()
+
+    @classmethod
+    def run_sync(
+        cls,
+        starting_agent: Agent[Any],
+        input: str | list[TResponseInputItem],
+        *,
+        context: Any = None,
+        max_turns: int = DEFAULT_MAX_TURNS,
+        hooks: RunHooks[Any] | None = None,
+        run_config: RunConfig | Mapping[str, Any] | None = None,
+        previous_response_id: str | None = None,
+        conversation_id: str | None = None,
+        session: Any | None = None,
+    ) -> RunResult:
+        """`run()` for code without an event loop. Inside a running loop, await run() instead."""
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            pass
+        else:
+            raise RuntimeError(
+                "Runner.run_sync() cannot be called from a running event loop; "
+                "use `await Runner.run(...)` instead"
+            )
+        return asyncio.run(
+            cls.run(
+                starting_agent,
+                input,
+                context=context,
+                max_turns=max_turns,
+                hooks=hooks,
+                run_config=run_config,
+                previous_response_id=previous_response_id,
+                conversation_id=conversation_id,
+                session=session,
+            )
+        )
+
+    @classmethod
+    def run_streamed(
+        cls,
+        starting_agent: Agent[Any],
+        input: str | list[TResponseInputItem],
+        context: Any = None,
+        max_turns: int = DEFAULT_MAX_TURNS,
+        hooks: RunHooks[Any] | None = None,
+        run_config: RunConfig | Mapping[str, Any] | None = None,
+        previous_response_id: str | None = None,
+        conversation_id: str | None = None,
+        session: Any | None = None,
+    ) -> RunResultStreaming:
+        """Start a run in the background and return at once; `async for event in
+        result.stream_events()` yields raw model events, run item events and agent updates.
+        Must be called with an event loop running."""
+        result = RunResultStreaming(
+            input=input if isinstance(input, str) else list(input),
+            new_items=[],
+            raw_responses=[],
+            final_output=None,
+            input_guardrail_results=[],
+            output_guardrail_results=[],
+            context_wrapper=RunContextWrapper(context=context),
+            current_agent=starting_agent,
+            max_turns=max_turns,
+        )
+        loop = AgentRunLoop(
+            starting_agent,
+            input,
+            context=context,
+            max_turns=max_turns,
+            hooks=hooks,
+            run_config=_coerce_run_config(run_config),
+            previous_response_id=previous_response_id,
+            conversation_id=conversation_id,
+            session=session,
+            streaming=result,
+        )
+        result.context_wrapper = loop.context
+        result.trace = loop.trace
+        result._run_task = asyncio.get_running_loop().create_task(run_streaming(loop, result))
+        return result
+
+
+__all__ = ["DEFAULT_MAX_TURNS", "Runner"]

@@ -1,0 +1,46 @@
+"""Tracing glue of the run loop: the run's trace, agent spans, and errors on spans."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agentoscope.tracing import NoOpTrace, Span, Trace, agent_span, get_current_trace, trace
+
+from .models.interface import ModelTracing
+from .run_config import RunConfig
+
+
+def trace_for_run(run_config: RunConfig) -> Trace | None:
+    """The trace a run must open: None when the caller's trace is current (the run nests in
+    it), a NoOpTrace when tracing is disabled for the run (so every span inside is a no-op)."""
+    if run_config.tracing_disabled:
+        return NoOpTrace(run_config.workflow_name)
+    if get_current_trace() is not None:
+        return None
+    return trace(
+        workflow_name=run_config.workflow_name,
+        trace_id=run_config.trace_id,
+        group_id=run_config.group_id,
+        metadata=run_config.trace_metadata,
+    )
+
+
+def model_tracing(run_config: RunConfig) -> ModelTracing:
+    if run_config.tracing_disabled:
+        return ModelTracing.DISABLED
+    if run_config.trace_include_sensitive_data:
+        return ModelTracing.ENABLED
+    return ModelTracing.ENABLED_WITHOUT_DATA
+
+
+def start_agent_span(name: str, output_type: str) -> Span[Any]:
+    """The agent's span, current until the agent hands off or the run ends; tools and
+    handoffs are filled in once known."""
+    span = agent_span(name=name, output_type=output_type)
+    span.start(mark_as_current=True)
+    return span
+
+
+def set_span_error(span: Span[Any] | None, message: str, error_type: str, **data: Any) -> None:
+    if span is not None:
+        span.set_error({"message": message, "data": {"type": error_type, **data}})

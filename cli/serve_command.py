@@ -1,0 +1,81 @@
+"""`agentoscope serve`: run the store service (the store file's single owner)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from typing import Any
+
+TOKEN_ENV = "AGENTOSCOPE_TOKEN"
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "serve",
+        help="own a store and receive spans over OTLP (HTTP and gRPC) and from a JSONL spool",
+        description=(
+            "Own one store file; receive OTLP over HTTP (POST /v1/traces, protobuf or JSON) and "
+            "gRPC, and JSONL files from a spool directory; answer read-only SQL (POST /v1/query) "
+            "and GET /health. Stops cleanly on SIGTERM or Ctrl-C."
+        ),
+    )
+    parser.add_argument(
+        "--store",
+        metavar="PATH",
+        help="store file (default: env AGENTOSCOPE_STORE, else ./.agentoscope/traces.duckdb)",
+    )
+    parser.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1; 0.0.0.0 exposes it to the network)",
+    )
+    parser.add_argument("--http-port", type=int, default=4318, help="OTLP/HTTP port (default 4318)")
+    parser.add_argument(
+        "--grpc-port", type=int, default=4317, help="OTLP/gRPC port (default 4317; -1 disables)"
+    )
+    parser.add_argument("--spool", metavar="DIR", help="directory of JSONL files to ingest")
+    parser.add_argument(
+        "--token",
+        help=f"bearer token required for ingest and query (default: env {TOKEN_ENV})",
+    )
+    parser.set_defaults(handler=run_serve)
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    from agentoscope.tracing.store import StoreLockedError
+    from agentoscope.tracing.store_service import StoreService
+
+    logging.getLogger("agentoscope").setLevel(logging.INFO if not args.verbose else logging.DEBUG)
+    token = args.token or os.environ.get(TOKEN_ENV) or None
+    service = StoreService(
+        args.store,
+        host=args.host,
+        http_port=None if args.http_port < 0 else args.http_port,
+        grpc_port=None if args.grpc_port < 0 else args.grpc_port,
+        spool=args.spool,
+        token=token,
+    )
+    try:
+        service.start()
+    except StoreLockedError as error:
+        print(f"agentoscope serve: {error}", file=sys.stderr)
+        return 1
+    except OSError as error:
+        print(f"agentoscope serve: cannot listen: {error}", file=sys.stderr)
+        return 1
+    where = getattr(service.store, "path", None) or args.store
+    parts = [f"store {where}"]
+    if service.http_port is not None:
+        parts.append(f"OTLP/HTTP and SQL on {service.http_url}")
+    if service.grpc_port is not None:
+        parts.append(f"OTLP/gRPC on {args.host}:{service.grpc_port}")
+    if service.spool_dir is not None:
+        parts.append(f"spool {service.spool_dir}")
+    if token:
+        parts.append("bearer token required")
+    print(f"agentoscope serve: ready: {'; '.join(parts)}", file=sys.stderr, flush=True)
+    service.serve_forever()
+    print(f"agentoscope serve: stopped: {service.health()['ingest']}", file=sys.stderr, flush=True)
+    return 0

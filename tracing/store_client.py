@@ -1,0 +1,87 @@
+"""`StoreClient`: a reader that asks `agentoscope serve` instead of opening the store file.
+
+    reader = StoreClient("http://127.0.0.1:4318", token=None)
+    frame = reader.query("SELECT span_type, count(*) FROM spans GROUP BY 1")
+
+Same semantics as `SpanStore(read_only=True).query`: read-only SQL, values as parameters, a
+pandas DataFrame back with the same column types (results travel as an Arrow IPC stream).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from typing import Any
+
+import httpx
+
+ARROW_STREAM = "application/vnd.apache.arrow.stream"
+SERVER_ENV = "AGENTOSCOPE_SERVER"
+TOKEN_ENV = "AGENTOSCOPE_TOKEN"
+
+
+class StoreClientError(RuntimeError):
+    """The server refused the query or could not be reached; the message says which."""
+
+
+class StoreClient:
+    """A read-only store reader over HTTP. `url` is the server's base URL (default: env
+    `AGENTOSCOPE_SERVER`); `token` its bearer token (default: env `AGENTOSCOPE_TOKEN`)."""
+
+    def __init__(self, url: str | None = None, token: str | None = None, timeout: float = 60.0):
+        url = url or os.environ.get(SERVER_ENV)
+        if not url:
+            raise ValueError(f"no server URL: pass one or set {SERVER_ENV}")
+        self.url = url.rstrip("/")
+        self.token = token if token is not None else os.environ.get(TOKEN_ENV) or None
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        self._http = httpx.Client(base_url=self.url, headers=headers, timeout=timeout)
+
+    def query(self, sql: str, params: Any = None) -> Any:
+        """Run read-only SQL on the server; a pandas DataFrame."""
+        import pyarrow as pa
+
+        if params is not None and not isinstance(params, list | dict):
+            params = list(params)
+        try:
+            response = self._http.post(
+                "/v1/query", json={"sql": sql, "params": params}, headers={"Accept": ARROW_STREAM}
+            )
+        except httpx.HTTPError as error:
+            raise StoreClientError(
+                f"cannot reach agentoscope serve at {self.url}: {error}"
+            ) from None
+        if response.status_code != 200:
+            raise StoreClientError(f"{self.url}: {response.status_code}: {_error_text(response)}")
+        return pa.ipc.open_stream(io.BytesIO(response.content)).read_pandas()
+
+    def health(self) -> dict[str, Any]:
+        """The server's health document (`status`, counts); raises if it cannot be reached."""
+        try:
+            response = self._http.get("/health")
+        except httpx.HTTPError as error:
+            raise StoreClientError(
+                f"cannot reach agentoscope serve at {self.url}: {error}"
+            ) from None
+        if response.status_code != 200:
+            raise StoreClientError(f"{self.url}/health: {response.status_code}")
+        return dict(response.json())
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> StoreClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _error_text(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:500]
+    if isinstance(body, dict) and "error" in body:
+        return str(body["error"])
+    return response.text[:500]

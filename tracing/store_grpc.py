@@ -1,0 +1,46 @@
+"""The OTLP/gRPC side of `agentoscope serve`: opentelemetry-proto's TraceService, answered once
+the spans are committed. A bad token is UNAUTHENTICATED, a payload that does not map is
+INVALID_ARGUMENT (nothing from it is stored), a store that cannot take the spans is UNAVAILABLE
+(exporters retry that)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import grpc
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest,
+    ExportTraceServiceResponse,
+)
+
+from .otlp_receiver import OTLPDecodeError, records_from_request
+
+logger = logging.getLogger("agentoscope.serve")
+
+
+class TraceServicer(trace_service_pb2_grpc.TraceServiceServicer):
+    def __init__(self, service: Any) -> None:
+        self.service = service
+
+    def Export(
+        self, request: ExportTraceServiceRequest, context: grpc.ServicerContext
+    ) -> ExportTraceServiceResponse:
+        service = self.service
+        service.count("otlp_requests")
+        if service.token is not None:
+            metadata = dict(context.invocation_metadata())
+            if not service.authorized(metadata.get("authorization")):
+                context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing or wrong bearer token")
+        try:
+            records = records_from_request(request)
+        except OTLPDecodeError as error:
+            service.count("otlp_rejected")
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(error))
+        try:
+            service.ingest(records)
+        except Exception as error:
+            logger.error("OTLP/gRPC: could not store %d records: %s", len(records), error)
+            context.abort(grpc.StatusCode.UNAVAILABLE, f"could not store the spans: {error}")
+        return ExportTraceServiceResponse()

@@ -1,0 +1,248 @@
+"""The HTTP side of `agentoscope serve`: OTLP/HTTP traces, read-only SQL and health.
+
+`POST /v1/traces`: an OTLP `ExportTraceServiceRequest`, `application/x-protobuf` or
+`application/json`, optionally `Content-Encoding: gzip` or `deflate`. Answered once committed,
+in the request's encoding; errors carry a `google.rpc.Status` as OTLP/HTTP specifies.
+`POST /v1/query`: `{"sql": "...", "params": [...] | {...}}`; the answer is JSON
+(`{"columns", "dtypes", "data"}`) or, with `Accept: application/vnd.apache.arrow.stream`, an
+Arrow IPC stream (exact types; what `StoreClient` asks for).
+`GET /health`: `{"status": "ok", ...}` with counts.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import zlib
+from http.server import BaseHTTPRequestHandler
+from typing import Any
+from urllib.parse import urlsplit
+
+import orjson
+from google.protobuf import json_format
+from google.rpc import code_pb2, status_pb2
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
+
+from .otlp_receiver import OTLPDecodeError, decode_request, records_from_request
+from .store_client import ARROW_STREAM
+
+logger = logging.getLogger("agentoscope.serve")
+
+_PROTOBUF = "application/x-protobuf"
+_JSON = "application/json"
+
+
+class BodyError(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def decompress(body: bytes, encoding: str | None, limit: int) -> bytes:
+    """The body without its content encoding, refusing more than `limit` bytes unpacked."""
+    encoding = (encoding or "identity").strip().lower()
+    if encoding in ("identity", ""):
+        return body
+    if encoding == "gzip":
+        decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    elif encoding == "deflate":
+        decompressor = zlib.decompressobj()
+    else:
+        raise BodyError(415, f"unsupported Content-Encoding {encoding!r}: use gzip or deflate")
+    try:
+        data = decompressor.decompress(body, limit + 1)
+    except zlib.error as error:
+        raise BodyError(400, f"invalid {encoding} body: {error}") from None
+    if len(data) > limit or decompressor.unconsumed_tail:
+        raise BodyError(413, f"body larger than {limit} bytes once decompressed")
+    if not decompressor.eof:
+        raise BodyError(400, f"invalid {encoding} body: truncated")
+    return data
+
+
+def dataframe_json(frame: Any) -> bytes:
+    """A DataFrame as `{"columns", "dtypes", "data"}` (times as ISO strings, NaN as null)."""
+    split = orjson.loads(
+        frame.to_json(
+            orient="split", index=False, date_format="iso", date_unit="us", default_handler=str
+        )
+    )
+    return orjson.dumps(
+        {
+            "columns": split["columns"],
+            "dtypes": [str(dtype) for dtype in frame.dtypes],
+            "data": split["data"],
+        }
+    )
+
+
+def dataframe_arrow(frame: Any) -> bytes:
+    import pyarrow as pa
+
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    sink = io.BytesIO()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return sink.getvalue()
+
+
+class OTLPHTTPHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive: exporters send many requests per connection
+    server_version = "agentoscope-serve"
+
+    @property
+    def service(self) -> Any:
+        return self.server.service  # type: ignore[attr-defined]
+
+    def log_message(self, format: str, *args: Any) -> None:
+        logger.debug("%s %s", self.address_string(), format % args)
+
+    # -- routing -------------------------------------------------------------------------------
+
+    def do_GET(self) -> None:
+        if urlsplit(self.path).path == "/health":
+            self._send(200, _JSON, orjson.dumps(self.service.health()))
+        else:
+            self._send_text_error(404, "not found: GET /health, POST /v1/traces, POST /v1/query")
+
+    def do_POST(self) -> None:
+        path = urlsplit(self.path).path
+        if path == "/v1/traces":
+            self._traces()
+        elif path == "/v1/query":
+            self._query()
+        else:
+            self._discard_body()
+            self._send_text_error(404, "not found: POST /v1/traces or /v1/query")
+
+    # -- OTLP ----------------------------------------------------------------------------------
+
+    def _traces(self) -> None:
+        media = (self.headers.get("Content-Type") or _PROTOBUF).split(";")[0].strip().lower()
+        as_json = media == _JSON
+        service = self.service
+        service.count("otlp_requests")
+        if not service.authorized(self.headers.get("Authorization")):
+            self._discard_body()
+            self._otlp_error(
+                401, code_pb2.UNAUTHENTICATED, "missing or wrong bearer token", as_json
+            )
+            return
+        try:
+            body = decompress(
+                self._read_body(), self.headers.get("Content-Encoding"), service.max_body_bytes
+            )
+            records = records_from_request(decode_request(body, self.headers.get("Content-Type")))
+        except BodyError as error:
+            service.count("otlp_rejected")
+            self._otlp_error(error.status, code_pb2.INVALID_ARGUMENT, str(error), as_json)
+            return
+        except OTLPDecodeError as error:
+            service.count("otlp_rejected")
+            self._otlp_error(400, code_pb2.INVALID_ARGUMENT, str(error), as_json)
+            return
+        try:
+            service.ingest(records)
+        except Exception as error:
+            logger.error("OTLP/HTTP: could not store %d records: %s", len(records), error)
+            self._otlp_error(
+                503, code_pb2.UNAVAILABLE, f"could not store the spans: {error}", as_json
+            )
+            return
+        response = ExportTraceServiceResponse()
+        if as_json:
+            self._send(200, _JSON, json_format.MessageToJson(response).encode())
+        else:
+            self._send(200, _PROTOBUF, response.SerializeToString())
+
+    def _otlp_error(self, status: int, code: int, message: str, as_json: bool) -> None:
+        rpc_status = status_pb2.Status(code=code, message=message)
+        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
+        if status == 503:
+            headers["Retry-After"] = "1"
+        if as_json:
+            body = json_format.MessageToJson(rpc_status).encode()
+            self._send(status, _JSON, body, headers)
+        else:
+            self._send(status, _PROTOBUF, rpc_status.SerializeToString(), headers)
+
+    # -- SQL -----------------------------------------------------------------------------------
+
+    def _query(self) -> None:
+        service = self.service
+        if not service.authorized(self.headers.get("Authorization")):
+            self._discard_body()
+            self._send_json_error(
+                401, "missing or wrong bearer token", {"WWW-Authenticate": "Bearer"}
+            )
+            return
+        try:
+            request = orjson.loads(self._read_body())
+        except BodyError as error:
+            self._send_json_error(error.status, str(error))
+            return
+        except orjson.JSONDecodeError as error:
+            self._send_json_error(
+                400, f"the body must be JSON {{'sql': ..., 'params': ...}}: {error}"
+            )
+            return
+        sql = request.get("sql") if isinstance(request, dict) else None
+        params = request.get("params") if isinstance(request, dict) else None
+        if not isinstance(sql, str) or not sql.strip():
+            self._send_json_error(400, "missing 'sql' (a string)")
+            return
+        if params is not None and not isinstance(params, list | dict):
+            self._send_json_error(400, "'params' must be a list or an object")
+            return
+        service.count("queries")
+        try:
+            frame = service.query(sql, params)
+        except Exception as error:
+            self._send_json_error(400, f"{type(error).__name__}: {error}")
+            return
+        if ARROW_STREAM in (self.headers.get("Accept") or ""):
+            self._send(200, ARROW_STREAM, dataframe_arrow(frame))
+        else:
+            self._send(200, _JSON, dataframe_json(frame))
+
+    # -- plumbing ------------------------------------------------------------------------------
+
+    def _read_body(self) -> bytes:
+        length_header = self.headers.get("Content-Length")
+        if length_header is None:
+            self.close_connection = True
+            raise BodyError(411, "Content-Length required")
+        try:
+            length = int(length_header)
+        except ValueError:
+            self.close_connection = True
+            raise BodyError(400, f"invalid Content-Length {length_header!r}") from None
+        if length < 0 or length > self.service.max_body_bytes:
+            self.close_connection = True  # do not read it
+            raise BodyError(413, f"body larger than {self.service.max_body_bytes} bytes")
+        return self.rfile.read(length)
+
+    def _discard_body(self) -> None:
+        try:
+            self._read_body()
+        except BodyError:
+            pass
+
+    def _send(
+        self, status: int, content_type: str, body: bytes, headers: dict[str, str] | None = None
+    ) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _send_json_error(
+        self, status: int, message: str, headers: dict[str, str] | None = None
+    ) -> None:
+        self._send(status, _JSON, orjson.dumps({"error": message}), headers)
+
+    def _send_text_error(self, status: int, message: str) -> None:
+        self._send(status, "text/plain; charset=utf-8", message.encode())

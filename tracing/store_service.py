@@ -1,0 +1,244 @@
+"""`agentoscope serve`: the long-lived single owner of a store file.
+
+It takes spans from OTLP/HTTP (`POST /v1/traces`, protobuf or JSON, gzip or deflate), OTLP/gRPC
+(the TraceService) and a spool directory of JSONL files, and answers read-only SQL
+(`POST /v1/query`) for the dashboard and the CLI. `GET /health` says it is up and what it did.
+
+Binds 127.0.0.1 unless told otherwise. With a token, ingest and query need
+`Authorization: Bearer <token>` (HTTP header or gRPC metadata); health does not. A payload that
+does not decode gets 400 with the reason and nothing from it is stored. An export is answered
+once its spans are committed. SIGTERM (or Ctrl-C) stops the receivers, lets requests in flight
+finish, reads the spool one last time, commits everything queued and closes the store.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import os
+import signal
+import threading
+import time
+from concurrent import futures
+from http.server import ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from .spool import SpoolIngester
+from .store_http import OTLPHTTPHandler
+from .store_writer import StoreWriter, WriterStopped
+
+logger = logging.getLogger("agentoscope.serve")
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_HTTP_PORT = 4318
+DEFAULT_GRPC_PORT = 4317
+MAX_BODY_BYTES = 64 * 1024 * 1024
+COMMIT_TIMEOUT = 60.0
+
+
+class ServiceUnavailable(RuntimeError):
+    """The store could not take the records now (shutting down, or the store failed)."""
+
+
+class StoreService:
+    """One store, its writer thread and the receivers. `start()`, then `stop()` (or
+    `serve_forever()`, which stops on SIGTERM/SIGINT). Port 0 picks a free port; `None`
+    disables that receiver."""
+
+    def __init__(
+        self,
+        store_path: str | os.PathLike[str] | None = None,
+        *,
+        host: str = DEFAULT_HOST,
+        http_port: int | None = DEFAULT_HTTP_PORT,
+        grpc_port: int | None = DEFAULT_GRPC_PORT,
+        spool: str | os.PathLike[str] | None = None,
+        token: str | None = None,
+        spool_interval: float = 0.5,
+        max_body_bytes: int = MAX_BODY_BYTES,
+    ) -> None:
+        self.store_path = store_path
+        self.host = host
+        self.requested_http_port = http_port
+        self.requested_grpc_port = grpc_port
+        self.spool_dir = Path(spool) if spool else None
+        self.token = token or None
+        self.spool_interval = spool_interval
+        self.max_body_bytes = max_body_bytes
+        self.store: Any = None
+        self.writer: StoreWriter | None = None
+        self.spool: SpoolIngester | None = None
+        self.http_port: int | None = None
+        self.grpc_port: int | None = None
+        self.started_at = time.time()
+        self.request_counts = {"otlp_requests": 0, "otlp_rejected": 0, "queries": 0}
+        self._counts_lock = threading.Lock()
+        self._in_flight = 0
+        self._idle = threading.Condition()
+        self._http: ThreadingHTTPServer | None = None
+        self._http_thread: threading.Thread | None = None
+        self._grpc: Any = None
+        self._stopping = threading.Event()
+        self._stopped = False
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    def start(self) -> StoreService:
+        """Open the store (raises `StoreLockedError` if another process owns it) and start the
+        writer and the receivers."""
+        from .store import SpanStore
+
+        self.store = SpanStore(self.store_path)
+        try:
+            self.writer = StoreWriter(self.store)
+            if self.requested_http_port is not None:
+                self._start_http(self.requested_http_port)
+            if self.requested_grpc_port is not None:
+                self._start_grpc(self.requested_grpc_port)
+            if self.spool_dir is not None:
+                self.spool_dir.mkdir(parents=True, exist_ok=True)
+                self.spool = SpoolIngester(
+                    self.spool_dir, self.ingest, self._spool_state_path(), self.spool_interval
+                )
+                self.spool.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _spool_state_path(self) -> Path:
+        store_file = getattr(self.store, "path", None) or self.store_path
+        if store_file and str(store_file) != ":memory:":
+            return Path(f"{store_file}.spool-progress.json")
+        assert self.spool_dir is not None
+        return self.spool_dir / ".agentoscope-spool-progress.json"
+
+    def _start_http(self, port: int) -> None:
+        server = ThreadingHTTPServer((self.host, port), OTLPHTTPHandler)
+        server.daemon_threads = True
+        server.service = self  # type: ignore[attr-defined]
+        self._http = server
+        self.http_port = server.server_address[1]
+        self._http_thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.2}, name="agentoscope-http"
+        )
+        self._http_thread.start()
+
+    def _start_grpc(self, port: int) -> None:
+        import grpc
+        from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
+
+        from .store_grpc import TraceServicer
+
+        server = grpc.server(
+            futures.ThreadPoolExecutor(max_workers=8, thread_name_prefix="agentoscope-grpc"),
+            options=[("grpc.max_receive_message_length", self.max_body_bytes)],
+        )
+        trace_service_pb2_grpc.add_TraceServiceServicer_to_server(TraceServicer(self), server)
+        bound = server.add_insecure_port(f"{self.host}:{port}")
+        if not bound:
+            raise OSError(f"cannot listen for OTLP/gRPC on {self.host}:{port}")
+        server.start()
+        self._grpc = server
+        self.grpc_port = bound
+
+    @property
+    def http_url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.http_port}"
+
+    def stop(self, grace: float = 10.0) -> None:
+        """Stop taking new data, finish what is in flight, commit everything, close the store."""
+        if self._stopped:
+            return
+        self._stopped = True
+        self._stopping.set()
+        if self._http is not None:
+            self._http.shutdown()
+            self._http.server_close()
+        if self._grpc is not None:
+            self._grpc.stop(grace).wait(grace)
+        self._wait_idle(grace)
+        if self.spool is not None:
+            self.spool.stop()
+        if self.writer is not None:
+            self.writer.stop()
+        if self.store is not None:
+            self.store.close()
+        logger.info("store service stopped: %s", self.health()["ingest"])
+
+    def _wait_idle(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        with self._idle:
+            while self._in_flight and time.monotonic() < deadline:
+                self._idle.wait(0.05)
+
+    def serve_forever(self) -> None:
+        """Run until SIGTERM or SIGINT, then stop cleanly. Call from the main thread."""
+        previous = {
+            sig: signal.signal(sig, lambda *_: self._stopping.set())
+            for sig in (signal.SIGTERM, signal.SIGINT)
+        }
+        try:
+            while not self._stopping.wait(0.5):
+                pass
+        finally:
+            self.stop()
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+    # -- what the receivers call ---------------------------------------------------------------
+
+    def authorized(self, header: str | None) -> bool:
+        if self.token is None:
+            return True
+        if not header or not header.startswith("Bearer "):
+            return False
+        return hmac.compare_digest(header[7:].strip().encode(), self.token.encode())
+
+    def count(self, key: str) -> None:
+        with self._counts_lock:
+            self.request_counts[key] += 1
+
+    def ingest(self, records: list[dict[str, Any]]) -> Any:
+        """Store `records` and return once they are committed."""
+        if not records:
+            return None
+        if self.writer is None:
+            raise ServiceUnavailable("the store is not open")
+        with self._idle:
+            self._in_flight += 1
+        try:
+            future = self.writer.submit(records)
+            return future.result(COMMIT_TIMEOUT)
+        except WriterStopped as error:
+            raise ServiceUnavailable(str(error)) from None
+        except futures.TimeoutError:
+            raise ServiceUnavailable("the store did not commit in time") from None
+        finally:
+            with self._idle:
+                self._in_flight -= 1
+                self._idle.notify_all()
+
+    def query(self, sql: str, params: Any = None) -> Any:
+        """Run a read-only query on the writer thread (DuckDB connections are single-threaded)."""
+        if self.writer is None:
+            raise ServiceUnavailable("the store is not open")
+        try:
+            return self.writer.call(lambda: self.store.query(sql, params)).result(COMMIT_TIMEOUT)
+        except WriterStopped as error:
+            raise ServiceUnavailable(str(error)) from None
+
+    def health(self) -> dict[str, Any]:
+        with self._counts_lock:
+            requests = dict(self.request_counts)
+        return {
+            "status": "stopping" if self._stopping.is_set() else "ok",
+            "uptime_s": round(time.time() - self.started_at, 3),
+            "otlp_http": self.http_port,
+            "otlp_grpc": self.grpc_port,
+            "requests": requests,
+            "ingest": dict(self.writer.counts) if self.writer else {},
+            "spool": dict(self.spool.counts) if self.spool else None,
+        }

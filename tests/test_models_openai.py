@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from openai import BadRequestError
+from openai import APITimeoutError, BadRequestError
 from openai.types.responses import ResponseFunctionToolCall, ResponseOutputMessage
 
 from agentoscope.runtime.model_settings import ModelSettings
@@ -24,6 +24,7 @@ from support.collect import CollectingProcessor
 from support.fake_openai import (
     FakeError,
     FakeOpenAIServer,
+    FakeReply,
     FakeToolCall,
     FakeUsage,
     rate_limited,
@@ -373,3 +374,16 @@ async def test_the_api_key_never_reaches_the_trace(
         assert config["temperature"] == 0.2
         assert config["base_url"] == server.base_url + "/"
         assert key not in json.dumps(config)
+
+
+@BOTH
+async def test_model_settings_timeout_bounds_each_attempt(
+    api: Api, server: FakeOpenAIServer, spans: CollectingProcessor
+) -> None:
+    server.enqueue(FakeReply(text="too late", delay_s=2.0))
+    model = make_model(api, server)
+    with trace("timeout"):
+        with pytest.raises(APITimeoutError):
+            await call(model, model_settings=ModelSettings(timeout=0.2))
+    [span] = model_spans(spans, api)
+    assert span.error["data"]["type"] == "APITimeoutError"

@@ -36,6 +36,7 @@ from .openai_shared import (
     model_config_for_trace,
     omit_if_none,
     span_error,
+    timeout_param,
     usage_from_openai,
 )
 
@@ -198,6 +199,7 @@ class OpenAIChatCompletionsModel(Model):
             "extra_headers": model_settings.extra_headers,
             "extra_query": model_settings.extra_query,
             "extra_body": model_settings.extra_body,
+            "timeout": timeout_param(model_settings.timeout),
         }
         merge_extra_args(kwargs, model_settings.extra_args)
         return kwargs

@@ -22,7 +22,13 @@ from ..model_settings import MCPToolChoice
 from ..tool import FileSearchTool, FunctionTool, WebSearchTool
 from .chatcmpl_converter import FAKE_RESPONSES_ID
 from .interface import Model, ModelTracing
-from .openai_shared import merge_extra_args, omit_if_none, span_error, usage_from_openai
+from .openai_shared import (
+    merge_extra_args,
+    omit_if_none,
+    span_error,
+    timeout_param,
+    usage_from_openai,
+)
 
 if TYPE_CHECKING:
     from ..agent_output import AgentOutputSchemaBase
@@ -196,6 +202,7 @@ class OpenAIResponsesModel(Model):
             "extra_headers": model_settings.extra_headers,
             "extra_query": model_settings.extra_query,
             "extra_body": model_settings.extra_body,
+            "timeout": timeout_param(model_settings.timeout),
         }
         merge_extra_args(kwargs, model_settings.extra_args)
         return kwargs

@@ -28,6 +28,11 @@ def omit_if_none(value: Any) -> Any:
     return omit if value is None else value
 
 
+def timeout_param(seconds: float | None) -> Any:
+    """ModelSettings.timeout as the client's per-attempt timeout (None would mean "never")."""
+    return NOT_GIVEN if seconds is None else seconds
+
+
 def is_omitted(value: Any) -> bool:
     return isinstance(value, Omit) or value is NOT_GIVEN
 

@@ -21,6 +21,7 @@ Scripted items:
   `tool_call_reply(name, arguments)` and `tool_calls_reply(FakeToolCall, ...)`.
 - `FakeError(status, message, headers)`: an HTTP error. `rate_limited(retry_after_s)` is a 429
   with `retry-after-ms`, which the `openai` client's own retry honours.
+- Both take `delay_s`: the server waits that long before answering (latency, client timeouts).
 
 With nothing queued, the server answers 500 with `x-should-retry: false` and a message naming
 the request, so a test that forgot a reply fails at once instead of retrying.
@@ -120,6 +121,7 @@ class FakeReply:
     tool_calls: list[FakeToolCall] = field(default_factory=list)
     usage: FakeUsage = field(default_factory=FakeUsage)
     model: str | None = None  # None: echo the requested model
+    delay_s: float = 0.0  # wait this long before answering (latency, timeouts)
 
 
 @dataclass
@@ -131,6 +133,7 @@ class FakeError:
     headers: dict[str, str] = field(default_factory=dict)
     error_type: str = "rate_limit_error"
     code: str | None = "rate_limit_exceeded"
+    delay_s: float = 0.0
 
 
 ScriptedItem = FakeReply | FakeError
@@ -474,6 +477,13 @@ class _Handler(BaseHTTPRequestHandler):
         return
 
     def do_POST(self) -> None:
+        try:
+            self._answer_post()
+        except (BrokenPipeError, ConnectionResetError):
+            # The client gave up (a timeout, a closed stream): nothing left to answer.
+            self.close_connection = True
+
+    def _answer_post(self) -> None:
         length = int(self.headers.get("content-length") or 0)
         raw = self.rfile.read(length) if length else b""
         try:
@@ -495,6 +505,8 @@ class _Handler(BaseHTTPRequestHandler):
             message = f"fake_openai: no scripted reply queued for POST {endpoint}"
             self._send_error(FakeError(500, message, {"x-should-retry": "false"}, "server_error"))
             return
+        if item.delay_s > 0:
+            time.sleep(item.delay_s)
         if isinstance(item, FakeError):
             self._send_error(item)
             return

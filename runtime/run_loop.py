@@ -123,7 +123,11 @@ class AgentRunLoop:
         if self.session is None:
             self.model_input = new_input
             return
-        history = list(await self.session.get_items())
+        # RunConfig.session_settings.limit overrides the session's own default, as in the SDK.
+        settings = self.run_config.session_settings or {}
+        limit = settings.get("limit") if isinstance(settings, dict) else settings.limit
+        reading = self.session.get_items() if limit is None else self.session.get_items(limit)
+        history = list(await reading)
         callback = self.run_config.session_input_callback
         if callback is None:
             combined = history + new_input

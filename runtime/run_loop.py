@@ -353,7 +353,7 @@ class AgentRunLoop:
         self.model_input.extend(item.to_input_item() for item in items)
 
     def _apply_handoff(self, outcome: Any) -> None:
-        if outcome.original_input is self.original_input and outcome.model_items is None:
+        if not outcome.filtered:
             # No input filter: the handoff turn's items simply join the history.
             self._commit(outcome.new_items)
             return

@@ -218,6 +218,8 @@ class HandoffOutcome:
     """The handoff turn's items as the run keeps them (result.new_items, session)."""
     model_items: list[RunItem] | None
     """When the filter set input_items: the items the next agent sees instead of new_items."""
+    filtered: bool = True
+    """False when no input filter applied: the history simply continues."""
 
 
 async def execute_handoff(
@@ -272,7 +274,9 @@ async def execute_handoff(
 
         input_filter = chosen.handoff.input_filter or run_config.handoff_input_filter
         if input_filter is None:
-            return HandoffOutcome(new_agent, original_input, pre_handoff_items, new_items, None)
+            return HandoffOutcome(
+                new_agent, original_input, pre_handoff_items, new_items, None, filtered=False
+            )
         data = HandoffInputData(
             input_history=tuple(original_input)
             if isinstance(original_input, list)

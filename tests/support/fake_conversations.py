@@ -11,7 +11,8 @@ create limit. Input items are turned into conversation items (ids, statuses, con
 validated against the `openai` package's `ConversationItem` type; response bodies are dumped
 from the package's own models, so the client parses what the real API would send.
 
-`fail_next(status, message)` makes the next request fail with that HTTP error.
+`fail_next(status, message, after=0)` makes a request fail with that HTTP error: the next one, or
+the one after `after` successful requests.
 """
 
 from __future__ import annotations
@@ -83,7 +84,7 @@ class FakeConversationsServer:
     def __init__(self) -> None:
         self.conversations: dict[str, _Conversation] = {}
         self.requests: list[tuple[str, str, Any]] = []
-        self._failures: list[tuple[int, str]] = []
+        self._failures: list[list[Any]] = []  # [requests to let through first, status, message]
         self._lock = threading.Lock()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self._httpd.daemon_threads = True
@@ -112,9 +113,9 @@ class FakeConversationsServer:
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
 
-    def fail_next(self, status: int, message: str = "injected failure") -> None:
+    def fail_next(self, status: int, message: str = "injected failure", *, after: int = 0) -> None:
         with self._lock:
-            self._failures.append((status, message))
+            self._failures.append([after, status, message])
 
     def items(self, conversation_id: str) -> list[dict[str, Any]]:
         with self._lock:
@@ -135,8 +136,10 @@ class FakeConversationsServer:
         with self._lock:
             self.requests.append((method, path, body))
             if self._failures:
-                status, message = self._failures.pop(0)
-                raise ApiError(status, message)
+                if self._failures[0][0] == 0:
+                    _, status, message = self._failures.pop(0)
+                    raise ApiError(status, message)
+                self._failures[0][0] -= 1
             parts = [part for part in path.split("/") if part]
             if parts[:2] != ["v1", "conversations"]:
                 raise ApiError(404, f"no route for {method} {path}")

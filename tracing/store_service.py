@@ -222,13 +222,11 @@ class StoreService:
                 self._idle.notify_all()
 
     def query(self, sql: str, params: Any = None) -> Any:
-        """Run a read-only query on the writer thread (DuckDB connections are single-threaded)."""
-        if self.writer is None:
+        """A read-only query, answered beside the writer (the store gives each query its own
+        DuckDB cursor, and DuckDB isolates it from the commits going on)."""
+        if self.store is None or self._stopped:
             raise ServiceUnavailable("the store is not open")
-        try:
-            return self.writer.call(lambda: self.store.query(sql, params)).result(COMMIT_TIMEOUT)
-        except WriterStopped as error:
-            raise ServiceUnavailable(str(error)) from None
+        return self.store.query(sql, params)
 
     def health(self) -> dict[str, Any]:
         with self._counts_lock:

@@ -3,9 +3,8 @@
 DuckDB wants one connection used from one thread at a time, and commits cost milliseconds
 whatever their size. So every ingest (OTLP/HTTP, OTLP/gRPC, the spool) is a job on one queue;
 the writer thread takes all jobs waiting, ingests them in one `SpanStore.ingest` call (one
-transaction) and then answers each job. Queries run on the same thread, between batches.
-If a combined batch fails, its jobs are retried one by one, so one bad request cannot fail the
-others.
+transaction) and then answers each job. If a combined batch fails, its jobs are retried one by
+one, so one bad request cannot fail the others.
 """
 
 from __future__ import annotations
@@ -13,7 +12,6 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
 
@@ -36,21 +34,13 @@ class _Job:
         self.future: Future[Any] = Future()
 
 
-class _Call:
-    __slots__ = ("fn", "future")
-
-    def __init__(self, fn: Callable[[], Any]) -> None:
-        self.fn = fn
-        self.future: Future[Any] = Future()
-
-
 class StoreWriter:
     """Owns `store` (a SpanStore opened read-write) on one thread until `stop()`."""
 
     def __init__(self, store: Any, max_records_per_commit: int = MAX_RECORDS_PER_COMMIT) -> None:
         self.store = store
         self.max_records_per_commit = max_records_per_commit
-        self._queue: queue.Queue[_Job | _Call | None] = queue.Queue()
+        self._queue: queue.Queue[_Job | None] = queue.Queue()
         self._accepting = True
         self._lock = threading.Lock()
         self.counts = {
@@ -73,13 +63,7 @@ class StoreWriter:
         self._put(job)
         return job.future
 
-    def call(self, fn: Callable[[], Any]) -> Future[Any]:
-        """Run `fn()` on the writer thread (for queries: the connection is single-threaded)."""
-        call = _Call(fn)
-        self._put(call)
-        return call.future
-
-    def _put(self, item: _Job | _Call) -> None:
+    def _put(self, item: _Job) -> None:
         with self._lock:
             if not self._accepting:
                 raise WriterStopped("the store service is shutting down")
@@ -102,13 +86,9 @@ class StoreWriter:
             item = self._queue.get()
             if item is None:
                 return
-            if isinstance(item, _Call):
-                self._run_call(item)
-                continue
             jobs = [item]
             size = len(item.records)
             stop_after = False
-            pending_call: _Call | None = None
             while size < self.max_records_per_commit:
                 try:
                     more = self._queue.get_nowait()
@@ -117,24 +97,11 @@ class StoreWriter:
                 if more is None:
                     stop_after = True
                     break
-                if isinstance(more, _Call):
-                    pending_call = more
-                    break
                 jobs.append(more)
                 size += len(more.records)
             self._ingest(jobs)
-            if pending_call is not None:
-                self._run_call(pending_call)
             if stop_after:
                 return
-
-    def _run_call(self, call: _Call) -> None:
-        if not call.future.set_running_or_notify_cancel():
-            return
-        try:
-            call.future.set_result(call.fn())
-        except Exception as error:
-            call.future.set_exception(error)
 
     def _ingest(self, jobs: list[_Job]) -> None:
         records = jobs[0].records if len(jobs) == 1 else [r for job in jobs for r in job.records]

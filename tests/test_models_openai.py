@@ -12,6 +12,7 @@ import pytest
 from openai import APITimeoutError, BadRequestError
 from openai.types.responses import ResponseFunctionToolCall, ResponseOutputMessage
 
+from agentoscope.runtime.exceptions import ModelBehaviorError
 from agentoscope.runtime.model_settings import ModelSettings
 from agentoscope.runtime.models import (
     ModelTracing,
@@ -387,3 +388,19 @@ async def test_model_settings_timeout_bounds_each_attempt(
             await call(model, model_settings=ModelSettings(timeout=0.2))
     [span] = model_spans(spans, api)
     assert span.error["data"]["type"] == "APITimeoutError"
+
+
+@BOTH
+async def test_a_reply_cut_at_the_token_limit_is_a_model_behavior_error(
+    api: Api, server: FakeOpenAIServer, spans: CollectingProcessor
+) -> None:
+    # Responses reports status "incomplete"; Chat Completions an empty message with "length".
+    server.enqueue(FakeReply(truncated=True), FakeReply(truncated=True))
+    model = make_model(api, server)
+    with trace("truncated"):
+        with pytest.raises(ModelBehaviorError, match=r"token limit|incomplete"):
+            await call(model)
+        with pytest.raises(ModelBehaviorError, match=r"token limit|incomplete"):
+            await stream(model)
+    assert [s.error["data"]["type"] for s in model_spans(spans, api)] == ["ModelBehaviorError"] * 2
+    assert all(s.span_data.usage["requests"] == 1 for s in model_spans(spans, api))

@@ -89,6 +89,7 @@ class OpenAIChatCompletionsModel(Model):
                 if tracing.include_data():
                     span.span_data.output = [message_for_trace(message)]
                 output = message_to_output_items(message)
+                _raise_if_truncated_to_nothing(completion.choices[0].finish_reason, output)
             except Exception as error:
                 span.set_error(span_error("Error getting response", error, tracing))
                 raise
@@ -141,6 +142,9 @@ class OpenAIChatCompletionsModel(Model):
                             span.span_data.usage = usage.to_span_usage()
                             if tracing.include_data():
                                 span.span_data.output = [converter.message_for_trace()]
+                            _raise_if_truncated_to_nothing(
+                                converter.finish_reason, event.response.output
+                            )
                         yield event
                 finally:
                     await stream.close()
@@ -221,3 +225,13 @@ class OpenAIChatCompletionsModel(Model):
                     "OpenAIResponsesModel for it.",
                     name,
                 )
+
+
+def _raise_if_truncated_to_nothing(finish_reason: str | None, output: list[Any]) -> None:
+    """A completion cut by the token limit before any text or tool call has no answer in it;
+    say so instead of handing the run an empty turn."""
+    if finish_reason == "length" and not output:
+        raise ModelBehaviorError(
+            "The chat completion stopped at the token limit (finish_reason='length') before "
+            "producing any text or tool call; raise ModelSettings.max_tokens."
+        )

@@ -138,6 +138,11 @@ class OpenAIResponsesModel(Model):
                             span.span_data.usage = usage.to_span_usage()
                             _record_response(span, event.response, input, tracing)
                         elif event.type in _TERMINAL_FAILURES:
+                            # A failed or cut response still spent tokens: keep its usage.
+                            failed_response = getattr(event, "response", None)
+                            if failed_response is not None:
+                                usage = usage_from_openai(failed_response.usage)
+                                span.span_data.usage = usage.to_span_usage()
                             failure = _stream_failure(event)
                             span.set_error(span_error("Error streaming response", failure, tracing))
                         yield event

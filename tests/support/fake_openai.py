@@ -22,6 +22,8 @@ Scripted items:
 - `FakeError(status, message, headers)`: an HTTP error. `rate_limited(retry_after_s)` is a 429
   with `retry-after-ms`, which the `openai` client's own retry honours.
 - Both take `delay_s`: the server waits that long before answering (latency, client timeouts).
+  `FakeReply(truncated=True)` is a reply cut at the token limit (Responses status "incomplete",
+  Chat Completions finish_reason "length").
 
 With nothing queued, the server answers 500 with `x-should-retry: false` and a message naming
 the request, so a test that forgot a reply fails at once instead of retrying.
@@ -67,6 +69,7 @@ from openai.types.responses import (
     ResponseFunctionCallArgumentsDeltaEvent,
     ResponseFunctionCallArgumentsDoneEvent,
     ResponseFunctionToolCall,
+    ResponseIncompleteEvent,
     ResponseInProgressEvent,
     ResponseOutputItemAddedEvent,
     ResponseOutputItemDoneEvent,
@@ -122,6 +125,7 @@ class FakeReply:
     usage: FakeUsage = field(default_factory=FakeUsage)
     model: str | None = None  # None: echo the requested model
     delay_s: float = 0.0  # wait this long before answering (latency, timeouts)
+    truncated: bool = False  # cut at the token limit: status "incomplete" / finish "length"
 
 
 @dataclass
@@ -241,7 +245,8 @@ def build_response(reply: FakeReply, request: dict[str, Any]) -> Response:
         object="response",
         created_at=time.time(),
         model=reply.model or str(request.get("model") or "fake-model"),
-        status="completed",
+        status="incomplete" if reply.truncated else "completed",
+        incomplete_details={"reason": "max_output_tokens"} if reply.truncated else None,
         output=_responses_output(reply),
         parallel_tool_calls=bool(request.get("parallel_tool_calls", True)),
         tool_choice=request.get("tool_choice") or "auto",
@@ -357,9 +362,16 @@ def build_response_events(reply: FakeReply, request: dict[str, Any]) -> list[Res
                 sequence_number=seq(),
             )
         )
-    events.append(
-        ResponseCompletedEvent(type="response.completed", response=final, sequence_number=seq())
-    )
+    if reply.truncated:
+        events.append(
+            ResponseIncompleteEvent(
+                type="response.incomplete", response=final, sequence_number=seq()
+            )
+        )
+    else:
+        events.append(
+            ResponseCompletedEvent(type="response.completed", response=final, sequence_number=seq())
+        )
     return events
 
 
@@ -374,6 +386,12 @@ def _chat_usage(usage: FakeUsage) -> CompletionUsage:
         prompt_tokens_details=PromptTokensDetails(cached_tokens=usage.cached_tokens),
         completion_tokens_details=CompletionTokensDetails(reasoning_tokens=usage.reasoning_tokens),
     )
+
+
+def _finish_reason(reply: FakeReply) -> Any:
+    if reply.truncated:
+        return "length"
+    return "tool_calls" if reply.tool_calls else "stop"
 
 
 def _call_ids(reply: FakeReply) -> list[str]:
@@ -398,9 +416,7 @@ def build_chat_completion(reply: FakeReply, request: dict[str, Any]) -> ChatComp
         object="chat.completion",
         created=int(time.time()),
         model=reply.model or str(request.get("model") or "fake-model"),
-        choices=[
-            Choice(index=0, message=message, finish_reason="tool_calls" if tool_calls else "stop")
-        ],
+        choices=[Choice(index=0, message=message, finish_reason=_finish_reason(reply))],
         usage=_chat_usage(reply.usage),
     )
 
@@ -451,7 +467,7 @@ def build_chat_chunks(reply: FakeReply, request: dict[str, Any]) -> list[ChatCom
                     )
                 )
             )
-    chunks.append(chunk(ChoiceDelta(), "tool_calls" if reply.tool_calls else "stop"))
+    chunks.append(chunk(ChoiceDelta(), _finish_reason(reply)))
     if (request.get("stream_options") or {}).get("include_usage"):
         chunks.append(
             ChatCompletionChunk(

@@ -57,13 +57,15 @@ async def test_session_info_reports_count_ttl_and_times(client: redis_asyncio.Re
     session = RedisSession(fresh_id(), client, ttl=600)
     empty = await session.get_session_info()
     assert empty["item_count"] == 0 and empty["ttl_remaining"] is None
+    assert empty["created_at"] is None
     before = time.time()
     await session.add_items([message("a"), message("b")])
+    await session.add_items([message("c")])
     info = await session.get_session_info()
-    assert info["item_count"] == 2
+    assert info["item_count"] == 3
     assert 590 <= info["ttl_remaining"] <= 600
-    assert info["first_item_time"] <= info["last_item_time"]
-    assert before - 2 <= info["first_item_time"].timestamp() <= time.time() + 2
+    assert info["created_at"] <= info["updated_at"]
+    assert before - 2 <= info["created_at"].timestamp() <= time.time() + 2
     without_ttl = RedisSession(fresh_id(), client)
     await without_ttl.add_items([message("kept")])
     assert (await without_ttl.get_session_info())["ttl_remaining"] is None
@@ -72,10 +74,11 @@ async def test_session_info_reports_count_ttl_and_times(client: redis_asyncio.Re
 async def test_writes_renew_the_ttl(client: redis_asyncio.Redis) -> None:
     session = RedisSession(fresh_id(), client, ttl=300)
     await session.add_items([message("a")])
-    await client.expire(session.key, 5)
-    assert await client.ttl(session.key) <= 5
+    await client.expire(session.messages_key, 5)
+    assert await client.ttl(session.messages_key) <= 5
     await session.add_items([message("b")])
-    assert await client.ttl(session.key) > 200
+    assert await client.ttl(session.messages_key) > 200
+    assert await client.ttl(session.session_key) > 200
 
 
 async def test_history_expires_after_its_ttl(client: redis_asyncio.Redis) -> None:
@@ -83,7 +86,7 @@ async def test_history_expires_after_its_ttl(client: redis_asyncio.Redis) -> Non
     await session.add_items([message("short-lived")])
     assert contents(await session.get_items()) == ["short-lived"]
     deadline = time.monotonic() + 5
-    while await client.exists(session.key) and time.monotonic() < deadline:
+    while await client.exists(session.messages_key) and time.monotonic() < deadline:
         await asyncio.sleep(0.05)
     assert await session.get_items() == []
     assert (await session.get_session_info())["item_count"] == 0
@@ -135,41 +138,86 @@ async def test_decoded_responses_client_works_too(redis_server: RedisServer) -> 
     await client.aclose()
 
 
-async def test_corrupt_entries_are_reported_skipped_and_kept(
+async def test_corrupt_items_are_reported_skipped_and_kept(
     client: redis_asyncio.Redis,
 ) -> None:
     session = RedisSession(fresh_id(), client)
     await session.add_items([message("0"), message("1")])
-    bad = (await client.xadd(session.key, {"item": '{"role": "us'})).decode()
-    fieldless = (await client.xadd(session.key, {"other": "x"})).decode()
+    await client.rpush(session.messages_key, '{"role": "us', "[1, 2]")  # rows 2 and 3
     await session.add_items([message("2")])
 
     assert contents(await session.get_items()) == ["0", "1", "2"]
-    assert contents(await session.get_items(2)) == ["1", "2"]
+    assert contents(await session.get_items(2)) == ["1", "2"]  # walks past the corrupt rows
     reasons = {row.row_id: row.reason for row in session.corrupt_rows}
-    assert set(reasons) == {bad, fieldless}
-    assert "not valid JSON" in reasons[bad]
-    assert "no 'item' field" in reasons[fieldless]
+    assert set(reasons) == {2, 3}
+    assert "not valid JSON" in reasons[2]
+    assert "expected an object" in reasons[3]
     assert all(row.session_id == session.session_id for row in session.corrupt_rows)
 
     assert contents([await session.pop_item() for _ in range(3)]) == ["2", "1", "0"]
     assert await session.pop_item() is None
-    remaining = [entry_id.decode() for entry_id, _ in await client.xrange(session.key)]
-    assert remaining == [bad, fieldless]
+    remaining = await client.lrange(session.messages_key, 0, -1)
+    assert remaining == [b'{"role": "us', b"[1, 2]"]
+
+
+async def test_pop_steps_over_a_corrupt_tail_without_losing_concurrent_appends(
+    redis_server: RedisServer,
+) -> None:
+    session_id = fresh_id()
+    clients = [redis_asyncio.from_url(redis_server.url) for _ in range(2)]
+    popper = RedisSession(session_id, clients[0])
+    writer = RedisSession(session_id, clients[1])
+    await writer.add_items([message(str(n)) for n in range(30)])
+    await clients[1].rpush(writer.messages_key, "not json")
+
+    async def append() -> None:
+        for n in range(30, 60):
+            await writer.add_items([message(str(n))])
+
+    popped: list[str] = []
+
+    async def pop() -> None:
+        for _ in range(20):
+            item = await popper.pop_item()
+            assert item is not None
+            popped.append(item["content"])
+
+    await asyncio.gather(append(), pop())
+    left = contents(await writer.get_items())
+    raw = await clients[0].lrange(writer.messages_key, 0, -1)
+    for client in clients:
+        await client.aclose()
+    assert sorted(left + popped, key=int) == [str(n) for n in range(60)]
+    assert b"not json" in raw  # the corrupt row was stepped over, not removed
+
+
+async def test_data_is_shared_with_the_official_sdk(client: redis_asyncio.Redis) -> None:
+    from agents.extensions.memory import RedisSession as SDKRedisSession
+
+    session_id = fresh_id()
+    sdk = SDKRedisSession(session_id, redis_client=client)
+    await sdk.add_items([message("from the sdk")])
+    ours = RedisSession(session_id, client)
+    assert contents(await ours.get_items()) == ["from the sdk"]
+    await ours.add_items([message("from agentoscope")])
+    assert contents(await sdk.get_items()) == ["from the sdk", "from agentoscope"]
+    assert (await ours.get_session_info())["item_count"] == 2
+    await ours.clear_session()
+    assert await sdk.get_items() == []
 
 
 async def test_a_key_of_another_type_raises_instead_of_looking_empty(
     client: redis_asyncio.Redis,
 ) -> None:
     session = RedisSession(fresh_id(), client)
-    await client.set(session.key, "not a stream")
+    await client.set(session.messages_key, "not a list")
     with pytest.raises(SessionBackendError, match="WRONGTYPE") as caught:
         await session.get_items()
     assert caught.value.operation == "get_items"
     assert isinstance(caught.value.__cause__, redis.ResponseError)
     with pytest.raises(SessionBackendError, match="add_items"):
         await session.add_items([message("x")])
-    assert await client.get(session.key) == b"not a stream"
+    assert await client.get(session.messages_key) == b"not a list"
 
 
 async def test_a_server_that_goes_away_raises_a_clear_error() -> None:

@@ -1,15 +1,18 @@
 """Conversation history in Redis, for agents that run on several machines.
 
-Each session is one Redis stream at `{key_prefix}:{session_id}`, one entry per item (field
-`item` = the item's JSON). A stream gives every item a stable id that carries its time, newest-N
-reads in one command (XREVRANGE ... COUNT n), and a delete by id, so:
+The keys are the official SDK's, so either runtime reads what the other wrote:
+`{key_prefix}:{session_id}:messages` is a list of items as JSON (oldest first) and
+`{key_prefix}:{session_id}` a hash with `session_id`, `created_at` and `updated_at` (unix seconds).
 
-- `add_items` appends all items in one MULTI/EXEC: contiguous and in order, even with other
-  writers; with `ttl` set, the same transaction renews the key's expiry;
-- `pop_item` claims the newest readable entry with XDEL, whose reply says whether this caller
-  got it, so two concurrent pops never return the same item;
-- an entry that does not parse is reported (`corrupt_rows`, a log warning) with its stream id
-  and skipped, never deleted;
+- `add_items` appends all items and updates the hash in one MULTI/EXEC: contiguous and in order,
+  even with other writers; with `ttl` set, the same transaction renews both keys' expiry;
+- `get_items(n)` is one LRANGE of the list's tail (the Runner reads history every run, so this
+  is the path kept short);
+- `pop_item` claims the newest readable item inside WATCH/MULTI (redis-py's `transaction`
+  retries when another client changed the list meanwhile), so two concurrent pops never return
+  the same item and a corrupt item at the tail is stepped over rather than removed;
+- an item that does not parse is reported (`corrupt_rows`, a log warning; the row id is its
+  position in the list, 0 = oldest) and skipped, never deleted;
 - every Redis failure (server gone, timeout, wrong key type) raises `SessionBackendError`; a
   failed read never looks like an empty history.
 
@@ -19,8 +22,9 @@ The `redis` package is imported only when a client has to be created here.
 from __future__ import annotations
 
 import os
+import time
+import uuid
 from collections.abc import Awaitable
-from contextlib import aclosing
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -36,12 +40,12 @@ from .session import (
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
+    from redis.asyncio.client import Pipeline
 
 _T = TypeVar("_T")
-_ITEM_FIELD = b"item"
 _DEFAULT_URL = "redis://127.0.0.1:6379/0"
-# How many entries a read fetches per round trip when it has to walk past corrupt ones.
-_PAGE = 64
+# How many items pop_item reads per round trip while stepping over corrupt ones at the tail.
+_POP_PAGE = 16
 
 
 def _redis_error_type() -> type[BaseException]:
@@ -51,14 +55,14 @@ def _redis_error_type() -> type[BaseException]:
 
 
 class RedisSession(SessionABC):
-    """Session history in a Redis stream. `ttl` (seconds) expires idle sessions."""
+    """Session history in Redis. `ttl` (seconds) expires sessions left idle that long."""
 
     def __init__(
         self,
         session_id: str,
         redis_client: Redis | None = None,
         *,
-        key_prefix: str = "agentoscope:session",
+        key_prefix: str = "agents:session",
         ttl: int | None = None,
         session_settings: SessionSettings | dict[str, Any] | None = None,
     ) -> None:
@@ -66,7 +70,8 @@ class RedisSession(SessionABC):
             raise ValueError(f"ttl must be a positive number of seconds or None, got {ttl!r}")
         self.session_id = session_id
         self.session_settings = coerce_session_settings(session_settings)
-        self.key = f"{key_prefix}:{session_id}"
+        self.session_key = f"{key_prefix}:{session_id}"
+        self.messages_key = f"{self.session_key}:messages"
         self.ttl = ttl
         self._owns_client = redis_client is None
         if redis_client is None:
@@ -99,57 +104,35 @@ class RedisSession(SessionABC):
 
     async def _call(self, operation: str, pending: Awaitable[_T]) -> _T:
         """Await a Redis reply, turning any Redis failure into a SessionBackendError."""
+        if self._closed:
+            raise SessionClosedError(f"RedisSession {self.session_id!r} is closed")
         try:
             return await pending
         except _redis_error_type() as exc:
-            raise SessionBackendError(
-                "Redis",
-                operation,
-                self.session_id,
-                f"{type(exc).__name__}: {exc} ({self._where()})",
-            ) from exc
+            where = f"{type(exc).__name__}: {exc} ({self._where()})"
+            raise SessionBackendError("Redis", operation, self.session_id, where) from exc
 
     def _where(self) -> str:
         try:
             kwargs = self._redis.connection_pool.connection_kwargs
         except AttributeError:
-            return f"key {self.key}"
+            return f"key {self.messages_key}"
         if "path" in kwargs:
-            return f"server unix:{kwargs['path']}, key {self.key}"
-        where = f"{kwargs.get('host', '?')}:{kwargs.get('port', '?')}/{kwargs.get('db', 0)}"
-        return f"server {where}, key {self.key}"
+            server = f"unix:{kwargs['path']}"
+        else:
+            server = f"{kwargs.get('host', '?')}:{kwargs.get('port', '?')}/{kwargs.get('db', 0)}"
+        return f"server {server}, key {self.messages_key}"
 
     def _check_open(self) -> None:
         if self._closed:
             raise SessionClosedError(f"RedisSession {self.session_id!r} is closed")
 
-    def _decode_entry(self, entry_id: Any, fields: dict[Any, Any]) -> tuple[bool, Any]:
-        raw = fields.get(_ITEM_FIELD, fields.get("item"))
-        row_id = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
-        if raw is None:
-            self._corrupt.report(self.session_id, row_id, "entry has no 'item' field", fields)
-            return False, None
+    def _decode(self, position: int, raw: bytes | str) -> tuple[bool, Any]:
         try:
             return True, decode_item(raw)
         except ValueError as exc:
-            self._corrupt.report(self.session_id, row_id, str(exc), raw)
+            self._corrupt.report(self.session_id, position, str(exc), raw)
             return False, None
-
-    async def _newest_entries(self, operation: str, first_page: int = _PAGE) -> Any:
-        """Stream entries newest first, a page per round trip, as (id, fields)."""
-        upper: Any = "+"
-        count = first_page
-        while True:
-            page = await self._call(
-                operation, self._redis.xrevrange(self.key, max=upper, min="-", count=count)
-            )
-            for entry in page:
-                yield entry
-            if len(page) < count:
-                return
-            last_id = page[-1][0]
-            upper = b"(" + last_id if isinstance(last_id, bytes) else f"({last_id}"
-            count = _PAGE
 
     # -- Session -----------------------------------------------------------------------------
 
@@ -160,25 +143,28 @@ class RedisSession(SessionABC):
         if session_limit == 0:
             return []
         if session_limit is None:
-            entries = await self._call("get_items", self._redis.xrange(self.key, "-", "+"))
-            items = []
-            for entry_id, fields in entries:
-                ok, item = self._decode_entry(entry_id, fields)
-                if ok:
-                    items.append(item)
-            return items
-        newest_first: list[Any] = []
-        # One round trip in the common case; further pages only to walk past corrupt entries.
-        first_page = min(session_limit, 1000)
-        async with aclosing(self._newest_entries("get_items", first_page)) as entries:
-            async for entry_id, fields in entries:
-                ok, item = self._decode_entry(entry_id, fields)
-                if ok:
-                    newest_first.append(item)
-                    if len(newest_first) == session_limit:
-                        break
-        newest_first.reverse()
-        return newest_first
+            raw = await self._call("get_items", self._redis.lrange(self.messages_key, 0, -1))
+            return self._readable(raw, first_position=0)
+        window = session_limit
+        while True:
+            # LLEN with the LRANGE, atomically, only to number the rows in corrupt-row reports.
+            pipe = self._redis.pipeline(transaction=True)
+            pipe.llen(self.messages_key)
+            pipe.lrange(self.messages_key, -window, -1)
+            length, raw = await self._call("get_items", pipe.execute())
+            items = self._readable(raw, first_position=length - len(raw))
+            # Corrupt rows do not count towards the limit: widen the window past them.
+            if len(items) >= session_limit or len(raw) < window:
+                return items[-session_limit:]
+            window *= 2
+
+    def _readable(self, raw: list[Any], first_position: int) -> list[Any]:
+        items = []
+        for offset, text in enumerate(raw):
+            ok, item = self._decode(first_position + offset, text)
+            if ok:
+                items.append(item)
+        return items
 
     async def add_items(self, items: list[TResponseInputItem]) -> None:
         """Append `items` in one transaction; with `ttl`, renew the session's expiry."""
@@ -186,53 +172,76 @@ class RedisSession(SessionABC):
         encoded = [encode_item(item) for item in items]
         if not encoded:
             return
+        now = str(int(time.time()))
         pipe = self._redis.pipeline(transaction=True)
-        for text in encoded:
-            pipe.xadd(self.key, {_ITEM_FIELD: text})
+        pipe.hset(self.session_key, "session_id", self.session_id)
+        pipe.hsetnx(self.session_key, "created_at", now)
+        pipe.rpush(self.messages_key, *encoded)
+        pipe.hset(self.session_key, "updated_at", now)
         if self.ttl is not None:
-            pipe.expire(self.key, self.ttl)
+            pipe.expire(self.session_key, self.ttl)
+            pipe.expire(self.messages_key, self.ttl)
         await self._call("add_items", pipe.execute())
 
     async def pop_item(self) -> TResponseInputItem | None:
-        """Remove and return the newest readable item; corrupt entries stay where they are."""
+        """Remove and return the newest readable item; corrupt items stay where they are."""
         self._check_open()
-        while True:
-            claimed_by_other = False
-            async with aclosing(self._newest_entries("pop_item", first_page=1)) as entries:
-                async for entry_id, fields in entries:
-                    ok, item = self._decode_entry(entry_id, fields)
-                    if not ok:
-                        continue
-                    if await self._call("pop_item", self._redis.xdel(self.key, entry_id)) == 1:
-                        return item
-                    claimed_by_other = True  # another client popped it first: look again
-                    break
-            if not claimed_by_other:
-                return None
+        return await self._call(
+            "pop_item",
+            self._redis.transaction(
+                self._claim_newest, self.messages_key, value_from_callable=True
+            ),
+        )
+
+    async def _claim_newest(self, pipe: Pipeline) -> Any:
+        # Runs after WATCH: reads are immediate; whatever is queued after multi() runs only if
+        # nobody touched the list in between (otherwise redis-py runs this function again).
+        key = self.messages_key
+        length = await pipe.llen(key)
+        end = length - 1
+        while end >= 0:
+            start = max(0, end - _POP_PAGE + 1)
+            page = await pipe.lrange(key, start, end)
+            for offset in range(len(page) - 1, -1, -1):
+                ok, item = self._decode(start + offset, page[offset])
+                if not ok:
+                    continue
+                pipe.multi()
+                if start + offset == length - 1:
+                    pipe.rpop(key)
+                else:  # remove one element in the middle: mark it, then delete the mark
+                    mark = f"agentoscope:popped:{uuid.uuid4().hex}"
+                    pipe.lset(key, start + offset, mark)
+                    pipe.lrem(key, -1, mark)
+                return item
+            end = start - 1
+        return None
 
     async def clear_session(self) -> None:
+        """Delete the session's keys (the SDK's counter key too, if it wrote one)."""
         self._check_open()
-        await self._call("clear_session", self._redis.delete(self.key))
+        counter_key = f"{self.session_key}:counter"
+        await self._call(
+            "clear_session", self._redis.delete(self.session_key, self.messages_key, counter_key)
+        )
 
     # -- beyond the protocol -----------------------------------------------------------------
 
     async def get_session_info(self) -> dict[str, Any]:
-        """`{"session_id", "key", "item_count", "ttl_remaining", "first_item_time",
-        "last_item_time"}`; `ttl_remaining` is seconds, or None when the key does not expire."""
+        """`{"session_id", "item_count", "ttl_remaining", "created_at", "updated_at"}`;
+        `ttl_remaining` is seconds, or None when the key does not expire; times are UTC."""
         self._check_open()
         pipe = self._redis.pipeline(transaction=True)
-        pipe.xlen(self.key)
-        pipe.ttl(self.key)
-        pipe.xrange(self.key, "-", "+", count=1)
-        pipe.xrevrange(self.key, "+", "-", count=1)
-        count, ttl, first, last = await self._call("get_session_info", pipe.execute())
+        pipe.llen(self.messages_key)
+        pipe.ttl(self.messages_key)
+        pipe.hmget(self.session_key, ["created_at", "updated_at"])
+        count, ttl, (created, updated) = await self._call("get_session_info", pipe.execute())
         return {
             "session_id": self.session_id,
-            "key": self.key,
             "item_count": count,
             "ttl_remaining": ttl if ttl >= 0 else None,
-            "first_item_time": _entry_time(first),
-            "last_item_time": _entry_time(last),
+            "created_at": _unix_time(created),
+            "updated_at": _unix_time(updated),
         }
 
     async def ping(self) -> bool:
@@ -244,7 +253,7 @@ class RedisSession(SessionABC):
 
     @property
     def corrupt_rows(self) -> list[CorruptRow]:
-        """Entries this session skipped because they did not parse (still in the stream)."""
+        """Items this session skipped because they did not parse (still in the list)."""
         return self._corrupt.rows
 
     async def close(self) -> None:
@@ -256,7 +265,7 @@ class RedisSession(SessionABC):
             await self._redis.aclose()
 
     def __repr__(self) -> str:
-        return f"RedisSession(session_id={self.session_id!r}, key={self.key!r}, ttl={self.ttl})"
+        return f"RedisSession(session_id={self.session_id!r}, key={self.messages_key!r})"
 
 
 def _client_from_url(url: str, redis_kwargs: dict[str, Any]) -> Redis:
@@ -267,10 +276,7 @@ def _client_from_url(url: str, redis_kwargs: dict[str, Any]) -> Redis:
     return redis_asyncio.from_url(url, **options)
 
 
-def _entry_time(entries: list[Any]) -> datetime | None:
-    """A stream id is `<unix ms>-<seq>`: the time the entry was added, by the server's clock."""
-    if not entries:
+def _unix_time(value: bytes | str | None) -> datetime | None:
+    if value is None:
         return None
-    entry_id = entries[0][0]
-    text = entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
-    return datetime.fromtimestamp(int(text.split("-", 1)[0]) / 1000, tz=UTC)
+    return datetime.fromtimestamp(int(value), tz=UTC)

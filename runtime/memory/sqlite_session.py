@@ -9,8 +9,8 @@ a file written by either runtime opens in the other. What differs is how it is u
   waiting on a lock;
 - the file runs in WAL mode with a busy timeout, and writes take the write lock up front
   (`BEGIN IMMEDIATE`), so several processes can append to one file without "database is locked";
-- `synchronous=NORMAL`: in WAL mode this never corrupts the file; a power cut (not a crash of the
-  process) can lose the last commits;
+- `synchronous="NORMAL"` by default: in WAL mode this never corrupts the file; a power cut (not a
+  crash of the process) can lose the last commits. `synchronous="FULL"` syncs every commit;
 - a row that does not parse is reported (`corrupt_rows`, a log warning) and skipped, never deleted.
 """
 
@@ -39,6 +39,7 @@ _T = TypeVar("_T")
 
 # Plain SQL identifiers only: table names end up in statements, where parameters cannot go.
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}\Z")
+_SYNCHRONOUS_MODES = ("OFF", "NORMAL", "FULL", "EXTRA")
 _NOW = "strftime('%Y-%m-%d %H:%M:%f', 'now')"
 
 
@@ -64,12 +65,18 @@ class SQLiteSession(SessionABC):
         session_settings: SessionSettings | dict[str, Any] | None = None,
         *,
         busy_timeout: float = 30.0,
+        synchronous: str = "NORMAL",
     ) -> None:
         self.session_id = session_id
         self.session_settings = coerce_session_settings(session_settings)
         self.db_path = db_path
         self.sessions_table = validate_identifier(sessions_table, "sessions_table")
         self.messages_table = validate_identifier(messages_table, "messages_table")
+        if synchronous.upper() not in _SYNCHRONOUS_MODES:
+            raise ValueError(
+                f"synchronous must be one of {_SYNCHRONOUS_MODES}, got {synchronous!r}"
+            )
+        self.synchronous = synchronous.upper()
         self._corrupt = CorruptRowLog("SQLiteSession")
         self._closed = False
         self._sql = _Statements(self.sessions_table, self.messages_table)
@@ -89,7 +96,7 @@ class SQLiteSession(SessionABC):
         try:
             if str(self.db_path) != ":memory:":
                 conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute(f"PRAGMA synchronous={self.synchronous}")  # one of _SYNCHRONOUS_MODES
             self._in_write_transaction(conn, self._create_schema)
         except BaseException:
             conn.close()

@@ -37,6 +37,7 @@ class Runner:
         hooks: RunHooks[Any] | None = None,
         run_config: RunConfig | Mapping[str, Any] | None = None,
         previous_response_id: str | None = None,
+        auto_previous_response_id: bool = False,
         conversation_id: str | None = None,
         session: Any | None = None,
     ) -> RunResult:
@@ -45,7 +46,9 @@ class Runner:
         model calls, the guardrail tripwire exceptions, and ModelBehaviorError for invalid model
         output. With `session` (anything with async get_items(limit=None) and
         add_items(items)), the session's history goes before `input` and the run's input and
-        new items are stored at the end."""
+        new items are stored at the end. With `previous_response_id`, `conversation_id` or
+        `auto_previous_response_id=True` the server keeps the conversation: each model call
+        sends only the items the server has not seen."""
         loop = AgentRunLoop(
             starting_agent,
             input,
@@ -56,6 +59,7 @@ class Runner:
             previous_response_id=previous_response_id,
             conversation_id=conversation_id,
             session=session,
+            auto_previous_response_id=auto_previous_response_id,
         )
         return await loop.run()
 
@@ -70,6 +74,7 @@ class Runner:
         hooks: RunHooks[Any] | None = None,
         run_config: RunConfig | Mapping[str, Any] | None = None,
         previous_response_id: str | None = None,
+        auto_previous_response_id: bool = False,
         conversation_id: str | None = None,
         session: Any | None = None,
     ) -> RunResult:
@@ -92,6 +97,7 @@ class Runner:
                 hooks=hooks,
                 run_config=run_config,
                 previous_response_id=previous_response_id,
+                auto_previous_response_id=auto_previous_response_id,
                 conversation_id=conversation_id,
                 session=session,
             )
@@ -107,6 +113,7 @@ class Runner:
         hooks: RunHooks[Any] | None = None,
         run_config: RunConfig | Mapping[str, Any] | None = None,
         previous_response_id: str | None = None,
+        auto_previous_response_id: bool = False,
         conversation_id: str | None = None,
         session: Any | None = None,
     ) -> RunResultStreaming:
@@ -134,6 +141,7 @@ class Runner:
             previous_response_id=previous_response_id,
             conversation_id=conversation_id,
             session=session,
+            auto_previous_response_id=auto_previous_response_id,
             streaming=result,
         )
         result.context_wrapper = loop.context

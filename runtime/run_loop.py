@@ -63,6 +63,7 @@ class AgentRunLoop:
         previous_response_id: str | None,
         conversation_id: str | None,
         session: Any | None,
+        auto_previous_response_id: bool = False,
         streaming: RunResultStreaming | None = None,
     ) -> None:
         if not isinstance(starting_agent, Agent):
@@ -72,6 +73,15 @@ class AgentRunLoop:
         self.max_turns = max_turns
         self.previous_response_id = previous_response_id
         self.conversation_id = conversation_id
+        # With a server-side conversation (previous_response_id / conversation_id) the server
+        # keeps the history: each call sends only the items it has not seen yet.
+        self.server_managed = (
+            previous_response_id is not None
+            or conversation_id is not None
+            or auto_previous_response_id
+        )
+        self.chain_responses = previous_response_id is not None or auto_previous_response_id
+        self.sent_to_server = 0
         self.session = session
         self.streaming = streaming
         self.emit = streaming._push if streaming is not None else None
@@ -243,8 +253,11 @@ class AgentRunLoop:
         if agent.reset_tool_choice and id(agent) in self.agents_that_used_tools:
             if settings.tool_choice is not None:
                 settings = dataclasses.replace(settings, tool_choice=None)
+        unsent = (
+            self.model_input[self.sent_to_server :] if self.server_managed else self.model_input
+        )
         instructions, input_items = await filter_model_input(
-            run_config, agent, context, instructions, list(self.model_input)
+            run_config, agent, context, instructions, list(unsent)
         )
         context.turn_input = input_items
         model = resolve_model(agent, run_config, self._model_cache)
@@ -271,11 +284,13 @@ class AgentRunLoop:
         await hooks.on_llm_end(context, agent, response)
         if agent.hooks is not None:
             await agent.hooks.on_llm_end(context, agent, response)
-        if self.previous_response_id is not None and response.response_id:
+        if self.chain_responses and response.response_id:
             # Server-side conversation state: the next call continues from this response.
             self.previous_response_id = response.response_id
 
         processed = process_model_response(agent, tools, handoffs, response)
+        # The server has this call's input and the model's output items; not the tool outputs.
+        self.sent_to_server = len(self.model_input) + len(processed.new_items)
         emit_items(self.emit, processed.new_items)
         if processed.tools_used:
             self.agents_that_used_tools.add(id(agent))
@@ -300,6 +315,7 @@ class AgentRunLoop:
                 context,
                 run_config,
                 self.emit,
+                server_managed=self.server_managed,
             )
             self._apply_handoff(outcome)
             return _Handoff(outcome.new_agent)

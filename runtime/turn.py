@@ -232,6 +232,7 @@ async def execute_handoff(
     context: RunContextWrapper[Any],
     run_config: RunConfig,
     emit: Emit,
+    server_managed: bool = False,
 ) -> HandoffOutcome:
     """Take the first handoff the model asked for (others are answered as ignored), record it,
     run the hooks and apply the input filter."""
@@ -273,6 +274,14 @@ async def execute_handoff(
             await agent.hooks.on_handoff(context, new_agent, agent)
 
         input_filter = chosen.handoff.input_filter or run_config.handoff_input_filter
+        if input_filter is not None and server_managed:
+            # The server holds the history; a local filter cannot change what it has seen.
+            logger.warning(
+                "Handoff input filter of %r ignored: the conversation is managed server-side "
+                "(previous_response_id / conversation_id)",
+                chosen.handoff.agent_name,
+            )
+            input_filter = None
         if input_filter is None:
             return HandoffOutcome(
                 new_agent, original_input, pre_handoff_items, new_items, None, filtered=False

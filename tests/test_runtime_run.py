@@ -17,7 +17,7 @@ from agentoscope.runtime import (
     Runner,
     function_tool,
 )
-from agentoscope.runtime.models import ScriptedModel, text_message, tool_call
+from agentoscope.runtime.models import ScriptedModel, ScriptedTurn, text_message, tool_call
 
 
 @function_tool
@@ -310,3 +310,26 @@ async def test_dynamic_instructions_and_model_input_filter() -> None:
     assert model.calls[0].system_instructions == "Speak Spanish as Polyglot.!"
     assert model.calls[0].input == [{"role": "user", "content": "new"}]
     assert len(result.to_input_list()) == 3  # the filter changes the call, not the history
+
+
+async def test_server_managed_conversation_sends_only_unseen_items() -> None:
+    model = ScriptedModel(
+        [
+            ScriptedTurn([tool_call("ping", {"n": 1}, "c1")], response_id="resp_1"),
+            ScriptedTurn([text_message("done")], response_id="resp_2"),
+        ]
+    )
+    agent = Agent(name="Server", tools=[ping], model=model)
+    result = await Runner.run(agent, "hi", previous_response_id="resp_0")
+    assert [c.previous_response_id for c in model.calls] == ["resp_0", "resp_1"]
+    assert model.calls[0].input == [{"content": "hi", "role": "user"}]
+    assert model.calls[1].input == [
+        {"call_id": "c1", "output": "pong 1", "type": "function_call_output"}
+    ]
+    assert len(result.to_input_list()) == 4  # the local history is still complete
+
+    model = ScriptedModel([[tool_call("ping", {"n": 1}, "c1")], [text_message("done")]])
+    await Runner.run(agent.clone(model=model), "hi", conversation_id="conv_1")
+    assert [c.conversation_id for c in model.calls] == ["conv_1", "conv_1"]
+    assert [c.previous_response_id for c in model.calls] == [None, None]
+    assert [len(c.input) for c in model.calls] == [1, 1]

@@ -166,7 +166,7 @@ class StoreService:
             self.writer.stop()
         if self.store is not None:
             self.store.close()
-        logger.info("store service stopped: %s", self.health()["ingest"])
+        logger.debug("store service stopped: %s", self.health()["ingest"])
 
     def _wait_idle(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout

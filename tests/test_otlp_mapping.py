@@ -92,12 +92,7 @@ def test_names_kinds_and_genai_attributes(records: list[dict[str, Any]]) -> None
     )
     # Our keys first: serve reads those two and skips the rest.
     for span in spans.values():
-        keys = list(span.attributes)
-        assert keys[0] == "agentoscope.record"
-        assert all(
-            key.startswith(("gen_ai.", "agentoscope.", "llm.", "openinference.")) or "." in key
-            for key in keys
-        )
+        assert next(iter(span.attributes)) == "agentoscope.record"
 
 
 def test_ids_and_parent_links(records: list[dict[str, Any]]) -> None:

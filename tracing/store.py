@@ -1,0 +1,305 @@
+"""`SpanStore`: the DuckDB span store. Creates or opens a store file, migrates it, ingests records
+and JSONL files, and answers read-only SQL as pandas DataFrames.
+
+One process owns a store file read-write (a DuckDBProcessor, `agentoscope serve`, or a command
+like `agentoscope ingest`); other processes may read it only while no process writes. Inside a
+process, every SpanStore and DuckDBProcessor on the same file share one connection.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .jsonl import MalformedLine
+from .store_connection import (
+    SharedDatabase,
+    StoreLockedError,
+    StoreNotFoundError,
+    acquire,
+    release,
+)
+from .store_guard import ReadOnlyQueryError, checked_select
+from .store_ingest import IngestResult, merge_batch, split_records
+from .store_jsonl import JsonlIngestReport, ingest_file, jsonl_files
+from .store_schema import (
+    SCHEMA_VERSION,
+    StoreSchemaError,
+    apply_migrations,
+    check_version,
+    stored_version,
+)
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import pyarrow as pa
+
+logger = logging.getLogger("agentoscope.tracing")
+
+STORE_ENV = "AGENTOSCOPE_STORE"
+DEFAULT_STORE_PATH = Path(".agentoscope") / "traces.duckdb"
+
+__all__ = [
+    "DEFAULT_STORE_PATH",
+    "STORE_ENV",
+    "IngestResult",
+    "JsonlIngestReport",
+    "PruneResult",
+    "ReadOnlyQueryError",
+    "SpanStore",
+    "StoreLockedError",
+    "StoreNotFoundError",
+    "StoreSchemaError",
+    "default_store_path",
+]
+
+
+def default_store_path(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """The store file to use: `explicit` (the --store option), else $AGENTOSCOPE_STORE, else
+    ./.agentoscope/traces.duckdb."""
+    if explicit:
+        return Path(explicit).expanduser()
+    from_env = os.environ.get(STORE_ENV, "").strip()
+    if from_env:
+        return Path(from_env).expanduser()
+    return DEFAULT_STORE_PATH
+
+
+@dataclass(frozen=True)
+class PruneResult:
+    spans: int
+    traces: int
+
+
+def utc_naive(moment: datetime) -> datetime:
+    """The store's form of a time: UTC without a zone (naive input is taken as UTC)."""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment
+
+
+class SpanStore:
+    """A DuckDB span store file.
+
+    `SpanStore(path=None, *, read_only=False)`: path None means `default_store_path()`.
+    Read-write opens create the file and apply migrations; read-only opens need an existing
+    store and fail fast with StoreLockedError while another process writes it.
+    """
+
+    def __init__(self, path: str | os.PathLike[str] | None = None, *, read_only: bool = False):
+        self.path = default_store_path(path)
+        self.read_only = read_only
+        self._database: SharedDatabase | None = None
+        database, opened = acquire(self.path, read_only)
+        try:
+            self._cursor = database.cursor()
+            if opened and not database.read_only:
+                with database.write_lock:
+                    applied = apply_migrations(self._cursor, str(self.path))
+                if applied:
+                    logger.debug("store %s: applied migrations %s", self.path, applied)
+            elif opened:
+                self._check_readable()
+        except BaseException:
+            release(database)
+            raise
+        self._database = database
+
+    def _check_readable(self) -> None:
+        version = stored_version(self._cursor)
+        if version is None:
+            raise StoreSchemaError(
+                f"{self.path} is not an Agentoscope store (it has no schema_version table)"
+            )
+        check_version(version, str(self.path))
+        if version < SCHEMA_VERSION:
+            logger.warning(
+                "store %s has schema version %d (current %d); open it read-write once to "
+                "migrate it. Queries may miss newer columns.",
+                self.path,
+                version,
+                SCHEMA_VERSION,
+            )
+
+    # -- lifecycle --------------------------------------------------------------------------------
+
+    @property
+    def closed(self) -> bool:
+        return self._database is None
+
+    def close(self) -> None:
+        database, self._database = self._database, None
+        if database is None:
+            return
+        try:
+            self._cursor.close()
+        finally:
+            release(database)
+
+    def __enter__(self) -> SpanStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        mode = "read-only" if self.read_only else "read-write"
+        return f"SpanStore({str(self.path)!r}, {mode}{', closed' if self.closed else ''})"
+
+    def _open_database(self) -> SharedDatabase:
+        if self._database is None:
+            raise ValueError(f"the store {self.path} is closed")
+        return self._database
+
+    def _writable(self, what: str) -> SharedDatabase:
+        database = self._open_database()
+        if self.read_only:
+            raise PermissionError(
+                f"cannot {what}: the store {self.path} was opened read-only "
+                "(SpanStore(path) without read_only=True writes)"
+            )
+        return database
+
+    @property
+    def schema_version(self) -> int:
+        self._open_database()
+        return stored_version(self._cursor) or 0
+
+    # -- writing ----------------------------------------------------------------------------------
+
+    def ingest(self, records: Iterable[Mapping[str, Any]]) -> IngestResult:
+        """Store span and trace records (as `span_record`/`trace_record` make them) in one
+        transaction. Records already stored are skipped and counted as duplicates."""
+        database = self._writable("ingest")
+        batch = split_records(records)
+        with database.write_lock:
+            cursor = self._cursor
+            cursor.execute("BEGIN TRANSACTION")
+            try:
+                result = merge_batch(cursor, batch)
+                cursor.execute("COMMIT")
+            except BaseException:
+                cursor.execute("ROLLBACK")
+                raise
+        return result
+
+    def ingest_jsonl(
+        self,
+        paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+        *,
+        on_malformed: Callable[[MalformedLine], None] | None = None,
+    ) -> JsonlIngestReport:
+        """Ingest JSONL record files (a directory means its *.jsonl files). Malformed lines are
+        skipped, counted and reported as file:line (also passed to `on_malformed`); good lines
+        are kept; records already stored are skipped. One transaction per file (per 50k records
+        for files with bad lines)."""
+        database = self._writable("ingest")
+        if isinstance(paths, str | os.PathLike):
+            paths = [paths]
+        report = JsonlIngestReport()
+        for path in jsonl_files(paths):
+            with database.write_lock:
+                ingest_file(self._cursor, path, report, on_malformed)
+        return report
+
+    def prune(self, before: datetime) -> PruneResult:
+        """Delete traces that started before `before` (with all their spans), and any other
+        span that started before it. One transaction."""
+        database = self._writable("prune")
+        cutoff = utc_naive(before)
+        with database.write_lock:
+            cursor = self._cursor
+            cursor.execute("BEGIN TRANSACTION")
+            try:
+                spans = cursor.execute(
+                    "DELETE FROM spans WHERE started_at < $cutoff OR trace_id IN "
+                    "(SELECT trace_id FROM traces WHERE started_at < $cutoff)",
+                    {"cutoff": cutoff},
+                ).fetchone()[0]
+                traces = cursor.execute(
+                    "DELETE FROM traces WHERE started_at < $cutoff", {"cutoff": cutoff}
+                ).fetchone()[0]
+                cursor.execute("COMMIT")
+            except BaseException:
+                cursor.execute("ROLLBACK")
+                raise
+            cursor.execute("CHECKPOINT")
+        return PruneResult(spans=int(spans), traces=int(traces))
+
+    def checkpoint(self) -> None:
+        """Write the WAL into the main file now (also done on close)."""
+        database = self._writable("checkpoint")
+        with database.write_lock:
+            self._cursor.execute("CHECKPOINT")
+
+    # -- reading ----------------------------------------------------------------------------------
+
+    def query(
+        self, sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None
+    ) -> pd.DataFrame:
+        """Run one read-only SELECT and return a DataFrame. Values go in `params` (a list for
+        `?`, a dict for `$name`), never into the SQL text. Anything but a read is refused with
+        ReadOnlyQueryError."""
+        return self._run_select(sql, params, lambda result: result.df())
+
+    def query_arrow(
+        self, sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None
+    ) -> pa.Table:
+        """As `query`, returning a pyarrow Table."""
+        return self._run_select(sql, params, lambda result: result.to_arrow_table())
+
+    def _run_select(
+        self,
+        sql: str,
+        params: Sequence[Any] | Mapping[str, Any] | None,
+        fetch: Callable[[Any], Any],
+    ) -> Any:
+        # A cursor per query, from the shared connection: concurrent callers (HTTP threads of
+        # `agentoscope serve`, a writer thread) never wait on each other's results.
+        cursor = self._open_database().cursor()
+        try:
+            checked_select(cursor, sql)
+            return fetch(cursor.execute(sql, _normalised(params)))
+        finally:
+            cursor.close()
+
+    def export_parquet(self, directory: str | os.PathLike[str]) -> dict[str, Path]:
+        """Write `traces.parquet` and `spans.parquet` (zstd, in time order) into `directory`."""
+        cursor = self._open_database().cursor()
+        target = Path(directory)
+        target.mkdir(parents=True, exist_ok=True)
+        written: dict[str, Path] = {}
+        for table in ("traces", "spans"):
+            destination = target / f"{table}.parquet"
+            cursor.execute(
+                f"COPY (SELECT * FROM {table} ORDER BY started_at) TO "
+                f"'{_sql_string(destination)}' (FORMAT parquet, COMPRESSION zstd)"
+            )
+            written[table] = destination
+        return written
+
+
+def _sql_string(path: Path) -> str:
+    return str(path).replace("'", "''")
+
+
+def _normalised(
+    params: Sequence[Any] | Mapping[str, Any] | None,
+) -> Sequence[Any] | Mapping[str, Any] | None:
+    """Zoned datetimes become the store's naive UTC, so comparisons with stored times hold."""
+    if params is None:
+        return None
+    if isinstance(params, Mapping):
+        return {key: _value(value) for key, value in params.items()}
+    return [_value(value) for value in params]
+
+
+def _value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return utc_naive(value)
+    return value

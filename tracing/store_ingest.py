@@ -1,0 +1,350 @@
+"""Records to store rows: columnar Arrow batches, and the SQL that merges one batch into the store.
+
+Each batch is built column by column (never row by row) and inserted with
+`INSERT INTO spans SELECT ... FROM <arrow table>`, rows in start-time order. The merge keeps the
+store free of duplicates without an index on `spans`: a span already stored has the same
+`started_at`, so the existence check only reads the row groups of the batch's time range.
+Trace rows are keyed on `trace_id`; a trace known only from its spans gets an `inferred` row,
+which the trace's own record replaces whenever it arrives (before or after its spans).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+import pyarrow as pa
+
+from .clock import ns_from_iso
+from .jsonl import check_record
+from .records import RECORD_VERSION
+from .store_schema import (
+    INTEGER_COLUMNS,
+    JSON_COLUMNS,
+    SPAN_COLUMN_NAMES,
+    TIMESTAMP_COLUMNS,
+    TRACE_COLUMN_NAMES,
+)
+
+logger = logging.getLogger("agentoscope.tracing")
+
+TRACE_RECORD_COLUMNS = tuple(name for name in TRACE_COLUMN_NAMES if name != "inferred")
+_UTC_MICROS = pa.timestamp("us", tz="UTC")
+_NAIVE_MICROS = pa.timestamp("us")
+_ARROW_ERRORS = (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, TypeError, ValueError)
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """What one ingest did. `spans`: span rows added. `traces`: trace records stored (new, or
+    completing a row inferred from spans). `duplicates`: records already in the store or
+    repeated in the input, skipped. `rejected`: inputs that are not records, skipped and logged."""
+
+    spans: int = 0
+    traces: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+
+    def __add__(self, other: IngestResult) -> IngestResult:
+        return IngestResult(
+            self.spans + other.spans,
+            self.traces + other.traces,
+            self.duplicates + other.duplicates,
+            self.rejected + other.rejected,
+        )
+
+
+@dataclass
+class Batch:
+    """One batch's records, split by kind, each id once (the last copy wins)."""
+
+    spans: list[Mapping[str, Any]]
+    traces: list[Mapping[str, Any]]
+    repeated: int
+    rejected: int
+
+
+def split_records(records: Iterable[Mapping[str, Any]]) -> Batch:
+    spans: dict[str, Mapping[str, Any]] = {}
+    traces: dict[str, Mapping[str, Any]] = {}
+    seen = rejected = 0
+    for record in records:
+        # The common case (a current-version record with string ids) is checked inline: this
+        # loop runs for every span the store takes.
+        if (
+            type(record) is dict
+            and record.get("v") == RECORD_VERSION
+            and type(record.get("trace_id")) is str
+            and (
+                record.get("kind") == "trace"
+                or (record.get("kind") == "span" and type(record.get("span_id")) is str)
+            )
+        ) or check_record(record) is None:
+            seen += 1
+            if record["kind"] == "span":
+                spans[record["span_id"]] = record
+            else:
+                traces[record["trace_id"]] = record
+            continue
+        rejected += 1
+        if rejected == 1:
+            problem = check_record(record)
+            logger.warning("store: skipping a record that is not a span or trace: %s", problem)
+    return Batch(
+        list(spans.values()), list(traces.values()), seen - len(spans) - len(traces), rejected
+    )
+
+
+# -- Arrow columns ---------------------------------------------------------------------------------
+
+_dumps = orjson.dumps
+_JSON_OPTIONS = orjson.OPT_NON_STR_KEYS
+
+
+def _json_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):  # already JSON text (from a foreign source): keep it if valid
+        try:
+            orjson.loads(value)
+            return value
+        except orjson.JSONDecodeError:
+            pass
+    return _dumps(value, default=str, option=_JSON_OPTIONS).decode()
+
+
+def _timestamps(values: list[Any]) -> pa.Array:
+    try:
+        return pa.array(values, pa.string()).cast(_UTC_MICROS).cast(_NAIVE_MICROS)
+    except _ARROW_ERRORS:  # a naive or odd timestamp somewhere: parse each value
+        return pa.array([_parse_time(value) for value in values], _NAIVE_MICROS)
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        ns = ns_from_iso(str(value))
+    except ValueError:
+        logger.warning("store: unreadable timestamp %r stored as NULL", value)
+        return None
+    if ns is None:
+        return None
+    return datetime.fromtimestamp(ns / 1e9, UTC).replace(tzinfo=None)
+
+
+def _coerce(values: list[Any], arrow_type: pa.DataType, convert: Callable[[Any], Any]) -> pa.Array:
+    try:
+        return pa.array(values, arrow_type)
+    except _ARROW_ERRORS:
+        return pa.array([_or_none(convert, value) for value in values], arrow_type)
+
+
+def _or_none(convert: Callable[[Any], Any], value: Any) -> Any:
+    if value is None:
+        return None
+    try:
+        return convert(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+def _column(name: str, values: list[Any]) -> pa.Array:
+    if name in JSON_COLUMNS:
+        return pa.array([_json_text(value) for value in values], pa.string())
+    if name in TIMESTAMP_COLUMNS:
+        return _timestamps(values)
+    if name in INTEGER_COLUMNS:
+        return _coerce(values, pa.int64(), int)
+    if name == "duration_ms":
+        return _coerce(values, pa.float64(), float)
+    return _coerce(values, pa.string(), str)
+
+
+def span_table(spans: list[dict[str, Any]]) -> pa.Table:
+    """Span rows, in start-time order, columns as in `spans`."""
+    columns = {
+        name: _column(name, [span.get(name) for span in spans]) for name in SPAN_COLUMN_NAMES
+    }
+    if columns["span_type"].null_count:  # the column is NOT NULL: a record without a type
+        columns["span_type"] = pa.array(
+            [value or "unknown" for value in columns["span_type"].to_pylist()], pa.string()
+        )
+    return pa.table(columns).sort_by([("started_at", "ascending")])
+
+
+def trace_table(traces: list[dict[str, Any]]) -> pa.Table:
+    return pa.table(
+        {
+            name: _column(name, [trace.get(name) for trace in traces])
+            for name in TRACE_RECORD_COLUMNS
+        }
+    )
+
+
+# -- the merge (run inside one transaction) --------------------------------------------------------
+
+_SPAN_COLUMNS_SQL = ", ".join(SPAN_COLUMN_NAMES)
+_TRACE_RECORD_COLUMNS_SQL = ", ".join(TRACE_RECORD_COLUMNS)
+_TRACE_UPDATES = ", ".join(
+    f"{name} = excluded.{name}" for name in TRACE_RECORD_COLUMNS if name != "trace_id"
+)
+
+
+def _literal(moment: datetime) -> str:
+    # Bound as a literal rather than a parameter so DuckDB can skip row groups by their min/max
+    # when it plans the scan. The value is a datetime we computed, never user text.
+    return f"TIMESTAMP '{moment.isoformat(sep=' ')}'"
+
+
+def time_range(cursor: Any, source: str) -> tuple[datetime | None, datetime | None, bool]:
+    """(earliest, latest start, any start missing) of the spans in `source`."""
+    low, high, missing = cursor.execute(
+        f"SELECT min(started_at), max(started_at), count(*) FILTER (WHERE started_at IS NULL) "
+        f"FROM {source}"
+    ).fetchone()
+    return low, high, bool(missing)
+
+
+def _span_projection() -> str:
+    # An agent span is inside itself: its agent_name is its own name when a record leaves it out.
+    return ", ".join(
+        "coalesce(b.agent_name, CASE WHEN b.span_type = 'agent' THEN b.name END)"
+        if name == "agent_name"
+        else f"b.{name}"
+        for name in SPAN_COLUMN_NAMES
+    )
+
+
+_SPAN_PROJECTION = _span_projection()
+
+
+def merge_spans(cursor: Any, source: str, recorded: str | None = None) -> int:
+    """Merge the spans of `source` (a registered Arrow table or a temp table with the span
+    columns, each span_id once): add those the store lacks, give every trace a row, and fill
+    `agent_name` from the parent chain. Returns how many spans were added."""
+    low, high, missing_start = time_range(cursor, source)
+    added = 0
+    if low is not None:
+        added += cursor.execute(
+            f"INSERT INTO spans SELECT {_SPAN_PROJECTION} FROM {source} AS b "
+            f"ANTI JOIN (SELECT span_id FROM spans WHERE started_at BETWEEN {_literal(low)} "
+            f"AND {_literal(high)}) AS e ON b.span_id = e.span_id "
+            f"WHERE b.started_at IS NOT NULL ORDER BY b.started_at"
+        ).fetchone()[0]
+    if missing_start:
+        added += cursor.execute(
+            f"INSERT INTO spans SELECT {_SPAN_PROJECTION} FROM {source} AS b "
+            f"ANTI JOIN (SELECT span_id FROM spans WHERE started_at IS NULL) AS e "
+            f"ON b.span_id = e.span_id WHERE b.started_at IS NULL"
+        ).fetchone()[0]
+    infer_traces_from_spans(cursor, source, recorded)
+    if low is not None:
+        fill_agent_names(cursor, source, low)
+    return added
+
+
+# Spans that lack `agent_name` get the one of their nearest ancestor that has one (or is an
+# agent span). Parents usually end, and so arrive, after their children: each batch also fills
+# the stored spans below the spans it brings.
+_UNRESOLVED = """
+SELECT DISTINCT trace_id FROM spans
+WHERE started_at >= {low} AND agent_name IS NULL AND parent_id IS NOT NULL"""
+_FILL_FROM_ANCESTORS = """
+UPDATE spans AS s SET agent_name = found.agent FROM (
+    WITH RECURSIVE
+    family AS (
+        SELECT span_id, parent_id,
+               coalesce(agent_name, CASE WHEN span_type = 'agent' THEN name END) AS agent
+        FROM spans
+        WHERE started_at >= {since} AND trace_id IN (SELECT unnest($traces::VARCHAR[]))
+    ),
+    chain(start_id, next_id, agent, depth) AS (
+        SELECT span_id, parent_id, NULL::VARCHAR, 0
+        FROM family WHERE agent IS NULL AND parent_id IS NOT NULL
+        UNION ALL
+        SELECT chain.start_id, family.parent_id, family.agent, chain.depth + 1
+        FROM chain JOIN family ON family.span_id = chain.next_id
+        WHERE chain.agent IS NULL AND chain.depth < 256
+    )
+    SELECT start_id, any_value(agent) AS agent FROM chain WHERE agent IS NOT NULL
+    GROUP BY start_id
+) AS found
+WHERE s.span_id = found.start_id AND s.agent_name IS NULL AND s.started_at >= {since}
+  AND s.trace_id IN (SELECT unnest($traces::VARCHAR[]))"""
+# Spans of one trace start at or after the trace; the margin allows for clocks of other hosts.
+_CLOCK_MARGIN = timedelta(minutes=5)
+
+
+def fill_agent_names(cursor: Any, source: str, low: datetime) -> None:
+    # Descendants start after their ancestors, so rows this batch can resolve start at `low` or
+    # later: a cheap, time-bounded check finds the traces that need the recursive fill.
+    traces = [
+        row[0]
+        for row in cursor.execute(_UNRESOLVED.format(low=_literal(low), source=source)).fetchall()
+    ]
+    if not traces:
+        return
+    since = cursor.execute(
+        "SELECT min(started_at) FROM traces WHERE trace_id IN (SELECT unnest(?::VARCHAR[]))",
+        [traces],
+    ).fetchone()[0]
+    since = (since or low) - _CLOCK_MARGIN
+    cursor.execute(_FILL_FROM_ANCESTORS.format(since=_literal(since)), {"traces": traces})
+
+
+def upsert_trace_records(cursor: Any, source: str) -> int:
+    """Store trace records: new rows, or replacing rows inferred from spans. Returns how many
+    were stored; the rest were already there."""
+    return cursor.execute(
+        f"INSERT INTO traces ({_TRACE_RECORD_COLUMNS_SQL}, inferred) "
+        f"SELECT {_TRACE_RECORD_COLUMNS_SQL}, false FROM {source} "
+        f"ON CONFLICT (trace_id) DO UPDATE SET {_TRACE_UPDATES}, inferred = false "
+        f"WHERE traces.inferred"
+    ).fetchone()[0]
+
+
+def infer_traces_from_spans(cursor: Any, source: str, recorded: str | None = None) -> None:
+    """Make sure every trace with spans has a row; rows still inferred widen to the new spans.
+    Traces whose record came in the same batch (`recorded`) have their row already."""
+    skip = f"WHERE trace_id NOT IN (SELECT trace_id FROM {recorded}) " if recorded else ""
+    cursor.execute(
+        f"INSERT INTO traces (trace_id, started_at, ended_at, duration_ms, inferred) "
+        f"SELECT trace_id, min(started_at), max(ended_at), "
+        f"date_diff('microsecond', min(started_at), max(ended_at)) / 1000.0, true "
+        f"FROM {source} {skip}GROUP BY trace_id "
+        f"ON CONFLICT (trace_id) DO UPDATE SET "
+        f"started_at = least(traces.started_at, excluded.started_at), "
+        f"ended_at = greatest(traces.ended_at, excluded.ended_at), "
+        f"duration_ms = date_diff('microsecond', least(traces.started_at, excluded.started_at), "
+        f"greatest(traces.ended_at, excluded.ended_at)) / 1000.0 "
+        f"WHERE traces.inferred"
+    ).fetchall()
+
+
+def merge_batch(cursor: Any, batch: Batch) -> IngestResult:
+    """Write one batch (inside the caller's transaction)."""
+    added_spans = stored_traces = 0
+    names: list[str] = []
+    try:
+        if batch.traces:
+            cursor.register("_agentoscope_batch_traces", trace_table(batch.traces))
+            names.append("_agentoscope_batch_traces")
+            stored_traces = upsert_trace_records(cursor, "_agentoscope_batch_traces")
+        if batch.spans:
+            cursor.register("_agentoscope_batch_spans", span_table(batch.spans))
+            names.append("_agentoscope_batch_spans")
+            added_spans = merge_spans(
+                cursor,
+                "_agentoscope_batch_spans",
+                "_agentoscope_batch_traces" if batch.traces else None,
+            )
+    finally:
+        for name in names:
+            cursor.unregister(name)
+    duplicates = batch.repeated + len(batch.spans) - added_spans + len(batch.traces) - stored_traces
+    return IngestResult(added_spans, stored_traces, duplicates, batch.rejected)

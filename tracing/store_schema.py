@@ -1,0 +1,186 @@
+"""The store's schema: tables, views and the ordered list of migrations that build them.
+
+A store records its version in `schema_version` (one row per applied migration). Opening a store
+read-write applies the migrations it lacks, each in its own transaction; a store written by a newer
+Agentoscope is refused rather than guessed at. To change the schema, append a `Migration`: never
+edit one that has shipped.
+
+All times are UTC, stored as naive `TIMESTAMP`. `spans` rows land in start-time order, so
+DuckDB's per-row-group min/max (zonemaps) make time filters cheap without an index.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+# (name, type) in table order. The first columns are the shared contract; extras go at the end.
+SPAN_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("trace_id", "VARCHAR NOT NULL"),
+    ("span_id", "VARCHAR NOT NULL"),
+    ("parent_id", "VARCHAR"),
+    ("span_type", "VARCHAR NOT NULL"),
+    ("name", "VARCHAR"),
+    ("agent_name", "VARCHAR"),
+    ("tool_name", "VARCHAR"),
+    ("model", "VARCHAR"),
+    ("started_at", "TIMESTAMP"),
+    ("ended_at", "TIMESTAMP"),
+    ("duration_ms", "DOUBLE"),
+    ("status", "VARCHAR"),
+    ("error_type", "VARCHAR"),
+    ("error_message", "VARCHAR"),
+    ("input_tokens", "BIGINT"),
+    ("output_tokens", "BIGINT"),
+    ("total_tokens", "BIGINT"),
+    ("cached_input_tokens", "BIGINT"),
+    ("reasoning_tokens", "BIGINT"),
+    ("data", "JSON"),
+    ("error", "JSON"),
+    ("metadata", "JSON"),
+)
+TRACE_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("trace_id", "VARCHAR NOT NULL PRIMARY KEY"),
+    ("workflow_name", "VARCHAR"),
+    ("group_id", "VARCHAR"),
+    ("metadata", "JSON"),
+    ("started_at", "TIMESTAMP"),
+    ("ended_at", "TIMESTAMP"),
+    ("duration_ms", "DOUBLE"),
+    # True while the row is known only from its spans: the trace is still running, its process
+    # died before the trace ended, or its source (plain OpenTelemetry) sends no trace records.
+    # The trace's own record replaces such a row when it arrives.
+    ("inferred", "BOOLEAN NOT NULL DEFAULT false"),
+)
+SPAN_COLUMN_NAMES = tuple(name for name, _ in SPAN_COLUMNS)
+TRACE_COLUMN_NAMES = tuple(name for name, _ in TRACE_COLUMNS)
+JSON_COLUMNS = frozenset({"data", "error", "metadata"})
+TIMESTAMP_COLUMNS = frozenset({"started_at", "ended_at"})
+INTEGER_COLUMNS = frozenset(
+    {"input_tokens", "output_tokens", "total_tokens", "cached_input_tokens", "reasoning_tokens"}
+)
+MODEL_CALL_TYPES = ("generation", "response", "transcription", "speech")
+
+
+def _table(name: str, columns: tuple[tuple[str, str], ...]) -> str:
+    body = ",\n    ".join(f"{column} {kind}" for column, kind in columns)
+    return f"CREATE TABLE {name} (\n    {body}\n)"
+
+
+_COMMON = "trace_id, span_id, parent_id, agent_name, started_at, ended_at, duration_ms, status"
+_ERRORS = "error_type, error_message"
+_MODEL_TYPES_SQL = ", ".join(f"'{kind}'" for kind in MODEL_CALL_TYPES)
+
+# Views for analysts: typed, one row per span of a kind (token_usage: one row per hour, model
+# and agent). They read `data` JSON only for fields that are not hot columns.
+VIEWS: dict[str, str] = {
+    "agent_runs": f"""
+        SELECT {_COMMON}, {_ERRORS},
+               data->'handoffs' AS handoffs, data->'tools' AS tools,
+               data->>'output_type' AS output_type, metadata
+        FROM spans WHERE span_type = 'agent'""",
+    "generations": f"""
+        SELECT {_COMMON}, {_ERRORS}, span_type, model,
+               input_tokens, output_tokens, total_tokens, cached_input_tokens, reasoning_tokens,
+               data->'input' AS input, data->'output' AS output,
+               data->'model_config' AS model_config, data->>'response_id' AS response_id
+        FROM spans WHERE span_type IN ('generation', 'response')""",
+    "tool_calls": f"""
+        SELECT {_COMMON}, {_ERRORS}, tool_name,
+               data->>'input' AS input, data->>'output' AS output,
+               data->>'call_id' AS call_id, data->'mcp_data' AS mcp_data
+        FROM spans WHERE span_type = 'function'""",
+    "handoffs": f"""
+        SELECT {_COMMON}, data->>'from_agent' AS from_agent, data->>'to_agent' AS to_agent
+        FROM spans WHERE span_type = 'handoff'""",
+    "guardrails": f"""
+        SELECT {_COMMON}, name AS guardrail_name,
+               coalesce(TRY_CAST(data->>'triggered' AS BOOLEAN), false) AS triggered,
+               data->>'source' AS source
+        FROM spans WHERE span_type = 'guardrail'""",
+    "token_usage": f"""
+        SELECT date_trunc('hour', started_at) AS hour, model, agent_name,
+               count(*) AS calls,
+               count(*) FILTER (WHERE status = 'error') AS errors,
+               coalesce(sum(input_tokens), 0)::BIGINT AS input_tokens,
+               coalesce(sum(output_tokens), 0)::BIGINT AS output_tokens,
+               coalesce(sum(total_tokens), 0)::BIGINT AS total_tokens,
+               coalesce(sum(cached_input_tokens), 0)::BIGINT AS cached_input_tokens,
+               coalesce(sum(reasoning_tokens), 0)::BIGINT AS reasoning_tokens
+        FROM spans WHERE span_type IN ({_MODEL_TYPES_SQL})
+        GROUP BY ALL""",
+}
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    description: str
+    statements: tuple[str, ...]
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        1,
+        "spans and traces tables; agent_runs, generations, tool_calls, handoffs, guardrails "
+        "and token_usage views",
+        (
+            _table("spans", SPAN_COLUMNS),
+            _table("traces", TRACE_COLUMNS),
+            *(f"CREATE VIEW {name} AS {sql.strip()}" for name, sql in VIEWS.items()),
+        ),
+    ),
+)
+SCHEMA_VERSION = MIGRATIONS[-1].version
+
+
+class StoreSchemaError(RuntimeError):
+    """The file is not a store this version of Agentoscope can use."""
+
+
+def stored_version(con: Any) -> int | None:
+    """The store's schema version; None when the file has no `schema_version` table."""
+    found = con.execute(
+        "SELECT count(*) FROM duckdb_tables() "
+        "WHERE table_name = 'schema_version' AND schema_name = 'main'"
+    ).fetchone()[0]
+    if not found:
+        return None
+    return int(con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()[0])
+
+
+def check_version(version: int | None, path: str) -> None:
+    if version is not None and version > SCHEMA_VERSION:
+        raise StoreSchemaError(
+            f"{path}: schema version {version} was written by a newer Agentoscope "
+            f"(this one knows up to {SCHEMA_VERSION}); upgrade agentoscope to open it"
+        )
+
+
+def apply_migrations(con: Any, path: str) -> list[int]:
+    """Bring a read-write store up to SCHEMA_VERSION; returns the versions applied."""
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS schema_version ("
+        "version INTEGER NOT NULL, description VARCHAR, applied_at TIMESTAMP NOT NULL)"
+    )
+    current = stored_version(con) or 0
+    check_version(current, path)
+    applied: list[int] = []
+    for migration in MIGRATIONS:
+        if migration.version <= current:
+            continue
+        con.execute("BEGIN TRANSACTION")
+        try:
+            for statement in migration.statements:
+                con.execute(statement)
+            con.execute(
+                "INSERT INTO schema_version VALUES (?, ?, ?)",
+                [migration.version, migration.description, datetime.now(UTC).replace(tzinfo=None)],
+            )
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        applied.append(migration.version)
+    return applied

@@ -1,0 +1,200 @@
+"""Altair charts: the trace waterfall, time series, and the latency histogram."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import altair as alt
+import pandas as pd
+
+# One colour per span type, the same on every chart; failures are always red.
+SPAN_COLORS = {
+    "agent": "#4c78a8",
+    "generation": "#b279a2",
+    "response": "#b279a2",
+    "function": "#f58518",
+    "handoff": "#72b7b2",
+    "guardrail": "#54a24b",
+    "custom": "#9d9da0",
+    "mcp_tools": "#eeca3b",
+    "transcription": "#ff9da6",
+    "speech": "#ff9da6",
+    "speech_group": "#ff9da6",
+    "task": "#bab0ac",
+    "turn": "#bab0ac",
+}
+ERROR_COLOR = "#e45756"
+TRIPPED_COLOR = "#f2a900"
+ROW_HEIGHT = 24
+WATERFALL_SELECTION = "span"
+STATUS_STYLES = {"error": f"color: {ERROR_COLOR}; font-weight: 600", "ok": "color: #2e7d32"}
+
+
+def _status_style(value: object) -> str:
+    text = str(value)
+    if text == "ok":
+        return STATUS_STYLES["ok"]
+    if "error" in text:
+        return STATUS_STYLES["error"]
+    if "tripped" in text:
+        return "color: #b26a00; font-weight: 600"  # a darker TRIPPED_COLOR, readable as text
+    return ""
+
+
+def styled_status(table: pd.DataFrame, column: str = "status") -> Any:
+    """The table with its status column coloured: red errors, amber trips, green ok."""
+    return table.style.map(_status_style, subset=[column])
+
+
+def waterfall(rows: pd.DataFrame, selected_span_id: str | None = None) -> alt.Chart:
+    """Bars from each span's start to its end, in tree order; click a bar to select the span.
+
+    `rows` comes from span_tree.tree_order. Failed spans are red and the selected span is
+    outlined. Rows are keyed by position (`0007 ├ 🛠️ lookup`), so equal names never merge, and
+    the axis shows the label part, left-aligned so the tree reads like the span table.
+    """
+    frame = rows[["span_id", "tree", "span_type", "offset_ms", "end_ms", "duration_ms"]].copy()
+    frame["status"] = rows["status"].fillna("ok").astype(str)
+    frame["row"] = [f"{index:04d} {label}" for index, label in enumerate(frame["tree"])]
+    tripped = rows["data"].astype(str).str.contains(r'"triggered"\s*:\s*true', regex=True)
+    frame["fill"] = [
+        ERROR_COLOR
+        if status == "error"
+        else TRIPPED_COLOR
+        if is_tripped
+        else SPAN_COLORS.get(str(span_type), "#9d9da0")
+        for status, span_type, is_tripped in zip(
+            frame["status"], frame["span_type"], tripped, strict=True
+        )
+    ]
+    frame["selected"] = frame["span_id"] == selected_span_id
+    # Zero-length spans still get a visible sliver.
+    total = max(float(frame["end_ms"].max() or 0.0), 1.0)
+    frame["bar_end"] = frame["end_ms"].clip(lower=frame["offset_ms"] + total / 300)
+    frame["duration"] = frame["duration_ms"].map(lambda ms: "–" if pd.isna(ms) else f"{ms:,.1f} ms")
+    label_width = int(min(max(frame["tree"].str.len().max() * 7.5 + 16, 120), 420))
+
+    pick = alt.selection_point(name=WATERFALL_SELECTION, fields=["span_id"], on="click")
+    return (
+        alt.Chart(frame)
+        .mark_bar(cornerRadius=2)
+        .encode(
+            y=alt.Y(
+                "row:N",
+                sort=None,
+                axis=alt.Axis(
+                    title=None,
+                    labelExpr="substring(datum.value, 5)",
+                    labelAlign="left",
+                    labelPadding=label_width,
+                    labelLimit=label_width,
+                    labelFontSize=12,
+                    labelOverlap=False,
+                    ticks=False,
+                    domain=False,
+                ),
+            ),
+            x=alt.X("offset_ms:Q", title="ms since trace start"),
+            x2="bar_end:Q",
+            color=alt.Color("fill:N", scale=None, legend=None),
+            stroke=alt.condition("datum.selected", alt.value("#111111"), alt.value("transparent")),
+            strokeWidth=alt.value(2),
+            tooltip=[
+                alt.Tooltip("tree:N", title="span"),
+                alt.Tooltip("span_type:N", title="type"),
+                alt.Tooltip("duration:N", title="duration"),
+                alt.Tooltip("offset_ms:Q", title="starts at (ms)", format=",.1f"),
+                alt.Tooltip("status:N"),
+            ],
+        )
+        .add_params(pick)
+        .properties(height=max(ROW_HEIGHT * len(frame), 80))
+    )
+
+
+def time_series(
+    frame: pd.DataFrame,
+    value: str,
+    title: str,
+    color: str = "key",
+    color_title: str = "",
+    stacked: bool = True,
+) -> alt.Chart:
+    """A stacked bar per time bucket, coloured by `color` (model, agent, ...)."""
+    encoding = {
+        "x": alt.X("bucket:T", title=None),
+        "y": alt.Y(f"{value}:Q", title=title, stack="zero" if stacked else None),
+        "color": alt.Color(f"{color}:N", title=color_title or None),
+        "tooltip": [
+            alt.Tooltip("bucket:T", title="from", format="%Y-%m-%d %H:%M"),
+            alt.Tooltip(f"{color}:N", title=color_title or color),
+            alt.Tooltip(f"{value}:Q", title=title, format=",.4~f"),
+        ],
+    }
+    return alt.Chart(frame).mark_bar().encode(**encoding).properties(height=260)
+
+
+def error_rate(frame: pd.DataFrame) -> alt.Chart:
+    """Failing traces as a share of traces per bucket (line) over the error count (bars)."""
+    data = frame.assign(
+        rate=frame["failing_traces"] / frame["traces"].where(frame["traces"] > 0),
+    )
+    base = alt.Chart(data).encode(x=alt.X("bucket:T", title=None))
+    bars = base.mark_bar(color=ERROR_COLOR, opacity=0.35).encode(
+        y=alt.Y("errors:Q", title="failed spans"),
+        tooltip=[
+            alt.Tooltip("bucket:T", title="from", format="%Y-%m-%d %H:%M"),
+            alt.Tooltip("errors:Q", title="failed spans"),
+            alt.Tooltip("failing_traces:Q", title="failing traces"),
+            alt.Tooltip("traces:Q", title="traces"),
+            alt.Tooltip("rate:Q", title="trace error rate", format=".1%"),
+        ],
+    )
+    line = base.mark_line(color=ERROR_COLOR, point=True).encode(
+        y=alt.Y("rate:Q", title="traces with an error", axis=alt.Axis(format="%")),
+    )
+    return alt.layer(bars, line).resolve_scale(y="independent").properties(height=260)
+
+
+def histogram(frame: pd.DataFrame) -> alt.Chart:
+    """Span counts per log-scale duration bin (bins from queries.latency_histogram)."""
+    return (
+        alt.Chart(frame)
+        .mark_bar(color=SPAN_COLORS["agent"])
+        .encode(
+            x=alt.X("from_ms:Q", title="duration (ms, log scale)", scale=alt.Scale(type="log")),
+            x2="to_ms:Q",
+            y=alt.Y("spans:Q", title="spans"),
+            tooltip=[
+                alt.Tooltip("from_ms:Q", title="from ms", format=",.2f"),
+                alt.Tooltip("to_ms:Q", title="to ms", format=",.2f"),
+                alt.Tooltip("spans:Q"),
+            ],
+        )
+        .properties(height=240)
+    )
+
+
+def percentile_bars(frame: pd.DataFrame, key_title: str) -> alt.Chart:
+    """p50/p95/p99 side by side per key, log scale so fast and slow keys both read."""
+    long = frame.melt(
+        id_vars=["key"], value_vars=["p50_ms", "p95_ms", "p99_ms"], var_name="percentile"
+    )
+    long["percentile"] = long["percentile"].str.replace("_ms", "")
+    return (
+        alt.Chart(long)
+        .mark_bar()
+        .encode(
+            y=alt.Y("key:N", title=key_title, sort=None),
+            x=alt.X("value:Q", title="ms (log scale)", scale=alt.Scale(type="log")),
+            yOffset="percentile:N",
+            color=alt.Color(
+                "percentile:N",
+                scale=alt.Scale(
+                    domain=["p50", "p95", "p99"], range=["#9ecae9", "#4c78a8", "#1f3b63"]
+                ),
+            ),
+            tooltip=["key:N", "percentile:N", alt.Tooltip("value:Q", format=",.1f")],
+        )
+        .properties(height=max(36 * len(frame), 120))
+    )

@@ -1,0 +1,198 @@
+"""Where the dashboard reads from, and running its queries.
+
+A configured server (`--server URL` / AGENTOSCOPE_SERVER) is read through `StoreClient`; otherwise
+the store file (`--store PATH` / AGENTOSCOPE_STORE / ./.agentoscope/traces.duckdb) is opened
+read-only once per dashboard process (`st.cache_resource`): a new DuckDB connection costs 20-25 ms,
+more than most queries. When the file is missing or owned by another process, the page says so and
+how to fix it instead of showing a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from .format import utc_now
+from .queries import Reader, Sql
+
+SERVER_ENV = "AGENTOSCOPE_SERVER"
+TOKEN_ENV = "AGENTOSCOPE_TOKEN"
+STORE_ENV = "AGENTOSCOPE_STORE"
+DEFAULT_STORE = Path(".agentoscope") / "traces.duckdb"
+TIMINGS_KEY = "_query_timings"
+
+
+@dataclass(frozen=True)
+class Source:
+    """What to read: a server URL or a store file path."""
+
+    kind: str  # "server" | "file"
+    location: str
+    token: str | None = None
+
+    def describe(self) -> str:
+        return f"server {self.location}" if self.kind == "server" else f"store {self.location}"
+
+
+def configured_source() -> Source:
+    server = os.environ.get(SERVER_ENV, "").strip()
+    if server:
+        return Source("server", server, os.environ.get(TOKEN_ENV) or None)
+    store = os.environ.get(STORE_ENV, "").strip()
+    path = Path(store).expanduser() if store else DEFAULT_STORE
+    return Source("file", str(path.resolve()))
+
+
+class ReaderUnavailable(Exception):
+    """The store cannot be read right now; `advice` is markdown telling the user what to do."""
+
+    def __init__(self, title: str, advice: str, *, waiting: bool = False) -> None:
+        super().__init__(title)
+        self.title = title
+        self.advice = advice
+        self.waiting = waiting  # true when it may fix itself (another process will exit)
+
+
+def _locked_advice(path: str, detail: str) -> str:
+    return f"""Another process holds **`{path}`** open for writing (DuckDB allows one writer *or*
+many readers, never both).
+
+```
+{detail}
+```
+
+**Ways out**
+- Let that process finish: a script or notebook with `DuckDBProcessor` releases the file when it
+  exits. This page retries on its own.
+- For a store that agents write to while you watch, run the store service and point the dashboard
+  at it:
+  ```
+  agentoscope serve --store {path}
+  agentoscope dashboard --server http://127.0.0.1:4318
+  ```
+"""
+
+
+def _missing_advice(path: str) -> str:
+    return f"""There is no trace store at **`{path}`** yet.
+
+**Make one**
+- Record traces from your agents: `agentoscope.tracing.configure(duckdb="{path}")`, or add
+  `DuckDBProcessor("{path}")` to an `openai-agents` run.
+- Or try the demo: `agentoscope demo`.
+- Or open another store: `agentoscope dashboard --store path/to/traces.duckdb`
+  (or set `AGENTOSCOPE_STORE`), or a running service with `--server URL`.
+"""
+
+
+def open_reader(source: Source) -> Any:
+    """A reader for `source`, or ReaderUnavailable with advice.
+
+    A store file's reader is one SpanStore for every browser session of this process: it runs
+    each query on its own cursor, so sessions on different threads can share it."""
+    if source.kind == "server":
+        from agentoscope.tracing.store_client import StoreClient
+
+        client = StoreClient(source.location, token=source.token)
+        client.query("SELECT 1")  # fail here, with advice, when the server is not there
+        return client
+    from agentoscope.tracing.store import (
+        SpanStore,
+        StoreLockedError,
+        StoreNotFoundError,
+        StoreSchemaError,
+    )
+
+    path = Path(source.location)
+    try:
+        return SpanStore(str(path), read_only=True)
+    except StoreNotFoundError as error:
+        raise ReaderUnavailable(
+            "No trace store yet", _missing_advice(str(path)), waiting=True
+        ) from error
+    except StoreLockedError as error:
+        raise ReaderUnavailable(
+            "The store is in use by another process",
+            _locked_advice(str(path), str(error)),
+            waiting=True,
+        ) from error
+    except StoreSchemaError as error:
+        raise ReaderUnavailable(
+            "This file is not a store this dashboard can read", f"```\n{error}\n```"
+        ) from error
+
+
+def _release(reader: Any) -> None:
+    close = getattr(reader, "close", None)
+    if close is not None:
+        close()
+
+
+@st.cache_resource(show_spinner=False, on_release=_release)
+def cached_reader(source: Source) -> Any:
+    return open_reader(source)
+
+
+def release_reader() -> None:
+    """Close the shared connection (frees the store file for a writer) and forget it."""
+    cached_reader.clear()
+
+
+def reader() -> Reader:
+    """The reader for this dashboard; on failure, shows the reason and stops the page."""
+    source = configured_source()
+    try:
+        return cached_reader(source)
+    except ReaderUnavailable as problem:
+        show_unavailable(source, problem)
+    except Exception as error:  # a server that is down, a broken file: say what and where
+        show_unavailable(
+            source,
+            ReaderUnavailable(
+                f"Cannot read the {source.describe()}",
+                f"```\n{type(error).__name__}: {error}\n```",
+                waiting=source.kind == "server",
+            ),
+        )
+    raise AssertionError("unreachable")  # show_unavailable stops the script
+
+
+def show_unavailable(source: Source, problem: ReaderUnavailable) -> None:
+    st.title(f":material/troubleshoot: {problem.title}")
+    st.markdown(problem.advice)
+    st.caption(f"Reading: {source.describe()}")
+    if problem.waiting:
+        _retry_soon()
+    st.stop()
+
+
+@st.fragment(run_every=3)
+def _retry_soon() -> None:
+    """Try again on a timer: when the owning process exits, the dashboard appears by itself."""
+    try:
+        cached_reader(configured_source())  # failures are not cached, successes are
+    except Exception:
+        st.caption(f"Checking again every 3 s (last check {utc_now():%H:%M:%S} UTC).")
+        return
+    st.rerun()
+
+
+def fetch(sql: Sql) -> pd.DataFrame:
+    """Run one dashboard query; a failure shows the error and stops the page, not a traceback."""
+    started = time.perf_counter()
+    try:
+        frame = sql.run(reader())
+    except Exception as error:
+        st.error(f"Query failed: {type(error).__name__}: {error}")
+        with st.expander("SQL"):
+            st.code(sql.text, language="sql")
+        st.stop()
+    timings = st.session_state.setdefault(TIMINGS_KEY, [])
+    timings.append((time.perf_counter() - started) * 1000)
+    return frame

@@ -1,0 +1,120 @@
+"""Numbers, times and JSON made readable: the small formatting rules every page shares."""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import UTC, datetime
+from typing import Any
+
+import pandas as pd
+
+# Streamlit's bundled Material Symbols: they render in any browser, fonts or not.
+SPAN_ICONS = {
+    "agent": ":material/smart_toy:",
+    "generation": ":material/chat:",
+    "response": ":material/chat:",
+    "function": ":material/build:",
+    "handoff": ":material/swap_horiz:",
+    "guardrail": ":material/shield:",
+    "custom": ":material/extension:",
+    "mcp_tools": ":material/home_repair_service:",
+    "transcription": ":material/mic:",
+    "speech": ":material/volume_up:",
+    "speech_group": ":material/volume_up:",
+    "task": ":material/assignment:",
+    "turn": ":material/replay:",
+}
+
+
+def is_missing(value: Any) -> bool:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    try:
+        return bool(isinstance(value, float) and math.isnan(value))
+    except TypeError:
+        return False
+
+
+def duration(ms: Any) -> str:
+    if is_missing(ms):
+        return "–"
+    ms = float(ms)
+    if ms < 1:
+        return f"{ms * 1000:.0f} µs"
+    if ms < 1000:
+        return f"{ms:.0f} ms" if ms >= 100 else f"{ms:.1f} ms"
+    if ms < 60_000:
+        return f"{ms / 1000:.2f} s"
+    minutes, seconds = divmod(ms / 1000, 60)
+    return f"{int(minutes)} min {seconds:.0f} s"
+
+
+def count(value: Any) -> str:
+    if is_missing(value):
+        return "–"
+    value = float(value)
+    if abs(value) >= 1_000_000:
+        return f"{value / 1_000_000:.2f}M"
+    if abs(value) >= 10_000:
+        return f"{value / 1000:.1f}k"
+    return f"{int(value):,}"
+
+
+def money(dollars: Any) -> str:
+    if is_missing(dollars):
+        return "–"
+    dollars = float(dollars)
+    if dollars == 0:
+        return "$0"
+    if abs(dollars) < 1:
+        return f"${dollars:.4f}"
+    return f"${dollars:,.2f}"
+
+
+def utc_now() -> datetime:
+    """Now as naive UTC, the way the store keeps times."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def timestamp(value: Any) -> str:
+    if is_missing(value):
+        return "–"
+    stamp = pd.Timestamp(value)
+    return stamp.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + " UTC"
+
+
+def ago(value: Any, now: datetime | None = None) -> str:
+    if is_missing(value):
+        return "never"
+    seconds = ((now or utc_now()) - pd.Timestamp(value).to_pydatetime()).total_seconds()
+    if seconds < 0:
+        return "just now"
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.0f} {unit} ago"
+    return f"{seconds:.0f} s ago"
+
+
+def parse_json(value: Any) -> Any:
+    """A JSON column value as Python; text that is not JSON stays text; missing is None."""
+    if is_missing(value):
+        return None
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+def pretty(value: Any) -> str:
+    """Tool arguments and results: indented JSON when they are JSON, else the text itself."""
+    parsed = parse_json(value)
+    if isinstance(parsed, dict | list):
+        return json.dumps(parsed, indent=2, ensure_ascii=False)
+    return "" if parsed is None else str(parsed)
+
+
+def span_icon(span_type: str | None) -> str:
+    return SPAN_ICONS.get(span_type or "", ":material/radio_button_unchecked:")

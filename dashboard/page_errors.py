@@ -1,0 +1,145 @@
+"""Errors: how often runs fail, what fails (error types, tools, guardrails), and the latest
+failures, each one a click away from its trace."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from agentoscope.dashboard import charts, controls
+from agentoscope.dashboard.data import fetch
+from agentoscope.dashboard.format import count
+from agentoscope.dashboard.queries import (
+    error_totals,
+    errors_over_time,
+    failing_tools,
+    guardrail_trips,
+    recent_errors,
+    store_summary,
+    top_error_types,
+)
+
+LINK = controls.trace_link_column()
+WHEN = st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm:ss")
+
+
+def show_rate(totals: pd.Series, over_time: pd.DataFrame) -> None:
+    failed, spans = int(totals["errors"]), int(totals["spans"])
+    failing, traces = int(totals["failing_traces"]), int(totals["traces"])
+    columns = st.columns(4)
+    columns[0].metric("Failed spans", count(failed))
+    columns[1].metric("Span error rate", f"{failed / spans:.2%}" if spans else "–")
+    columns[2].metric("Traces with an error", count(failing))
+    columns[3].metric("Trace error rate", f"{failing / traces:.2%}" if traces else "–")
+    st.altair_chart(charts.error_rate(over_time), width="stretch")
+
+
+def show_error_types(types: pd.DataFrame) -> None:
+    st.markdown("**Top error types**")
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "error type": types["error_type"],
+                "in span type": types["span_type"],
+                "errors": types["errors"],
+                "traces": types["traces"],
+                "last seen (UTC)": pd.to_datetime(types["last_seen"]),
+                "latest message": types["latest_message"],
+                "latest trace": types["latest_trace_id"].map(controls.trace_url),
+            }
+        ),
+        hide_index=True,
+        width="stretch",
+        column_config={"latest trace": LINK, "last seen (UTC)": WHEN},
+    )
+
+
+def show_tools_and_guardrails(tools: pd.DataFrame, guardrails: pd.DataFrame) -> None:
+    left, right = st.columns(2)
+    left.markdown("**Failing tools**")
+    if tools.empty:
+        left.caption("No tool call failed in this window.")
+    else:
+        left.dataframe(
+            pd.DataFrame(
+                {
+                    "tool": tools["tool_name"],
+                    "calls": tools["calls"],
+                    "errors": tools["errors"],
+                    "error rate": tools["error_rate"],
+                    "latest error": tools["latest_message"],
+                    "latest trace": tools["latest_trace_id"].map(controls.trace_url),
+                }
+            ),
+            hide_index=True,
+            width="stretch",
+            column_config={
+                "latest trace": LINK,
+                "error rate": st.column_config.NumberColumn(format="percent"),
+            },
+        )
+    right.markdown("**Guardrails**")
+    if guardrails.empty:
+        right.caption("No guardrail ran in this window.")
+    else:
+        right.dataframe(
+            pd.DataFrame(
+                {
+                    "guardrail": guardrails["guardrail"],
+                    "checks": guardrails["checks"],
+                    "tripped": guardrails["tripped"],
+                    "latest trip": guardrails["latest_trace_id"].map(controls.trace_url),
+                }
+            ),
+            hide_index=True,
+            width="stretch",
+            column_config={"latest trip": LINK},
+        )
+
+
+def show_recent(recent: pd.DataFrame) -> None:
+    st.markdown("**Latest failures** · select one to open it in its trace")
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "when (UTC)": pd.to_datetime(recent["started_at"]),
+                "type": recent["span_type"],
+                "span": recent["name"],
+                "error": recent["error_type"],
+                "message": recent["error_message"],
+                "agent": recent["agent_name"],
+                "workflow": recent["workflow_name"],
+                "trace": [
+                    controls.trace_url(trace_id, span_id)
+                    for trace_id, span_id in zip(recent["trace_id"], recent["span_id"], strict=True)
+                ],
+            }
+        ),
+        hide_index=True,
+        width="stretch",
+        on_select=controls.follow_selection(
+            "recent_errors", list(zip(recent["trace_id"], recent["span_id"], strict=True))
+        ),
+        selection_mode="single-row",
+        key="recent_errors",
+        column_config={"trace": LINK, "when (UTC)": WHEN},
+    )
+
+
+st.title(":material/error: Errors")
+window = controls.current_window()
+summary = fetch(store_summary()).iloc[0]
+bucket = controls.bucket_seconds(window, summary["first_span_at"], summary["last_span_at"])
+st.caption(f"{controls.window_choice()} · one bar per {controls.bucket_label(bucket)} · UTC")
+totals = fetch(error_totals(window)).iloc[0]
+if not totals["spans"]:
+    st.info("No spans in this window. Widen the time window in the sidebar.")
+    st.stop()
+show_rate(totals, fetch(errors_over_time(window, bucket)))
+if not totals["errors"]:
+    st.success("No span failed in this window.")
+else:
+    show_error_types(fetch(top_error_types(window)))
+show_tools_and_guardrails(fetch(failing_tools(window)), fetch(guardrail_trips(window)))
+if totals["errors"]:
+    show_recent(fetch(recent_errors(window)))

@@ -1,0 +1,86 @@
+"""Latency: p50/p95/p99 per span type, tool, model or agent; the distribution; the slowest spans."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from agentoscope.dashboard import charts, controls
+from agentoscope.dashboard.charts import styled_status
+from agentoscope.dashboard.data import fetch
+from agentoscope.dashboard.format import duration
+from agentoscope.dashboard.queries import latency_histogram, latency_percentiles, slowest_spans
+
+GROUPINGS = {"span_type": "Span type", "tool_name": "Tool", "model": "Model", "agent_name": "Agent"}
+ALL = "(all spans)"
+
+
+st.title(":material/timer: Latency")
+window = controls.current_window()
+st.caption(f"{controls.window_choice()} · span durations, from start to end")
+by = st.segmented_control(
+    "Per", list(GROUPINGS), format_func=GROUPINGS.get, default="span_type", key="latency_by"
+)
+by = by or "span_type"
+percentiles = fetch(latency_percentiles(window, by))
+if percentiles.empty:
+    st.info("No finished spans in this window. Widen the time window in the sidebar.")
+    st.stop()
+
+title = GROUPINGS[by].lower()
+table_column, chart_column = st.columns([3, 2])
+table_column.dataframe(
+    pd.DataFrame(
+        {
+            title: percentiles["key"],
+            "spans": percentiles["spans"],
+            "p50": percentiles["p50_ms"].map(duration),
+            "p95": percentiles["p95_ms"].map(duration),
+            "p99": percentiles["p99_ms"].map(duration),
+            "max": percentiles["max_ms"].map(duration),
+            "mean": percentiles["mean_ms"].map(duration),
+        }
+    ),
+    hide_index=True,
+    width="stretch",
+)
+chart_column.altair_chart(charts.percentile_bars(percentiles, title), width="stretch")
+
+focus = st.selectbox(
+    "Distribution and slowest spans of", [ALL, *percentiles["key"].astype(str)], key="latency_of"
+)
+key_filter = (by, focus) if focus != ALL else (None, None)
+histogram = fetch(latency_histogram(window, *key_filter))
+st.markdown(f"**Duration histogram** · {focus}")
+st.altair_chart(charts.histogram(histogram), width="stretch")
+
+slow = fetch(slowest_spans(window, *key_filter))
+st.markdown(f"**Slowest spans** · {focus} · select one to open it in its trace")
+st.dataframe(
+    pd.DataFrame(
+        {
+            "duration": slow["duration_ms"].map(duration),
+            "type": slow["span_type"],
+            "span": slow["name"],
+            "agent": slow["agent_name"],
+            "status": slow["status"],
+            "started (UTC)": pd.to_datetime(slow["started_at"]),
+            "workflow": slow["workflow_name"],
+            "trace": [
+                controls.trace_url(trace_id, span_id)
+                for trace_id, span_id in zip(slow["trace_id"], slow["span_id"], strict=True)
+            ],
+        }
+    ).pipe(styled_status),
+    hide_index=True,
+    width="stretch",
+    on_select=controls.follow_selection(
+        "slowest_table", list(zip(slow["trace_id"], slow["span_id"], strict=True))
+    ),
+    selection_mode="single-row",
+    key="slowest_table",
+    column_config={
+        "trace": controls.trace_link_column(),
+        "started (UTC)": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm:ss"),
+    },
+)

@@ -1,0 +1,156 @@
+"""Traces: the most recent traces, newest first, filtered and paginated. Pick one to open it."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import streamlit as st
+
+from agentoscope.dashboard import controls
+from agentoscope.dashboard.charts import styled_status
+from agentoscope.dashboard.data import fetch
+from agentoscope.dashboard.format import count, duration, money
+from agentoscope.dashboard.queries import (
+    TraceFilters,
+    agent_names,
+    trace_count,
+    trace_list,
+    workflow_names,
+)
+
+PAGE_SIZE = 50
+ANY = "(any)"
+STATUS_LABELS = {
+    "any": "Any",
+    "error": ":material/error: Errors",
+    "ok": ":material/check_circle: OK",
+    "guardrail": ":material/shield: Guardrail tripped",
+}
+
+
+def status_text(errors: int, tripped: int) -> str:
+    if errors:
+        return f"{errors} error{'s' if errors > 1 else ''}"
+    if tripped:
+        return "guardrail tripped"
+    return "ok"
+
+
+def read_filters() -> TraceFilters:
+    workflows = [ANY, *fetch(workflow_names())["workflow_name"].tolist()]
+    agents = [ANY, *fetch(agent_names())["agent_name"].tolist()]
+    search_column, status_column = st.columns([3, 2])
+    search = search_column.text_input(
+        "Search",
+        key="traces_search",
+        placeholder="span names, tool names, error messages, trace / span / group ids",
+    )
+    status = status_column.segmented_control(
+        "Status",
+        list(STATUS_LABELS),
+        format_func=STATUS_LABELS.get,
+        key="traces_status",
+        default="any",
+    )
+    workflow_column, agent_column, group_column = st.columns(3)
+    workflow = workflow_column.selectbox("Workflow", workflows, key="traces_workflow")
+    agent = agent_column.selectbox("Agent", agents, key="traces_agent")
+    group_id = group_column.text_input("Group id", key="traces_group", placeholder="any")
+    return TraceFilters(
+        window=controls.current_window(),
+        workflow=None if workflow == ANY else workflow,
+        agent=None if agent == ANY else agent,
+        status=status or "any",
+        group_id=group_id.strip() or None,
+        search=search.strip() or None,
+    )
+
+
+def page_number(filters: TraceFilters, pages: int) -> int:
+    """The current page, back to the first whenever the filters change."""
+    chosen = (controls.window_choice(), filters.workflow, filters.agent, filters.status)
+    chosen += (filters.group_id, filters.search)
+    if st.session_state.get("_traces_filters") != chosen:
+        st.session_state["_traces_filters"] = chosen
+        st.session_state["traces_page"] = 1
+    current = min(max(int(st.session_state.get("traces_page", 1)), 1), pages)
+    st.session_state["traces_page"] = current
+    return current
+
+
+def show_table(frame: pd.DataFrame) -> None:
+    table = pd.DataFrame(
+        {
+            "open": [controls.trace_url(trace_id) for trace_id in frame["trace_id"]],
+            "workflow": frame["workflow_name"],
+            "started (UTC)": pd.to_datetime(frame["started_at"]),
+            "duration": frame["duration_ms"].map(duration),
+            "spans": frame["spans"],
+            "tokens": frame["tokens"].map(count),
+            "cost": frame["cost"].map(money),
+            "status": [
+                status_text(int(errors), int(tripped))
+                for errors, tripped in zip(frame["errors"], frame["tripped"], strict=True)
+            ],
+            "first agent": frame["first_agent"],
+            "group": frame["group_id"].fillna(""),
+            "last error": frame["last_error"].fillna(""),
+        }
+    )
+    key = f"traces_table_{st.session_state.get('traces_page', 1)}"
+    st.dataframe(
+        styled_status(table),
+        hide_index=True,
+        width="stretch",
+        height=38 + 35 * len(table),  # every row on the page, no scrolling inside the table
+        on_select=controls.follow_selection(
+            key, [(trace_id, None) for trace_id in frame["trace_id"]]
+        ),
+        selection_mode="single-row",
+        key=key,
+        column_config={
+            "open": controls.trace_link_column("trace"),
+            "started (UTC)": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm:ss"),
+            "spans": st.column_config.NumberColumn(width="small"),
+            "last error": st.column_config.TextColumn(width="large"),
+        },
+    )
+
+
+def pager(current: int, pages: int, total: int) -> None:
+    newer, label, older = st.columns([1, 3, 1])
+    if newer.button(
+        "Newer", icon=":material/chevron_left:", disabled=current <= 1, width="stretch"
+    ):
+        st.session_state["traces_page"] = current - 1
+        st.rerun()
+    label.caption(
+        f"<div style='text-align:center'>Page {current} of {pages} · {total:,} traces</div>",
+        unsafe_allow_html=True,
+    )
+    if older.button(
+        "Older", icon=":material/chevron_right:", disabled=current >= pages, width="stretch"
+    ):
+        st.session_state["traces_page"] = current + 1
+        st.rerun()
+
+
+st.title(":material/list_alt: Traces")
+st.caption(
+    f"{controls.window_choice()} · newest first · select a row (or the trace link) to open it"
+)
+filters = read_filters()
+total = int(fetch(trace_count(filters))["traces"].iloc[0])
+if total == 0:
+    st.info(
+        "No traces match. Widen the time window in the sidebar or clear the filters."
+        if filters != TraceFilters(window=filters.window) or filters.window.start
+        else "The store has no traces yet."
+    )
+    st.stop()
+pages = max(1, math.ceil(total / PAGE_SIZE))
+current = page_number(filters, pages)
+frame = fetch(trace_list(filters, controls.current_prices(), PAGE_SIZE, (current - 1) * PAGE_SIZE))
+show_table(frame)
+pager(current, pages, total)

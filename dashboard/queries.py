@@ -1,0 +1,557 @@
+"""Every SQL statement the dashboard runs, in one place, parameterised.
+
+Each function returns a `Sql` (text and parameters) and runs nothing, so the benchmark can run the
+exact statements the pages run. User values only ever reach DuckDB as parameters; the SQL text is
+assembled from constant fragments in this module, and the few identifiers a user can choose (a
+group-by column, a bucket size) are checked against allow-lists first.
+
+Shapes that keep 1M-span stores fast (see reference/duckdb-store-measurements.md §2):
+- lists pick their page of traces first, then join only those traces' spans, with a time hint
+  (`spans.started_at >= first trace start`) so DuckDB's zonemaps skip old row groups;
+- one trace's spans are looked up with the trace's time range as a hint;
+- costs are computed in SQL from per-model rates passed as list parameters, so no per-row Python.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, NamedTuple, Protocol
+
+import pandas as pd
+
+
+class Reader(Protocol):
+    """A SpanStore, a StoreClient, or anything else that answers read-only SQL."""
+
+    def query(self, sql: str, params: Sequence[Any] | None = None) -> pd.DataFrame: ...
+
+
+class Sql(NamedTuple):
+    text: str
+    params: list[Any]
+
+    def run(self, reader: Reader) -> pd.DataFrame:
+        return reader.query(self.text, self.params)
+
+
+# Columns a page may group or filter by. Anything else is refused before it reaches SQL text.
+GROUP_COLUMNS = ("span_type", "tool_name", "model", "agent_name", "name")
+TRACE_STATUSES = ("any", "error", "ok", "guardrail")
+# Model calls are the spans with token counts (records fill them for model spans only).
+MODEL_SPAN = "(s.input_tokens IS NOT NULL OR s.output_tokens IS NOT NULL)"
+# Spans start at or after their trace; the slack covers clocks of OTLP senders.
+TIME_HINT_SLACK = "INTERVAL 1 MINUTE"
+
+
+def checked_column(name: str) -> str:
+    if name not in GROUP_COLUMNS:
+        raise ValueError(f"cannot group by {name!r}: choose one of {', '.join(GROUP_COLUMNS)}")
+    return name
+
+
+def timestamp_param(value: datetime | None) -> str | None:
+    """Naive UTC text, as the store keeps times; tz-aware values are converted to UTC first."""
+    if value is None:
+        return None
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return value.strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+@dataclass(frozen=True)
+class Window:
+    """A time range over span/trace start times; None on a side means unbounded."""
+
+    start: datetime | None = None
+    end: datetime | None = None
+
+    def where(self, column: str = "started_at") -> tuple[list[str], list[Any]]:
+        conditions: list[str] = []
+        params: list[Any] = []
+        if self.start is not None:
+            conditions.append(f"{column} >= CAST(? AS TIMESTAMP)")
+            params.append(timestamp_param(self.start))
+        if self.end is not None:
+            conditions.append(f"{column} < CAST(? AS TIMESTAMP)")
+            params.append(timestamp_param(self.end))
+        return conditions, params
+
+
+@dataclass(frozen=True)
+class TraceFilters:
+    window: Window = field(default_factory=Window)
+    workflow: str | None = None
+    agent: str | None = None
+    status: str = "any"
+    group_id: str | None = None
+    search: str | None = None
+
+
+@dataclass(frozen=True)
+class Prices:
+    """Per-token dollar rates per exact model name (see pricing.price_lists)."""
+
+    models: list[str] = field(default_factory=list)
+    input_rates: list[float] = field(default_factory=list)
+    cached_rates: list[float] = field(default_factory=list)
+    output_rates: list[float] = field(default_factory=list)
+
+    def params(self) -> list[Any]:
+        return [self.models, self.input_rates, self.cached_rates, self.output_rates]
+
+
+# A CTE of the price table; four list parameters, zipped by DuckDB's parallel unnest.
+PRICES_CTE = """prices AS (
+    SELECT unnest(CAST(? AS VARCHAR[])) AS model, unnest(CAST(? AS DOUBLE[])) AS input_rate,
+           unnest(CAST(? AS DOUBLE[])) AS cached_rate, unnest(CAST(? AS DOUBLE[])) AS output_rate
+)"""
+# Dollars of one span row `s` joined to `p` (prices); NULL when the model has no price.
+SPAN_COST = """(
+    (coalesce(s.input_tokens, 0) - least(coalesce(s.cached_input_tokens, 0),
+                                         coalesce(s.input_tokens, 0))) * p.input_rate
+    + least(coalesce(s.cached_input_tokens, 0), coalesce(s.input_tokens, 0)) * p.cached_rate
+    + coalesce(s.output_tokens, 0) * p.output_rate)"""
+TOKENS = "coalesce(s.total_tokens, coalesce(s.input_tokens, 0) + coalesce(s.output_tokens, 0))"
+
+
+def _time_hint(column: str, members: str) -> str:
+    """`column` within the time range of the traces in CTE `members` (with slack): lets DuckDB
+    skip row groups by their min/max statistics, since spans are stored in time order. No
+    members (or no times) gives an empty range, not a full scan."""
+    return f"""{column} BETWEEN
+        (SELECT coalesce(min(started_at), TIMESTAMP '2999-01-01') FROM {members})
+            - {TIME_HINT_SLACK}
+        AND (SELECT coalesce(max(coalesce(ended_at, started_at)), TIMESTAMP '1970-01-01')
+             FROM {members}) + {TIME_HINT_SLACK}"""
+
+
+def _and(conditions: Sequence[str]) -> str:
+    return " AND ".join(conditions) if conditions else "TRUE"
+
+
+# ---------------------------------------------------------------- store summary and filter lists
+
+
+def store_summary() -> Sql:
+    """Counts and the time extent: the sidebar, bucket sizes for 'all time', live-refresh checks."""
+    return Sql(
+        """SELECT (SELECT count(*) FROM traces) AS traces,
+                  (SELECT count(*) FROM spans) AS spans,
+                  (SELECT min(started_at) FROM spans) AS first_span_at,
+                  (SELECT max(started_at) FROM spans) AS last_span_at""",
+        [],
+    )
+
+
+def workflow_names() -> Sql:
+    return Sql(
+        "SELECT DISTINCT workflow_name FROM traces WHERE workflow_name IS NOT NULL ORDER BY 1", []
+    )
+
+
+def agent_names() -> Sql:
+    return Sql("SELECT DISTINCT agent_name FROM spans WHERE agent_name IS NOT NULL ORDER BY 1", [])
+
+
+def model_names() -> Sql:
+    return Sql("SELECT DISTINCT model FROM spans WHERE model IS NOT NULL ORDER BY 1", [])
+
+
+# ---------------------------------------------------------------- traces page
+
+
+def _trace_conditions(filters: TraceFilters) -> tuple[str, list[Any]]:
+    """WHERE text over `traces t`; span-level filters become semi-joins bounded by the window."""
+    conditions, params = filters.window.where("t.started_at")
+    span_window, span_window_params = filters.window.where("started_at")
+    if filters.workflow:
+        conditions.append("t.workflow_name = ?")
+        params.append(filters.workflow)
+    if filters.group_id:
+        conditions.append("t.group_id = ?")
+        params.append(filters.group_id)
+    if filters.agent:
+        conditions.append(
+            "t.trace_id IN (SELECT trace_id FROM spans WHERE agent_name = ? AND "
+            + _and(span_window)
+            + ")"
+        )
+        params += [filters.agent, *span_window_params]
+    if filters.status not in TRACE_STATUSES:
+        raise ValueError(f"unknown trace status {filters.status!r}")
+    failing = "SELECT trace_id FROM spans WHERE status = 'error' AND " + _and(span_window)
+    if filters.status == "error":
+        conditions.append(f"t.trace_id IN ({failing})")
+        params += span_window_params
+    elif filters.status == "ok":
+        conditions.append(f"t.trace_id NOT IN ({failing})")
+        params += span_window_params
+    elif filters.status == "guardrail":
+        conditions.append(
+            "t.trace_id IN (SELECT trace_id FROM spans WHERE span_type = 'guardrail' AND "
+            "json_extract(data, '$.triggered') = 'true' AND " + _and(span_window) + ")"
+        )
+        params += span_window_params
+    if filters.search:
+        needle = filters.search.strip().lower()
+        conditions.append(
+            "(t.trace_id = ? OR t.group_id = ? OR contains(lower(t.workflow_name), ?) OR "
+            "t.trace_id IN (SELECT trace_id FROM spans WHERE (contains(lower(name), ?) "
+            "OR contains(lower(error_message), ?) OR span_id = ?) AND " + _and(span_window) + "))"
+        )
+        params += [filters.search.strip()] * 2 + [needle] * 3 + [filters.search.strip()]
+        params += span_window_params
+    return _and(conditions), params
+
+
+def trace_count(filters: TraceFilters) -> Sql:
+    where, params = _trace_conditions(filters)
+    return Sql(f"SELECT count(*) AS traces FROM traces t WHERE {where}", params)
+
+
+def trace_list(filters: TraceFilters, prices: Prices, limit: int = 50, offset: int = 0) -> Sql:
+    """One page of traces, newest first, with span counts, tokens, cost and error counts."""
+    where, params = _trace_conditions(filters)
+    text = f"""
+WITH page AS (
+    SELECT t.trace_id, t.workflow_name, t.group_id, t.started_at, t.ended_at, t.duration_ms
+    FROM traces t WHERE {where}
+    ORDER BY t.started_at DESC NULLS LAST, t.trace_id
+    LIMIT ? OFFSET ?
+), {PRICES_CTE},
+totals AS (
+    SELECT s.trace_id, count(*) AS spans,
+           sum({TOKENS}) FILTER (WHERE {MODEL_SPAN}) AS tokens,
+           sum({SPAN_COST}) AS cost,
+           count(*) FILTER (WHERE s.status = 'error') AS errors,
+           count(*) FILTER (WHERE s.span_type = 'guardrail'
+                            AND json_extract(s.data, '$.triggered') = 'true') AS tripped,
+           arg_min(s.agent_name, s.started_at) FILTER (WHERE s.agent_name IS NOT NULL)
+               AS first_agent,
+           arg_max(s.error_message, s.started_at) FILTER (WHERE s.status = 'error')
+               AS last_error
+    FROM spans s LEFT JOIN prices p ON s.model = p.model
+    WHERE {_time_hint("s.started_at", "page")}
+      AND s.trace_id IN (SELECT trace_id FROM page)
+    GROUP BY s.trace_id
+)
+SELECT page.trace_id, page.workflow_name, page.started_at, page.duration_ms,
+       coalesce(totals.spans, 0) AS spans, totals.tokens, totals.cost,
+       coalesce(totals.errors, 0) AS errors, coalesce(totals.tripped, 0) AS tripped,
+       totals.first_agent, totals.last_error, page.group_id
+FROM page LEFT JOIN totals USING (trace_id)
+ORDER BY page.started_at DESC NULLS LAST, page.trace_id"""
+    return Sql(text, [*params, int(limit), int(offset), *prices.params()])
+
+
+# ---------------------------------------------------------------- one trace
+
+
+def trace_header(trace_id: str) -> Sql:
+    return Sql(
+        """SELECT trace_id, workflow_name, group_id, CAST(metadata AS VARCHAR) AS metadata,
+                  started_at, ended_at, duration_ms
+           FROM traces WHERE trace_id = ?""",
+        [trace_id],
+    )
+
+
+SPAN_DETAIL_COLUMNS = """trace_id, span_id, parent_id, span_type, name, agent_name, tool_name,
+    model, started_at, ended_at, duration_ms, status, error_type, error_message, input_tokens,
+    output_tokens, total_tokens, cached_input_tokens, reasoning_tokens,
+    CAST(data AS VARCHAR) AS data, CAST(error AS VARCHAR) AS error,
+    CAST(metadata AS VARCHAR) AS metadata"""
+
+
+def trace_spans(
+    trace_id: str, started_at: datetime | None = None, ended_at: datetime | None = None
+) -> Sql:
+    """All spans of one trace in start order; the trace's times, when known, bound the scan."""
+    if started_at is None or ended_at is None:
+        return Sql(
+            f"SELECT {SPAN_DETAIL_COLUMNS} FROM spans WHERE trace_id = ? "
+            "ORDER BY started_at NULLS LAST, span_id",
+            [trace_id],
+        )
+    return Sql(
+        f"""SELECT {SPAN_DETAIL_COLUMNS} FROM spans
+            WHERE trace_id = ?
+              AND started_at BETWEEN CAST(? AS TIMESTAMP) - {TIME_HINT_SLACK}
+                                 AND CAST(? AS TIMESTAMP) + {TIME_HINT_SLACK}
+            ORDER BY started_at NULLS LAST, span_id""",
+        [trace_id, timestamp_param(started_at), timestamp_param(ended_at)],
+    )
+
+
+# ---------------------------------------------------------------- usage and cost
+
+
+def usage_over_time(window: Window, bucket_seconds: int, by: str, prices: Prices) -> Sql:
+    """Tokens, calls and cost per time bucket and per model (or agent)."""
+    column = checked_column(by)
+    conditions, params = window.where("s.started_at")
+    text = f"""
+WITH {PRICES_CTE}
+SELECT time_bucket(to_seconds(CAST(? AS BIGINT)), s.started_at) AS bucket,
+       coalesce(s.{column}, '(none)') AS key,
+       count(*) AS calls,
+       sum(s.input_tokens) AS input_tokens,
+       sum(s.cached_input_tokens) AS cached_input_tokens,
+       sum(s.output_tokens) AS output_tokens,
+       sum(s.reasoning_tokens) AS reasoning_tokens,
+       sum({TOKENS}) AS tokens,
+       sum({SPAN_COST}) AS cost,
+       sum({TOKENS}) FILTER (WHERE p.model IS NULL) AS unpriced_tokens
+FROM spans s LEFT JOIN prices p ON s.model = p.model
+WHERE {MODEL_SPAN} AND {_and(conditions)}
+GROUP BY ALL
+ORDER BY bucket, key"""
+    return Sql(text, [*prices.params(), int(bucket_seconds), *params])
+
+
+def top_traces_by_cost(window: Window, prices: Prices, limit: int = 20) -> Sql:
+    conditions, params = window.where("s.started_at")
+    text = f"""
+WITH {PRICES_CTE},
+ranked AS (
+    SELECT s.trace_id, sum({SPAN_COST}) AS cost, sum({TOKENS}) AS tokens, count(*) AS calls,
+           min(s.started_at) AS first_call_at
+    FROM spans s JOIN prices p ON s.model = p.model
+    WHERE {_and(conditions)}
+    GROUP BY s.trace_id
+    ORDER BY cost DESC
+    LIMIT ?
+)
+SELECT ranked.trace_id, t.workflow_name, ranked.cost, ranked.tokens, ranked.calls,
+       coalesce(t.started_at, ranked.first_call_at) AS started_at, t.group_id
+FROM ranked LEFT JOIN traces t USING (trace_id)
+ORDER BY ranked.cost DESC"""
+    return Sql(text, [*prices.params(), *params, int(limit)])
+
+
+# ---------------------------------------------------------------- latency
+
+
+def latency_percentiles(window: Window, by: str) -> Sql:
+    column = checked_column(by)
+    conditions, params = window.where()
+    text = f"""
+SELECT key, spans, q[1] AS p50_ms, q[2] AS p95_ms, q[3] AS p99_ms, max_ms, mean_ms
+FROM (
+    SELECT {column} AS key, count(*) AS spans,
+           quantile_cont(duration_ms, [0.5, 0.95, 0.99]) AS q,
+           max(duration_ms) AS max_ms, avg(duration_ms) AS mean_ms
+    FROM spans
+    WHERE {column} IS NOT NULL AND duration_ms IS NOT NULL AND {_and(conditions)}
+    GROUP BY {column}
+)
+ORDER BY p95_ms DESC, key"""
+    return Sql(text, params)
+
+
+def _span_filter(window: Window, by: str | None, value: str | None) -> tuple[list[str], list[Any]]:
+    conditions, params = window.where()
+    conditions.append("duration_ms IS NOT NULL")
+    if by is not None and value is not None:
+        conditions.append(f"{checked_column(by)} = ?")
+        params.append(value)
+    return conditions, params
+
+
+def latency_histogram(window: Window, by: str | None = None, value: str | None = None) -> Sql:
+    """Span counts per log-scale duration bin (10 bins per decade), lower edge in ms."""
+    conditions, params = _span_filter(window, by, value)
+    text = f"""
+SELECT power(10, bin / 10.0) AS from_ms, power(10, (bin + 1) / 10.0) AS to_ms, count(*) AS spans
+FROM (SELECT floor(log10(greatest(duration_ms, 0.001)) * 10) AS bin
+      FROM spans WHERE {_and(conditions)})
+GROUP BY bin ORDER BY bin"""
+    return Sql(text, params)
+
+
+def slowest_spans(
+    window: Window, by: str | None = None, value: str | None = None, limit: int = 20
+) -> Sql:
+    conditions, params = _span_filter(window, by, value)
+    text = f"""
+SELECT s.duration_ms, s.span_type, s.name, s.agent_name, s.model, s.status, s.started_at,
+       t.workflow_name, s.trace_id, s.span_id
+FROM (SELECT * FROM spans WHERE {_and(conditions)} ORDER BY duration_ms DESC LIMIT ?) s
+LEFT JOIN traces t USING (trace_id)
+ORDER BY s.duration_ms DESC"""
+    return Sql(text, [*params, int(limit)])
+
+
+# ---------------------------------------------------------------- errors
+
+
+def errors_over_time(window: Window, bucket_seconds: int) -> Sql:
+    conditions, params = window.where()
+    text = f"""
+SELECT time_bucket(to_seconds(CAST(? AS BIGINT)), started_at) AS bucket,
+       count(*) AS spans,
+       count(*) FILTER (WHERE status = 'error') AS errors,
+       count(DISTINCT trace_id) AS traces,
+       count(DISTINCT trace_id) FILTER (WHERE status = 'error') AS failing_traces
+FROM spans WHERE started_at IS NOT NULL AND {_and(conditions)}
+GROUP BY bucket ORDER BY bucket"""
+    return Sql(text, [int(bucket_seconds), *params])
+
+
+def error_totals(window: Window) -> Sql:
+    """Exact totals for the window (the per-bucket counts would count a trace once per bucket)."""
+    conditions, params = window.where()
+    where = _and(conditions)
+    text = f"""
+SELECT (SELECT count(*) FROM spans WHERE {where}) AS spans,
+       (SELECT count(*) FROM spans WHERE status = 'error' AND {where}) AS errors,
+       (SELECT count(*) FROM traces WHERE {where}) AS traces,
+       (SELECT count(DISTINCT trace_id) FROM spans WHERE status = 'error' AND {where})
+           AS failing_traces"""
+    return Sql(text, params * 4)
+
+
+def top_error_types(window: Window, limit: int = 20) -> Sql:
+    conditions, params = window.where()
+    text = f"""
+SELECT coalesce(error_type, '(unknown)') AS error_type, span_type, count(*) AS errors,
+       count(DISTINCT trace_id) AS traces, max(started_at) AS last_seen,
+       arg_max(error_message, started_at) AS latest_message,
+       arg_max(trace_id, started_at) AS latest_trace_id
+FROM spans WHERE status = 'error' AND {_and(conditions)}
+GROUP BY ALL ORDER BY errors DESC, last_seen DESC LIMIT ?"""
+    return Sql(text, [*params, int(limit)])
+
+
+def failing_tools(window: Window, limit: int = 20) -> Sql:
+    conditions, params = window.where()
+    text = f"""
+SELECT tool_name, count(*) AS calls, count(*) FILTER (WHERE status = 'error') AS errors,
+       errors / calls AS error_rate,
+       arg_max(error_message, started_at) FILTER (WHERE status = 'error') AS latest_message,
+       arg_max(trace_id, started_at) FILTER (WHERE status = 'error') AS latest_trace_id
+FROM spans WHERE span_type = 'function' AND {_and(conditions)}
+GROUP BY tool_name HAVING count(*) FILTER (WHERE status = 'error') > 0
+ORDER BY errors DESC LIMIT ?"""
+    return Sql(text, [*params, int(limit)])
+
+
+def recent_errors(window: Window, limit: int = 50) -> Sql:
+    conditions, params = window.where()
+    text = f"""
+SELECT e.started_at, e.span_type, e.name, e.error_type, e.error_message, e.agent_name,
+       t.workflow_name, e.trace_id, e.span_id
+FROM (SELECT * FROM spans WHERE status = 'error' AND {_and(conditions)}
+      ORDER BY started_at DESC LIMIT ?) e
+LEFT JOIN traces t USING (trace_id)
+ORDER BY e.started_at DESC"""
+    return Sql(text, [*params, int(limit)])
+
+
+def guardrail_trips(window: Window) -> Sql:
+    conditions, params = window.where()
+    text = f"""
+SELECT name AS guardrail, count(*) AS checks,
+       count(*) FILTER (WHERE json_extract(data, '$.triggered') = 'true') AS tripped,
+       arg_max(trace_id, started_at) FILTER (WHERE json_extract(data, '$.triggered') = 'true')
+           AS latest_trace_id
+FROM spans WHERE span_type = 'guardrail' AND {_and(conditions)}
+GROUP BY name ORDER BY tripped DESC, checks DESC"""
+    return Sql(text, params)
+
+
+# ---------------------------------------------------------------- sessions
+
+
+def session_list(
+    window: Window, search: str | None = None, limit: int = 50, offset: int = 0
+) -> Sql:
+    conditions, params = window.where("t.started_at")
+    if search:
+        conditions.append("contains(lower(t.group_id), ?)")
+        params.append(search.strip().lower())
+    text = f"""
+WITH groups AS (
+    SELECT t.group_id, count(*) AS traces, min(t.started_at) AS first_started_at,
+           max(coalesce(t.ended_at, t.started_at)) AS last_active_at,
+           list(DISTINCT t.workflow_name) AS workflows
+    FROM traces t WHERE t.group_id IS NOT NULL AND {_and(conditions)}
+    GROUP BY t.group_id
+    ORDER BY last_active_at DESC NULLS LAST, t.group_id
+    LIMIT ? OFFSET ?
+),
+members AS (
+    SELECT t.trace_id, t.group_id, t.started_at, t.ended_at FROM traces t
+    WHERE t.group_id IN (SELECT group_id FROM groups)
+),
+totals AS (
+    SELECT m.group_id, sum({TOKENS}) FILTER (WHERE {MODEL_SPAN}) AS tokens,
+           count(*) FILTER (WHERE s.status = 'error') AS errors
+    FROM spans s JOIN members m USING (trace_id)
+    WHERE {_time_hint("s.started_at", "members")}
+    GROUP BY m.group_id
+)
+SELECT g.group_id, g.traces, g.first_started_at, g.last_active_at, totals.tokens,
+       coalesce(totals.errors, 0) AS errors, g.workflows
+FROM groups g LEFT JOIN totals USING (group_id)
+ORDER BY g.last_active_at DESC NULLS LAST, g.group_id"""
+    return Sql(text, [*params, int(limit), int(offset)])
+
+
+def session_count(window: Window, search: str | None = None) -> Sql:
+    conditions, params = window.where("started_at")
+    if search:
+        conditions.append("contains(lower(group_id), ?)")
+        params.append(search.strip().lower())
+    return Sql(
+        "SELECT count(DISTINCT group_id) AS sessions FROM traces "
+        f"WHERE group_id IS NOT NULL AND {_and(conditions)}",
+        params,
+    )
+
+
+def session_traces(group_id: str) -> Sql:
+    """The traces of one conversation in order, with the first model input and last output, so
+    the page can show what the user said and what the agent answered."""
+    text = f"""
+WITH members AS (
+    SELECT trace_id, workflow_name, started_at, ended_at, duration_ms
+    FROM traces WHERE group_id = ?
+),
+totals AS (
+    SELECT s.trace_id, count(*) AS spans,
+           sum({TOKENS}) FILTER (WHERE {MODEL_SPAN}) AS tokens,
+           count(*) FILTER (WHERE s.status = 'error') AS errors,
+           arg_min(CAST(s.data AS VARCHAR), s.started_at) FILTER (WHERE {MODEL_SPAN})
+               AS first_model_data,
+           arg_max(CAST(s.data AS VARCHAR), s.ended_at) FILTER (WHERE {MODEL_SPAN})
+               AS last_model_data,
+           arg_max(s.error_message, s.started_at) FILTER (WHERE s.status = 'error')
+               AS last_error
+    FROM spans s
+    WHERE s.trace_id IN (SELECT trace_id FROM members)
+      AND {_time_hint("s.started_at", "members")}
+    GROUP BY s.trace_id
+)
+SELECT m.trace_id, m.workflow_name, m.started_at, m.duration_ms, totals.spans, totals.tokens,
+       coalesce(totals.errors, 0) AS errors, totals.last_error,
+       totals.first_model_data, totals.last_model_data
+FROM members m LEFT JOIN totals USING (trace_id)
+ORDER BY m.started_at NULLS LAST, m.trace_id"""
+    return Sql(text, [group_id])
+
+
+# ---------------------------------------------------------------- SQL console
+
+
+def schema_columns() -> Sql:
+    return Sql(
+        """SELECT c.table_name, t.table_type, c.column_name, c.data_type
+           FROM information_schema.columns c
+           JOIN information_schema.tables t USING (table_catalog, table_schema, table_name)
+           WHERE c.table_schema = 'main'
+           ORDER BY t.table_type, c.table_name, c.ordinal_position""",
+        [],
+    )

@@ -4,7 +4,7 @@ client over real sockets: replies, tool calls, streaming, retries, usage and spa
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,9 +48,10 @@ BOTH = pytest.mark.parametrize("api", [RESPONSES, CHAT], ids=lambda api: api.nam
 
 
 @pytest.fixture
-def server() -> Iterator[FakeOpenAIServer]:
+async def server() -> AsyncIterator[FakeOpenAIServer]:
     with FakeOpenAIServer() as fake:
         yield fake
+        await fake.aclose_clients()
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@ captured by the local OpenAI-speaking server; and how providers pick models and 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -77,9 +77,10 @@ HISTORY: list[Any] = [
 
 
 @pytest.fixture
-def server() -> Iterator[FakeOpenAIServer]:
+async def server() -> AsyncIterator[FakeOpenAIServer]:
     with FakeOpenAIServer() as fake:
         yield fake
+        await fake.aclose_clients()
 
 
 async def call(model: Model, **kwargs: Any) -> Any:

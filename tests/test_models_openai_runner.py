@@ -5,7 +5,7 @@ between an agent on Chat Completions and one on the Responses API."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -49,9 +49,10 @@ class Forecast(BaseModel):
 
 
 @pytest.fixture
-def server() -> Iterator[FakeOpenAIServer]:
+async def server() -> AsyncIterator[FakeOpenAIServer]:
     with FakeOpenAIServer() as fake:
         yield fake
+        await fake.aclose_clients()
 
 
 @pytest.fixture

@@ -14,6 +14,15 @@ exactly what the real API would send.
         client = server.client()          # AsyncOpenAI(base_url=server.base_url, ...)
         ...
         assert server.requests[-1].body["model"] == "gpt-4o"
+        await server.aclose_clients()
+
+As a pytest fixture (async, so the clients close on the test's event loop):
+
+    @pytest.fixture
+    async def server() -> AsyncIterator[FakeOpenAIServer]:
+        with FakeOpenAIServer() as fake:
+            yield fake
+            await fake.aclose_clients()
 
 Scripted items:
 - `FakeReply(text=..., tool_calls=[FakeToolCall(...)], usage=FakeUsage(...), model=None)`: one
@@ -202,6 +211,7 @@ class FakeOpenAIServer:
         self._requests: list[CapturedRequest] = []
         self._httpd: _OpenAIHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self._clients: list[AsyncOpenAI] = []
 
     # lifecycle
     def start(self) -> FakeOpenAIServer:
@@ -247,9 +257,19 @@ class FakeOpenAIServer:
         return f"http://{self._host}:{self.port}/v1"
 
     def client(self, **options: Any) -> AsyncOpenAI:
-        """An `AsyncOpenAI` pointed at this server (api_key "test-key"); options pass through."""
+        """An `AsyncOpenAI` pointed at this server (api_key "test-key"); options pass through.
+        `await server.aclose_clients()` closes every client made here."""
         options.setdefault("api_key", TEST_API_KEY)
-        return AsyncOpenAI(base_url=self.base_url, **options)
+        client = AsyncOpenAI(base_url=self.base_url, **options)
+        self._clients.append(client)
+        return client
+
+    async def aclose_clients(self) -> None:
+        """Close the clients made by `client()` (their connection pools), e.g. in an async
+        fixture's teardown, before the event loop goes away."""
+        clients, self._clients = self._clients, []
+        for client in clients:
+            await client.close()
 
     # scripting
     def enqueue(self, *items: ScriptedItem) -> None:

@@ -13,7 +13,7 @@ from typing_extensions import TypedDict
 from .agent_output import AgentOutputSchema, AgentOutputSchemaBase
 from .exceptions import UserError
 from .guardrail import InputGuardrail, OutputGuardrail
-from .handoffs import Handoff, handoff
+from .handoffs import Handoff, handoff, snake_case
 from .lifecycle import AgentHooks
 from .model_settings import ModelSettings
 from .run_context import RunContextWrapper, TContext
@@ -137,7 +137,7 @@ class Agent(Generic[TContext]):
         """This agent as a tool of another agent: it gets the tool's `input` as its input, runs
         to completion in the same trace, and its final output is the tool's result. Unlike a
         handoff, the calling agent stays in charge."""
-        name = tool_name or Handoff.default_tool_name(self).replace("transfer_to_", "", 1)
+        name = tool_name or snake_case(self.name)
         schema = {
             "type": "object",
             "properties": {"input": {"type": "string", "description": "The input for the agent"}},

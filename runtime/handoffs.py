@@ -44,7 +44,8 @@ HandoffInputFilter: TypeAlias = Callable[[HandoffInputData], Any]
 """Returns a HandoffInputData (or an awaitable of one)."""
 
 
-def _snake_case(name: str) -> str:
+def snake_case(name: str) -> str:
+    """A name usable as a tool name: `Billing Agent` -> `billing_agent`."""
     return re.sub(r"[^a-zA-Z0-9_]+", "_", name).strip("_").lower()
 
 
@@ -69,7 +70,7 @@ class Handoff:
 
     @classmethod
     def default_tool_name(cls, agent: Agent[Any]) -> str:
-        return _snake_case(f"transfer_to_{agent.name}")
+        return snake_case(f"transfer_to_{agent.name}")
 
     @classmethod
     def default_tool_description(cls, agent: Agent[Any]) -> str:

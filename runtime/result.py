@@ -69,12 +69,11 @@ class RunResult(RunResultBase):
         assert self._last_agent is not None
         return self._last_agent
 
-    def release_agents(self) -> None:
-        super().release_agents()
-
     def __str__(self) -> str:
-        return f"RunResult(last_agent={self._last_agent.name if self._last_agent else None!r}, " + (
-            f"final_output={self.final_output!r}, new_items={len(self.new_items)})"
+        agent_name = self._last_agent.name if self._last_agent is not None else None
+        return (
+            f"RunResult(last_agent={agent_name!r}, final_output={self.final_output!r}, "
+            f"new_items={len(self.new_items)})"
         )
 
 

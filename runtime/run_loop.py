@@ -68,6 +68,8 @@ class AgentRunLoop:
     ) -> None:
         if not isinstance(starting_agent, Agent):
             raise TypeError(f"starting_agent must be an Agent, got {type(starting_agent)!r}")
+        if not isinstance(input, str | list | tuple):
+            raise TypeError(f"input must be a string or a list of items, got {type(input)!r}")
         self.run_config = run_config or RunConfig()
         self.hooks: RunHooks[Any] = hooks or _NO_HOOKS
         self.max_turns = max_turns

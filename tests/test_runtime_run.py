@@ -130,13 +130,12 @@ async def test_streaming_cancel_stops_the_run() -> None:
 
     model = ScriptedModel([[tool_call("wait_forever", {})]])
     result = Runner.run_streamed(Agent(name="A", tools=[wait_forever], model=model), "x")
-    events = []
     async for event in result.stream_events():
-        events.append(event)
-        if gate.is_set() or _describe(event) == "item:tool_called":
-            await asyncio.wait_for(gate.wait(), 5)
+        if _describe(event) == "item:tool_called":
+            await asyncio.wait_for(gate.wait(), 5)  # the tool is running now
             result.cancel()
     assert result.is_complete and result.final_output is None
+    assert isinstance(result.run_loop_exception, asyncio.CancelledError)
 
 
 class RecordingRunHooks(RunHooks[Any]):

@@ -13,7 +13,8 @@ span, two generation spans with input/output/usage, a function span).
 
 Two tool flavours: an async tool (awaited) and a sync tool (run in a worker thread on both
 sides). Cases run round-robin and the median of the repetitions is reported, because the machine
-is shared; the ratio is ours / SDK runs per second.
+is shared; the ratio is ours / SDK runs per second. Each case also reports the process CPU time
+per run (all threads), which other processes on a busy machine disturb far less than wall time.
 """
 
 from __future__ import annotations
@@ -30,7 +31,18 @@ QUESTION = "What is the weather in Paris?"
 ANSWER = "It is sunny in Paris, 21 degrees."
 
 
-def _ours(sync_tool: bool) -> Callable[[int], Awaitable[float]]:
+Timing = tuple[float, float]  # (wall seconds, process CPU seconds)
+
+
+def _timed_start() -> Timing:
+    return time.perf_counter(), time.process_time()
+
+
+def _elapsed(start: Timing) -> Timing:
+    return time.perf_counter() - start[0], time.process_time() - start[1]
+
+
+def _ours(sync_tool: bool) -> Callable[[int], Awaitable[Timing]]:
     from agentoscope import tracing
     from agentoscope.runtime import Agent, Runner, Usage, function_tool
     from agentoscope.runtime.models import ScriptedModel, ScriptedTurn, text_message, tool_call
@@ -60,23 +72,23 @@ def _ours(sync_tool: bool) -> Callable[[int], Awaitable[float]]:
         ScriptedTurn([text_message(ANSWER)], Usage(input_tokens=80, output_tokens=12)),
     ]
 
-    async def run(n: int) -> float:
+    async def run(n: int) -> Timing:
         tracing.set_trace_processors([NoOp()])
-        start = time.perf_counter()
+        start = _timed_start()
         for _ in range(n):
             agent = Agent(
                 name="Weather", instructions="Answer.", tools=[tool], model=ScriptedModel(turns)
             )
             result = await Runner.run(agent, QUESTION)
             assert result.final_output == ANSWER
-        elapsed = time.perf_counter() - start
+        elapsed = _elapsed(start)
         tracing.set_trace_processors([])
         return elapsed
 
     return run
 
 
-def _sdk(sync_tool: bool) -> Callable[[int], Awaitable[float]]:
+def _sdk(sync_tool: bool) -> Callable[[int], Awaitable[Timing]]:
     import agents
     from agents.testing import assistant_message, function_call
     from agents.usage import Usage
@@ -141,16 +153,16 @@ def _sdk(sync_tool: bool) -> Callable[[int], Awaitable[float]]:
         ),
     ]
 
-    async def run(n: int) -> float:
+    async def run(n: int) -> Timing:
         agents.set_trace_processors([NoOp()])
-        start = time.perf_counter()
+        start = _timed_start()
         for _ in range(n):
             agent = agents.Agent(
                 name="Weather", instructions="Answer.", tools=[tool], model=FakeModel(turns)
             )
             result = await agents.Runner.run(agent, QUESTION)
             assert result.final_output == ANSWER
-        elapsed = time.perf_counter() - start
+        elapsed = _elapsed(start)
         agents.set_trace_processors([])
         return elapsed
 
@@ -163,36 +175,43 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--reps", type=int, default=5, help="interleaved repetitions")
     args = parser.parse_args(argv)
 
-    cases: dict[str, Callable[[int], Awaitable[float]]] = {
+    cases: dict[str, Callable[[int], Awaitable[Timing]]] = {
         "ours, async tool": _ours(sync_tool=False),
         "SDK, async tool": _sdk(sync_tool=False),
         "ours, sync tool": _ours(sync_tool=True),
         "SDK, sync tool": _sdk(sync_tool=True),
     }
 
-    async def measure() -> dict[str, list[float]]:
-        rates: dict[str, list[float]] = {name: [] for name in cases}
+    rates: dict[str, list[float]] = {name: [] for name in cases}
+    cpu_us: dict[str, list[float]] = {name: [] for name in cases}
+
+    async def measure() -> None:
         for case in cases.values():  # warm-up: imports, schema caches, thread pool
             await case(20)
         for _ in range(args.reps):
             for name, case in cases.items():
                 gc.collect()
-                rates[name].append(args.runs / await case(args.runs))
-        return rates
+                wall, cpu = await case(args.runs)
+                rates[name].append(args.runs / wall)
+                cpu_us[name].append(cpu / args.runs * 1e6)
 
-    rates = asyncio.run(measure())
+    asyncio.run(measure())
     median = {name: statistics.median(values) for name, values in rates.items()}
+    cpu = {name: statistics.median(values) for name, values in cpu_us.items()}
     print(
         f"Runner.run, 2 turns (tool call, then final message), tracing on with a no-op "
         f"processor; median of {args.reps} interleaved reps x {args.runs} runs"
     )
-    print(f"{'case':<18} {'runs/s':>10} {'µs/run':>9} {'min..max runs/s':>20}")
+    print(f"{'case':<18} {'runs/s':>8} {'µs/run':>8} {'CPU µs/run':>11} {'min..max runs/s':>17}")
     for name, value in median.items():
         spread = f"{min(rates[name]):.0f}..{max(rates[name]):.0f}"
-        print(f"{name:<18} {value:>10.0f} {1e6 / value:>9.0f} {spread:>20}")
+        print(f"{name:<18} {value:>8.0f} {1e6 / value:>8.0f} {cpu[name]:>11.0f} {spread:>17}")
     for flavour in ("async tool", "sync tool"):
-        ratio = median[f"ours, {flavour}"] / median[f"SDK, {flavour}"]
-        print(f"ratio ours/SDK, {flavour}: {ratio:.1f}x (target >= 5x)")
+        ours, sdk = f"ours, {flavour}", f"SDK, {flavour}"
+        print(
+            f"ratio ours/SDK, {flavour}: {median[ours] / median[sdk]:.1f}x runs/s, "
+            f"{cpu[sdk] / cpu[ours]:.1f}x less CPU per run (target >= 5x)"
+        )
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ import streamlit as st
 
 from agentoscope.dashboard import controls, data
 from agentoscope.dashboard.format import ago, count
-from agentoscope.dashboard.queries import store_summary
+from agentoscope.dashboard.queries import named
 
 st.set_page_config(page_title="Agentoscope", page_icon=":material/troubleshoot:", layout="wide")
 st.session_state[data.TIMINGS_KEY] = []
@@ -30,7 +30,7 @@ LIVE_INTERVALS = {"2 s": 2, "5 s": 5, "15 s": 15, "60 s": 60}
 
 def watch_for_new_spans() -> None:
     """A cheap poll of the store's counts; the whole page reruns only when something changed."""
-    summary = store_summary().run(data.reader())
+    summary = named("overview").run(data.reader())
     seen = tuple(str(value) for value in summary.iloc[0].tolist())
     previous = st.session_state.get("_live_seen")
     st.session_state["_live_seen"] = seen
@@ -43,7 +43,7 @@ def sidebar() -> None:
     with st.sidebar:
         st.session_state.setdefault(controls.WINDOW_KEY, controls.DEFAULT_WINDOW)
         st.selectbox("Time window", list(controls.WINDOWS), key=controls.WINDOW_KEY)
-        summary = data.fetch(store_summary()).iloc[0]
+        summary = data.fetch(named("overview")).iloc[0]
         st.caption(
             f"**{count(summary['traces'])}** traces · **{count(summary['spans'])}** spans · "
             f"latest span {ago(summary['last_span_at'])}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 import pandas as pd
 import streamlit as st
@@ -121,6 +122,14 @@ def trace_url(trace_id: Any, span_id: Any = None) -> str | None:
         return None
     url = f"trace?trace_id={trace_id}"
     return url + f"&span_id={span_id}" if isinstance(span_id, str) else url
+
+
+def traces_url(**filters: str | None) -> str:
+    """A relative link to the Traces page with filters (q, status, workflow, agent, group)."""
+    chosen = {key: value for key, value in filters.items() if value}
+    if "search" in chosen:
+        chosen["q"] = chosen.pop("search")
+    return "./?" + urlencode(chosen)
 
 
 def open_trace(trace_id: str, span_id: str | None = None) -> None:

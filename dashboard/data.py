@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pandas as pd
 import streamlit as st
@@ -26,6 +27,7 @@ TOKEN_ENV = "AGENTOSCOPE_TOKEN"
 STORE_ENV = "AGENTOSCOPE_STORE"
 DEFAULT_STORE = Path(".agentoscope") / "traces.duckdb"
 TIMINGS_KEY = "_query_timings"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -183,16 +185,42 @@ def _retry_soon() -> None:
     st.rerun()
 
 
-def fetch(sql: Sql) -> pd.DataFrame:
-    """Run one dashboard query; a failure shows the error and stops the page, not a traceback."""
+def _timed(run: Callable[[], T], sql: str | None = None) -> T:
+    """Run reads for a page, timed for the footer; a failure shows the error and stops the page
+    (not a traceback)."""
     started = time.perf_counter()
     try:
-        frame = sql.run(reader())
+        result = run()
     except Exception as error:
         st.error(f"Query failed: {type(error).__name__}: {error}")
-        with st.expander("SQL"):
-            st.code(sql.text, language="sql")
+        if sql:
+            with st.expander("SQL"):
+                st.code(sql, language="sql")
         st.stop()
     timings = st.session_state.setdefault(TIMINGS_KEY, [])
     timings.append((time.perf_counter() - started) * 1000)
-    return frame
+    return result
+
+
+def fetch(sql: Sql) -> pd.DataFrame:
+    """Run one dashboard query."""
+    return _timed(lambda: sql.run(reader()), sql.text)
+
+
+def fetch_trace(trace_id: str) -> tuple[dict[str, Any] | None, pd.DataFrame]:
+    """One trace row and its spans, by the store's own lookup (a time-hinted span read); an
+    abbreviated id is completed when it names exactly one trace."""
+    from agentoscope.tracing.queries import find_trace_id, trace_detail
+
+    def lookup() -> tuple[dict[str, Any] | None, pd.DataFrame]:
+        found = trace_detail(reader(), trace_id)
+        if found[0] is None and found[1].empty:
+            try:
+                full_id = find_trace_id(reader(), trace_id)
+            except ValueError:  # ambiguous prefix: show nothing rather than guess
+                return found
+            if full_id and full_id != trace_id:
+                return trace_detail(reader(), full_id)
+        return found
+
+    return _timed(lookup)

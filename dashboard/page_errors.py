@@ -14,9 +14,8 @@ from agentoscope.dashboard.queries import (
     errors_over_time,
     failing_tools,
     guardrail_trips,
-    recent_errors,
-    store_summary,
-    top_error_types,
+    named,
+    window_params,
 )
 
 LINK = controls.trace_link_column()
@@ -44,13 +43,18 @@ def show_error_types(types: pd.DataFrame) -> None:
                 "errors": types["errors"],
                 "traces": types["traces"],
                 "last seen (UTC)": pd.to_datetime(types["last_seen"]),
-                "latest message": types["latest_message"],
-                "latest trace": types["latest_trace_id"].map(controls.trace_url),
+                "example message": types["example_message"],
+                "failing traces": types["error_type"].map(
+                    lambda error_type: controls.traces_url(search=error_type, status="error")
+                ),
             }
         ),
         hide_index=True,
         width="stretch",
-        column_config={"latest trace": LINK, "last seen (UTC)": WHEN},
+        column_config={
+            "failing traces": st.column_config.LinkColumn(display_text="list them"),
+            "last seen (UTC)": WHEN,
+        },
     )
 
 
@@ -108,7 +112,7 @@ def show_recent(recent: pd.DataFrame) -> None:
                 "error": recent["error_type"],
                 "message": recent["error_message"],
                 "agent": recent["agent_name"],
-                "workflow": recent["workflow_name"],
+                "tool / model": recent["tool_name"].fillna(recent["model"]).fillna(""),
                 "trace": [
                     controls.trace_url(trace_id, span_id)
                     for trace_id, span_id in zip(recent["trace_id"], recent["span_id"], strict=True)
@@ -128,7 +132,7 @@ def show_recent(recent: pd.DataFrame) -> None:
 
 st.title(":material/error: Errors")
 window = controls.current_window()
-summary = fetch(store_summary()).iloc[0]
+summary = fetch(named("overview")).iloc[0]
 bucket = controls.bucket_seconds(window, summary["first_span_at"], summary["last_span_at"])
 st.caption(f"{controls.window_choice()} · one bar per {controls.bucket_label(bucket)} · UTC")
 totals = fetch(error_totals(window)).iloc[0]
@@ -139,7 +143,7 @@ show_rate(totals, fetch(errors_over_time(window, bucket)))
 if not totals["errors"]:
     st.success("No span failed in this window.")
 else:
-    show_error_types(fetch(top_error_types(window)))
+    show_error_types(fetch(named("errors_by_type", **window_params(window))))
 show_tools_and_guardrails(fetch(failing_tools(window)), fetch(guardrail_trips(window)))
 if totals["errors"]:
-    show_recent(fetch(recent_errors(window)))
+    show_recent(fetch(named("recent_errors", **window_params(window), limit=50)))

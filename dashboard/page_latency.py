@@ -9,9 +9,20 @@ from agentoscope.dashboard import charts, controls
 from agentoscope.dashboard.charts import styled_status
 from agentoscope.dashboard.data import fetch
 from agentoscope.dashboard.format import duration
-from agentoscope.dashboard.queries import latency_histogram, latency_percentiles, slowest_spans
+from agentoscope.dashboard.queries import (
+    latency_histogram,
+    named,
+    slowest_spans,
+    window_params,
+)
 
-GROUPINGS = {"span_type": "Span type", "tool_name": "Tool", "model": "Model", "agent_name": "Agent"}
+GROUPINGS = {"span_type": "Span type", "tool_name": "Tool", "model": "Model"}
+# The store's canonical percentile queries, one per grouping.
+PERCENTILE_QUERIES = {
+    "span_type": "latency_by_span_type",
+    "tool_name": "latency_by_tool",
+    "model": "latency_by_model",
+}
 ALL = "(all spans)"
 
 
@@ -22,7 +33,8 @@ by = st.segmented_control(
     "Per", list(GROUPINGS), format_func=GROUPINGS.get, default="span_type", key="latency_by"
 )
 by = by or "span_type"
-percentiles = fetch(latency_percentiles(window, by))
+percentiles = fetch(named(PERCENTILE_QUERIES[by], **window_params(window)))
+percentiles = percentiles.rename(columns={by: "key", "avg_ms": "mean_ms"})
 if percentiles.empty:
     st.info("No finished spans in this window. Widen the time window in the sidebar.")
     st.stop()

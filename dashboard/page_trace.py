@@ -13,7 +13,7 @@ import streamlit as st
 
 from agentoscope.dashboard import charts, controls, pricing
 from agentoscope.dashboard.charts import styled_status
-from agentoscope.dashboard.data import fetch
+from agentoscope.dashboard.data import fetch_trace
 from agentoscope.dashboard.format import (
     count,
     duration,
@@ -22,7 +22,6 @@ from agentoscope.dashboard.format import (
     parse_json,
     timestamp,
 )
-from agentoscope.dashboard.queries import trace_header, trace_spans
 from agentoscope.dashboard.span_detail import show_span
 from agentoscope.dashboard.span_tree import tree_order
 
@@ -70,14 +69,17 @@ def default_span(rows: pd.DataFrame) -> str:
 
 
 def header(trace: dict[str, Any] | None, rows: pd.DataFrame, cost: float | None) -> None:
-    name = (trace or {}).get("workflow_name") or "(trace still running)"
+    trace = trace or {}
+    running = bool(trace.get("inferred"))
+    name = trace.get("workflow_name") or "(unnamed trace)"
     st.title(f":material/account_tree: {name}")
     trace_id = rows["trace_id"].iloc[0]
-    started = (trace or {}).get("started_at", rows["started_at"].min())
-    st.caption(f"`{trace_id}` · started {timestamp(started)}")
+    started = trace.get("started_at") or rows["started_at"].min()
+    state = " · :orange[still running, or its process ended before the trace did]" if running else ""
+    st.caption(f"`{trace_id}` · started {timestamp(started)}{state}")
     errors = int((rows["status"] == "error").sum())
     tokens = (rows["input_tokens"].fillna(0) + rows["output_tokens"].fillna(0)).sum()
-    total_ms = (trace or {}).get("duration_ms")
+    total_ms = None if running else trace.get("duration_ms")
     if is_missing(total_ms):
         total_ms = float(rows["end_ms"].max())
     columns = st.columns(6)
@@ -87,7 +89,7 @@ def header(trace: dict[str, Any] | None, rows: pd.DataFrame, cost: float | None)
     columns[3].metric("Tokens", count(tokens))
     columns[4].metric("Cost", money(cost))
     columns[5].metric("Errors", count(errors))
-    group_id = (trace or {}).get("group_id")
+    group_id = trace.get("group_id")
     if (
         isinstance(group_id, str)
         and group_id
@@ -156,13 +158,7 @@ def span_table(rows: pd.DataFrame) -> None:
 trace_id = st.query_params.get("trace_id")
 if not trace_id:
     choose_trace()
-found = fetch(trace_header(trace_id))
-trace = found.iloc[0].to_dict() if not found.empty else None
-spans = fetch(
-    trace_spans(trace_id, trace["started_at"], trace["ended_at"])
-    if trace and not is_missing(trace["started_at"]) and not is_missing(trace["ended_at"])
-    else trace_spans(trace_id)
-)
+trace, spans = fetch_trace(trace_id)
 if spans.empty:
     st.title(":material/account_tree: Trace")
     if trace:

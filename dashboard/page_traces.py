@@ -14,9 +14,9 @@ from agentoscope.dashboard.format import count, duration, money
 from agentoscope.dashboard.queries import (
     TraceFilters,
     agent_names,
+    named,
     trace_count,
     trace_list,
-    workflow_names,
 )
 
 PAGE_SIZE = 50
@@ -29,17 +29,60 @@ STATUS_LABELS = {
 }
 
 
-def status_text(errors: int, tripped: int) -> str:
+def status_text(errors: int, tripped: int, running: bool = False) -> str:
     if errors:
         return f"{errors} error{'s' if errors > 1 else ''}"
     if tripped:
         return "guardrail tripped"
-    return "ok"
+    return "running" if running else "ok"
+
+
+# URL parameter -> filter widget: a filtered list is a link (`/?q=GatewayTimeout&status=error`).
+URL_FILTERS = {
+    "q": "traces_search",
+    "status": "traces_status",
+    "workflow": "traces_workflow",
+    "agent": "traces_agent",
+    "group": "traces_group",
+}
+
+
+def filters_from_url(options: dict[str, list[str]]) -> None:
+    """Set the filter widgets from the URL when it names filters this session has not seen."""
+    from_url = {key: st.query_params[key] for key in URL_FILTERS if key in st.query_params}
+    if from_url == st.session_state.get("_traces_url"):
+        return
+    for key, widget in URL_FILTERS.items():
+        value = from_url.get(key)
+        allowed = options.get(key)
+        if value is not None and (allowed is None or value in allowed):
+            st.session_state[widget] = value
+        elif value is None:
+            st.session_state.pop(widget, None)
+
+
+def filters_to_url(filters: TraceFilters) -> None:
+    """Keep the URL in step with the filters, so the address bar is a shareable link."""
+    values = {
+        "q": filters.search,
+        "status": None if filters.status == "any" else filters.status,
+        "workflow": filters.workflow,
+        "agent": filters.agent,
+        "group": filters.group_id,
+    }
+    wanted = {key: value for key, value in values.items() if value}
+    for key in URL_FILTERS:
+        if key in st.query_params and key not in wanted:
+            del st.query_params[key]
+    st.query_params.update(wanted)
+    st.session_state["_traces_url"] = wanted
 
 
 def read_filters() -> TraceFilters:
-    workflows = [ANY, *fetch(workflow_names())["workflow_name"].tolist()]
+    workflows = [ANY, *fetch(named("workflows"))["workflow_name"].tolist()]
     agents = [ANY, *fetch(agent_names())["agent_name"].tolist()]
+    filters_from_url({"status": list(STATUS_LABELS), "workflow": workflows, "agent": agents})
+    st.session_state.setdefault("traces_status", "any")
     search_column, status_column = st.columns([3, 2])
     search = search_column.text_input(
         "Search",
@@ -51,7 +94,6 @@ def read_filters() -> TraceFilters:
         list(STATUS_LABELS),
         format_func=STATUS_LABELS.get,
         key="traces_status",
-        default="any",
     )
     workflow_column, agent_column, group_column = st.columns(3)
     workflow = workflow_column.selectbox("Workflow", workflows, key="traces_workflow")
@@ -90,8 +132,10 @@ def show_table(frame: pd.DataFrame) -> None:
             "tokens": frame["tokens"].map(count),
             "cost": frame["cost"].map(money),
             "status": [
-                status_text(int(errors), int(tripped))
-                for errors, tripped in zip(frame["errors"], frame["tripped"], strict=True)
+                status_text(int(errors), int(tripped), bool(running))
+                for errors, tripped, running in zip(
+                    frame["errors"], frame["tripped"], frame["running"].fillna(False), strict=True
+                )
             ],
             "first agent": frame["first_agent"],
             "group": frame["group_id"].fillna(""),
@@ -141,6 +185,7 @@ st.caption(
     f"{controls.window_choice()} · newest first · select a row (or the trace link) to open it"
 )
 filters = read_filters()
+filters_to_url(filters)
 total = int(fetch(trace_count(filters))["traces"].iloc[0])
 if total == 0:
     st.info(

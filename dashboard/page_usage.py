@@ -9,7 +9,7 @@ import streamlit as st
 from agentoscope.dashboard import charts, controls, pricing
 from agentoscope.dashboard.data import fetch
 from agentoscope.dashboard.format import count, money
-from agentoscope.dashboard.queries import store_summary, top_traces_by_cost, usage_over_time
+from agentoscope.dashboard.queries import named, top_traces_by_cost, usage_over_time
 
 GROUPINGS = {"model": "Model", "agent_name": "Agent"}
 
@@ -82,7 +82,7 @@ def show_price_editor() -> None:
 
 st.title(":material/payments: Usage & cost")
 window = controls.current_window()
-summary = fetch(store_summary()).iloc[0]
+summary = fetch(named("overview")).iloc[0]
 bucket = controls.bucket_seconds(window, summary["first_span_at"], summary["last_span_at"])
 by = st.segmented_control(
     "Split by", list(GROUPINGS), format_func=GROUPINGS.get, default="model", key="usage_by"

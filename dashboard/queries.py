@@ -1,5 +1,10 @@
 """Every SQL statement the dashboard runs, in one place, parameterised.
 
+Queries the store already defines (agentoscope.tracing.queries: the overview, workflows,
+one trace, latency percentiles, recent errors, error types) are used from there through
+`named()`; the ones here are the dashboard's own: filtered and paginated lists with costs,
+time series, histograms, sessions with their totals.
+
 Each function returns a `Sql` (text and parameters) and runs nothing, so the benchmark can run the
 exact statements the pages run. User values only ever reach DuckDB as parameters; the SQL text is
 assembled from constant fragments in this module, and the few identifiers a user can choose (a
@@ -21,6 +26,8 @@ from typing import Any, NamedTuple, Protocol
 
 import pandas as pd
 
+from agentoscope.tracing import queries as canonical
+
 
 class Reader(Protocol):
     """A SpanStore, a StoreClient, or anything else that answers read-only SQL."""
@@ -30,10 +37,25 @@ class Reader(Protocol):
 
 class Sql(NamedTuple):
     text: str
-    params: list[Any]
+    params: list[Any] | dict[str, Any]
 
     def run(self, reader: Reader) -> pd.DataFrame:
         return reader.query(self.text, self.params)
+
+
+def named(name: str, **params: Any) -> Sql:
+    """A canonical query of the store (agentoscope.tracing.queries), for the pages it serves as
+    is: the store's overview and workflows, latency percentiles, recent errors, error types."""
+    query = canonical.QUERIES[name]
+    return Sql(query.sql, query.params(**params))
+
+
+def window_params(window: Window) -> dict[str, str | None]:
+    """A window as the canonical queries' `$since`/`$until` parameters."""
+    return {
+        "since": timestamp_param(window.start) if window.start else "-infinity",
+        "until": timestamp_param(window.end) if window.end else "infinity",
+    }
 
 
 # Columns a page may group or filter by. Anything else is refused before it reaches SQL text.
@@ -134,23 +156,6 @@ def _and(conditions: Sequence[str]) -> str:
 # ---------------------------------------------------------------- store summary and filter lists
 
 
-def store_summary() -> Sql:
-    """Counts and the time extent: the sidebar, bucket sizes for 'all time', live-refresh checks."""
-    return Sql(
-        """SELECT (SELECT count(*) FROM traces) AS traces,
-                  (SELECT count(*) FROM spans) AS spans,
-                  (SELECT min(started_at) FROM spans) AS first_span_at,
-                  (SELECT max(started_at) FROM spans) AS last_span_at""",
-        [],
-    )
-
-
-def workflow_names() -> Sql:
-    return Sql(
-        "SELECT DISTINCT workflow_name FROM traces WHERE workflow_name IS NOT NULL ORDER BY 1", []
-    )
-
-
 def agent_names() -> Sql:
     return Sql("SELECT DISTINCT agent_name FROM spans WHERE agent_name IS NOT NULL ORDER BY 1", [])
 
@@ -190,8 +195,9 @@ def _trace_conditions(filters: TraceFilters) -> tuple[str, list[Any]]:
         params += span_window_params
     elif filters.status == "guardrail":
         conditions.append(
-            "t.trace_id IN (SELECT trace_id FROM spans WHERE span_type = 'guardrail' AND "
-            "json_extract(data, '$.triggered') = 'true' AND " + _and(span_window) + ")"
+            "t.trace_id IN (SELECT trace_id FROM guardrails WHERE triggered AND "
+            + _and(span_window)
+            + ")"
         )
         params += span_window_params
     if filters.search:
@@ -199,9 +205,11 @@ def _trace_conditions(filters: TraceFilters) -> tuple[str, list[Any]]:
         conditions.append(
             "(t.trace_id = ? OR t.group_id = ? OR contains(lower(t.workflow_name), ?) OR "
             "t.trace_id IN (SELECT trace_id FROM spans WHERE (contains(lower(name), ?) "
-            "OR contains(lower(error_message), ?) OR span_id = ?) AND " + _and(span_window) + "))"
+            "OR contains(lower(error_message), ?) OR lower(error_type) = ? OR span_id = ?) AND "
+            + _and(span_window)
+            + "))"
         )
-        params += [filters.search.strip()] * 2 + [needle] * 3 + [filters.search.strip()]
+        params += [filters.search.strip()] * 2 + [needle] * 4 + [filters.search.strip()]
         params += span_window_params
     return _and(conditions), params
 
@@ -216,7 +224,8 @@ def trace_list(filters: TraceFilters, prices: Prices, limit: int = 50, offset: i
     where, params = _trace_conditions(filters)
     text = f"""
 WITH page AS (
-    SELECT t.trace_id, t.workflow_name, t.group_id, t.started_at, t.ended_at, t.duration_ms
+    SELECT t.trace_id, t.workflow_name, t.group_id, t.started_at, t.ended_at, t.duration_ms,
+           t.inferred
     FROM traces t WHERE {where}
     ORDER BY t.started_at DESC NULLS LAST, t.trace_id
     LIMIT ? OFFSET ?
@@ -227,7 +236,7 @@ totals AS (
            sum({SPAN_COST}) AS cost,
            count(*) FILTER (WHERE s.status = 'error') AS errors,
            count(*) FILTER (WHERE s.span_type = 'guardrail'
-                            AND json_extract(s.data, '$.triggered') = 'true') AS tripped,
+                            AND TRY_CAST(s.data->>'triggered' AS BOOLEAN)) AS tripped,
            arg_min(s.agent_name, s.started_at) FILTER (WHERE s.agent_name IS NOT NULL)
                AS first_agent,
            arg_max(s.error_message, s.started_at) FILTER (WHERE s.status = 'error')
@@ -240,49 +249,10 @@ totals AS (
 SELECT page.trace_id, page.workflow_name, page.started_at, page.duration_ms,
        coalesce(totals.spans, 0) AS spans, totals.tokens, totals.cost,
        coalesce(totals.errors, 0) AS errors, coalesce(totals.tripped, 0) AS tripped,
-       totals.first_agent, totals.last_error, page.group_id
+       totals.first_agent, totals.last_error, page.group_id, page.inferred AS running
 FROM page LEFT JOIN totals USING (trace_id)
 ORDER BY page.started_at DESC NULLS LAST, page.trace_id"""
     return Sql(text, [*params, int(limit), int(offset), *prices.params()])
-
-
-# ---------------------------------------------------------------- one trace
-
-
-def trace_header(trace_id: str) -> Sql:
-    return Sql(
-        """SELECT trace_id, workflow_name, group_id, CAST(metadata AS VARCHAR) AS metadata,
-                  started_at, ended_at, duration_ms
-           FROM traces WHERE trace_id = ?""",
-        [trace_id],
-    )
-
-
-SPAN_DETAIL_COLUMNS = """trace_id, span_id, parent_id, span_type, name, agent_name, tool_name,
-    model, started_at, ended_at, duration_ms, status, error_type, error_message, input_tokens,
-    output_tokens, total_tokens, cached_input_tokens, reasoning_tokens,
-    CAST(data AS VARCHAR) AS data, CAST(error AS VARCHAR) AS error,
-    CAST(metadata AS VARCHAR) AS metadata"""
-
-
-def trace_spans(
-    trace_id: str, started_at: datetime | None = None, ended_at: datetime | None = None
-) -> Sql:
-    """All spans of one trace in start order; the trace's times, when known, bound the scan."""
-    if started_at is None or ended_at is None:
-        return Sql(
-            f"SELECT {SPAN_DETAIL_COLUMNS} FROM spans WHERE trace_id = ? "
-            "ORDER BY started_at NULLS LAST, span_id",
-            [trace_id],
-        )
-    return Sql(
-        f"""SELECT {SPAN_DETAIL_COLUMNS} FROM spans
-            WHERE trace_id = ?
-              AND started_at BETWEEN CAST(? AS TIMESTAMP) - {TIME_HINT_SLACK}
-                                 AND CAST(? AS TIMESTAMP) + {TIME_HINT_SLACK}
-            ORDER BY started_at NULLS LAST, span_id""",
-        [trace_id, timestamp_param(started_at), timestamp_param(ended_at)],
-    )
 
 
 # ---------------------------------------------------------------- usage and cost
@@ -332,23 +302,6 @@ ORDER BY ranked.cost DESC"""
 
 
 # ---------------------------------------------------------------- latency
-
-
-def latency_percentiles(window: Window, by: str) -> Sql:
-    column = checked_column(by)
-    conditions, params = window.where()
-    text = f"""
-SELECT key, spans, q[1] AS p50_ms, q[2] AS p95_ms, q[3] AS p99_ms, max_ms, mean_ms
-FROM (
-    SELECT {column} AS key, count(*) AS spans,
-           quantile_cont(duration_ms, [0.5, 0.95, 0.99]) AS q,
-           max(duration_ms) AS max_ms, avg(duration_ms) AS mean_ms
-    FROM spans
-    WHERE {column} IS NOT NULL AND duration_ms IS NOT NULL AND {_and(conditions)}
-    GROUP BY {column}
-)
-ORDER BY p95_ms DESC, key"""
-    return Sql(text, params)
 
 
 def _span_filter(window: Window, by: str | None, value: str | None) -> tuple[list[str], list[Any]]:
@@ -413,18 +366,6 @@ SELECT (SELECT count(*) FROM spans WHERE {where}) AS spans,
     return Sql(text, params * 4)
 
 
-def top_error_types(window: Window, limit: int = 20) -> Sql:
-    conditions, params = window.where()
-    text = f"""
-SELECT coalesce(error_type, '(unknown)') AS error_type, span_type, count(*) AS errors,
-       count(DISTINCT trace_id) AS traces, max(started_at) AS last_seen,
-       arg_max(error_message, started_at) AS latest_message,
-       arg_max(trace_id, started_at) AS latest_trace_id
-FROM spans WHERE status = 'error' AND {_and(conditions)}
-GROUP BY ALL ORDER BY errors DESC, last_seen DESC LIMIT ?"""
-    return Sql(text, [*params, int(limit)])
-
-
 def failing_tools(window: Window, limit: int = 20) -> Sql:
     conditions, params = window.where()
     text = f"""
@@ -438,27 +379,14 @@ ORDER BY errors DESC LIMIT ?"""
     return Sql(text, [*params, int(limit)])
 
 
-def recent_errors(window: Window, limit: int = 50) -> Sql:
-    conditions, params = window.where()
-    text = f"""
-SELECT e.started_at, e.span_type, e.name, e.error_type, e.error_message, e.agent_name,
-       t.workflow_name, e.trace_id, e.span_id
-FROM (SELECT * FROM spans WHERE status = 'error' AND {_and(conditions)}
-      ORDER BY started_at DESC LIMIT ?) e
-LEFT JOIN traces t USING (trace_id)
-ORDER BY e.started_at DESC"""
-    return Sql(text, [*params, int(limit)])
-
-
 def guardrail_trips(window: Window) -> Sql:
     conditions, params = window.where()
     text = f"""
-SELECT name AS guardrail, count(*) AS checks,
-       count(*) FILTER (WHERE json_extract(data, '$.triggered') = 'true') AS tripped,
-       arg_max(trace_id, started_at) FILTER (WHERE json_extract(data, '$.triggered') = 'true')
-           AS latest_trace_id
-FROM spans WHERE span_type = 'guardrail' AND {_and(conditions)}
-GROUP BY name ORDER BY tripped DESC, checks DESC"""
+SELECT guardrail_name AS guardrail, count(*) AS checks,
+       count(*) FILTER (WHERE triggered) AS tripped,
+       arg_max(trace_id, started_at) FILTER (WHERE triggered) AS latest_trace_id
+FROM guardrails WHERE {_and(conditions)}
+GROUP BY guardrail_name ORDER BY tripped DESC, checks DESC"""
     return Sql(text, params)
 
 

@@ -136,6 +136,37 @@ def build_exporter(
     )
 
 
+def readable_span(span: OtelSpan, resource: Resource) -> ReadableSpan:
+    """An OpenTelemetry SDK span, finished, with the given ids and times: what exporters take."""
+    context = SpanContext(span.trace_id, span.span_id, False, _SAMPLED)
+    parent = (
+        SpanContext(span.trace_id, span.parent_span_id, False, _SAMPLED)
+        if span.parent_span_id
+        else None
+    )
+    status = _UNSET_STATUS
+    if span.status == "error":
+        status = Status(StatusCode.ERROR, span.status_message)
+    elif span.status == "ok":
+        status = Status(StatusCode.OK)
+    events: Sequence[Event] = ()
+    if span.events:
+        events = [Event(name, attributes, time) for name, time, attributes in span.events]
+    return ReadableSpan(
+        name=span.name,
+        context=context,
+        parent=parent,
+        resource=resource,
+        attributes=span.attributes,
+        events=events,
+        kind=_KINDS.get(span.kind, SpanKind.INTERNAL),
+        status=status,
+        start_time=span.start_ns,
+        end_time=span.end_ns,
+        instrumentation_scope=SCOPE,
+    )
+
+
 class OTLPProcessor(BatchingProcessor):
     """Exports finished spans and traces as OpenTelemetry spans over OTLP.
 
@@ -189,8 +220,10 @@ class OTLPProcessor(BatchingProcessor):
     # -- worker thread -------------------------------------------------------------------------
 
     def export(self, records: list[dict[str, Any]]) -> None:
+        resource = self.resource
         spans = [
-            self._readable(span) for span in otel_spans_from_records(records, self.capture_content)
+            readable_span(span, resource)
+            for span in otel_spans_from_records(records, self.capture_content)
         ]
         result = self._exporter.export(spans)
         if result is not SpanExportResult.SUCCESS:
@@ -200,35 +233,6 @@ class OTLPProcessor(BatchingProcessor):
                 f"OTLP export of {len(spans)} spans to {self.endpoint or 'the endpoint'} "
                 f"({self.protocol}) failed after the exporter's retries"
             )
-
-    def _readable(self, span: OtelSpan) -> ReadableSpan:
-        context = SpanContext(span.trace_id, span.span_id, False, _SAMPLED)
-        parent = (
-            SpanContext(span.trace_id, span.parent_span_id, False, _SAMPLED)
-            if span.parent_span_id
-            else None
-        )
-        status = _UNSET_STATUS
-        if span.status == "error":
-            status = Status(StatusCode.ERROR, span.status_message)
-        elif span.status == "ok":
-            status = Status(StatusCode.OK)
-        events: Sequence[Event] = ()
-        if span.events:
-            events = [Event(name, attributes, time) for name, time, attributes in span.events]
-        return ReadableSpan(
-            name=span.name,
-            context=context,
-            parent=parent,
-            resource=self.resource,
-            attributes=span.attributes,
-            events=events,
-            kind=_KINDS.get(span.kind, SpanKind.INTERNAL),
-            status=status,
-            start_time=span.start_ns,
-            end_time=span.end_ns,
-            instrumentation_scope=SCOPE,
-        )
 
     def close(self) -> None:
         self._close_exporter()

@@ -1,0 +1,461 @@
+"""OTLP export and `agentoscope serve` ingest, side by side in one run.
+
+    .venv/bin/python benchmarks/bench_otlp.py [--spans 20000] [--ingest-spans 50000] [--reps 5]
+
+1. Export throughput: the same number of GenAI-like spans (traces of 10: an agent, 4 model calls,
+   4 tool calls, a guardrail) through `OTLPProcessor` and through the OpenTelemetry SDK's
+   `BatchSpanProcessor` + `OTLPSpanExporter`, both over OTLP/HTTP protobuf, timed from the first
+   span to the end of the flush. Once into a local `agentoscope serve` (a subprocess; answers
+   after commit) and once into a discarding OTLP endpoint (a subprocess), which isolates the
+   client side.
+2. `serve` ingest rate: pre-encoded ExportTraceServiceRequests (1000 spans each) posted by 4
+   client threads; spans/s from first request to last answer (= committed), and serve's own CPU
+   time per span, split into decoding (OTLP -> records) and `SpanStore.ingest`, each measured on
+   its own in this process. Our spans (serve reads two attributes) and plain OTel SDK spans
+   (serve reads every attribute) separately. Target: >= 50k spans/s.
+3. Caller-side cost per span (the agent's thread): JSONL alone, OTLP alone, JSONL + OTLP, run
+   round-robin, median of the repetitions (the machine is shared, timings are noisy).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+BIN = Path(sys.executable).parent
+SINK = """
+import sys
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+class Sink(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def do_POST(self):
+        self.rfile.read(int(self.headers["Content-Length"]))
+        self.send_response(200); self.send_header("Content-Length", "0"); self.end_headers()
+    def do_GET(self):
+        self.send_response(200); self.send_header("Content-Length", "0"); self.end_headers()
+    def log_message(self, *args): pass
+ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Sink).serve_forever()
+"""
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def subprocess_endpoint(
+    command: list[str], url: str, health: str
+) -> Iterator[subprocess.Popen[bytes]]:
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(url + health, timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{command[0]} did not start")
+            time.sleep(0.1)
+        yield process
+    finally:
+        process.terminate()
+        process.wait(60)
+
+
+@contextmanager
+def serve(store: Path) -> Iterator[tuple[str, int]]:
+    port = free_port()
+    command = [str(BIN / "agentoscope"), "serve", "--store", str(store), "--http-port", str(port)]
+    with subprocess_endpoint(
+        [*command, "--grpc-port", "-1"], f"http://127.0.0.1:{port}", "/health"
+    ) as p:
+        yield f"http://127.0.0.1:{port}", p.pid
+
+
+@contextmanager
+def sink() -> Iterator[str]:
+    port = free_port()
+    with subprocess_endpoint(
+        [sys.executable, "-c", SINK, str(port)], f"http://127.0.0.1:{port}", "/"
+    ):
+        yield f"http://127.0.0.1:{port}"
+
+
+def process_cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+# -- workloads ---------------------------------------------------------------------------------
+
+
+def our_traces(spans: int) -> None:
+    from agentoscope import tracing
+
+    for index in range(spans // 10):
+        with tracing.trace("bench workflow"):
+            with tracing.agent_span("Planner", tools=["search"]):
+                for step in range(4):
+                    with tracing.generation_span(
+                        model="gpt-4o-mini",
+                        model_config={"temperature": 0.2},
+                        usage={"input_tokens": 120 + step, "output_tokens": 30},
+                    ):
+                        pass
+                    with tracing.function_span(
+                        "search", input='{"q": "x"}', output="result", call_id=f"c{index}"
+                    ):
+                        pass
+                with tracing.guardrail_span("no_pii", triggered=False):
+                    pass
+
+
+GENAI_ATTRIBUTES = {
+    "gen_ai.operation.name": "chat",
+    "gen_ai.provider.name": "openai",
+    "gen_ai.request.model": "gpt-4o-mini",
+    "gen_ai.request.temperature": 0.2,
+    "gen_ai.usage.input_tokens": 120,
+    "gen_ai.usage.output_tokens": 30,
+    "gen_ai.response.id": "resp_abc",
+    "gen_ai.agent.name": "Planner",
+    "openinference.span.kind": "LLM",
+    "llm.token_count.total": 150,
+}
+
+
+def otel_traces(tracer: Any, spans: int) -> None:
+    from opentelemetry import trace as otel
+
+    for _ in range(spans // 10):
+        root = tracer.start_span(
+            "invoke_agent Planner", attributes={"gen_ai.operation.name": "invoke_agent"}
+        )
+        context = otel.set_span_in_context(root)
+        for _ in range(9):
+            tracer.start_span(
+                "chat gpt-4o-mini", context=context, attributes=GENAI_ATTRIBUTES
+            ).end()
+        root.end()
+
+
+# -- 1. export throughput ----------------------------------------------------------------------
+
+
+def export_ours(endpoint: str, spans: int) -> tuple[float, float]:
+    """Spans/s from the first span to the end of the flush, and this process's CPU µs/span."""
+    from agentoscope import tracing
+    from agentoscope.tracing.otlp_processor import OTLPProcessor
+
+    exporter = OTLPProcessor(endpoint=endpoint, max_queue_size=spans * 2, flush_timeout=600)
+    tracing.set_trace_processors([exporter])
+    start, cpu = time.perf_counter(), time.process_time()
+    our_traces(spans)
+    exporter.force_flush()
+    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
+    stats = exporter.stats()
+    exporter.shutdown()
+    tracing.set_trace_processors([])
+    if stats["dropped"] or stats["failed_batches"]:
+        raise RuntimeError(f"OTLPProcessor lost spans: {stats}")
+    return stats["exported"] / elapsed, cpu / stats["exported"] * 1e6
+
+
+def our_otel_spans(spans: int) -> list[Any]:
+    """The OTel spans OTLPProcessor would send for `our_traces(spans)` (fresh ids each call)."""
+    from agentoscope import tracing
+    from agentoscope.tracing.otel_mapping import otel_spans_from_records
+
+    records: list[dict[str, Any]] = []
+
+    class Keep(tracing.BatchingProcessor):
+        def export(self, batch: list[dict[str, Any]]) -> None:
+            records.extend(batch)
+
+    tracing.set_trace_processors([Keep()])
+    our_traces(spans)
+    tracing.flush_traces()
+    tracing.set_trace_processors([])
+    return otel_spans_from_records(records)
+
+
+def replay_with_sdk(tracer: Any, templates: list[Any]) -> int:
+    """The same spans (names, kinds, attributes, trace shape) made with the OTel SDK's API."""
+    from opentelemetry import trace as otel
+
+    kinds = {"internal": otel.SpanKind.INTERNAL, "client": otel.SpanKind.CLIENT}
+    children: list[Any] = []
+    for template in templates:  # export order: a trace's spans, then its root
+        if "agentoscope.span_type" in template.attributes:
+            children.append(template)
+            continue
+        root = tracer.start_span(template.name, attributes=template.attributes)
+        context = otel.set_span_in_context(root)
+        for child in children:
+            tracer.start_span(
+                child.name, context=context, kind=kinds[child.kind], attributes=child.attributes
+            ).end()
+        root.end()
+        children = []
+    return len(templates)
+
+
+def export_bsp(endpoint: str, spans: int) -> tuple[float, float]:
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+    templates = our_otel_spans(spans)  # made before the clock starts
+    provider = TracerProvider()
+    provider.add_span_processor(
+        BatchSpanProcessor(
+            OTLPSpanExporter(endpoint=f"{endpoint}/v1/traces"),
+            max_queue_size=len(templates) * 2,
+            max_export_batch_size=512,
+        )
+    )
+    tracer = provider.get_tracer("bench")
+    start, cpu = time.perf_counter(), time.process_time()
+    count = replay_with_sdk(tracer, templates)
+    provider.force_flush(600_000)
+    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
+    provider.shutdown()
+    return count / elapsed, cpu / count * 1e6
+
+
+# -- 2. serve ingest rate ------------------------------------------------------------------------
+
+
+def our_requests(spans: int, per_request: int = 1000) -> list[tuple[bytes, int]]:
+    from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+    from opentelemetry.sdk.resources import Resource
+
+    from agentoscope.tracing.otlp_processor import readable_span
+
+    resource = Resource.create({})
+    readable = [readable_span(span, resource) for span in our_otel_spans(spans)]
+    chunks = [readable[i : i + per_request] for i in range(0, len(readable), per_request)]
+    return [(encode_spans(chunk).SerializeToString(), len(chunk)) for chunk in chunks]
+
+
+def otel_requests(spans: int, per_request: int = 1000) -> list[tuple[bytes, int]]:
+    from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    memory = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(memory))
+    otel_traces(provider.get_tracer("bench"), spans)
+    finished = list(memory.get_finished_spans())
+    return [
+        (
+            encode_spans(finished[i : i + per_request]).SerializeToString(),
+            len(finished[i : i + per_request]),
+        )
+        for i in range(0, len(finished), per_request)
+    ]
+
+
+def post_all(url: str, bodies: list[bytes], threads: int = 4) -> float:
+    pending = list(bodies)
+    lock = threading.Lock()
+    failures: list[str] = []
+
+    def worker() -> None:
+        with httpx.Client(timeout=120) as client:
+            while True:
+                with lock:
+                    if not pending:
+                        return
+                    body = pending.pop()
+                response = client.post(
+                    f"{url}/v1/traces",
+                    content=body,
+                    headers={"Content-Type": "application/x-protobuf"},
+                )
+                if response.status_code != 200:
+                    failures.append(str(response.status_code))
+
+    start = time.perf_counter()
+    workers = [threading.Thread(target=worker) for _ in range(threads)]
+    for thread in workers:
+        thread.start()
+    for thread in workers:
+        thread.join()
+    if failures:
+        raise RuntimeError(f"serve refused requests: {failures[:3]}")
+    return time.perf_counter() - start
+
+
+def ingest_rate(workdir: Path, name: str, requests: list[tuple[bytes, int]]) -> tuple[float, float]:
+    """Spans/s and serve CPU µs/span; the first 2 requests warm up and are not counted."""
+    bodies = [body for body, _ in requests]
+    total = sum(count for _, count in requests)
+    counted = sum(count for _, count in requests[2:])
+    with serve(workdir / f"ingest-{name}.duckdb") as (url, pid):
+        post_all(url, bodies[:2])
+        cpu_before = process_cpu_seconds(pid)
+        elapsed = post_all(url, bodies[2:])
+        cpu = process_cpu_seconds(pid) - cpu_before
+        ingested = httpx.get(f"{url}/health").json()["ingest"]
+        stored = ingested["spans"] + ingested["traces"]
+    if stored < total:
+        raise RuntimeError(f"serve stored {stored} of {total} spans")
+    return counted / elapsed, cpu / counted * 1e6
+
+
+# -- 3. caller-side cost -------------------------------------------------------------------------
+
+
+def caller_cost(processors: Callable[[], list[Any]], spans: int) -> tuple[float, float]:
+    from agentoscope import tracing
+
+    active = processors()
+    tracing.set_trace_processors(active)
+    wall, cpu = time.perf_counter(), time.thread_time()
+    our_traces(spans)
+    wall, cpu = time.perf_counter() - wall, time.thread_time() - cpu
+    for processor in active:
+        processor.shutdown()
+    tracing.set_trace_processors([])
+    return wall / spans * 1e6, cpu / spans * 1e6
+
+
+def ingest_breakdown(
+    workdir: Path, name: str, requests: list[tuple[bytes, int]]
+) -> tuple[float, float]:
+    """CPU µs/span in this process for decoding the requests into records, and for
+    `SpanStore.ingest` of those records (5000 per call): where serve's time goes."""
+    from agentoscope.tracing.otlp_receiver import records_from_payload
+    from agentoscope.tracing.store import SpanStore
+
+    total = sum(count for _, count in requests)
+    cpu = time.process_time()
+    records = [record for body, _ in requests for record in records_from_payload(body, None)]
+    decode = (time.process_time() - cpu) / total * 1e6
+    with SpanStore(workdir / f"breakdown-{name}.duckdb") as store:
+        cpu = time.process_time()
+        for index in range(0, len(records), 5000):
+            store.ingest(records[index : index + 5000])
+        ingest = (time.process_time() - cpu) / total * 1e6
+    return decode, ingest
+
+
+def _median(values: list[tuple[float, float]], index: int) -> float:
+    return statistics.median(value[index] for value in values)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--spans", type=int, default=20_000)
+    parser.add_argument("--ingest-spans", type=int, default=50_000)
+    parser.add_argument("--reps", type=int, default=5)
+    args = parser.parse_args()
+
+    from agentoscope import tracing
+    from agentoscope.tracing.otlp_processor import OTLPProcessor
+
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        with serve(workdir / "export.duckdb") as (serve_url, _), sink() as sink_url:
+            export_ours(sink_url, 2_000)  # warm up imports and connections
+            export_bsp(sink_url, 2_000)
+            runs: dict[tuple[str, str], list[tuple[float, float]]] = {}
+            for _ in range(max(1, args.reps // 2)):
+                for target, url in (("serve", serve_url), ("sink", sink_url)):
+                    for name, export in (("ours", export_ours), ("bsp", export_bsp)):
+                        runs.setdefault((name, target), []).append(export(url, args.spans))
+
+            cases: dict[str, Callable[[], list[Any]]] = {
+                "JSONLProcessor alone": lambda: [tracing.JSONLProcessor(workdir / "a.jsonl")],
+                "OTLPProcessor alone (to serve)": lambda: [OTLPProcessor(endpoint=serve_url)],
+                "JSONLProcessor + OTLPProcessor": lambda: [
+                    tracing.JSONLProcessor(workdir / "b.jsonl"),
+                    OTLPProcessor(endpoint=serve_url),
+                ],
+            }
+            costs: dict[str, list[tuple[float, float]]] = {name: [] for name in cases}
+            for _ in range(args.reps):
+                for name, make in cases.items():
+                    costs[name].append(caller_cost(make, args.spans))
+
+        ingest_rows = []
+        for name, label, build in (
+            ("ours", "from OTLPProcessor (GenAI + agentoscope.*)", our_requests),
+            ("otel", "from a plain OTel SDK app (10 attributes)", otel_requests),
+        ):
+            requests = build(args.ingest_spans)
+            rate, serve_cpu = ingest_rate(workdir, name, requests)
+            decode, store = ingest_breakdown(workdir, name, requests)
+            ingest_rows.append((label, rate, serve_cpu, decode, store))
+
+    print(f"\n1. OTLP/HTTP export, {args.spans} spans per case (traces of 10), median of runs\n")
+    print(f"| {'pipeline':<48} | {'into serve':>12} | {'into a sink':>12} | {'CPU µs/span':>11} |")
+    print(f"|{'-' * 50}|{'-' * 14}|{'-' * 14}|{'-' * 13}|")
+    medians = {key: (_median(v, 0), _median(v, 1)) for key, v in runs.items()}
+    for name, label in (
+        ("ours", "agentoscope OTLPProcessor (records -> OTel)"),
+        ("bsp", "same spans: OTel SDK + BatchSpanProcessor"),
+    ):
+        into_serve, into_sink = medians[(name, "serve")][0], medians[(name, "sink")][0]
+        cpu = medians[(name, "sink")][1]
+        print(f"| {label:<48} | {into_serve:>10,.0f}/s | {into_sink:>10,.0f}/s | {cpu:11.1f} |")
+    ratio_serve = medians[("ours", "serve")][0] / medians[("bsp", "serve")][0]
+    ratio_sink = medians[("ours", "sink")][0] / medians[("bsp", "sink")][0]
+    print(
+        f"\nOTLPProcessor / BatchSpanProcessor throughput: {ratio_serve:.2f}x into serve, "
+        f"{ratio_sink:.2f}x into a sink (CPU µs/span: this process, all threads, sink runs)"
+    )
+
+    print(
+        f"\n2. serve ingest over OTLP/HTTP protobuf ({args.ingest_spans} spans, "
+        "1000 per request, 4 senders)\n"
+    )
+    print(
+        f"| {'spans':<42} | {'spans/s':>9} | {'serve CPU µs/span':>17} | "
+        f"{'decode µs':>9} | {'store µs':>8} |"
+    )
+    print(f"|{'-' * 44}|{'-' * 11}|{'-' * 19}|{'-' * 11}|{'-' * 10}|")
+    for label, rate, serve_cpu, decode, store in ingest_rows:
+        print(f"| {label:<42} | {rate:>9,.0f} | {serve_cpu:17.1f} | {decode:9.1f} | {store:8.1f} |")
+    print(
+        "\nTarget: >= 50,000 spans/s. decode = OTLP bytes -> records (otlp_receiver), store = "
+        "SpanStore.ingest of those records, both CPU µs/span measured in this process."
+    )
+
+    print(f"\n3. Caller-side cost per span ({args.spans} spans x {args.reps} reps, median)\n")
+    print(f"| {'processors':<34} | {'wall µs/span':>12} | {'CPU µs/span':>11} | {'vs JSONL':>8} |")
+    print(f"|{'-' * 36}|{'-' * 14}|{'-' * 13}|{'-' * 10}|")
+    base = _median(costs["JSONLProcessor alone"], 1)
+    for name, values in costs.items():
+        wall, cpu = _median(values, 0), _median(values, 1)
+        print(f"| {name:<34} | {wall:12.2f} | {cpu:11.2f} | {cpu / base:7.2f}x |")
+    print(
+        "\nCPU = the agent thread's own CPU time (thread_time); wall includes waiting for the GIL."
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -76,6 +76,7 @@ _LAZY = {
     "StoreLockedError": ".store",
     "DuckDBProcessor": ".duckdb_processor",
     "OTLPProcessor": ".otlp_processor",
+    "StoreClient": ".store_client",
     "instrument_openai_agents": ".dropin",
 }
 
@@ -117,6 +118,7 @@ __all__ = [
     "SpanStore",
     "SpeechGroupSpanData",
     "SpeechSpanData",
+    "StoreClient",
     "StoreLockedError",
     "TaskSpanData",
     "Trace",

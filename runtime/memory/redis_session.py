@@ -147,12 +147,16 @@ class RedisSession(SessionABC):
             return self._readable(raw, first_position=0)
         window = session_limit
         while True:
-            # LLEN with the LRANGE, atomically, only to number the rows in corrupt-row reports.
-            pipe = self._redis.pipeline(transaction=True)
-            pipe.llen(self.messages_key)
-            pipe.lrange(self.messages_key, -window, -1)
-            length, raw = await self._call("get_items", pipe.execute())
-            items = self._readable(raw, first_position=length - len(raw))
+            raw = await self._call("get_items", self._redis.lrange(self.messages_key, -window, -1))
+            items = _decode_all(raw)
+            if items is None:
+                # Some rows are corrupt: read again with the list's length, atomically, so the
+                # report can say which rows (positions from the oldest).
+                pipe = self._redis.pipeline(transaction=True)
+                pipe.llen(self.messages_key)
+                pipe.lrange(self.messages_key, -window, -1)
+                length, raw = await self._call("get_items", pipe.execute())
+                items = self._readable(raw, first_position=length - len(raw))
             # Corrupt rows do not count towards the limit: widen the window past them.
             if len(items) >= session_limit or len(raw) < window:
                 return items[-session_limit:]
@@ -280,3 +284,11 @@ def _unix_time(value: bytes | str | None) -> datetime | None:
     if value is None:
         return None
     return datetime.fromtimestamp(int(value), tz=UTC)
+
+
+def _decode_all(raw: list[Any]) -> list[Any] | None:
+    """Every item of `raw`, or None if any of them does not parse."""
+    try:
+        return [decode_item(text) for text in raw]
+    except ValueError:
+        return None

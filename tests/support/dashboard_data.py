@@ -223,3 +223,51 @@ def build_dashboard_store(path: Path, now: datetime | None = None) -> DashboardS
     with SpanStore(path) as store:
         store.ingest(collector.records)
     return DashboardStore(path, start.replace(tzinfo=None), len(collector.records))
+
+
+APP_TIMEOUT_S = 60  # first runs import pandas/altair/duckdb on a busy 2-core machine
+
+
+def open_app(page: str | None = None, **query_params: str) -> Any:
+    """The dashboard in Streamlit's AppTest, run once, then switched to `page` (e.g.
+    "page_trace.py") with `query_params` and run again. Reads whatever AGENTOSCOPE_STORE /
+    AGENTOSCOPE_SERVER say."""
+    from streamlit.testing.v1 import AppTest
+
+    from agentoscope.dashboard import APP_PATH
+
+    app = AppTest.from_file(str(APP_PATH), default_timeout=APP_TIMEOUT_S)
+    app.run()
+    if page is not None:
+        app.query_params.update(query_params)
+        app.switch_page(page)
+        app.run()
+    return app
+
+
+def release_dashboard_readers() -> None:
+    """Close the dashboard's cached store connections (they are process-wide)."""
+    import streamlit as st
+
+    st.cache_resource.clear()
+
+
+def page_text(app: Any) -> str:
+    """Everything a user reads on the page except tables and charts, as one string."""
+    parts: list[str] = []
+    for kind in (
+        "title",
+        "header",
+        "subheader",
+        "markdown",
+        "caption",
+        "error",
+        "warning",
+        "info",
+        "success",
+        "code",
+    ):
+        parts += [str(element.value) for element in getattr(app, kind)]
+    for metric in app.metric:
+        parts.append(f"{metric.label}: {metric.value}")
+    return "\n".join(parts)

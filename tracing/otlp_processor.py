@@ -216,6 +216,7 @@ class OTLPProcessor(BatchingProcessor):
         self.resource = Resource.create(attributes)
         self._failed_batches = 0
         self._exporter_closed = False
+        self._otlp_lock = threading.Lock()
 
     # -- worker thread -------------------------------------------------------------------------
 
@@ -227,7 +228,7 @@ class OTLPProcessor(BatchingProcessor):
         ]
         result = self._exporter.export(spans)
         if result is not SpanExportResult.SUCCESS:
-            with self._counter_lock:
+            with self._otlp_lock:
                 self._failed_batches += 1
             raise OTLPExportError(
                 f"OTLP export of {len(spans)} spans to {self.endpoint or 'the endpoint'} "
@@ -238,7 +239,7 @@ class OTLPProcessor(BatchingProcessor):
         self._close_exporter()
 
     def _close_exporter(self) -> None:
-        with self._counter_lock:
+        with self._otlp_lock:
             if self._exporter_closed:
                 return
             self._exporter_closed = True
@@ -269,6 +270,6 @@ class OTLPProcessor(BatchingProcessor):
 
     def stats(self) -> dict[str, int]:
         stats = super().stats()
-        with self._counter_lock:
+        with self._otlp_lock:
             stats["failed_batches"] = self._failed_batches
         return stats

@@ -51,7 +51,10 @@ class StoreWriter:
             "commits": 0,
             "failed_jobs": 0,
         }
-        self._thread = threading.Thread(target=self._run, name="agentoscope-store-writer")
+        # A daemon, so a process that never calls stop() can still exit; stop() drains first.
+        self._thread = threading.Thread(
+            target=self._run, name="agentoscope-store-writer", daemon=True
+        )
         self._thread.start()
 
     # -- callers (any thread) ------------------------------------------------------------------

@@ -16,6 +16,7 @@ an SDK span and the receiver fills from protobuf.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections.abc import Mapping
@@ -125,6 +126,8 @@ def _hash64(text: str, salt: bytes = b"") -> int:
     return value or 1
 
 
+# Pure functions of the id string, called for every span and again for its children: cached.
+@functools.lru_cache(maxsize=8192)
 def otel_trace_id(trace_id: str) -> int:
     """The 128-bit OTel trace id of one of our trace ids."""
     if _CANONICAL_TRACE_ID.fullmatch(trace_id):
@@ -135,6 +138,7 @@ def otel_trace_id(trace_id: str) -> int:
     return int.from_bytes(digest, "big") or 1
 
 
+@functools.lru_cache(maxsize=8192)
 def otel_span_id(span_id: str) -> int:
     """The 64-bit OTel span id of one of our span ids (deterministic)."""
     matched = _FROM_OTEL_SPAN_ID.fullmatch(span_id)
@@ -145,6 +149,7 @@ def otel_span_id(span_id: str) -> int:
     return _hash64(span_id)
 
 
+@functools.lru_cache(maxsize=1024)
 def root_span_id(trace_id: str) -> int:
     """The OTel span id of the `invoke_workflow` root span of a trace."""
     return _hash64(trace_id, b"root:")

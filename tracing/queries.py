@@ -1,0 +1,347 @@
+"""The store's canonical analytic queries: named, parameterised SQL that the dashboard, the CLI
+and `benchmarks/bench_store.py` share, so every figure measured is a query someone runs.
+
+Each query takes named parameters (`$name`). Times are passed as text (naive UTC, or ISO-8601
+with an offset, converted here) and cast in SQL, so the same parameters travel to
+`agentoscope serve` as JSON. Run a query against any reader (a SpanStore, a StoreClient):
+
+    frame = run(reader, "latest_traces", limit=50, workflow="Support")
+
+Shapes that stay fast at 10M spans (reference/duckdb-store-measurements.md §2): trace lists pick
+their page of traces first and then read only those traces' spans, bounded below by the oldest
+trace's start (spans are stored in time order, so DuckDB skips older row groups); one trace's
+spans are read with the trace's own time range as a hint; aggregates filter on the typed
+columns, never on JSON.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+import pandas as pd
+
+__all__ = [
+    "QUERIES",
+    "NamedQuery",
+    "Reader",
+    "find_trace_id",
+    "run",
+    "time_param",
+    "trace_detail",
+]
+
+
+class Reader(Protocol):
+    """A SpanStore, a StoreClient, or anything else that answers read-only SQL."""
+
+    def query(self, sql: str, params: Any = None) -> pd.DataFrame: ...
+
+
+@dataclass(frozen=True)
+class NamedQuery:
+    name: str
+    description: str
+    sql: str
+    # Parameter defaults; a callable default is evaluated at run time (e.g. "24 hours ago").
+    defaults: Mapping[str, Any]
+
+    def params(self, **values: Any) -> dict[str, Any]:
+        unknown = set(values) - set(self.defaults)
+        if unknown:
+            raise TypeError(
+                f"{self.name}: unknown parameter(s) {', '.join(sorted(unknown))}; "
+                f"it takes {', '.join(sorted(self.defaults)) or 'none'}"
+            )
+        merged = {}
+        for key, default in self.defaults.items():
+            value = values.get(key, default)
+            if callable(value):
+                value = value()
+            merged[key] = time_param(value) if isinstance(value, datetime) else value
+        return merged
+
+
+def time_param(moment: datetime | str | None) -> str | None:
+    """A time as the store compares it: naive UTC text (zoned values are converted)."""
+    if moment is None or isinstance(moment, str):
+        return moment
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment.isoformat(sep=" ", timespec="microseconds")
+
+
+def _ago(**delta: float) -> Any:
+    return lambda: datetime.now(UTC) - timedelta(**delta)
+
+
+# Spans start at or after their trace; the margin allows for clocks of other hosts (OTLP).
+SPAN_TIME_MARGIN = "INTERVAL 5 MINUTE"
+_SINCE = "CAST($since AS TIMESTAMP)"
+_UNTIL = "CAST($until AS TIMESTAMP)"
+_WINDOW = f"started_at >= {_SINCE} AND started_at < {_UNTIL}"
+_FAR_FUTURE = "infinity"
+
+
+def _latest_traces(extra_condition: str = "") -> str:
+    return f"""
+WITH page AS (
+    SELECT trace_id, workflow_name, group_id, started_at, ended_at, duration_ms, inferred
+    FROM traces
+    WHERE ($workflow IS NULL OR workflow_name = $workflow)
+      AND ($group_id IS NULL OR group_id = $group_id)
+      AND ($search IS NULL OR starts_with(trace_id, $search)
+           OR contains(lower(workflow_name), lower($search)))
+      AND started_at >= {_SINCE} AND started_at < {_UNTIL}{extra_condition}
+    ORDER BY started_at DESC
+    LIMIT $limit
+)
+SELECT page.trace_id, page.workflow_name, page.group_id, page.started_at, page.ended_at,
+       page.duration_ms, page.inferred AS running,
+       count(s.span_id) AS span_count,
+       count(s.span_id) FILTER (WHERE s.status = 'error') AS error_count,
+       count(s.span_id) FILTER (WHERE s.status = 'error') > 0 AS has_error,
+       coalesce(sum(s.input_tokens), 0)::BIGINT AS input_tokens,
+       coalesce(sum(s.output_tokens), 0)::BIGINT AS output_tokens,
+       coalesce(sum(s.total_tokens), 0)::BIGINT AS total_tokens
+FROM page
+LEFT JOIN spans AS s ON s.trace_id = page.trace_id
+    AND s.started_at >= (SELECT min(started_at) FROM page) - {SPAN_TIME_MARGIN}
+GROUP BY ALL
+ORDER BY page.started_at DESC"""
+
+
+# Only traces with a failing span; a separate query because a `NOT $flag OR <subquery>` filter
+# would scan every span even when the flag is off.
+_FAILING = f"""
+      AND trace_id IN (SELECT trace_id FROM spans WHERE status = 'error' AND {_WINDOW})"""
+_TRACE_LIST_DEFAULTS = {
+    "limit": 50,
+    "workflow": None,
+    "group_id": None,
+    "search": None,
+    "since": "-infinity",
+    "until": _FAR_FUTURE,
+}
+
+
+def _percentiles(key: str, alias: str, where: str) -> str:
+    return f"""
+SELECT {key} AS {alias}, count(*) AS spans,
+       quantile_cont(duration_ms, [0.5, 0.95, 0.99]) AS q,
+       avg(duration_ms) AS avg_ms, max(duration_ms) AS max_ms,
+       count(*) FILTER (WHERE status = 'error') AS errors
+FROM spans
+WHERE {where} AND duration_ms IS NOT NULL AND {_WINDOW}
+GROUP BY {key}"""
+
+
+def _latency_query(key: str, alias: str, where: str) -> str:
+    return f"""
+SELECT {alias}, spans, q[1] AS p50_ms, q[2] AS p95_ms, q[3] AS p99_ms, avg_ms, max_ms, errors
+FROM ({_percentiles(key, alias, where)})
+ORDER BY spans DESC"""
+
+
+_WINDOW_DEFAULTS_24H = {"since": _ago(hours=24), "until": _FAR_FUTURE}
+_WINDOW_DEFAULTS_7D = {"since": _ago(days=7), "until": _FAR_FUTURE}
+_WINDOW_DEFAULTS_30D = {"since": _ago(days=30), "until": _FAR_FUTURE}
+
+QUERIES: dict[str, NamedQuery] = {
+    query.name: query
+    for query in (
+        NamedQuery(
+            "latest_traces",
+            "The newest traces (optionally of one workflow or session, or matching a search) "
+            "with span count, tokens, duration and an error flag.",
+            _latest_traces(),
+            _TRACE_LIST_DEFAULTS,
+        ),
+        NamedQuery(
+            "latest_failing_traces",
+            "As latest_traces, only traces with a failing span.",
+            _latest_traces(_FAILING),
+            _TRACE_LIST_DEFAULTS,
+        ),
+        NamedQuery(
+            "trace",
+            "One trace row.",
+            "SELECT * FROM traces WHERE trace_id = $trace_id",
+            {"trace_id": None},
+        ),
+        NamedQuery(
+            "trace_spans",
+            "All spans of one trace in start order; $start/$end are a time hint from the trace "
+            "row (see trace_detail), so only the row groups of that time are read.",
+            "SELECT * FROM spans WHERE trace_id = $trace_id "
+            "AND started_at BETWEEN CAST($start AS TIMESTAMP) AND CAST($end AS TIMESTAMP) "
+            "ORDER BY started_at, span_id",
+            {"trace_id": None, "start": "-infinity", "end": _FAR_FUTURE},
+        ),
+        NamedQuery(
+            "trace_ids_by_prefix",
+            "Up to two trace ids starting with $prefix (to resolve an abbreviated id).",
+            "SELECT trace_id FROM traces WHERE starts_with(trace_id, $prefix) LIMIT 2",
+            {"prefix": None},
+        ),
+        NamedQuery(
+            "tokens_per_model_per_hour",
+            "Model calls and token sums per hour and model over a window (default: 7 days).",
+            f"""
+SELECT date_trunc('hour', started_at) AS hour, model, count(*) AS calls,
+       coalesce(sum(input_tokens), 0)::BIGINT AS input_tokens,
+       coalesce(sum(output_tokens), 0)::BIGINT AS output_tokens,
+       coalesce(sum(total_tokens), 0)::BIGINT AS total_tokens,
+       coalesce(sum(cached_input_tokens), 0)::BIGINT AS cached_input_tokens,
+       coalesce(sum(reasoning_tokens), 0)::BIGINT AS reasoning_tokens
+FROM spans
+WHERE model IS NOT NULL AND {_WINDOW}
+GROUP BY ALL ORDER BY hour, model""",
+            _WINDOW_DEFAULTS_7D,
+        ),
+        NamedQuery(
+            "tokens_per_agent_per_day",
+            "Model calls and token sums per day and agent over a window (default: 30 days).",
+            f"""
+SELECT date_trunc('day', started_at) AS day, agent_name, count(*) AS calls,
+       coalesce(sum(input_tokens), 0)::BIGINT AS input_tokens,
+       coalesce(sum(output_tokens), 0)::BIGINT AS output_tokens,
+       coalesce(sum(total_tokens), 0)::BIGINT AS total_tokens
+FROM spans
+WHERE model IS NOT NULL AND {_WINDOW}
+GROUP BY ALL ORDER BY day, agent_name""",
+            _WINDOW_DEFAULTS_30D,
+        ),
+        NamedQuery(
+            "latency_by_span_type",
+            "p50/p95/p99 duration per span type over a window (default: 24 hours).",
+            _latency_query("span_type", "span_type", "TRUE"),
+            _WINDOW_DEFAULTS_24H,
+        ),
+        NamedQuery(
+            "latency_by_tool",
+            "p50/p95/p99 duration per tool (function spans) over a window (default: 24 hours).",
+            _latency_query("tool_name", "tool_name", "span_type = 'function'"),
+            _WINDOW_DEFAULTS_24H,
+        ),
+        NamedQuery(
+            "latency_by_model",
+            "p50/p95/p99 duration per model over a window (default: 24 hours).",
+            _latency_query("model", "model", "model IS NOT NULL"),
+            _WINDOW_DEFAULTS_24H,
+        ),
+        NamedQuery(
+            "error_rate_per_agent_per_day",
+            "Per day and agent: agent runs, failed runs, spans, failed spans and the span error "
+            "rate, over a window (default: 7 days). Uses the agent_name column filled at "
+            "ingest, so no self-join.",
+            f"""
+SELECT date_trunc('day', started_at) AS day, agent_name,
+       count(*) FILTER (WHERE span_type = 'agent') AS runs,
+       count(*) FILTER (WHERE span_type = 'agent' AND status = 'error') AS failed_runs,
+       count(*) AS spans,
+       count(*) FILTER (WHERE status = 'error') AS errors,
+       count(*) FILTER (WHERE status = 'error') / count(*) AS error_rate
+FROM spans
+WHERE agent_name IS NOT NULL AND {_WINDOW}
+GROUP BY ALL ORDER BY day, agent_name""",
+            _WINDOW_DEFAULTS_7D,
+        ),
+        NamedQuery(
+            "recent_errors",
+            "The newest failing spans over a window (default: 7 days).",
+            f"""
+SELECT started_at, trace_id, span_id, span_type, name, agent_name, tool_name, model,
+       error_type, error_message
+FROM spans WHERE status = 'error' AND {_WINDOW}
+ORDER BY started_at DESC LIMIT $limit""",
+            {**_WINDOW_DEFAULTS_7D, "limit": 100},
+        ),
+        NamedQuery(
+            "errors_by_type",
+            "Failing spans per error type and span type over a window (default: 7 days).",
+            f"""
+SELECT error_type, span_type, count(*) AS errors, count(DISTINCT trace_id) AS traces,
+       max(started_at) AS last_seen, any_value(error_message) AS example_message
+FROM spans WHERE status = 'error' AND {_WINDOW}
+GROUP BY ALL ORDER BY errors DESC""",
+            _WINDOW_DEFAULTS_7D,
+        ),
+        NamedQuery(
+            "sessions",
+            "Sessions (traces sharing a group_id), newest first, over a window (default: 30 days).",
+            f"""
+SELECT group_id, count(*) AS traces, min(started_at) AS first_started_at,
+       max(coalesce(ended_at, started_at)) AS last_ended_at,
+       list(DISTINCT workflow_name) AS workflows
+FROM traces WHERE group_id IS NOT NULL AND {_WINDOW}
+GROUP BY group_id ORDER BY last_ended_at DESC LIMIT $limit""",
+            {**_WINDOW_DEFAULTS_30D, "limit": 100},
+        ),
+        NamedQuery(
+            "workflows",
+            "Workflow names with their trace counts and last start (for filters).",
+            "SELECT workflow_name, count(*) AS traces, max(started_at) AS last_started_at "
+            "FROM traces WHERE workflow_name IS NOT NULL GROUP BY 1 ORDER BY 3 DESC",
+            {},
+        ),
+        NamedQuery(
+            "overview",
+            "Row counts and the time extent of the store.",
+            "SELECT (SELECT count(*) FROM traces) AS traces, (SELECT count(*) FROM spans) AS "
+            "spans, (SELECT min(started_at) FROM spans) AS first_span_at, "
+            "(SELECT max(started_at) FROM spans) AS last_span_at",
+            {},
+        ),
+    )
+}
+
+
+def run(reader: Reader, name: str, **params: Any) -> pd.DataFrame:
+    """Run the named query with `params` (the rest take their defaults)."""
+    try:
+        query = QUERIES[name]
+    except KeyError:
+        raise KeyError(f"no query named {name!r}; known: {', '.join(sorted(QUERIES))}") from None
+    return reader.query(query.sql, query.params(**params))
+
+
+def find_trace_id(reader: Reader, prefix: str) -> str | None:
+    """The trace id that `prefix` abbreviates (a full id is returned as is when stored); None
+    when nothing matches. Raises ValueError when the prefix is ambiguous."""
+    exact = run(reader, "trace", trace_id=prefix)
+    if len(exact):
+        return prefix
+    found = run(reader, "trace_ids_by_prefix", prefix=prefix)["trace_id"].tolist()
+    if len(found) > 1:
+        raise ValueError(f"{prefix!r} matches more than one trace; give more of the id")
+    return found[0] if found else None
+
+
+def trace_detail(reader: Reader, trace_id: str) -> tuple[dict[str, Any] | None, pd.DataFrame]:
+    """(the trace row as a dict or None, its spans in start order). The trace row's times bound
+    the span lookup; a trace with no row (not possible for stores written by Agentoscope,
+    but cheap to allow) is looked up without the hint."""
+    rows = run(reader, "trace", trace_id=trace_id)
+    trace = None
+    start: Any = "-infinity"
+    end: Any = _FAR_FUTURE
+    if len(rows):
+        trace = {key: (None if _missing(value) else value) for key, value in rows.iloc[0].items()}
+        margin = timedelta(minutes=5)
+        if trace.get("started_at") is not None:
+            start = pd.Timestamp(trace["started_at"]).to_pydatetime() - margin
+        # A running (inferred) trace may still grow: no upper bound for it.
+        if trace.get("ended_at") is not None and not trace.get("inferred"):
+            end = pd.Timestamp(trace["ended_at"]).to_pydatetime() + margin
+    spans = run(reader, "trace_spans", trace_id=trace_id, start=start, end=end)
+    return trace, spans
+
+
+def _missing(value: Any) -> bool:
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False

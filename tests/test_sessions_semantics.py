@@ -200,3 +200,22 @@ async def test_unicode_and_tool_items_round_trip(make_session: MakeSession) -> N
     for key in ("call_id", "name", "arguments"):
         assert items[1][key] == call[key]
     assert items[2]["output"] == output["output"]
+
+
+def test_session_settings_resolve_and_validate() -> None:
+    base = SessionSettings(limit=10)
+    assert base.resolve(None) is base
+    assert base.resolve(SessionSettings()).limit == 10  # None in the override keeps the base
+    assert base.resolve({"limit": 2}).limit == 2
+    assert base.to_dict() == {"limit": 10}
+    with pytest.raises(ValueError, match="limit"):
+        SessionSettings(limit=-1)
+    with pytest.raises(TypeError, match="unknown session settings"):
+        base.resolve({"limt": 2})
+
+
+async def test_settings_may_be_given_as_a_dict() -> None:
+    session = SQLiteSession("dict-settings", session_settings={"limit": 3})
+    await session.add_items([message(str(n)) for n in range(5)])
+    assert texts(await session.get_items()) == ["2", "3", "4"]
+    session.close()

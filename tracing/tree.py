@@ -41,6 +41,8 @@ def _span_line(span: dict[str, Any], color: bool) -> str:
     if input_tokens is not None or output_tokens is not None:
         parts.append(f"{input_tokens or 0}→{output_tokens or 0} tok")
     data = span.get("data") or {}
+    if isinstance(data, str):  # a store row keeps it as JSON text
+        data = {"triggered": '"triggered": true' in data or '"triggered":true' in data}
     if span_type == "guardrail" and data.get("triggered"):
         parts.append(_paint("TRIPPED", "error", color))
     if span.get("status") == "error":

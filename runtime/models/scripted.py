@@ -12,6 +12,7 @@ sensitive data, its input and output), and it streams Responses API events.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import time
@@ -93,6 +94,8 @@ class ScriptedTurn:
     """None: the model's default usage."""
     response_id: str | None = None
     error: BaseException | None = None
+    delay: float = 0.0
+    """Seconds to wait inside the model span, like a real model's latency (demos, timeouts)."""
 
 
 TurnSpec: TypeAlias = ScriptedTurn | Sequence[TResponseOutputItem] | TResponseOutputItem | Exception
@@ -246,6 +249,8 @@ class ScriptedModel(Model):
         usage: Usage | None = None
         try:
             turn = self._take_turn(call)
+            if turn.delay:
+                await asyncio.sleep(turn.delay)
             if turn.error is not None:
                 raise turn.error
             usage = _per_call_usage(turn.usage or self.default_usage)
@@ -295,6 +300,8 @@ class ScriptedModel(Model):
         usage: Usage | None = None
         try:
             turn = self._take_turn(call)
+            if turn.delay:
+                await asyncio.sleep(turn.delay)
             if turn.error is not None:
                 raise turn.error
             usage = _per_call_usage(turn.usage or self.default_usage)

@@ -75,7 +75,7 @@ def header(trace: dict[str, Any] | None, rows: pd.DataFrame, cost: float | None)
     st.title(f":material/account_tree: {name}")
     trace_id = rows["trace_id"].iloc[0]
     started = trace.get("started_at") or rows["started_at"].min()
-    state = " · :orange[still running, or its process ended before the trace did]" if running else ""
+    state = " · :orange[running, or its process died before the trace ended]" if running else ""
     st.caption(f"`{trace_id}` · started {timestamp(started)}{state}")
     errors = int((rows["status"] == "error").sum())
     tokens = (rows["input_tokens"].fillna(0) + rows["output_tokens"].fillna(0)).sum()
@@ -125,7 +125,6 @@ def span_table(rows: pd.DataFrame) -> None:
             "span": rows["tree"],
             "type": rows["span_type"],
             "duration": rows["duration_ms"].map(duration),
-            "starts at": rows["offset_ms"].map(lambda ms: "+0" if ms <= 0 else f"+{duration(ms)}"),
             "tokens": (rows["input_tokens"] + rows["output_tokens"]).map(
                 lambda value: "" if is_missing(value) else count(value)
             ),
@@ -145,12 +144,13 @@ def span_table(rows: pd.DataFrame) -> None:
         on_select=select_from_table,
         selection_mode="single-row",
         key="span_table",
+        # Narrow enough to sit beside the detail panel; the waterfall shows when spans start.
         column_config={
-            "span": st.column_config.TextColumn(width="medium"),
-            **{
-                name: st.column_config.TextColumn(width="small")
-                for name in ("type", "duration", "starts at", "tokens", "status")
-            },
+            "span": st.column_config.TextColumn(width=190),
+            "type": st.column_config.TextColumn(width=85),
+            "duration": st.column_config.TextColumn(width=75),
+            "tokens": st.column_config.TextColumn(width=60),
+            "status": st.column_config.TextColumn(width=60),
         },
     )
 

@@ -1,0 +1,206 @@
+"""The dashboard as a user gets it: `agentoscope dashboard` serving a real store, loaded in
+headless Chromium (Debian's `chromium`; `make test` installs it), driven over the DevTools
+protocol. Screenshots go to $AGENTOSCOPE_SCREENSHOTS when set (docs/img is made this way), else
+to the test's temporary directory."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from websockets.sync.client import ClientConnection, connect
+
+from support.dashboard_data import (
+    ERROR_TYPE,
+    KNOWN_TRACE_ID,
+    KNOWN_WORKFLOW,
+    build_dashboard_store,
+)
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+START_TIMEOUT_S = 90
+PAGE_TIMEOUT_S = 60
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium (make system-deps)"),
+]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for(condition: Callable[[], Any], timeout: float, what: str) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            result = condition()
+        except (httpx.HTTPError, OSError, ValueError):
+            result = None
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"gave up waiting for {what}")
+        time.sleep(0.2)
+
+
+class Chromium:
+    """Headless Chromium with one page, driven over the DevTools protocol's WebSocket."""
+
+    def __init__(self, profile: Path, width: int = 1440, height: int = 1000) -> None:
+        self.process = subprocess.Popen(
+            [
+                str(CHROMIUM),
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--hide-scrollbars",
+                f"--user-data-dir={profile}",
+                "--remote-debugging-port=0",
+                f"--window-size={width},{height}",
+                "about:blank",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        port_file = profile / "DevToolsActivePort"
+        port = wait_for(lambda: port_file.read_text().split()[0], 30, "chromium's DevTools port")
+        pages = wait_for(
+            lambda: [
+                target
+                for target in httpx.get(f"http://127.0.0.1:{port}/json").json()
+                if target["type"] == "page"
+            ],
+            30,
+            "a chromium page",
+        )
+        self.socket: ClientConnection = connect(
+            pages[0]["webSocketDebuggerUrl"], max_size=64 * 1024 * 1024
+        )
+        self.next_id = 0
+
+    def call(self, method: str, **params: Any) -> dict[str, Any]:
+        self.next_id += 1
+        self.socket.send(json.dumps({"id": self.next_id, "method": method, "params": params}))
+        while True:
+            message = json.loads(self.socket.recv(timeout=PAGE_TIMEOUT_S))
+            if message.get("id") == self.next_id:
+                if "error" in message:
+                    raise RuntimeError(f"{method}: {message['error']}")
+                return message.get("result", {})
+
+    def evaluate(self, expression: str) -> Any:
+        return self.call("Runtime.evaluate", expression=expression, returnByValue=True)[
+            "result"
+        ].get("value")
+
+    def open(self, url: str, *texts: str) -> str:
+        """Load `url` and wait until the page shows every one of `texts` and stops changing.
+        Table cells count: Streamlit tables keep an accessible copy of their cells in the DOM."""
+        self.call("Page.navigate", url=url)
+        page = "document.body ? document.body.innerText + document.body.innerHTML : ''"
+        wait_for(
+            lambda: all(text in (self.evaluate(page) or "") for text in texts),
+            PAGE_TIMEOUT_S,
+            f"{', '.join(texts)} at {url}",
+        )
+        previous = [""]
+
+        def settled() -> bool:
+            current = self.evaluate("document.body.innerText")
+            same, previous[0] = current == previous[0], current
+            return same
+
+        wait_for(settled, PAGE_TIMEOUT_S, "the page to finish rendering")
+        return self.evaluate("document.body.innerText")
+
+    def screenshot(self, path: Path) -> Path:
+        data = self.call("Page.captureScreenshot", format="png")["data"]
+        path.write_bytes(base64.b64decode(data))
+        return path
+
+    def close(self) -> None:
+        self.socket.close()
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
+
+@pytest.fixture
+def dashboard_url(tmp_path: Path) -> Iterator[str]:
+    store = tmp_path / "traces.duckdb"
+    build_dashboard_store(store)
+    port = free_port()
+    env = {**os.environ, "AGENTOSCOPE_PRICES": str(tmp_path / "prices.json")}
+    env.pop("AGENTOSCOPE_SERVER", None)
+    command = [sys.executable, "-m", "agentoscope.cli.main", "dashboard", "--store", str(store)]
+    server = subprocess.Popen(
+        [*command, "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(
+            lambda: (
+                server.poll() is None and httpx.get(f"{url}/_stcore/health", timeout=2).text == "ok"
+            ),
+            START_TIMEOUT_S,
+            "agentoscope dashboard to serve",
+        )
+        yield url
+    finally:
+        server.terminate()
+        output, _ = server.communicate(timeout=30)
+        if server.returncode not in (0, -15):
+            print(output)
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator[Chromium]:
+    profile = tmp_path / "chromium-profile"
+    profile.mkdir()
+    chromium = Chromium(profile)
+    try:
+        yield chromium
+    finally:
+        chromium.close()
+
+
+def screenshot_dir(tmp_path: Path) -> Path:
+    directory = Path(os.environ.get("AGENTOSCOPE_SCREENSHOTS") or tmp_path)
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory
+
+
+def test_traces_page_in_chromium_shows_the_known_trace(
+    dashboard_url: str, browser: Chromium, tmp_path: Path
+) -> None:
+    text = browser.open(dashboard_url, KNOWN_TRACE_ID, KNOWN_WORKFLOW, "Page 1 of 1")
+    assert "Traces" in text and "Time window" in text
+    shot = browser.screenshot(screenshot_dir(tmp_path) / "dashboard-traces.png")
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
+
+    text = browser.open(f"{dashboard_url}/trace?trace_id={KNOWN_TRACE_ID}", ERROR_TYPE)
+    assert "refund_payment" in text and "Arguments" in text
+    browser.screenshot(screenshot_dir(tmp_path) / "dashboard-trace.png")

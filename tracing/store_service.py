@@ -17,6 +17,7 @@ import hmac
 import logging
 import os
 import signal
+import socket
 import threading
 import time
 from concurrent import futures
@@ -35,6 +36,10 @@ DEFAULT_HTTP_PORT = 4318
 DEFAULT_GRPC_PORT = 4317
 MAX_BODY_BYTES = 64 * 1024 * 1024
 COMMIT_TIMEOUT = 60.0
+
+
+class _HTTPServerV6(ThreadingHTTPServer):
+    address_family = socket.AF_INET6
 
 
 class ServiceUnavailable(RuntimeError):
@@ -115,7 +120,8 @@ class StoreService:
         return self.spool_dir / ".agentoscope-spool-progress.json"
 
     def _start_http(self, port: int) -> None:
-        server = ThreadingHTTPServer((self.host, port), OTLPHTTPHandler)
+        server_class = _HTTPServerV6 if ":" in self.host else ThreadingHTTPServer
+        server = server_class((self.host, port), OTLPHTTPHandler)
         server.daemon_threads = True
         server.service = self  # type: ignore[attr-defined]
         self._http = server
@@ -136,9 +142,13 @@ class StoreService:
             options=[("grpc.max_receive_message_length", self.max_body_bytes)],
         )
         trace_service_pb2_grpc.add_TraceServiceServicer_to_server(TraceServicer(self), server)
-        bound = server.add_insecure_port(f"{self.host}:{port}")
+        address = f"[{self.host}]:{port}" if ":" in self.host else f"{self.host}:{port}"
+        try:
+            bound = server.add_insecure_port(address)
+        except RuntimeError as error:  # newer grpcio raises instead of returning 0
+            raise OSError(f"cannot listen for OTLP/gRPC on {address}: {error}") from None
         if not bound:
-            raise OSError(f"cannot listen for OTLP/gRPC on {self.host}:{port}")
+            raise OSError(f"cannot listen for OTLP/gRPC on {address}")
         server.start()
         self._grpc = server
         self.grpc_port = bound

@@ -264,7 +264,7 @@ class SpanStore:
         cursor = self._open_database().cursor()
         try:
             checked_select(cursor, sql)
-            return fetch(cursor.execute(sql, _normalised(params)))
+            return fetch(cursor.sql(sql, params=_normalised(params)))
         finally:
             cursor.close()
 

@@ -79,7 +79,7 @@ def checked_select(cursor: Any, sql: str) -> str:
 
 
 def _check_sources(cursor: Any, sql: str) -> None:
-    serialized = cursor.execute("SELECT json_serialize_sql(?)", [sql]).fetchone()[0]
+    serialized = cursor.execute("SELECT json_serialize_sql(?)", [sql]).fetchall()[0][0]
     tree = orjson.loads(serialized)
     if tree.get("error"):
         raise ReadOnlyQueryError(f"cannot check the query: {tree.get('error_message')}")

@@ -1,0 +1,186 @@
+"""The store's SQL surface: read-only, one statement, values as parameters, store tables only;
+and the canonical queries on a small store."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from agentoscope.tracing.queries import QUERIES, find_trace_id, run, trace_detail
+from agentoscope.tracing.store import ReadOnlyQueryError, SpanStore
+from support.store_spans import span, trace_rec
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> SpanStore:
+    with SpanStore(tmp_path / "s.duckdb") as writer:
+        writer.ingest([trace_rec("t1"), span("t1", "s1", agent_name="A")])
+    reader = SpanStore(tmp_path / "s.duckdb", read_only=True)
+    yield reader
+    reader.close()
+
+
+@pytest.mark.parametrize(
+    ("sql", "reason"),
+    [
+        ("DELETE FROM spans", "DELETE statements are refused"),
+        ("UPDATE spans SET name = 'x'", "UPDATE statements are refused"),
+        ("INSERT INTO traces (trace_id) VALUES ('x')", "INSERT statements are refused"),
+        ("DROP TABLE spans", "DROP statements are refused"),
+        ("CREATE TABLE x AS SELECT 1", "CREATE statements are refused"),
+        ("COPY spans TO '/tmp/out.csv'", "COPY statements are refused"),
+        ("ATTACH '/tmp/other.duckdb'", "ATTACH statements are refused"),
+        ("SET threads = 1", "SET statements are refused"),
+        ("PRAGMA enable_profiling", "PRAGMA statements are refused"),
+        ("INSTALL httpfs", "LOAD statements are refused"),
+        ("CHECKPOINT", "CALL statements are refused"),
+        ("EXPLAIN ANALYZE DELETE FROM spans", "DELETE statements are refused"),
+        ("SELECT 1; DELETE FROM spans", "one statement at a time"),
+        ("SELECT 1; SELECT 2", "one statement at a time"),
+        ("SELECT * FROM read_csv('/etc/passwd')", "read_csv() is not available"),
+        ("SELECT * FROM '/etc/hosts.csv'", "looks like a file"),
+        ("SELECT * FROM query('DELETE FROM spans')", "query() is not available"),
+        (
+            "SELECT (SELECT count(*) FROM read_text('/etc/hostname')) AS n",
+            "read_text() is not available",
+        ),
+        ("SELEC 1", "cannot parse"),
+        ("   ", "empty query"),
+    ],
+)
+def test_anything_but_a_read_of_the_store_is_refused(
+    store: SpanStore, sql: str, reason: str
+) -> None:
+    with pytest.raises(ReadOnlyQueryError, match=re.escape(reason)):
+        store.query(sql)
+
+
+def test_writes_are_refused_on_a_read_write_store_too(tmp_path: Path) -> None:
+    with SpanStore(tmp_path / "rw.duckdb") as writer:
+        writer.ingest([span("t1", "s1")])
+        with pytest.raises(ReadOnlyQueryError):
+            writer.query("DELETE FROM spans")
+        assert writer.query("SELECT count(*) AS n FROM spans")["n"].tolist() == [1]
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT * FROM spans",
+        "FROM traces",
+        "WITH x AS (SELECT * FROM spans) SELECT count(*) FROM x",
+        "DESCRIBE spans",
+        "SHOW TABLES",
+        "SUMMARIZE spans",
+        "EXPLAIN SELECT * FROM spans",
+        "SELECT * FROM range(3)",
+        "SELECT * FROM duckdb_views()",
+        "SELECT * FROM agent_runs",
+    ],
+)
+def test_reads_run(store: SpanStore, sql: str) -> None:
+    store.query(sql)
+
+
+def test_values_travel_as_parameters(store: SpanStore) -> None:
+    hostile = "A' OR '1'='1"
+    assert store.query("SELECT * FROM spans WHERE agent_name = ?", [hostile]).empty
+    assert len(store.query("SELECT * FROM spans WHERE agent_name = $a", {"a": "A"})) == 1
+    # Zoned datetimes compare as the UTC they mean.
+    plus_two = timezone(timedelta(hours=2))
+    moment = datetime(2026, 1, 1, 2, 0, 0, 500000, tzinfo=plus_two)  # 00:00:00.5 UTC
+    assert len(store.query("SELECT * FROM spans WHERE started_at < ?", [moment])) == 1
+    assert store.query("SELECT * FROM spans WHERE started_at > ?", [moment]).empty
+
+
+def test_query_arrow_gives_an_arrow_table(store: SpanStore) -> None:
+    table = store.query_arrow("SELECT span_id FROM spans")
+    assert table.column("span_id").to_pylist() == ["s1"]
+
+
+def _busy_store(path: Path) -> None:
+    now = datetime.now(UTC).replace(tzinfo=None)
+    records = []
+    for number in range(60):
+        trace_id = f"trace_{number:032x}"
+        start = now - timedelta(minutes=60 - number)
+        iso = (start).isoformat() + "+00:00"
+        end = (start + timedelta(seconds=2)).isoformat() + "+00:00"
+        failing = number % 10 == 0
+        records += [
+            trace_rec(trace_id, workflow_name=f"wf{number % 3}", group_id=f"g{number % 4}",
+                      started_at=iso, ended_at=end, duration_ms=2000.0),
+            span(trace_id, f"a{number}", span_type="agent", name="Agent", agent_name="Agent",
+                 started_at=iso, ended_at=end, duration_ms=2000.0),
+            span(trace_id, f"m{number}", parent_id=f"a{number}", span_type="generation",
+                 name="gpt", model="gpt-4o", input_tokens=10, output_tokens=5, total_tokens=15,
+                 agent_name="Agent", started_at=iso, ended_at=end, duration_ms=float(number)),
+            span(trace_id, f"f{number}", parent_id=f"a{number}", span_type="function",
+                 name="lookup", tool_name="lookup", agent_name="Agent", started_at=iso,
+                 ended_at=end, duration_ms=1.0, status="error" if failing else "ok",
+                 error_type="ValueError" if failing else None),
+        ]  # fmt: skip
+    records.append(trace_rec("trace_beef", started_at=None, ended_at=None, duration_ms=None))
+    with SpanStore(path) as store:
+        store.ingest(records)
+
+
+def test_canonical_queries_answer_on_a_small_store(tmp_path: Path) -> None:
+    path = tmp_path / "busy.duckdb"
+    _busy_store(path)
+    with SpanStore(path, read_only=True) as store:
+        latest = run(store, "latest_traces", limit=5)
+        assert latest["trace_id"].tolist() == [f"trace_{n:032x}" for n in (59, 58, 57, 56, 55)]
+        assert latest["span_count"].tolist() == [3] * 5
+        assert latest["total_tokens"].tolist() == [15] * 5
+        failing = run(store, "latest_failing_traces", limit=50)
+        assert failing["trace_id"].tolist() == [f"trace_{n:032x}" for n in (50, 40, 30, 20, 10, 0)]
+        assert failing["has_error"].all()
+        assert (
+            run(store, "latest_traces", workflow="wf1", limit=100)["workflow_name"].eq("wf1").sum()
+            == 20
+        )
+        assert len(run(store, "latest_traces", since=datetime.now(UTC) - timedelta(minutes=10)))
+        tokens = run(store, "tokens_per_model_per_hour")
+        assert tokens["calls"].sum() == 60 and tokens["total_tokens"].sum() == 900
+        latency = run(store, "latency_by_model").iloc[0]
+        assert latency["model"] == "gpt-4o" and latency["p50_ms"] == pytest.approx(29.5)
+        assert latency["p99_ms"] == pytest.approx(58.41)
+        by_tool = run(store, "latency_by_tool").iloc[0]
+        assert by_tool["tool_name"] == "lookup" and by_tool["errors"] == 6
+        rates = run(store, "error_rate_per_agent_per_day")
+        assert rates["runs"].sum() == 60 and rates["errors"].sum() == 6
+        assert rates["spans"].sum() == 180
+        assert len(run(store, "recent_errors", limit=3)) == 3
+        assert run(store, "errors_by_type").iloc[0]["errors"] == 6
+        assert set(run(store, "sessions")["group_id"]) == {"g0", "g1", "g2", "g3"}
+        assert set(run(store, "workflows")["workflow_name"]) == {"wf", "wf0", "wf1", "wf2"}
+        overview = run(store, "overview").iloc[0]
+        assert (overview["spans"], overview["traces"]) == (180, 61)
+
+        trace, spans = trace_detail(store, f"trace_{7:032x}")
+        assert trace is not None and trace["workflow_name"] == "wf1"
+        assert spans["span_id"].tolist() == ["a7", "f7", "m7"]
+        assert find_trace_id(store, "trace_be") == "trace_beef"
+        assert find_trace_id(store, f"trace_{7:032x}") == f"trace_{7:032x}"
+        with pytest.raises(ValueError, match="more than one"):
+            find_trace_id(store, "trace_0000")
+        assert find_trace_id(store, "trace_ffff") is None
+        missing, no_spans = trace_detail(store, "nope")
+        assert missing is None and no_spans.empty
+        with pytest.raises(TypeError, match="unknown parameter"):
+            run(store, "latest_traces", colour="red")
+        with pytest.raises(KeyError, match="no query named"):
+            run(store, "nothing")
+
+
+def test_every_named_query_is_read_only_sql(tmp_path: Path) -> None:
+    path = tmp_path / "empty.duckdb"
+    SpanStore(path).close()
+    with SpanStore(path, read_only=True) as store:
+        for name, query in QUERIES.items():
+            params = {key: "x" for key in ("trace_id", "prefix") if key in query.defaults}
+            run(store, name, **params)  # parses, passes the guard, runs on an empty store

@@ -9,8 +9,10 @@ Pairs (ours vs the SDK's):
 Workloads (each repetition on a fresh session; reads on a 1,000-item history):
   add 1/call: 1,000 add_items calls of one item | add 20/call: 100 calls of 20 items |
   get(20): 500 get_items(20) | get(all): 50 get_items() | 50 tasks: 50 concurrent tasks x 20 adds.
-Figures are items (add) or calls (get) per second; the median over round-robin repetitions,
-because the machine is shared. Ratio = ours / SDK (above 1: ours is faster).
+Figures are items (add) or calls (get) per second; the median over round-robin repetitions
+(alternating which side goes first), because the machine is shared. With synchronous=FULL every
+commit waits for fsync, so those rows mostly measure the disk, and they vary the most.
+Ratio = ours / SDK (above 1: ours is faster).
 """
 
 from __future__ import annotations
@@ -186,8 +188,9 @@ async def run(
             for pair_name, ours, sdk in pairs:
                 for workload in WORKLOADS:
                     results: dict[str, list[float]] = {"ours": [], "sdk": []}
-                    for _ in range(reps):  # round-robin: both see the same machine load
-                        for backend in (ours, sdk):
+                    for rep in range(reps):
+                        # Round-robin, alternating who goes first: both see the same load.
+                        for backend in (ours, sdk) if rep % 2 == 0 else (sdk, ours):
                             results[backend.name].append(await measure(backend, workload, scale))
                     rows.append(
                         (

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -242,3 +244,14 @@ async def test_a_server_that_goes_away_raises_a_clear_error() -> None:
     finally:
         server.stop()
         await session.close()
+
+
+def test_importing_sessions_does_not_need_the_redis_package() -> None:
+    code = (
+        "import sys; sys.modules['redis'] = None\n"  # any `import redis` now fails
+        "from agentoscope.runtime.memory import RedisSession, SQLiteSession\n"
+        "print('ok')"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok"

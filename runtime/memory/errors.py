@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass
 
 logger = logging.getLogger("agentoscope.runtime.memory")
@@ -68,18 +69,21 @@ class CorruptRowLog:
     def __init__(self, backend: str) -> None:
         self._backend = backend
         self._rows: dict[tuple[str | None, str | int | None, str], CorruptRow] = {}
+        self._lock = threading.Lock()  # SQLite reports from its worker thread
 
     def report(
         self, session_id: str | None, row_id: str | int | None, reason: str, raw: object
     ) -> None:
         key = (session_id, row_id, reason)
-        if key in self._rows:
-            return
         text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
         row = CorruptRow(session_id, row_id, reason, text[:80])
-        self._rows[key] = row
+        with self._lock:
+            if key in self._rows:
+                return
+            self._rows[key] = row
         logger.warning("%s: skipping unreadable item, left in place: %s", self._backend, row)
 
     @property
     def rows(self) -> list[CorruptRow]:
-        return list(self._rows.values())
+        with self._lock:
+            return list(self._rows.values())

@@ -43,16 +43,28 @@ def test_trace_known_from_its_spans_first_is_completed_by_its_record(tmp_path: P
     with SpanStore(path) as store:
         store.ingest(
             [
-                span("t1", "child", started_at="2026-01-01T00:00:02.000000+00:00",
-                     ended_at="2026-01-01T00:00:03.000000+00:00"),
+                span(
+                    "t1",
+                    "child",
+                    started_at="2026-01-01T00:00:02.000000+00:00",
+                    ended_at="2026-01-01T00:00:03.000000+00:00",
+                ),
             ]
-        )  # fmt: skip
+        )
         row = store.query("SELECT * FROM traces").iloc[0]
         assert bool(row["inferred"]) and row["workflow_name"] is None
         assert str(row["started_at"]) == "2026-01-01 00:00:02"
         # An earlier span widens the inferred row.
-        store.ingest([span("t1", "root", started_at="2026-01-01T00:00:01.000000+00:00",
-                           ended_at="2026-01-01T00:00:04.000000+00:00")])  # fmt: skip
+        store.ingest(
+            [
+                span(
+                    "t1",
+                    "root",
+                    started_at="2026-01-01T00:00:01.000000+00:00",
+                    ended_at="2026-01-01T00:00:04.000000+00:00",
+                )
+            ]
+        )
         row = store.query("SELECT * FROM traces").iloc[0]
         assert str(row["started_at"]) == "2026-01-01 00:00:01"
         assert str(row["ended_at"]) == "2026-01-01 00:00:04" and row["duration_ms"] == 3000.0
@@ -70,8 +82,16 @@ def test_trace_record_first_is_not_replaced_by_its_later_spans(tmp_path: Path) -
     path = tmp_path / "s.duckdb"
     with SpanStore(path) as store:
         store.ingest([trace_rec("t1", workflow_name="Flow")])
-        store.ingest([span("t1", "late", started_at="2026-01-01T00:00:09.000000+00:00",
-                           ended_at="2026-01-01T00:00:10.000000+00:00")])  # fmt: skip
+        store.ingest(
+            [
+                span(
+                    "t1",
+                    "late",
+                    started_at="2026-01-01T00:00:09.000000+00:00",
+                    ended_at="2026-01-01T00:00:10.000000+00:00",
+                )
+            ]
+        )
     rows = store_rows(path, "SELECT workflow_name, ended_at, inferred FROM traces")
     assert len(rows) == 1 and rows[0]["workflow_name"] == "Flow" and rows[0]["inferred"] is False
     assert str(rows[0]["ended_at"]) == "2026-01-01 00:00:05"
@@ -142,14 +162,23 @@ def test_times_in_other_offsets_are_stored_as_utc_and_rows_in_start_order(
     with SpanStore(path) as store:
         store.ingest(
             [
-                span("t1", "later", started_at="2026-01-01T12:00:00+02:00",
-                     ended_at="2026-01-01T12:00:01+02:00"),
-                span("t1", "earlier", started_at="2026-01-01T09:00:00.5Z",
-                     ended_at="2026-01-01T09:00:01Z"),
-                span("t1", "naive", started_at="2026-01-01T09:30:00",
-                     ended_at="2026-01-01T09:30:01"),
+                span(
+                    "t1",
+                    "later",
+                    started_at="2026-01-01T12:00:00+02:00",
+                    ended_at="2026-01-01T12:00:01+02:00",
+                ),
+                span(
+                    "t1",
+                    "earlier",
+                    started_at="2026-01-01T09:00:00.5Z",
+                    ended_at="2026-01-01T09:00:01Z",
+                ),
+                span(
+                    "t1", "naive", started_at="2026-01-01T09:30:00", ended_at="2026-01-01T09:30:01"
+                ),
             ]
-        )  # fmt: skip
+        )
     rows = store_rows(path, "SELECT span_id, started_at FROM spans")  # physical order
     assert [(r["span_id"], str(r["started_at"])) for r in rows] == [
         ("earlier", "2026-01-01 09:00:00.500000"),
@@ -163,10 +192,18 @@ def test_odd_values_are_coerced_not_lost(tmp_path: Path) -> None:
     with SpanStore(path) as store:
         result = store.ingest(
             [
-                span("t1", "odd", span_type=None, input_tokens="12", name=42,
-                     started_at="yesterday", data='{"already": "json"}', metadata={1: "x"}),
+                span(
+                    "t1",
+                    "odd",
+                    span_type=None,
+                    input_tokens="12",
+                    name=42,
+                    started_at="yesterday",
+                    data='{"already": "json"}',
+                    metadata={1: "x"},
+                ),
             ]
-        )  # fmt: skip
+        )
     assert result.spans == 1
     row = store_rows(path, "SELECT * FROM spans")[0]
     assert row["span_type"] == "unknown" and row["input_tokens"] == 12 and row["name"] == "42"

@@ -124,14 +124,30 @@ def test_a_missing_file_is_named(tmp_path: Path) -> None:
 def test_fast_and_line_by_line_paths_store_the_same_rows(tmp_path: Path) -> None:
     records = [
         trace_rec("t1", workflow_name="Flow", metadata={"k": "v"}),
-        span("t1", "root", span_type="agent", name="Planner",
-             started_at="2026-01-01T01:00:00.000001+00:00",
-             ended_at="2026-01-01T01:00:09+00:00", duration_ms=8999.999),
-        span("t1", "child", parent_id="root", span_type="generation", model="m",
-             input_tokens=3, output_tokens=4, total_tokens=7,
-             data={"type": "generation", "input": [{"role": "user", "content": "ünïcode ✓"}]},
-             error={"message": "x", "data": None}, status="error", error_type="x"),
-    ]  # fmt: skip
+        span(
+            "t1",
+            "root",
+            span_type="agent",
+            name="Planner",
+            started_at="2026-01-01T01:00:00.000001+00:00",
+            ended_at="2026-01-01T01:00:09+00:00",
+            duration_ms=8999.999,
+        ),
+        span(
+            "t1",
+            "child",
+            parent_id="root",
+            span_type="generation",
+            model="m",
+            input_tokens=3,
+            output_tokens=4,
+            total_tokens=7,
+            data={"type": "generation", "input": [{"role": "user", "content": "ünïcode ✓"}]},
+            error={"message": "x", "data": None},
+            status="error",
+            error_type="x",
+        ),
+    ]
     clean = _write(tmp_path / "clean.jsonl", records)
     dirty = _write(tmp_path / "dirty.jsonl", [*records, b"garbage\n"])
     fast, slow = tmp_path / "fast.duckdb", tmp_path / "slow.duckdb"

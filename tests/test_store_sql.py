@@ -111,18 +111,54 @@ def _busy_store(path: Path) -> None:
         end = (start + timedelta(seconds=2)).isoformat() + "+00:00"
         failing = number % 10 == 0
         records += [
-            trace_rec(trace_id, workflow_name=f"wf{number % 3}", group_id=f"g{number % 4}",
-                      started_at=iso, ended_at=end, duration_ms=2000.0),
-            span(trace_id, f"a{number}", span_type="agent", name="Agent", agent_name="Agent",
-                 started_at=iso, ended_at=end, duration_ms=2000.0),
-            span(trace_id, f"m{number}", parent_id=f"a{number}", span_type="generation",
-                 name="gpt", model="gpt-4o", input_tokens=10, output_tokens=5, total_tokens=15,
-                 agent_name="Agent", started_at=iso, ended_at=end, duration_ms=float(number)),
-            span(trace_id, f"f{number}", parent_id=f"a{number}", span_type="function",
-                 name="lookup", tool_name="lookup", agent_name="Agent", started_at=iso,
-                 ended_at=end, duration_ms=1.0, status="error" if failing else "ok",
-                 error_type="ValueError" if failing else None),
-        ]  # fmt: skip
+            trace_rec(
+                trace_id,
+                workflow_name=f"wf{number % 3}",
+                group_id=f"g{number % 4}",
+                started_at=iso,
+                ended_at=end,
+                duration_ms=2000.0,
+            ),
+            span(
+                trace_id,
+                f"a{number}",
+                span_type="agent",
+                name="Agent",
+                agent_name="Agent",
+                started_at=iso,
+                ended_at=end,
+                duration_ms=2000.0,
+            ),
+            span(
+                trace_id,
+                f"m{number}",
+                parent_id=f"a{number}",
+                span_type="generation",
+                name="gpt",
+                model="gpt-4o",
+                input_tokens=10,
+                output_tokens=5,
+                total_tokens=15,
+                agent_name="Agent",
+                started_at=iso,
+                ended_at=end,
+                duration_ms=float(number),
+            ),
+            span(
+                trace_id,
+                f"f{number}",
+                parent_id=f"a{number}",
+                span_type="function",
+                name="lookup",
+                tool_name="lookup",
+                agent_name="Agent",
+                started_at=iso,
+                ended_at=end,
+                duration_ms=1.0,
+                status="error" if failing else "ok",
+                error_type="ValueError" if failing else None,
+            ),
+        ]
     records.append(trace_rec("trace_beef", started_at=None, ended_at=None, duration_ms=None))
     with SpanStore(path) as store:
         store.ingest(records)

@@ -13,7 +13,8 @@ from agentoscope.dashboard import controls
 from agentoscope.dashboard.data import fetch
 from agentoscope.dashboard.format import count, duration, is_missing, parse_json, timestamp
 from agentoscope.dashboard.messages import last_assistant_text, last_user_text
-from agentoscope.dashboard.queries import session_count, session_list, session_traces
+from agentoscope.dashboard.queries import session_count
+from agentoscope.dashboard.reads import session_rows, session_traces
 
 PAGE_SIZE = 50
 PREVIEW_CHARS = 1200
@@ -45,7 +46,7 @@ def show_conversation(group_id: str) -> None:
         st.rerun()
     st.title(":material/forum: Conversation")
     st.caption(f"group id `{group_id}`")
-    turns = fetch(session_traces(group_id))
+    turns = session_traces(fetch, group_id)
     if turns.empty:
         st.warning(f"No traces with group id `{group_id}`.")
         return
@@ -110,7 +111,7 @@ def show_sessions() -> None:
     current = int(
         st.number_input(f"Page (of {pages})", 1, pages, 1, key="sessions_page", width=160)
     )
-    groups = fetch(session_list(window, search or None, PAGE_SIZE, (current - 1) * PAGE_SIZE))
+    groups = session_rows(fetch, window, search or None, PAGE_SIZE, (current - 1) * PAGE_SIZE)
     st.dataframe(
         pd.DataFrame(
             {

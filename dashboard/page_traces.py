@@ -16,8 +16,8 @@ from agentoscope.dashboard.queries import (
     agent_names,
     named,
     trace_count,
-    trace_list,
 )
+from agentoscope.dashboard.reads import trace_rows
 
 PAGE_SIZE = 50
 ANY = "(any)"
@@ -196,6 +196,6 @@ if total == 0:
     st.stop()
 pages = max(1, math.ceil(total / PAGE_SIZE))
 current = page_number(filters, pages)
-frame = fetch(trace_list(filters, controls.current_prices(), PAGE_SIZE, (current - 1) * PAGE_SIZE))
+frame = trace_rows(fetch, filters, controls.current_prices(), PAGE_SIZE, (current - 1) * PAGE_SIZE)
 show_table(frame)
 pager(current, pages, total)

@@ -138,15 +138,26 @@ SPAN_COST = """(
 TOKENS = "coalesce(s.total_tokens, coalesce(s.input_tokens, 0) + coalesce(s.output_tokens, 0))"
 
 
-def _time_hint(column: str, members: str) -> str:
-    """`column` within the time range of the traces in CTE `members` (with slack): lets DuckDB
-    skip row groups by their min/max statistics, since spans are stored in time order. No
-    members (or no times) gives an empty range, not a full scan."""
-    return f"""{column} BETWEEN
-        (SELECT coalesce(min(started_at), TIMESTAMP '2999-01-01') FROM {members})
-            - {TIME_HINT_SLACK}
-        AND (SELECT coalesce(max(coalesce(ended_at, started_at)), TIMESTAMP '1970-01-01')
-             FROM {members}) + {TIME_HINT_SLACK}"""
+def _time_hint(column: str, start: Any, end: Any) -> tuple[str, list[Any]]:
+    """`column` between two constants (with slack), from the rows a first query picked.
+
+    Constants, not a subquery: DuckDB prunes row groups by their min/max statistics only for
+    constant bounds, and spans are stored in time order, so this reads the few row groups of
+    that time instead of the whole table. None means unbounded on that side.
+    """
+    conditions, params = [], []
+    if start is not None and not pd.isna(start):
+        conditions.append(f"{column} >= CAST(? AS TIMESTAMP) - {TIME_HINT_SLACK}")
+        params.append(timestamp_param(pd.Timestamp(start).to_pydatetime()))
+    if end is not None and not pd.isna(end):
+        conditions.append(f"{column} <= CAST(? AS TIMESTAMP) + {TIME_HINT_SLACK}")
+        params.append(timestamp_param(pd.Timestamp(end).to_pydatetime()))
+    return _and(conditions), params
+
+
+def _id_list(column: str) -> str:
+    """`column` is one of a list parameter's values."""
+    return f"list_contains(CAST(? AS VARCHAR[]), {column})"
 
 
 def _and(conditions: Sequence[str]) -> str:
@@ -219,43 +230,55 @@ def trace_count(filters: TraceFilters) -> Sql:
     return Sql(f"SELECT count(*) AS traces FROM traces t WHERE {where}", params)
 
 
-def trace_list(filters: TraceFilters, prices: Prices, limit: int = 50, offset: int = 0) -> Sql:
-    """One page of traces, newest first, with span counts, tokens, cost and error counts."""
+def trace_page(filters: TraceFilters, limit: int = 50, offset: int = 0) -> Sql:
+    """Step 1 of a trace list: one page of trace rows, newest first (the traces table only)."""
     where, params = _trace_conditions(filters)
     text = f"""
-WITH page AS (
-    SELECT t.trace_id, t.workflow_name, t.group_id, t.started_at, t.ended_at, t.duration_ms,
-           t.inferred
-    FROM traces t WHERE {where}
-    ORDER BY t.started_at DESC NULLS LAST, t.trace_id
-    LIMIT ? OFFSET ?
-), {PRICES_CTE},
-totals AS (
-    SELECT s.trace_id, count(*) AS spans,
-           sum({TOKENS}) FILTER (WHERE {MODEL_SPAN}) AS tokens,
-           sum({SPAN_COST}) AS cost,
-           count(*) FILTER (WHERE s.status = 'error') AS errors,
-           count(*) FILTER (WHERE s.span_type = 'guardrail'
-                            AND TRY_CAST(s.data->>'triggered' AS BOOLEAN)) AS tripped,
-           arg_min(s.agent_name, s.started_at) FILTER (WHERE s.agent_name IS NOT NULL)
-               AS first_agent,
-           arg_max(s.error_message, s.started_at) FILTER (WHERE s.status = 'error')
-               AS last_error
-    FROM spans s LEFT JOIN prices p ON s.model = p.model
-    WHERE {_time_hint("s.started_at", "page")}
-      AND s.trace_id IN (SELECT trace_id FROM page)
-    GROUP BY s.trace_id
-)
-SELECT page.trace_id, page.workflow_name, page.started_at, page.duration_ms,
-       coalesce(totals.spans, 0) AS spans, totals.tokens, totals.cost,
-       coalesce(totals.errors, 0) AS errors, coalesce(totals.tripped, 0) AS tripped,
-       totals.first_agent, totals.last_error, page.group_id, page.inferred AS running
-FROM page LEFT JOIN totals USING (trace_id)
-ORDER BY page.started_at DESC NULLS LAST, page.trace_id"""
-    return Sql(text, [*params, int(limit), int(offset), *prices.params()])
+SELECT t.trace_id, t.workflow_name, t.group_id, t.started_at, t.ended_at, t.duration_ms,
+       t.inferred AS running
+FROM traces t WHERE {where}
+ORDER BY t.started_at DESC NULLS LAST, t.trace_id
+LIMIT ? OFFSET ?"""
+    return Sql(text, [*params, int(limit), int(offset)])
+
+
+def trace_totals(trace_ids: list[str], start: Any, end: Any, prices: Prices) -> Sql:
+    """Step 2: span count, tokens, cost, errors, guardrail trips, first agent and last error of
+    the given traces, reading only the spans between `start` and `end`."""
+    hint, hint_params = _time_hint("s.started_at", start, end)
+    text = f"""
+WITH {PRICES_CTE}
+SELECT s.trace_id, count(*) AS spans,
+       sum({TOKENS}) FILTER (WHERE {MODEL_SPAN}) AS tokens,
+       sum({SPAN_COST}) AS cost,
+       count(*) FILTER (WHERE s.status = 'error') AS errors,
+       count(*) FILTER (WHERE s.span_type = 'guardrail'
+                        AND TRY_CAST(s.data->>'triggered' AS BOOLEAN)) AS tripped,
+       arg_min(s.agent_name, s.started_at) FILTER (WHERE s.agent_name IS NOT NULL)
+           AS first_agent,
+       arg_max(s.error_message, s.started_at) FILTER (WHERE s.status = 'error') AS last_error
+FROM spans s LEFT JOIN prices p ON s.model = p.model
+WHERE {hint} AND {_id_list("s.trace_id")}
+GROUP BY s.trace_id"""
+    return Sql(text, [*prices.params(), *hint_params, list(trace_ids)])
 
 
 # ---------------------------------------------------------------- usage and cost
+
+
+# The cost of summed tokens of one model: costs are linear, so pricing sums is exact and joins
+# the price table to a few hundred rows instead of every span.
+SUM_COST = """(
+    (u.input_tokens - u.cached_input_tokens) * p.input_rate
+    + u.cached_input_tokens * p.cached_rate + u.output_tokens * p.output_rate)"""
+# Per-span token columns summed, cached tokens capped at the span's input tokens.
+SUMS = f"""count(*) AS calls,
+       coalesce(sum(s.input_tokens), 0) AS input_tokens,
+       coalesce(sum(least(coalesce(s.cached_input_tokens, 0), coalesce(s.input_tokens, 0))), 0)
+           AS cached_input_tokens,
+       coalesce(sum(s.output_tokens), 0) AS output_tokens,
+       sum(s.reasoning_tokens) AS reasoning_tokens,
+       sum({TOKENS}) AS tokens"""
 
 
 def usage_over_time(window: Window, bucket_seconds: int, by: str, prices: Prices) -> Sql:
@@ -263,25 +286,28 @@ def usage_over_time(window: Window, bucket_seconds: int, by: str, prices: Prices
     column = checked_column(by)
     conditions, params = window.where("s.started_at")
     text = f"""
-WITH {PRICES_CTE}
-SELECT time_bucket(to_seconds(CAST(? AS BIGINT)), s.started_at) AS bucket,
-       coalesce(s.{column}, '(none)') AS key,
-       count(*) AS calls,
-       sum(s.input_tokens) AS input_tokens,
-       sum(s.cached_input_tokens) AS cached_input_tokens,
-       sum(s.output_tokens) AS output_tokens,
-       sum(s.reasoning_tokens) AS reasoning_tokens,
-       sum({TOKENS}) AS tokens,
-       sum({SPAN_COST}) AS cost,
-       sum({TOKENS}) FILTER (WHERE p.model IS NULL) AS unpriced_tokens
-FROM spans s LEFT JOIN prices p ON s.model = p.model
-WHERE {MODEL_SPAN} AND {_and(conditions)}
-GROUP BY ALL
-ORDER BY bucket, key"""
+WITH {PRICES_CTE},
+usage AS (
+    SELECT time_bucket(to_seconds(CAST(? AS BIGINT)), s.started_at) AS bucket,
+           coalesce(s.{column}, '(none)') AS key, s.model, {SUMS}
+    FROM spans s
+    WHERE {MODEL_SPAN} AND {_and(conditions)}
+    GROUP BY ALL
+)
+SELECT u.bucket, u.key, sum(u.calls) AS calls, sum(u.input_tokens) AS input_tokens,
+       sum(u.cached_input_tokens) AS cached_input_tokens,
+       sum(u.output_tokens) AS output_tokens, sum(u.reasoning_tokens) AS reasoning_tokens,
+       sum(u.tokens) AS tokens, sum({SUM_COST}) AS cost,
+       sum(u.tokens) FILTER (WHERE p.model IS NULL) AS unpriced_tokens
+FROM usage u LEFT JOIN prices p ON u.model = p.model
+GROUP BY u.bucket, u.key
+ORDER BY u.bucket, u.key"""
     return Sql(text, [*prices.params(), int(bucket_seconds), *params])
 
 
 def top_traces_by_cost(window: Window, prices: Prices, limit: int = 20) -> Sql:
+    """The costliest traces. Priced per span here (the price table is a few rows, so the join
+    is cheap) and grouped once per trace, which beats summing per trace and model first."""
     conditions, params = window.where("s.started_at")
     text = f"""
 WITH {PRICES_CTE},
@@ -341,16 +367,31 @@ ORDER BY s.duration_ms DESC"""
 
 
 def errors_over_time(window: Window, bucket_seconds: int) -> Sql:
+    """Per bucket: spans and failed spans, and traces and traces with a failure (bucketed by the
+    trace's start). Counting distinct traces over every span is the slow way; the traces table
+    and the few failed spans give the same numbers."""
     conditions, params = window.where()
+    where = _and(conditions)
     text = f"""
-SELECT time_bucket(to_seconds(CAST(? AS BIGINT)), started_at) AS bucket,
-       count(*) AS spans,
-       count(*) FILTER (WHERE status = 'error') AS errors,
-       count(DISTINCT trace_id) AS traces,
-       count(DISTINCT trace_id) FILTER (WHERE status = 'error') AS failing_traces
-FROM spans WHERE started_at IS NOT NULL AND {_and(conditions)}
-GROUP BY bucket ORDER BY bucket"""
-    return Sql(text, [int(bucket_seconds), *params])
+WITH span_counts AS (
+    SELECT time_bucket(to_seconds(CAST(? AS BIGINT)), started_at) AS bucket,
+           count(*) AS spans, count(*) FILTER (WHERE status = 'error') AS errors
+    FROM spans WHERE started_at IS NOT NULL AND {where}
+    GROUP BY bucket
+),
+trace_counts AS (
+    SELECT time_bucket(to_seconds(CAST(? AS BIGINT)), started_at) AS bucket,
+           count(*) AS traces,
+           count(*) FILTER (WHERE trace_id IN (
+               SELECT trace_id FROM spans WHERE status = 'error' AND {where})) AS failing_traces
+    FROM traces WHERE started_at IS NOT NULL AND {where}
+    GROUP BY bucket
+)
+SELECT bucket, coalesce(spans, 0) AS spans, coalesce(errors, 0) AS errors,
+       coalesce(traces, 0) AS traces, coalesce(failing_traces, 0) AS failing_traces
+FROM span_counts FULL JOIN trace_counts USING (bucket)
+ORDER BY bucket"""
+    return Sql(text, [int(bucket_seconds), *params, int(bucket_seconds), *params, *params])
 
 
 def error_totals(window: Window) -> Sql:
@@ -393,39 +434,35 @@ GROUP BY guardrail_name ORDER BY tripped DESC, checks DESC"""
 # ---------------------------------------------------------------- sessions
 
 
-def session_list(
+def session_page(
     window: Window, search: str | None = None, limit: int = 50, offset: int = 0
 ) -> Sql:
+    """Step 1 of the session list: conversations (group ids), most recently active first."""
     conditions, params = window.where("t.started_at")
     if search:
         conditions.append("contains(lower(t.group_id), ?)")
         params.append(search.strip().lower())
     text = f"""
-WITH groups AS (
-    SELECT t.group_id, count(*) AS traces, min(t.started_at) AS first_started_at,
-           max(coalesce(t.ended_at, t.started_at)) AS last_active_at,
-           list(DISTINCT t.workflow_name) AS workflows
-    FROM traces t WHERE t.group_id IS NOT NULL AND {_and(conditions)}
-    GROUP BY t.group_id
-    ORDER BY last_active_at DESC NULLS LAST, t.group_id
-    LIMIT ? OFFSET ?
-),
-members AS (
-    SELECT t.trace_id, t.group_id, t.started_at, t.ended_at FROM traces t
-    WHERE t.group_id IN (SELECT group_id FROM groups)
-),
-totals AS (
-    SELECT m.group_id, sum({TOKENS}) FILTER (WHERE {MODEL_SPAN}) AS tokens,
-           count(*) FILTER (WHERE s.status = 'error') AS errors
-    FROM spans s JOIN members m USING (trace_id)
-    WHERE {_time_hint("s.started_at", "members")}
-    GROUP BY m.group_id
-)
-SELECT g.group_id, g.traces, g.first_started_at, g.last_active_at, totals.tokens,
-       coalesce(totals.errors, 0) AS errors, g.workflows
-FROM groups g LEFT JOIN totals USING (group_id)
-ORDER BY g.last_active_at DESC NULLS LAST, g.group_id"""
+SELECT t.group_id, count(*) AS traces, min(t.started_at) AS first_started_at,
+       max(coalesce(t.ended_at, t.started_at)) AS last_active_at,
+       list(DISTINCT t.workflow_name) AS workflows
+FROM traces t WHERE t.group_id IS NOT NULL AND {_and(conditions)}
+GROUP BY t.group_id
+ORDER BY last_active_at DESC NULLS LAST, t.group_id
+LIMIT ? OFFSET ?"""
     return Sql(text, [*params, int(limit), int(offset)])
+
+
+def session_totals(group_ids: list[str], start: Any, end: Any) -> Sql:
+    """Step 2: tokens and failed spans per conversation, reading spans of their time only."""
+    hint, hint_params = _time_hint("s.started_at", start, end)
+    text = f"""
+SELECT t.group_id, sum({TOKENS}) FILTER (WHERE {MODEL_SPAN}) AS tokens,
+       count(*) FILTER (WHERE s.status = 'error') AS errors
+FROM spans s JOIN traces t USING (trace_id)
+WHERE {_id_list("t.group_id")} AND {hint}
+GROUP BY t.group_id"""
+    return Sql(text, [list(group_ids), *hint_params])
 
 
 def session_count(window: Window, search: str | None = None) -> Sql:
@@ -440,35 +477,33 @@ def session_count(window: Window, search: str | None = None) -> Sql:
     )
 
 
-def session_traces(group_id: str) -> Sql:
-    """The traces of one conversation in order, with the first model input and last output, so
-    the page can show what the user said and what the agent answered."""
+def session_members(group_id: str) -> Sql:
+    """Step 1 of one conversation: its traces in order."""
+    return Sql(
+        """SELECT trace_id, workflow_name, started_at, ended_at, duration_ms, inferred
+           FROM traces WHERE group_id = ?
+           ORDER BY started_at NULLS LAST, trace_id""",
+        [group_id],
+    )
+
+
+def session_turns(trace_ids: list[str], start: Any, end: Any) -> Sql:
+    """Step 2: per trace, totals plus the first model input and the last model output, so the
+    page can show what the user said and what the agent answered."""
+    hint, hint_params = _time_hint("s.started_at", start, end)
     text = f"""
-WITH members AS (
-    SELECT trace_id, workflow_name, started_at, ended_at, duration_ms
-    FROM traces WHERE group_id = ?
-),
-totals AS (
-    SELECT s.trace_id, count(*) AS spans,
-           sum({TOKENS}) FILTER (WHERE {MODEL_SPAN}) AS tokens,
-           count(*) FILTER (WHERE s.status = 'error') AS errors,
-           arg_min(CAST(s.data AS VARCHAR), s.started_at) FILTER (WHERE {MODEL_SPAN})
-               AS first_model_data,
-           arg_max(CAST(s.data AS VARCHAR), s.ended_at) FILTER (WHERE {MODEL_SPAN})
-               AS last_model_data,
-           arg_max(s.error_message, s.started_at) FILTER (WHERE s.status = 'error')
-               AS last_error
-    FROM spans s
-    WHERE s.trace_id IN (SELECT trace_id FROM members)
-      AND {_time_hint("s.started_at", "members")}
-    GROUP BY s.trace_id
-)
-SELECT m.trace_id, m.workflow_name, m.started_at, m.duration_ms, totals.spans, totals.tokens,
-       coalesce(totals.errors, 0) AS errors, totals.last_error,
-       totals.first_model_data, totals.last_model_data
-FROM members m LEFT JOIN totals USING (trace_id)
-ORDER BY m.started_at NULLS LAST, m.trace_id"""
-    return Sql(text, [group_id])
+SELECT s.trace_id, count(*) AS spans,
+       sum({TOKENS}) FILTER (WHERE {MODEL_SPAN}) AS tokens,
+       count(*) FILTER (WHERE s.status = 'error') AS errors,
+       arg_min(CAST(s.data AS VARCHAR), s.started_at) FILTER (WHERE {MODEL_SPAN})
+           AS first_model_data,
+       arg_max(CAST(s.data AS VARCHAR), s.ended_at) FILTER (WHERE {MODEL_SPAN})
+           AS last_model_data,
+       arg_max(s.error_message, s.started_at) FILTER (WHERE s.status = 'error') AS last_error
+FROM spans s
+WHERE {_id_list("s.trace_id")} AND {hint}
+GROUP BY s.trace_id"""
+    return Sql(text, [list(trace_ids), *hint_params])
 
 
 # ---------------------------------------------------------------- SQL console

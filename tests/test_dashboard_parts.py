@@ -16,13 +16,12 @@ from agentoscope.dashboard import APP_PATH, pricing
 from agentoscope.dashboard.controls import bucket_seconds
 from agentoscope.dashboard.messages import conversation, last_assistant_text, last_user_text
 from agentoscope.dashboard.queries import (
-    Prices,
     TraceFilters,
     Window,
     checked_column,
     latency_histogram,
     timestamp_param,
-    trace_list,
+    trace_page,
 )
 from agentoscope.dashboard.span_tree import tree_order
 
@@ -159,9 +158,9 @@ def test_user_choices_never_become_sql_text() -> None:
     with pytest.raises(ValueError, match="cannot group by"):
         checked_column("name; DROP TABLE spans")
     with pytest.raises(ValueError, match="unknown trace status"):
-        trace_list(TraceFilters(status="evil'--"), Prices())
+        trace_page(TraceFilters(status="evil'--"))
     sneaky = "x' OR 1=1 --"
-    sql = trace_list(TraceFilters(search=sneaky, workflow=sneaky, agent=sneaky), Prices())
+    sql = trace_page(TraceFilters(search=sneaky, workflow=sneaky, agent=sneaky))
     assert sneaky not in sql.text and sneaky in sql.params
     histogram = latency_histogram(Window(), "tool_name", sneaky)
     assert sneaky not in histogram.text and histogram.params == [sneaky]

@@ -1,0 +1,78 @@
+"""Lists that take two small queries: first a page of traces (or conversations) from the traces
+table, then only their spans, bounded by the page's own times. DuckDB skips row groups outside
+constant time bounds (spans are stored in time order), which a single join cannot give it.
+
+`run` is how a query is executed: the pages pass `data.fetch` (timed, errors shown), the
+benchmark a plain reader call, so both run exactly the same statements.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pandas as pd
+
+from .queries import (
+    Prices,
+    Sql,
+    TraceFilters,
+    Window,
+    session_members,
+    session_page,
+    session_totals,
+    session_turns,
+    trace_page,
+    trace_totals,
+)
+
+Runner = Callable[[Sql], pd.DataFrame]
+
+TOTAL_COLUMNS = ("spans", "tokens", "cost", "errors", "tripped", "first_agent", "last_error")
+
+
+def trace_rows(
+    run: Runner, filters: TraceFilters, prices: Prices, limit: int = 50, offset: int = 0
+) -> pd.DataFrame:
+    """A page of the trace list with span counts, tokens, cost, errors and trips."""
+    page = run(trace_page(filters, limit, offset))
+    if page.empty:
+        return page.assign(**{column: [] for column in TOTAL_COLUMNS})
+    # A running trace has no end yet: its spans may reach up to now.
+    end = None if page["ended_at"].isna().any() or page["running"].any() else page["ended_at"].max()
+    totals = run(trace_totals(page["trace_id"].tolist(), page["started_at"].min(), end, prices))
+    rows = page.merge(totals, on="trace_id", how="left")
+    rows["spans"] = rows["spans"].fillna(0).astype(int)
+    rows["errors"] = rows["errors"].fillna(0).astype(int)
+    rows["tripped"] = rows["tripped"].fillna(0).astype(int)
+    return rows
+
+
+def session_rows(
+    run: Runner, window: Window, search: str | None = None, limit: int = 50, offset: int = 0
+) -> pd.DataFrame:
+    """A page of conversations with their tokens and failed spans."""
+    groups = run(session_page(window, search, limit, offset))
+    if groups.empty:
+        return groups.assign(tokens=[], errors=[])
+    totals = run(
+        session_totals(
+            groups["group_id"].tolist(),
+            groups["first_started_at"].min(),
+            groups["last_active_at"].max(),
+        )
+    )
+    rows = groups.merge(totals, on="group_id", how="left")
+    rows["errors"] = rows["errors"].fillna(0).astype(int)
+    return rows
+
+
+def session_traces(run: Runner, group_id: str) -> pd.DataFrame:
+    """One conversation's traces in order, with totals and first input / last output."""
+    members = run(session_members(group_id))
+    if members.empty:
+        return members
+    end = None if members["inferred"].any() else members["ended_at"].max()
+    turns = run(session_turns(members["trace_id"].tolist(), members["started_at"].min(), end))
+    rows = members.merge(turns, on="trace_id", how="left")
+    rows["errors"] = rows["errors"].fillna(0).astype(int)
+    return rows

@@ -21,6 +21,7 @@ from agentoscope.runtime import (
     SQLiteSession,
     function_tool,
 )
+from agentoscope.runtime.memory import SessionBackendError
 from agentoscope.runtime.models import ScriptedModel, text_message, tool_call
 from support.fake_conversations import FakeConversationsServer
 from support.redis_server import RedisServer
@@ -194,3 +195,19 @@ def test_run_sync_with_a_session_file(tmp_path: Path) -> None:
         result = Runner.run_sync(agent, "b", session=reopened)
     assert result.final_output == "two"
     assert texts(model.calls[1].input) == ["a", "one", "b"]
+
+
+async def test_a_run_stops_with_a_clear_error_when_its_redis_is_gone() -> None:
+    server = RedisServer().start()
+    session = RedisSession.from_url(uuid.uuid4().hex, server.url)
+    model = ScriptedModel([text_message("hi"), text_message("unreachable")])
+    agent = Agent(name="a", model=model)
+    try:
+        await Runner.run(agent, "hello", session=session)
+        server.stop()
+        with pytest.raises(SessionBackendError, match="get_items"):
+            await Runner.run(agent, "again", session=session)
+        assert len(model.calls) == 1  # the model never ran on a history that looked empty
+    finally:
+        server.stop()
+        await session.close()

@@ -112,6 +112,18 @@ def waterfall(rows: pd.DataFrame, selected_span_id: str | None = None) -> alt.Ch
     )
 
 
+def _utc(frame: pd.DataFrame, column: str = "bucket") -> pd.DataFrame:
+    """Store times are naive UTC; marked as UTC they show as UTC in every browser's time zone."""
+    times = pd.to_datetime(frame[column])
+    if times.dt.tz is None:
+        times = times.dt.tz_localize("UTC")
+    return frame.assign(**{column: times})
+
+
+UTC_TIME = alt.Scale(type="utc")
+UTC_AXIS = alt.Axis(title=None, format="%b %d %H:%M", labelAngle=0)
+
+
 def time_series(
     frame: pd.DataFrame,
     value: str,
@@ -120,39 +132,40 @@ def time_series(
     color_title: str = "",
     stacked: bool = True,
 ) -> alt.Chart:
-    """A stacked bar per time bucket, coloured by `color` (model, agent, ...)."""
+    """A stacked bar per time bucket, coloured by `color` (model, agent, ...). Times in UTC."""
     encoding = {
-        "x": alt.X("bucket:T", title=None),
+        "x": alt.X("utc_bucket:T", scale=UTC_TIME, axis=UTC_AXIS),
         "y": alt.Y(f"{value}:Q", title=title, stack="zero" if stacked else None),
         "color": alt.Color(f"{color}:N", title=color_title or None),
         "tooltip": [
-            alt.Tooltip("bucket:T", title="from", format="%Y-%m-%d %H:%M"),
+            alt.Tooltip("utc_bucket:T", title="from (UTC)", format="%Y-%m-%d %H:%M"),
             alt.Tooltip(f"{color}:N", title=color_title or color),
             alt.Tooltip(f"{value}:Q", title=title, format=",.4~f"),
         ],
     }
-    return alt.Chart(frame).mark_bar().encode(**encoding).properties(height=260)
+    data = _utc(frame).rename(columns={"bucket": "utc_bucket"})
+    return alt.Chart(data).mark_bar().encode(**encoding).properties(height=260)
 
 
 def error_rate(frame: pd.DataFrame) -> alt.Chart:
     """Failing traces as a share of traces per bucket (line) over the error count (bars)."""
-    data = frame.assign(
+    data = _utc(frame).assign(
         rate=frame["failing_traces"] / frame["traces"].where(frame["traces"] > 0),
     )
-    base = alt.Chart(data).encode(x=alt.X("bucket:T", title=None))
+    base = alt.Chart(data).encode(x=alt.X("bucket:T", scale=UTC_TIME, axis=UTC_AXIS))
     bars = base.mark_bar(color=ERROR_COLOR, opacity=0.35).encode(
         y=alt.Y("errors:Q", title="failed spans"),
         tooltip=[
-            alt.Tooltip("bucket:T", title="from", format="%Y-%m-%d %H:%M"),
+            alt.Tooltip("bucket:T", title="from (UTC)", format="%Y-%m-%d %H:%M"),
             alt.Tooltip("errors:Q", title="failed spans"),
             alt.Tooltip("failing_traces:Q", title="failing traces"),
             alt.Tooltip("traces:Q", title="traces"),
             alt.Tooltip("rate:Q", title="trace error rate", format=".1%"),
         ],
     )
-    line = base.mark_line(color=ERROR_COLOR, point=True).encode(
-        y=alt.Y("rate:Q", title="traces with an error", axis=alt.Axis(format="%")),
-    )
+    line = base.mark_line(
+        color=ERROR_COLOR, point=alt.OverlayMarkDef(color=ERROR_COLOR, size=30)
+    ).encode(y=alt.Y("rate:Q", title="traces with an error", axis=alt.Axis(format="%")))
     return alt.layer(bars, line).resolve_scale(y="independent").properties(height=260)
 
 
@@ -165,6 +178,7 @@ def histogram(frame: pd.DataFrame) -> alt.Chart:
             x=alt.X("from_ms:Q", title="duration (ms, log scale)", scale=alt.Scale(type="log")),
             x2="to_ms:Q",
             y=alt.Y("spans:Q", title="spans"),
+            y2=alt.datum(0),
             tooltip=[
                 alt.Tooltip("from_ms:Q", title="from ms", format=",.2f"),
                 alt.Tooltip("to_ms:Q", title="to ms", format=",.2f"),
@@ -175,26 +189,37 @@ def histogram(frame: pd.DataFrame) -> alt.Chart:
     )
 
 
-def percentile_bars(frame: pd.DataFrame, key_title: str) -> alt.Chart:
-    """p50/p95/p99 side by side per key, log scale so fast and slow keys both read."""
-    long = frame.melt(
-        id_vars=["key"], value_vars=["p50_ms", "p95_ms", "p99_ms"], var_name="percentile"
+def percentile_chart(frame: pd.DataFrame, key_title: str) -> alt.Chart:
+    """Per key, a line from p50 to p99 with a dot at each percentile, on a log scale so fast
+    and slow keys both read."""
+    data = frame[["key", "p50_ms", "p95_ms", "p99_ms"]].copy()
+    data["key"] = data["key"].astype(str)
+    low = data["p50_ms"][data["p50_ms"] > 0].min()
+    floor = float(low) / 2 if pd.notna(low) else 0.001
+    for column in ("p50_ms", "p95_ms", "p99_ms"):  # a log scale cannot show zero
+        data[column] = data[column].clip(lower=floor)
+    y = alt.Y("key:N", title=key_title, sort=None, axis=alt.Axis(labelOverlap=False))
+    x_scale = alt.Scale(type="log")
+    spread = (
+        alt.Chart(data)
+        .mark_rule(color="#9d9da0", strokeWidth=2)
+        .encode(y=y, x=alt.X("p50_ms:Q", scale=x_scale, title="ms (log scale)"), x2="p99_ms:Q")
     )
+    long = data.melt(id_vars=["key"], var_name="percentile", value_name="ms")
     long["percentile"] = long["percentile"].str.replace("_ms", "")
-    return (
+    dots = (
         alt.Chart(long)
-        .mark_bar()
+        .mark_circle(size=90, opacity=1)
         .encode(
-            y=alt.Y("key:N", title=key_title, sort=None),
-            x=alt.X("value:Q", title="ms (log scale)", scale=alt.Scale(type="log")),
-            yOffset="percentile:N",
+            y=y,
+            x=alt.X("ms:Q", scale=x_scale),
             color=alt.Color(
                 "percentile:N",
                 scale=alt.Scale(
                     domain=["p50", "p95", "p99"], range=["#9ecae9", "#4c78a8", "#1f3b63"]
                 ),
             ),
-            tooltip=["key:N", "percentile:N", alt.Tooltip("value:Q", format=",.1f")],
+            tooltip=["key:N", "percentile:N", alt.Tooltip("ms:Q", format=",.1f")],
         )
-        .properties(height=max(36 * len(frame), 120))
     )
+    return alt.layer(spread, dots).properties(height=max(40 * len(data), 160))

@@ -92,7 +92,7 @@ def show_tools_and_guardrails(tools: pd.DataFrame, guardrails: pd.DataFrame) -> 
                     "guardrail": guardrails["guardrail"],
                     "checks": guardrails["checks"],
                     "tripped": guardrails["tripped"],
-                    "latest trip": guardrails["latest_trace_id"].map(controls.trace_url),
+                    "latest trip": guardrails["latest_trace_id"].map(controls.trace_url).fillna(""),
                 }
             ),
             hide_index=True,

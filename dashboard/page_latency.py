@@ -56,7 +56,7 @@ table_column.dataframe(
     hide_index=True,
     width="stretch",
 )
-chart_column.altair_chart(charts.percentile_bars(percentiles, title), width="stretch")
+chart_column.altair_chart(charts.percentile_chart(percentiles, title), width="stretch")
 
 focus = st.selectbox(
     "Distribution and slowest spans of", [ALL, *percentiles["key"].astype(str)], key="latency_of"

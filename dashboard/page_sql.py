@@ -109,8 +109,8 @@ with editor:
         index=None,
         placeholder="Start from an example…",
     )
-    if "sql_text" not in st.session_state:
-        st.session_state["sql_text"] = EXAMPLES["Latest traces"]
+    if "sql_text" not in st.session_state:  # first visit: show the first example's result
+        st.session_state["sql_text"] = st.session_state["sql_ran"] = EXAMPLES["Latest traces"]
     sql = st.text_area("Query", key="sql_text", height=220)
     run = st.button("Run", type="primary")
 

@@ -40,11 +40,11 @@ def totals_table(usage: pd.DataFrame, title: str) -> pd.DataFrame:
             "input": totals["input_tokens"],
             "cached input": totals["cached_input_tokens"],
             "output": totals["output_tokens"],
-            "reasoning": totals["reasoning_tokens"],
+            "reasoning": totals["reasoning_tokens"].fillna(0),
             "total tokens": totals["tokens"],
             "share": totals["tokens"] / all_tokens,
             "cost ($)": totals["cost"],
-            "unpriced tokens": totals["unpriced_tokens"],
+            "unpriced tokens": totals["unpriced_tokens"].fillna(0),
         }
     )
 

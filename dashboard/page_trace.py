@@ -146,7 +146,7 @@ def span_table(rows: pd.DataFrame) -> None:
         key="span_table",
         # Narrow enough to sit beside the detail panel; the waterfall shows when spans start.
         column_config={
-            "span": st.column_config.TextColumn(width=190),
+            "span": st.column_config.TextColumn(width=170),
             "type": st.column_config.TextColumn(width=85),
             "duration": st.column_config.TextColumn(width=75),
             "tokens": st.column_config.TextColumn(width=60),
@@ -183,7 +183,7 @@ st.altair_chart(
     key="waterfall",
     width="stretch",
 )
-tree_column, detail_column = st.columns(2, gap="medium")
+tree_column, detail_column = st.columns([11, 9], gap="medium")
 with tree_column:
     st.markdown("**Spans** · select one for its details")
     span_table(rows)

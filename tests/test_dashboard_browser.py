@@ -58,10 +58,21 @@ def wait_for(condition: Callable[[], Any], timeout: float, what: str) -> Any:
         time.sleep(0.2)
 
 
+# True once Streamlit has drawn everything it announced: no skeleton placeholders, a canvas or
+# SVG in every chart, text in every code block, and no "running" status.
+RENDERED = """() => {
+    const all = (selector) => Array.from(document.querySelectorAll(selector));
+    return all('[data-testid*="keleton"]').length === 0
+        && all('[data-testid="stVegaLiteChart"]').every((c) => c.querySelector("canvas, svg"))
+        && all('[data-testid="stCode"] code').every((c) => c.innerText.trim().length > 0)
+        && all('[data-testid="stStatusWidget"]').length === 0;
+}"""
+
+
 class Chromium:
     """Headless Chromium with one page, driven over the DevTools protocol's WebSocket."""
 
-    def __init__(self, profile: Path, width: int = 1440, height: int = 1000) -> None:
+    def __init__(self, profile: Path, width: int = 1440, height: int = 1200) -> None:
         self.process = subprocess.Popen(
             [
                 str(CHROMIUM),
@@ -126,8 +137,10 @@ class Chromium:
         previous = [""]
 
         def settled() -> bool:
-            current = self.evaluate("document.body.innerText")
-            same, previous[0] = current == previous[0], current
+            """Nothing left to draw (no placeholders, every chart and code block filled) and
+            the text unchanged since the last look."""
+            current = self.evaluate(f"({RENDERED})() ? document.body.innerText : null")
+            same, previous[0] = current is not None and current == previous[0], current or ""
             return same
 
         wait_for(settled, PAGE_TIMEOUT_S, "the page to finish rendering")

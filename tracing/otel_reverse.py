@@ -148,17 +148,18 @@ def ours_from_blob(
         }
     if not isinstance(fields.get("span_id"), str):
         raise ValueError(f"{A_RECORD} has no span_id")
-    record = _EMPTY_SPAN_RECORD.copy()
-    record.update(fields)
-    record["v"] = RECORD_VERSION
-    record["kind"] = "span"
-    record["trace_id"] = trace_id
-    record["started_at"] = iso_utc(start_ns)
-    record["ended_at"] = iso_utc(end_ns)
-    record["duration_ms"] = duration
-    record["status"] = fields.get("status", "ok")
-    record["data"] = orjson.loads(data) if isinstance(data, str) else None
-    return record
+    return {
+        **_EMPTY_SPAN_RECORD,
+        **fields,
+        "v": RECORD_VERSION,
+        "kind": "span",
+        "trace_id": trace_id,
+        "started_at": iso_utc(start_ns),
+        "ended_at": iso_utc(end_ns),
+        "duration_ms": duration,
+        "status": fields.get("status", "ok"),
+        "data": orjson.loads(data) if isinstance(data, str) else None,
+    }
 
 
 def _error_fields(span: OtelSpan) -> tuple[str, str | None, str | None, Any]:

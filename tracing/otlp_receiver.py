@@ -207,9 +207,10 @@ def records_from_request(request: ExportTraceServiceRequest) -> list[dict[str, A
                 trace_raw = span.trace_id
                 # Our OTLPProcessor's spans carry what serve needs in their first two
                 # attributes: read those and skip the rest (the GenAI keys for other backends).
+                first = attributes[0] if attributes else None
                 if (
-                    attributes
-                    and attributes[0].key == A_RECORD
+                    first is not None
+                    and first.key == A_RECORD
                     and len(trace_raw) == 16
                     and trace_raw != _ZERO_TRACE
                     and len(span.span_id) == 8
@@ -217,14 +218,18 @@ def records_from_request(request: ExportTraceServiceRequest) -> list[dict[str, A
                     if trace_raw != last_raw:
                         last_raw, last_trace = trace_raw, "trace_" + trace_raw.hex()
                     data = None
-                    if len(attributes) > 1 and attributes[1].key == A_DATA:
-                        data = attributes[1].value.string_value
-                    start = span.start_time_unix_nano or None
-                    end = span.end_time_unix_nano or None
+                    if len(attributes) > 1:
+                        second = attributes[1]
+                        if second.key == A_DATA:
+                            data = second.value.string_value
                     try:
                         append(
                             ours_from_blob(
-                                last_trace, start, end, attributes[0].value.string_value, data
+                                last_trace,
+                                span.start_time_unix_nano or None,
+                                span.end_time_unix_nano or None,
+                                first.value.string_value,
+                                data,
                             )
                         )
                     except ValueError as error:

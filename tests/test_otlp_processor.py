@@ -68,7 +68,10 @@ def test_standard_variables_configure_the_exporter(
         monkeypatch.setenv("OTEL_EXPORTER_OTLP_HEADERS", "authorization=Bearer s3cret")
         monkeypatch.setenv("OTEL_SERVICE_NAME", "checkout-agent")
         monkeypatch.setenv("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment=test")
-        exporter = OTLPProcessor(schedule_delay=0.05)
+        monkeypatch.setenv("OTEL_BSP_MAX_QUEUE_SIZE", "1000")
+        monkeypatch.setenv("OTEL_BSP_SCHEDULE_DELAY", "50")
+        exporter = OTLPProcessor()
+        assert (exporter._max_queue_size, exporter._schedule_delay) == (1000, 0.05)
         assert exporter.protocol == "grpc"
         assert exporter.resource.attributes["service.name"] == "checkout-agent"
         assert exporter.resource.attributes["deployment.environment"] == "test"

@@ -11,7 +11,9 @@ resumes by itself when the endpoint is back.
 Configuration follows OpenTelemetry's standard variables wherever an argument is left unset:
 `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` / `OTEL_EXPORTER_OTLP_ENDPOINT`,
 `OTEL_EXPORTER_OTLP_TRACES_PROTOCOL` / `OTEL_EXPORTER_OTLP_PROTOCOL`, `..._HEADERS`,
-`..._TIMEOUT`, `..._COMPRESSION`, `OTEL_SERVICE_NAME` and `OTEL_RESOURCE_ATTRIBUTES`. Message
+`..._TIMEOUT`, `..._COMPRESSION`, `OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES` and the batch
+processor's `OTEL_BSP_MAX_QUEUE_SIZE`, `OTEL_BSP_MAX_EXPORT_BATCH_SIZE`, `OTEL_BSP_SCHEDULE_DELAY`
+(ms). Message
 content (model inputs/outputs, tool arguments/results) is sent only when content capture is on:
 `capture_content=True` or `OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=SPAN_ONLY` (or
 `SPAN_AND_EVENT`, `true`).
@@ -54,6 +56,19 @@ _CAPTURE_VALUES = {"span_only", "span_and_event", "true", "1", "yes", "on"}
 
 class OTLPExportError(RuntimeError):
     """A batch the exporter could not deliver, after its own retries."""
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise ValueError(f"{name}={value!r} is not an integer") from None
+    if number < 0:
+        raise ValueError(f"{name}={value!r} must not be negative")
+    return number
 
 
 def capture_content_from_env() -> bool:
@@ -192,14 +207,17 @@ class OTLPProcessor(BatchingProcessor):
         resource_attributes: Mapping[str, Any] | None = None,
         exporter: SpanExporter | None = None,
         flush_timeout: float = 30.0,
-        max_queue_size: int = 65_536,
-        max_batch_size: int = 512,
-        schedule_delay: float = 0.5,
+        max_queue_size: int | None = None,
+        max_batch_size: int | None = None,
+        schedule_delay: float | None = None,
     ) -> None:
+        # Unset: the batch span processor's standard variables, else these defaults.
         super().__init__(
-            max_queue_size=max_queue_size,
-            max_batch_size=max_batch_size,
-            schedule_delay=schedule_delay,
+            max_queue_size=max_queue_size or _env_int("OTEL_BSP_MAX_QUEUE_SIZE", 65_536),
+            max_batch_size=max_batch_size or _env_int("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", 512),
+            schedule_delay=schedule_delay
+            if schedule_delay is not None
+            else _env_int("OTEL_BSP_SCHEDULE_DELAY", 500) / 1000,
         )
         self.protocol = resolve_protocol(protocol)
         self.capture_content = (

@@ -125,7 +125,8 @@ def show_table(frame: pd.DataFrame) -> None:
     table = pd.DataFrame(
         {
             "open": [controls.trace_url(trace_id) for trace_id in frame["trace_id"]],
-            "workflow": frame["workflow_name"],
+            # A running trace's name arrives with its trace record, when it ends.
+            "workflow": frame["workflow_name"].fillna("–"),
             "started (UTC)": pd.to_datetime(frame["started_at"]),
             "duration": frame["duration_ms"].map(duration),
             "spans": frame["spans"],

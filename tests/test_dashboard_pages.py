@@ -65,8 +65,11 @@ def test_traces_page_lists_the_known_trace_with_its_totals() -> None:
     assert known["status"] == "1 error"
     assert known["group"] == KNOWN_GROUP
     assert known["last error"] == ERROR_MESSAGE
-    # newest first: the research runs came last, the known trace first
+    # newest first: the known trace came first; the running batch is the newest
     assert traces["open"].iloc[-1].endswith(KNOWN_TRACE_ID)
+    running = traces.iloc[0]
+    assert running["workflow"] == "–" and running["status"] == "running"
+    assert running["spans"] == 2
 
 
 def test_traces_page_filters_from_the_url() -> None:
@@ -231,3 +234,14 @@ def test_sql_page_runs_reads_and_refuses_writes() -> None:
     app.text_area(key="sql_text").set_value("DELETE FROM spans")
     app.button[0].click().run()
     assert any("read-only" in error.value for error in app.error)
+
+
+def test_a_running_trace_opens_with_what_has_arrived() -> None:
+    running_url = table(open_app())["open"].iloc[0]
+    trace_id = running_url.split("trace_id=")[1]
+    app = open_app("page_trace.py", trace_id=trace_id)
+    no_exceptions(app)
+    text = page_text(app)
+    assert "running, or its process died before the trace ended" in text
+    assert "Spans: 2" in text
+    assert [name.strip("├└ ") for name in table(app)["span"]] == ["Batcher", "load_rows"]

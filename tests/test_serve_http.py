@@ -4,6 +4,7 @@ bearer token enforced, read-only SQL for readers, health."""
 from __future__ import annotations
 
 import gzip
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -240,6 +241,10 @@ def test_sql_is_read_only_and_typed_like_the_store(service: Any) -> None:
     remote = client.query(sql, ["gpt-4o"])
     pd.testing.assert_frame_equal(remote, service.query(sql, ["gpt-4o"]))
     assert client.health()["ingest"]["spans"] == 1
+    since = "SELECT count(*) AS n FROM spans WHERE started_at >= $since AND started_at < $until"
+    window = {"since": datetime(2000, 1, 1, tzinfo=UTC), "until": datetime.now(UTC) + timedelta(1)}
+    assert client.query(since, window)["n"][0] == 1  # datetimes mean what they mean locally
+    pd.testing.assert_frame_equal(client.query(since, window), service.query(since, window))
 
     as_json = httpx.post(
         f"{service.http_url}/v1/query", json={"sql": sql, "params": ["gpt-4o"]}

@@ -11,13 +11,43 @@ from __future__ import annotations
 
 import io
 import os
+from datetime import date, datetime
 from typing import Any
 
 import httpx
+import orjson
 
 ARROW_STREAM = "application/vnd.apache.arrow.stream"
 SERVER_ENV = "AGENTOSCOPE_SERVER"
 TOKEN_ENV = "AGENTOSCOPE_TOKEN"
+
+
+def encode_param(value: Any) -> Any:
+    """JSON has no time types: datetimes and dates travel tagged, and the server turns them back
+    into the same Python values, so parameters mean what they mean with `SpanStore.query`."""
+    if isinstance(value, datetime):
+        return {"$type": "datetime", "value": value.isoformat()}
+    if isinstance(value, date):
+        return {"$type": "date", "value": value.isoformat()}
+    raise TypeError(f"query parameter of type {type(value).__name__} cannot be sent: {value!r}")
+
+
+def decode_params(params: Any) -> Any:
+    """The inverse of `encode_param`, on the server side."""
+    if isinstance(params, list):
+        return [_decode(value) for value in params]
+    if isinstance(params, dict):
+        return {key: _decode(value) for key, value in params.items()}
+    return params
+
+
+def _decode(value: Any) -> Any:
+    if isinstance(value, dict) and set(value) == {"$type", "value"}:
+        if value["$type"] == "datetime":
+            return datetime.fromisoformat(value["value"])
+        if value["$type"] == "date":
+            return date.fromisoformat(value["value"])
+    return value
 
 
 class StoreClientError(RuntimeError):
@@ -43,10 +73,14 @@ class StoreClient:
 
         if params is not None and not isinstance(params, list | dict):
             params = list(params)
+        body = orjson.dumps(
+            {"sql": sql, "params": params},
+            default=encode_param,
+            option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_PASSTHROUGH_DATETIME,
+        )
+        headers = {"Accept": ARROW_STREAM, "Content-Type": "application/json"}
         try:
-            response = self._http.post(
-                "/v1/query", json={"sql": sql, "params": params}, headers={"Accept": ARROW_STREAM}
-            )
+            response = self._http.post("/v1/query", content=body, headers=headers)
         except httpx.HTTPError as error:
             raise StoreClientError(
                 f"cannot reach agentoscope serve at {self.url}: {error}"

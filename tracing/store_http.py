@@ -24,7 +24,7 @@ from google.rpc import code_pb2, status_pb2
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 
 from .otlp_receiver import OTLPDecodeError, decode_request, records_from_request
-from .store_client import ARROW_STREAM
+from .store_client import ARROW_STREAM, decode_params
 
 logger = logging.getLogger("agentoscope.serve")
 
@@ -196,7 +196,7 @@ class OTLPHTTPHandler(BaseHTTPRequestHandler):
             return
         service.count("queries")
         try:
-            frame = service.query(sql, params)
+            frame = service.query(sql, decode_params(params))
         except Exception as error:
             self._send_json_error(400, f"{type(error).__name__}: {error}")
             return

@@ -9,6 +9,7 @@ how to fix it instead of showing a traceback.
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Callable
@@ -142,8 +143,10 @@ def cached_reader(source: Source) -> Any:
 
 
 def release_reader() -> None:
-    """Close the shared connection (frees the store file for a writer) and forget it."""
+    """Close the shared connection (frees the store file for a writer) and forget it, with the
+    results read through it."""
     cached_reader.clear()
+    cached_result.clear()
 
 
 def reader() -> Reader:
@@ -202,9 +205,20 @@ def _timed(run: Callable[[], T], sql: str | None = None) -> T:
     return result
 
 
+@st.cache_data(show_spinner=False, max_entries=300)
+def cached_result(source: Source, text: str, params_json: str, _reader: Any) -> pd.DataFrame:
+    return _reader.query(text, json.loads(params_json))
+
+
 def fetch(sql: Sql) -> pd.DataFrame:
-    """Run one dashboard query."""
-    return _timed(lambda: sql.run(reader()), sql.text)
+    """Run one dashboard query. A store file cannot change while the dashboard has it open, so
+    its results are kept: clicking around re-reads nothing. A server's store is live: always
+    asked."""
+    source = configured_source()
+    if source.kind != "file":
+        return _timed(lambda: sql.run(reader()), sql.text)
+    params = json.dumps(sql.params, sort_keys=True, default=str)
+    return _timed(lambda: cached_result(source, sql.text, params, reader()), sql.text)
 
 
 def fetch_trace(trace_id: str) -> tuple[dict[str, Any] | None, pd.DataFrame]:

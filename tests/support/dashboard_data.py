@@ -264,10 +264,12 @@ def open_app(page: str | None = None, **query_params: str) -> Any:
 
 
 def release_dashboard_readers() -> None:
-    """Close the dashboard's cached store connections (they are process-wide)."""
+    """Close the dashboard's cached store connections and forget cached results (both are
+    process-wide)."""
     import streamlit as st
 
     st.cache_resource.clear()
+    st.cache_data.clear()
 
 
 def page_text(app: Any) -> str:

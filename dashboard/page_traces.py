@@ -33,7 +33,7 @@ def status_text(errors: int, tripped: int, running: bool = False) -> str:
     if errors:
         return f"{errors} error{'s' if errors > 1 else ''}"
     if tripped:
-        return "guardrail tripped"
+        return "tripped"
     return "running" if running else "ok"
 
 

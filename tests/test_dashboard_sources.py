@@ -31,6 +31,25 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterat
     release_dashboard_readers()
 
 
+def late_trace_record(trace_id: str) -> dict:
+    from datetime import UTC, datetime
+
+    from agentoscope.tracing import RECORD_VERSION
+
+    now = datetime.now(UTC).isoformat(timespec="microseconds")
+    return {
+        "v": RECORD_VERSION,
+        "kind": "trace",
+        "trace_id": trace_id,
+        "workflow_name": "Arrived later",
+        "group_id": None,
+        "metadata": None,
+        "started_at": now,
+        "ended_at": now,
+        "duration_ms": 0.0,
+    }
+
+
 def traces_listed(app) -> list[str]:
     return app.dataframe[0].value["open"].tolist()
 
@@ -107,7 +126,13 @@ def test_reads_through_agentoscope_serve(tmp_path: Path, monkeypatch: pytest.Mon
         assert not app.exception
         assert any(KNOWN_TRACE_ID in url for url in traces_listed(app))
         assert service.http_url in page_text(app)
-        assert not app.toggle(key="live").disabled  # live refresh is for served stores
+        app.toggle(key="live").set_value(True).run()  # live refresh is for served stores
+        assert not app.exception
+        # spans that arrive at the server show on the next run: nothing is kept from before
+        new_trace = "trace_00000000000000000000000000000777"
+        service.ingest([late_trace_record(new_trace)])
+        app.run()
+        assert traces_listed(app)[0].endswith(new_trace)
         app = open_app("page_trace.py", trace_id=KNOWN_TRACE_ID)
         assert "Spans: 10" in page_text(app)
     finally:

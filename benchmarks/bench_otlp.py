@@ -438,7 +438,7 @@ def main() -> None:
         f"| {'requests':<46} | {'spans/s':>9} | {'serve CPU µs/span':>17} | "
         f"{'decode µs':>9} | {'store µs':>8} |"
     )
-    print(f"|{'-' * 44}|{'-' * 11}|{'-' * 19}|{'-' * 11}|{'-' * 10}|")
+    print(f"|{'-' * 48}|{'-' * 11}|{'-' * 19}|{'-' * 11}|{'-' * 10}|")
     for label, rate, serve_cpu, decode, store in ingest_rows:
         print(f"| {label:<42} | {rate:>9,.0f} | {serve_cpu:17.1f} | {decode:9.1f} | {store:8.1f} |")
     print(

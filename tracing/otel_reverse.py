@@ -223,15 +223,21 @@ def _foreign_span(span: OtelSpan) -> dict[str, Any]:
         )
         tokens = (input_tokens, output_tokens, total, cached, reasoning)
     limit = get_data_policy().max_field_chars
-    otel: dict[str, Any] = {"name": span.name, "kind": span.kind, "attributes": attrs}
+    # Secrets masked and long values cut in what the span brought; the resource is shared by
+    # many spans and cleaned once by the receiver.
+    otel: dict[str, Any] = {
+        "name": clean(span.name, limit),
+        "kind": span.kind,
+        "attributes": clean(attrs, limit),
+    }
     if span.resource:
         otel["resource"] = span.resource
     if span.scope:
-        otel["scope"] = span.scope
+        otel["scope"] = clean(span.scope, limit)
     if span.events:
         otel["events"] = [
-            {"name": name, "time": iso_utc(at), "attributes": event_attrs}
-            for name, at, event_attrs in span.events
+            {"name": clean(name, limit), "time": iso_utc(at), "attributes": clean(attrs_, limit)}
+            for name, at, attrs_ in span.events
         ]
     return {
         "v": RECORD_VERSION,
@@ -257,7 +263,7 @@ def _foreign_span(span: OtelSpan) -> dict[str, Any]:
         "total_tokens": tokens[2],
         "cached_input_tokens": tokens[3],
         "reasoning_tokens": tokens[4],
-        "data": clean({"type": span_type, "otel": otel}, limit),
+        "data": {"type": span_type, "otel": otel},
         "error": clean(error, limit),
         "metadata": None,
     }

@@ -19,6 +19,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 
 from .otel_mapping import A_DATA, A_RECORD, OtelSpan
 from .otel_reverse import ours_from_blob, records_from_otel
+from .sensitive import clean, get_data_policy
 
 _KIND_NAMES = ("unspecified", "internal", "server", "client", "producer", "consumer")
 _STATUS_NAMES = ("unset", "ok", "error")
@@ -184,11 +185,17 @@ def _spans(request: ExportTraceServiceRequest) -> Iterator[tuple[str, Any, Any, 
                 )
 
 
+def _resource(resource_spans: Any) -> dict[str, Any] | None:
+    """The resource's attributes, cleaned (secrets masked) once for all its spans."""
+    attributes = _attributes(resource_spans.resource.attributes)
+    return clean(attributes, get_data_policy().max_field_chars) if attributes else None
+
+
 def spans_from_request(request: ExportTraceServiceRequest) -> list[OtelSpan]:
     """Every span of the request with all its attributes, checked: a bad id anywhere raises
     `OTLPDecodeError`."""
     return [
-        _otel_span(span, where, _attributes(rs.resource.attributes) or None, ss.scope.name or None)
+        _otel_span(span, where, _resource(rs), ss.scope.name or None)
         for where, span, rs, ss in _spans(request)
     ]
 
@@ -238,7 +245,7 @@ def records_from_request(request: ExportTraceServiceRequest) -> list[dict[str, A
                     continue
                 where = f"resource_spans[{r}].scope_spans[{s}].spans[{n}]"
                 if resource is _UNREAD:
-                    resource = _attributes(resource_spans.resource.attributes) or None
+                    resource = _resource(resource_spans)
                 otel_span = _otel_span(span, where, resource, scope_spans.scope.name or None)
                 try:
                     records.extend(records_from_otel(otel_span))

@@ -40,7 +40,11 @@ class TraceServicer(trace_service_pb2_grpc.TraceServiceServicer):
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(error))
         try:
             service.ingest(records)
-        except Exception as error:
+        except (ValueError, TypeError, KeyError) as error:  # the data itself: retrying won't help
+            service.count("otlp_rejected")
+            logger.error("OTLP/gRPC: the store refused %d records: %s", len(records), error)
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"the store refused the spans: {error}")
+        except Exception as error:  # the store, not the data: the exporter retries
             logger.error("OTLP/gRPC: could not store %d records: %s", len(records), error)
             context.abort(grpc.StatusCode.UNAVAILABLE, f"could not store the spans: {error}")
         return ExportTraceServiceResponse()

@@ -143,11 +143,16 @@ class OTLPHTTPHandler(BaseHTTPRequestHandler):
             return
         try:
             service.ingest(records)
-        except Exception as error:
+        except (ValueError, TypeError, KeyError) as error:  # the data itself: retrying won't help
+            service.count("otlp_rejected")
+            logger.error("OTLP/HTTP: the store refused %d records: %s", len(records), error)
+            message = f"the store refused the spans: {error}"
+            self._otlp_error(400, code_pb2.INVALID_ARGUMENT, message, as_json)
+            return
+        except Exception as error:  # the store, not the data: the exporter retries
             logger.error("OTLP/HTTP: could not store %d records: %s", len(records), error)
-            self._otlp_error(
-                503, code_pb2.UNAVAILABLE, f"could not store the spans: {error}", as_json
-            )
+            message = f"could not store the spans: {error}"
+            self._otlp_error(503, code_pb2.UNAVAILABLE, message, as_json)
             return
         response = ExportTraceServiceResponse()
         if as_json:

@@ -440,7 +440,7 @@ def main() -> None:
     )
     print(f"|{'-' * 48}|{'-' * 11}|{'-' * 19}|{'-' * 11}|{'-' * 10}|")
     for label, rate, serve_cpu, decode, store in ingest_rows:
-        print(f"| {label:<42} | {rate:>9,.0f} | {serve_cpu:17.1f} | {decode:9.1f} | {store:8.1f} |")
+        print(f"| {label:<46} | {rate:>9,.0f} | {serve_cpu:17.1f} | {decode:9.1f} | {store:8.1f} |")
     print(
         "\nTarget: >= 50,000 spans/s. decode = OTLP bytes -> records (otlp_receiver), store = "
         "SpanStore.ingest of those records, both CPU µs/span measured in this process."

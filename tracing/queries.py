@@ -234,18 +234,17 @@ GROUP BY ALL ORDER BY day, agent_name""",
         ),
         NamedQuery(
             "error_rate_per_agent_per_day",
-            "Per day and agent: agent runs, failed runs, spans, failed spans and the span error "
-            "rate, over a window (default: 7 days). Uses the agent_name column filled at "
-            "ingest, so no self-join.",
+            "Per day and agent: agent runs, failed runs, their rate, and the failing spans of "
+            "any type inside the agent, over a window (default: 7 days). Uses the agent_name "
+            "column filled at ingest (no self-join) and reads only agent and failing spans.",
             f"""
 SELECT date_trunc('day', started_at) AS day, agent_name,
        count(*) FILTER (WHERE span_type = 'agent') AS runs,
        count(*) FILTER (WHERE span_type = 'agent' AND status = 'error') AS failed_runs,
-       count(*) AS spans,
-       count(*) FILTER (WHERE status = 'error') AS errors,
-       count(*) FILTER (WHERE status = 'error') / count(*) AS error_rate
+       failed_runs / nullif(runs, 0) AS error_rate,
+       count(*) FILTER (WHERE status = 'error') AS errors
 FROM spans
-WHERE agent_name IS NOT NULL AND {_WINDOW}
+WHERE agent_name IS NOT NULL AND (span_type = 'agent' OR status = 'error') AND {_WINDOW}
 GROUP BY ALL ORDER BY day, agent_name""",
             _WINDOW_DEFAULTS_7D,
         ),

@@ -172,11 +172,15 @@ class SpanStore:
 
     # -- writing ----------------------------------------------------------------------------------
 
-    def ingest(self, records: Iterable[Mapping[str, Any]]) -> IngestResult:
+    def ingest(
+        self, records: Iterable[Mapping[str, Any]], *, validate: bool = True
+    ) -> IngestResult:
         """Store span and trace records (as `span_record`/`trace_record` make them) in one
-        transaction. Records already stored are skipped and counted as duplicates."""
+        transaction. Records already stored are skipped and counted as duplicates; inputs that
+        are not records are skipped, logged and counted as rejected. `validate=False` skips
+        the per-record checks, for records a processor made itself."""
         database = self._writable("ingest")
-        batch = split_records(records)
+        batch = split_records(records, validate=validate)
         with database.write_lock:
             cursor = self._cursor
             cursor.execute("BEGIN TRANSACTION")

@@ -18,6 +18,7 @@ from typing import Any
 
 import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from .clock import ns_from_iso
 from .jsonl import check_record
@@ -33,6 +34,9 @@ from .store_schema import (
 logger = logging.getLogger("agentoscope.tracing")
 
 TRACE_RECORD_COLUMNS = tuple(name for name in TRACE_COLUMN_NAMES if name != "inferred")
+_BATCH_SPANS = "_agentoscope_batch_spans"
+_BATCH_TRACES = "_agentoscope_batch_traces"
+_BATCH_SPAN_TRACES = "_agentoscope_batch_span_traces"
 _UTC_MICROS = pa.timestamp("us", tz="UTC")
 _NAIVE_MICROS = pa.timestamp("us")
 _ARROW_ERRORS = (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, TypeError, ValueError)
@@ -68,13 +72,23 @@ class Batch:
     rejected: int
 
 
-def split_records(records: Iterable[Mapping[str, Any]]) -> Batch:
-    spans: dict[str, Mapping[str, Any]] = {}
-    traces: dict[str, Mapping[str, Any]] = {}
+def split_records(records: Iterable[Mapping[str, Any]], *, validate: bool = True) -> Batch:
+    """Split records by kind, each id once (the last copy wins). `validate=False` is for records
+    made by `span_record`/`trace_record` (a processor's own): only ids are checked for repeats."""
+    if not validate:
+        records = records if isinstance(records, list) else list(records)
+        spans = [record for record in records if record["kind"] == "span"]
+        traces = [record for record in records if record["kind"] != "span"]
+        if len({span["span_id"] for span in spans}) == len(spans) and len(
+            {trace["trace_id"] for trace in traces}
+        ) == len(traces):
+            return Batch(spans, traces, 0, 0)
+    unique_spans: dict[str, Mapping[str, Any]] = {}
+    unique_traces: dict[str, Mapping[str, Any]] = {}
     seen = rejected = 0
     for record in records:
         # The common case (a current-version record with string ids) is checked inline: this
-        # loop runs for every span the store takes.
+        # loop runs for every record of a JSONL file read line by line.
         if (
             type(record) is dict
             and record.get("v") == RECORD_VERSION
@@ -86,16 +100,19 @@ def split_records(records: Iterable[Mapping[str, Any]]) -> Batch:
         ) or check_record(record) is None:
             seen += 1
             if record["kind"] == "span":
-                spans[record["span_id"]] = record
+                unique_spans[record["span_id"]] = record
             else:
-                traces[record["trace_id"]] = record
+                unique_traces[record["trace_id"]] = record
             continue
         rejected += 1
         if rejected == 1:
             problem = check_record(record)
             logger.warning("store: skipping a record that is not a span or trace: %s", problem)
     return Batch(
-        list(spans.values()), list(traces.values()), seen - len(spans) - len(traces), rejected
+        list(unique_spans.values()),
+        list(unique_traces.values()),
+        seen - len(unique_spans) - len(unique_traces),
+        rejected,
     )
 
 
@@ -190,9 +207,6 @@ def trace_table(traces: list[dict[str, Any]]) -> pa.Table:
 
 _SPAN_COLUMNS_SQL = ", ".join(SPAN_COLUMN_NAMES)
 _TRACE_RECORD_COLUMNS_SQL = ", ".join(TRACE_RECORD_COLUMNS)
-_TRACE_UPDATES = ", ".join(
-    f"{name} = excluded.{name}" for name in TRACE_RECORD_COLUMNS if name != "trace_id"
-)
 
 
 def _literal(moment: datetime) -> str:
@@ -201,13 +215,19 @@ def _literal(moment: datetime) -> str:
     return f"TIMESTAMP '{moment.isoformat(sep=' ')}'"
 
 
-def time_range(cursor: Any, source: str) -> tuple[datetime | None, datetime | None, bool]:
-    """(earliest, latest start, any start missing) of the spans in `source`."""
-    low, high, missing = cursor.execute(
-        f"SELECT min(started_at), max(started_at), count(*) FILTER (WHERE started_at IS NULL) "
-        f"FROM {source}"
-    ).fetchone()
-    return low, high, bool(missing)
+@dataclass(frozen=True)
+class StartRange:
+    """Earliest and latest start among a batch's spans, and whether some have no start."""
+
+    low: datetime | None
+    high: datetime | None
+    unstarted: bool
+
+
+def arrow_start_range(table: pa.Table) -> StartRange:
+    column = table.column("started_at")
+    bounds = pc.min_max(column).as_py()
+    return StartRange(bounds["min"], bounds["max"], column.null_count > 0)
 
 
 def _span_projection() -> str:
@@ -223,29 +243,45 @@ def _span_projection() -> str:
 _SPAN_PROJECTION = _span_projection()
 
 
-def merge_spans(cursor: Any, source: str, recorded: str | None = None) -> int:
-    """Merge the spans of `source` (a registered Arrow table or a temp table with the span
-    columns, each span_id once): add those the store lacks, give every trace a row, and fill
-    `agent_name` from the parent chain. Returns how many spans were added."""
-    low, high, missing_start = time_range(cursor, source)
+def merge_spans(cursor: Any, rows: str, starts: StartRange, *, keys: str | None = None) -> int:
+    """Add the batch's spans the store lacks and fill `agent_name` from the parent chain (run
+    after `merge_trace_rows`). Returns how many spans were added.
+
+    `rows` is a relation with the span columns, each span_id once, in start order (a
+    registered Arrow table, a temp table or a view); `keys` one with at least trace_id, span_id
+    and started_at of the same spans (default: `rows`).
+    """
+    keys = keys or rows
     added = 0
-    if low is not None:
-        added += cursor.execute(
-            f"INSERT INTO spans SELECT {_SPAN_PROJECTION} FROM {source} AS b "
-            f"ANTI JOIN (SELECT span_id FROM spans WHERE started_at BETWEEN {_literal(low)} "
-            f"AND {_literal(high)}) AS e ON b.span_id = e.span_id "
-            f"WHERE b.started_at IS NOT NULL ORDER BY b.started_at"
-        ).fetchone()[0]
-    if missing_start:
-        added += cursor.execute(
-            f"INSERT INTO spans SELECT {_SPAN_PROJECTION} FROM {source} AS b "
-            f"ANTI JOIN (SELECT span_id FROM spans WHERE started_at IS NULL) AS e "
-            f"ON b.span_id = e.span_id WHERE b.started_at IS NULL"
-        ).fetchone()[0]
-    infer_traces_from_spans(cursor, source, recorded)
-    if low is not None:
-        fill_agent_names(cursor, source, low)
+    if starts.low is not None:
+        between = f"started_at BETWEEN {_literal(starts.low)} AND {_literal(starts.high)}"
+        added += _insert_new(cursor, rows, keys, between, "b.started_at IS NOT NULL")
+    if starts.unstarted:
+        added += _insert_new(cursor, rows, keys, "started_at IS NULL", "b.started_at IS NULL")
+    if starts.low is not None:
+        fill_agent_names(cursor, keys, starts.low)
     return added
+
+
+def _insert_new(cursor: Any, rows: str, keys: str, stored: str, batch: str) -> int:
+    """Insert the rows of `rows` matching `batch` whose span_id is not among the stored spans
+    matching `stored` (a filter on started_at: a span stored before has the same start)."""
+    existing = f"(SELECT span_id FROM spans WHERE {stored})"
+    found = cursor.execute(
+        f"SELECT count(*) FROM {keys} AS b SEMI JOIN {existing} AS e ON b.span_id = e.span_id"
+    ).fetchall()[0][0]
+    # Usually nothing is stored yet: a plain INSERT ... SELECT keeps DuckDB's bulk path (row
+    # groups written as they fill); one through a join commits through the WAL, much slower.
+    source = (
+        f"{rows} AS b"
+        if not found
+        else (f"{rows} AS b ANTI JOIN {existing} AS e ON b.span_id = e.span_id")
+    )
+    return int(
+        cursor.execute(
+            f"INSERT INTO spans SELECT {_SPAN_PROJECTION} FROM {source} WHERE {batch}"
+        ).fetchall()[0][0]
+    )
 
 
 # Spans that lack `agent_name` get the one of their nearest ancestor that has one (or is an
@@ -292,57 +328,98 @@ def fill_agent_names(cursor: Any, source: str, low: datetime) -> None:
     since = cursor.execute(
         "SELECT min(started_at) FROM traces WHERE trace_id IN (SELECT unnest(?::VARCHAR[]))",
         [traces],
-    ).fetchone()[0]
+    ).fetchall()[0][0]
     since = (since or low) - _CLOCK_MARGIN
     cursor.execute(_FILL_FROM_ANCESTORS.format(since=_literal(since)), {"traces": traces})
 
 
-def upsert_trace_records(cursor: Any, source: str) -> int:
-    """Store trace records: new rows, or replacing rows inferred from spans. Returns how many
-    were stored; the rest were already there."""
-    return cursor.execute(
+_EXCLUDED_UNLESS_INFERRED = ", ".join(
+    f"{name} = CASE WHEN excluded.inferred THEN traces.{name} ELSE excluded.{name} END"
+    for name in ("workflow_name", "group_id", "metadata")
+)
+_WIDENED = {
+    "started_at": "least(traces.started_at, excluded.started_at)",
+    "ended_at": "greatest(traces.ended_at, excluded.ended_at)",
+}
+_TRACE_ROW_UPDATE = (
+    f"{_EXCLUDED_UNLESS_INFERRED}, "
+    + ", ".join(
+        f"{name} = CASE WHEN excluded.inferred THEN {widened} ELSE excluded.{name} END"
+        for name, widened in _WIDENED.items()
+    )
+    + ", duration_ms = CASE WHEN excluded.inferred THEN date_diff('microsecond', "
+    f"{_WIDENED['started_at']}, {_WIDENED['ended_at']}) / 1000.0 "
+    "ELSE excluded.duration_ms END, inferred = excluded.inferred"
+)
+
+
+def merge_trace_rows(cursor: Any, records: str | None, span_traces: str | None) -> int:
+    """One statement for the batch's trace rows: its trace records (new rows, or replacing rows
+    inferred from spans) and, for traces with spans but no record yet, an inferred row (new, or
+    widened to the new spans). Returns how many trace records were stored; the rest were
+    already there. `records` is a relation of trace records; `span_traces` one of
+    (trace_id, started_at, ended_at) per trace with spans and no record in the batch."""
+    parts = []
+    if records:
+        parts.append(f"SELECT {_TRACE_RECORD_COLUMNS_SQL}, false AS inferred FROM {records}")
+    if span_traces:
+        parts.append(
+            "SELECT trace_id, NULL, NULL, NULL, started_at, ended_at, "
+            f"date_diff('microsecond', started_at, ended_at) / 1000.0, true FROM {span_traces}"
+        )
+    if not parts:
+        return 0
+    changed = cursor.execute(
         f"INSERT INTO traces ({_TRACE_RECORD_COLUMNS_SQL}, inferred) "
-        f"SELECT {_TRACE_RECORD_COLUMNS_SQL}, false FROM {source} "
-        f"ON CONFLICT (trace_id) DO UPDATE SET {_TRACE_UPDATES}, inferred = false "
-        f"WHERE traces.inferred"
-    ).fetchone()[0]
-
-
-def infer_traces_from_spans(cursor: Any, source: str, recorded: str | None = None) -> None:
-    """Make sure every trace with spans has a row; rows still inferred widen to the new spans.
-    Traces whose record came in the same batch (`recorded`) have their row already."""
-    skip = f"WHERE trace_id NOT IN (SELECT trace_id FROM {recorded}) " if recorded else ""
-    cursor.execute(
-        f"INSERT INTO traces (trace_id, started_at, ended_at, duration_ms, inferred) "
-        f"SELECT trace_id, min(started_at), max(ended_at), "
-        f"date_diff('microsecond', min(started_at), max(ended_at)) / 1000.0, true "
-        f"FROM {source} {skip}GROUP BY trace_id "
-        f"ON CONFLICT (trace_id) DO UPDATE SET "
-        f"started_at = least(traces.started_at, excluded.started_at), "
-        f"ended_at = greatest(traces.ended_at, excluded.ended_at), "
-        f"duration_ms = date_diff('microsecond', least(traces.started_at, excluded.started_at), "
-        f"greatest(traces.ended_at, excluded.ended_at)) / 1000.0 "
-        f"WHERE traces.inferred"
+        f"{' UNION ALL '.join(parts)} "
+        f"ON CONFLICT (trace_id) DO UPDATE SET {_TRACE_ROW_UPDATE} WHERE traces.inferred "
+        "RETURNING inferred"
     ).fetchall()
+    return sum(1 for (inferred,) in changed if not inferred)
+
+
+def span_traces_sql(spans: str, records: str | None) -> str:
+    """SQL of (trace_id, started_at, ended_at) per trace of `spans` with no record in `records`."""
+    recorded = f"WHERE trace_id NOT IN (SELECT trace_id FROM {records}) " if records else ""
+    return (
+        f"(SELECT trace_id, min(started_at) AS started_at, max(ended_at) AS ended_at "
+        f"FROM {spans} {recorded}GROUP BY trace_id)"
+    )
+
+
+def arrow_span_traces(table: pa.Table, recorded: set[str]) -> pa.Table | None:
+    """(trace_id, started_at, ended_at) per trace of a span batch with no record in the batch,
+    computed in Arrow (cheaper than a statement); None when every trace has its record."""
+    if recorded:
+        table = table.filter(pc.invert(pc.is_in(table["trace_id"], pa.array(list(recorded)))))
+    if table.num_rows == 0:
+        return None
+    grouped = table.group_by("trace_id").aggregate([("started_at", "min"), ("ended_at", "max")])
+    return grouped.rename_columns(["trace_id", "started_at", "ended_at"])
 
 
 def merge_batch(cursor: Any, batch: Batch) -> IngestResult:
     """Write one batch (inside the caller's transaction)."""
-    added_spans = stored_traces = 0
+    added_spans = 0
     names: list[str] = []
+
+    def register(name: str, table: pa.Table) -> str:
+        cursor.register(name, table)
+        names.append(name)
+        return name
+
     try:
-        if batch.traces:
-            cursor.register("_agentoscope_batch_traces", trace_table(batch.traces))
-            names.append("_agentoscope_batch_traces")
-            stored_traces = upsert_trace_records(cursor, "_agentoscope_batch_traces")
-        if batch.spans:
-            cursor.register("_agentoscope_batch_spans", span_table(batch.spans))
-            names.append("_agentoscope_batch_spans")
-            added_spans = merge_spans(
-                cursor,
-                "_agentoscope_batch_spans",
-                "_agentoscope_batch_traces" if batch.traces else None,
-            )
+        records = register(_BATCH_TRACES, trace_table(batch.traces)) if batch.traces else None
+        spans = span_table(batch.spans) if batch.spans else None
+        span_traces = None
+        if spans is not None:
+            register(_BATCH_SPANS, spans)
+            inferred = arrow_span_traces(spans, {trace["trace_id"] for trace in batch.traces})
+            if inferred is not None:
+                span_traces = register(_BATCH_SPAN_TRACES, inferred)
+        stored_traces = merge_trace_rows(cursor, records, span_traces)
+        if spans is not None:
+            added_spans = merge_spans(cursor, _BATCH_SPANS, arrow_start_range(spans))
     finally:
         for name in names:
             cursor.unregister(name)

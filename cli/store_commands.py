@@ -284,18 +284,21 @@ def run_sql(args: argparse.Namespace) -> int:
 
 
 def run_traces(args: argparse.Namespace) -> int:
-    from agentoscope.tracing.queries import run, time_param
+    from agentoscope.tracing.queries import latest_traces
     from agentoscope.tracing.tree import format_duration
 
     def action(args: argparse.Namespace) -> int:
         if args.limit < 1:
             raise CommandError("--limit must be at least 1")
-        params: dict[str, Any] = {"limit": args.limit, "workflow": args.workflow}
-        if args.since:
-            params["since"] = time_param(parse_time(args.since))
-        name = "latest_failing_traces" if args.errors else "latest_traces"
+        since = parse_time(args.since) if args.since else None
         with open_reader(args) as reader:
-            frame = run(reader, name, **params)
+            frame = latest_traces(
+                reader,
+                limit=args.limit,
+                errors_only=args.errors,
+                since=since,
+                workflow=args.workflow,
+            )
         if args.format != "table":
             print_frame(frame, args.format)
             return 0

@@ -219,3 +219,15 @@ def test_read_only_store_refuses_to_ingest(tmp_path: Path) -> None:
         pytest.raises(PermissionError, match="read-only"),
     ):
         store.ingest([span("t1", "s1")])
+
+
+def test_a_trace_record_without_times_keeps_the_times_of_its_spans(tmp_path: Path) -> None:
+    """The official SDK's traces carry no times; one that began before the processor was added
+    has none in its record."""
+    path = tmp_path / "s.duckdb"
+    with SpanStore(path) as store:
+        store.ingest([span("t1", "s1")])
+        store.ingest([trace_rec("t1", started_at=None, ended_at=None, duration_ms=None)])
+    (row,) = store_rows(path, "SELECT * FROM traces")
+    assert row["inferred"] is False and row["workflow_name"] == "wf"
+    assert str(row["started_at"]) == "2026-01-01 00:00:00" and row["duration_ms"] == 1000.0

@@ -9,7 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from agentoscope.tracing.queries import QUERIES, find_trace_id, run, trace_detail
+from agentoscope.tracing.queries import (
+    QUERIES,
+    find_trace_id,
+    latest_traces,
+    run,
+    trace_detail,
+)
 from agentoscope.tracing.store import ReadOnlyQueryError, SpanStore
 from support.store_spans import span, trace_rec
 
@@ -170,6 +176,13 @@ def test_canonical_queries_answer_on_a_small_store(tmp_path: Path) -> None:
     with SpanStore(path, read_only=True) as store:
         latest = run(store, "latest_traces", limit=5)
         assert latest["trace_id"].tolist() == [f"trace_{n:032x}" for n in (59, 58, 57, 56, 55)]
+        # The widening helper gives the same page, looking at the last hour first...
+        assert latest_traces(store, limit=5).equals(latest)
+        # ...and widens when the page is not full.
+        assert len(latest_traces(store, limit=100)) == 60
+        assert latest_traces(store, limit=100, errors_only=True)["has_error"].sum() == 6
+        recent = latest_traces(store, limit=100, since=datetime.now(UTC) - timedelta(minutes=10))
+        assert 8 <= len(recent) <= 11
         assert latest["span_count"].tolist() == [3] * 5
         assert latest["total_tokens"].tolist() == [15] * 5
         failing = run(store, "latest_failing_traces", limit=50)

@@ -28,6 +28,7 @@ __all__ = [
     "NamedQuery",
     "Reader",
     "find_trace_id",
+    "latest_traces",
     "run",
     "time_param",
     "trace_detail",
@@ -164,6 +165,12 @@ QUERIES: dict[str, NamedQuery] = {
             "As latest_traces, only traces with a failing span.",
             _latest_traces(_FAILING),
             _TRACE_LIST_DEFAULTS,
+        ),
+        NamedQuery(
+            "newest_trace_start",
+            "When the newest trace (before $until) started: where trace lists begin looking.",
+            f"SELECT max(started_at) AS newest FROM traces WHERE started_at < {_UNTIL}",
+            {"until": _FAR_FUTURE},
         ),
         NamedQuery(
             "trace",
@@ -305,6 +312,56 @@ def run(reader: Reader, name: str, **params: Any) -> pd.DataFrame:
     except KeyError:
         raise KeyError(f"no query named {name!r}; known: {', '.join(sorted(QUERIES))}") from None
     return reader.query(query.sql, query.params(**params))
+
+
+# How far back trace lists look at first, widening until the page is full.
+LIST_WINDOWS = (timedelta(hours=1), timedelta(days=1), timedelta(days=7), timedelta(days=30))
+
+
+def latest_traces(
+    reader: Reader,
+    *,
+    limit: int = 50,
+    errors_only: bool = False,
+    since: datetime | str | None = None,
+    until: datetime | str | None = None,
+    **filters: Any,
+) -> pd.DataFrame:
+    """The newest `limit` traces (see the latest_traces and latest_failing_traces queries).
+
+    Rows are stored in time order, so "newest first" is the worst case for a plain top-N: it
+    would read every trace. This asks for the last hour before the newest trace first, then a
+    day, a week, a month, and only then everything, stopping as soon as the page is full.
+    """
+    name = "latest_failing_traces" if errors_only else "latest_traces"
+    params = {"limit": limit, **filters}
+    if until is not None:
+        params["until"] = time_param(until)
+    floor = _as_datetime(since)
+    newest = run(reader, "newest_trace_start", until=params.get("until", _FAR_FUTURE))
+    newest_at = None if newest.empty else newest.iloc[0]["newest"]
+    if newest_at is None or _missing(newest_at):
+        return run(reader, name, since=time_param(floor) or "-infinity", **params)
+    newest_at = pd.Timestamp(newest_at).to_pydatetime()
+    for window in LIST_WINDOWS:
+        start = newest_at - window
+        if floor is not None and start <= floor:
+            break
+        frame = run(reader, name, since=time_param(start), **params)
+        if len(frame) >= limit:
+            return frame
+    return run(reader, name, since=time_param(floor) or "-infinity", **params)
+
+
+def _as_datetime(moment: datetime | str | None) -> datetime | None:
+    """Naive UTC, or None for no bound."""
+    if moment is None or moment in ("-infinity", "infinity"):
+        return None
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment
 
 
 def find_trace_id(reader: Reader, prefix: str) -> str | None:

@@ -267,7 +267,7 @@ class SpanStore:
         # `agentoscope serve`, a writer thread) never wait on each other's results.
         cursor = self._open_database().cursor()
         try:
-            checked_select(cursor, sql)
+            checked_select(sql)
             return fetch(cursor.sql(sql, params=_normalised(params)))
         finally:
             cursor.close()

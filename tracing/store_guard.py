@@ -8,7 +8,10 @@ from the parse tree DuckDB gives for the statement (`json_serialize_sql`).
 
 from __future__ import annotations
 
+import functools
+import os
 import re
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -47,11 +50,45 @@ class ReadOnlyQueryError(ValueError):
     """The SQL is not a single read of the store; the message says why."""
 
 
-def checked_select(cursor: Any, sql: str) -> str:
+def checked_select(sql: str) -> str:
     """Return `sql` if it is one read-only SELECT (DESCRIBE, SHOW, SUMMARIZE and EXPLAIN of a
     SELECT included) over the store; raise ReadOnlyQueryError otherwise."""
     if not isinstance(sql, str) or not sql.strip():
         raise ReadOnlyQueryError("empty query: give one SELECT statement")
+    problem = _problem(sql)
+    if problem is not None:
+        raise ReadOnlyQueryError(problem)
+    return sql
+
+
+@functools.lru_cache(maxsize=512)
+def _problem(sql: str) -> str | None:
+    """Why `sql` is refused, or None. Depends on the text alone (parsing, no catalog), so the
+    answer is cached: dashboards and named queries send the same text again and again."""
+    global _parser
+    with _parser_lock:
+        if _parser is None:
+            _parser = duckdb.connect(":memory:")
+        try:
+            return _check(_parser, sql)
+        except ReadOnlyQueryError as error:
+            return str(error)
+
+
+# Parsing needs a connection but no data: a private in-memory one, shared under a lock.
+_parser: Any = None
+_parser_lock = threading.Lock()
+
+
+def _forget_parser_after_fork() -> None:
+    global _parser, _parser_lock
+    _parser, _parser_lock = None, threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_parser_after_fork)
+
+
+def _check(cursor: Any, sql: str) -> None:
     try:
         statements = cursor.extract_statements(sql)
     except duckdb.Error as error:
@@ -66,8 +103,8 @@ def checked_select(cursor: Any, sql: str) -> str:
         explained = _EXPLAIN.sub("", sql, count=1)
         if explained == sql:
             raise ReadOnlyQueryError("cannot read this EXPLAIN statement")
-        checked_select(cursor, explained)
-        return sql
+        _check(cursor, explained)
+        return
     if kind != duckdb.StatementType.SELECT:
         raise ReadOnlyQueryError(
             f"the store's SQL surface is read-only: {kind.name} statements are refused "
@@ -75,7 +112,6 @@ def checked_select(cursor: Any, sql: str) -> str:
             "ingest, prune and the processors)"
         )
     _check_sources(cursor, sql)
-    return sql
 
 
 def _check_sources(cursor: Any, sql: str) -> None:

@@ -344,12 +344,15 @@ _WIDENED = {
 _TRACE_ROW_UPDATE = (
     f"{_EXCLUDED_UNLESS_INFERRED}, "
     + ", ".join(
-        f"{name} = CASE WHEN excluded.inferred THEN {widened} ELSE excluded.{name} END"
+        # A record without times (an SDK trace that began before the processor was added)
+        # keeps the times inferred from its spans.
+        f"{name} = CASE WHEN excluded.inferred THEN {widened} "
+        f"ELSE coalesce(excluded.{name}, traces.{name}) END"
         for name, widened in _WIDENED.items()
     )
     + ", duration_ms = CASE WHEN excluded.inferred THEN date_diff('microsecond', "
     f"{_WIDENED['started_at']}, {_WIDENED['ended_at']}) / 1000.0 "
-    "ELSE excluded.duration_ms END, inferred = excluded.inferred"
+    "ELSE coalesce(excluded.duration_ms, traces.duration_ms) END, inferred = excluded.inferred"
 )
 
 

@@ -249,26 +249,31 @@ class SpanStore:
         """Run one read-only SELECT and return a DataFrame. Values go in `params` (a list for
         `?`, a dict for `$name`), never into the SQL text. Anything but a read is refused with
         ReadOnlyQueryError."""
-        return self._run_select(sql, params, lambda result: result.df())
+        return self._run_select(
+            sql, params, lambda cursor, sql, params: cursor.execute(sql, params).df()
+        )
 
     def query_arrow(
         self, sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None
     ) -> pa.Table:
         """As `query`, returning a pyarrow Table."""
-        return self._run_select(sql, params, lambda result: result.to_arrow_table())
+        # The relation API hands Arrow over without an extra copy of the rows.
+        return self._run_select(
+            sql, params, lambda cursor, sql, params: cursor.sql(sql, params=params).to_arrow_table()
+        )
 
     def _run_select(
         self,
         sql: str,
         params: Sequence[Any] | Mapping[str, Any] | None,
-        fetch: Callable[[Any], Any],
+        fetch: Callable[[Any, str, Any], Any],
     ) -> Any:
         # A cursor per query, from the shared connection: concurrent callers (HTTP threads of
         # `agentoscope serve`, a writer thread) never wait on each other's results.
         cursor = self._open_database().cursor()
         try:
             checked_select(sql)
-            return fetch(cursor.sql(sql, params=_normalised(params)))
+            return fetch(cursor, sql, _normalised(params))
         finally:
             cursor.close()
 

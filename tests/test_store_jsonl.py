@@ -161,3 +161,25 @@ def test_fast_and_line_by_line_paths_store_the_same_rows(tmp_path: Path) -> None
     rows = {r["span_id"]: r for r in store_rows(fast, "SELECT * FROM spans")}
     assert rows["child"]["agent_name"] == "Planner"  # filled from its parent in the file
     assert "ünïcode ✓" in rows["child"]["data"]
+
+
+def test_times_in_other_offsets_take_the_fast_path_and_land_as_utc(tmp_path: Path) -> None:
+    records = [
+        span(
+            "t1",
+            "zoned",
+            started_at="2026-01-01T12:00:00+02:00",
+            ended_at="2026-01-01T12:00:01+02:00",
+        ),
+        span("t1", "zulu", started_at="2026-01-01T09:00:00.5Z", ended_at="2026-01-01T09:00:01Z"),
+        span("t1", "naive", started_at="2026-01-01T09:30:00", ended_at="2026-01-01T09:30:01"),
+    ]
+    path = tmp_path / "s.duckdb"
+    with SpanStore(path) as store:
+        assert store.ingest_jsonl(_write(tmp_path / "zones.jsonl", records)).fast_files == 1
+    rows = store_rows(path, "SELECT span_id, started_at, ended_at FROM spans ORDER BY span_id")
+    assert [(r["span_id"], str(r["started_at"]), str(r["ended_at"])) for r in rows] == [
+        ("naive", "2026-01-01 09:30:00", "2026-01-01 09:30:01"),
+        ("zoned", "2026-01-01 10:00:00", "2026-01-01 10:00:01"),
+        ("zulu", "2026-01-01 09:00:00.500000", "2026-01-01 09:00:01"),
+    ]

@@ -205,7 +205,6 @@ def trace_table(traces: list[dict[str, Any]]) -> pa.Table:
 
 # -- the merge (run inside one transaction) --------------------------------------------------------
 
-_SPAN_COLUMNS_SQL = ", ".join(SPAN_COLUMN_NAMES)
 _TRACE_RECORD_COLUMNS_SQL = ", ".join(TRACE_RECORD_COLUMNS)
 
 
@@ -317,11 +316,20 @@ _CLOCK_MARGIN = timedelta(minutes=5)
 
 
 def fill_agent_names(cursor: Any, source: str, low: datetime) -> None:
+    """Fill `agent_name` of stored spans of the batch's traces (`source`) that lack it."""
     # Descendants start after their ancestors, so rows this batch can resolve start at `low` or
-    # later: a cheap, time-bounded check finds the traces that need the recursive fill.
+    # later: a cheap, time-bounded check comes first (for records from our own core, whose
+    # spans carry their agent, it finds nothing but spans outside any agent).
+    unresolved = cursor.execute(_UNRESOLVED.format(low=_literal(low))).fetchall()
+    if not unresolved:
+        return
     traces = [
         row[0]
-        for row in cursor.execute(_UNRESOLVED.format(low=_literal(low), source=source)).fetchall()
+        for row in cursor.execute(
+            f"SELECT DISTINCT trace_id FROM {source} "
+            "WHERE trace_id IN (SELECT unnest(?::VARCHAR[]))",
+            [[row[0] for row in unresolved]],
+        ).fetchall()
     ]
     if not traces:
         return

@@ -103,21 +103,19 @@ def _read_json(path: Path, columns: Iterable[str]) -> str:
     )
 
 
-def _stage(cursor: Any, path: Path) -> bool:
-    """Parse the file once into a temp table; returns whether times needed the zoned cast."""
+def _stage(cursor: Any, path: Path) -> None:
+    """Parse the file once into a temp table, times converted to naive UTC."""
     unusual = " OR ".join(_UNUSUAL_TIME.format(name) for name in ("started_at", "ended_at"))
     cursor.execute(
         f"CREATE OR REPLACE TEMP TABLE {_STAGED} AS SELECT *, "
         f"{_PLAIN.format('started_at')} AS started, {_PLAIN.format('ended_at')} AS ended, "
         f"{unusual} AS unusual FROM {_read_json(path, _RECORD_TYPES)}"
     )
-    zoned = cursor.execute(f"SELECT bool_or(unusual) FROM {_STAGED}").fetchall()[0][0]
-    if zoned:
+    if cursor.execute(f"SELECT bool_or(unusual) FROM {_STAGED}").fetchall()[0][0]:
         cursor.execute(
             f"UPDATE {_STAGED} SET started = {_ZONED.format('started_at')}, "
             f"ended = {_ZONED.format('ended_at')}"
         )
-    return bool(zoned)
 
 
 def _file_relations(repeated_spans: bool) -> list[str]:

@@ -114,6 +114,9 @@ class AgentRunLoop:
             trace.start(mark_as_current=True)
         try:
             await self._prepare_input()
+            if self.session is not None and self.new_input_items:
+                # Saved before the loop, as the SDK does: a failed run keeps what the user said.
+                await self.session.add_items(self.new_input_items)
             final_output = await self._loop()
             result = self._result(final_output)
             if self.session is not None:
@@ -155,8 +158,9 @@ class AgentRunLoop:
         self.model_input = list(combined)
 
     async def _save_to_session(self) -> None:
-        items = self.new_input_items + [item.to_input_item() for item in self.generated_items]
-        await self.session.add_items(items)
+        items = [item.to_input_item() for item in self.generated_items]
+        if items:
+            await self.session.add_items(items)
 
     async def _loop(self) -> Any:
         while True:

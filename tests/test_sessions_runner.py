@@ -211,3 +211,17 @@ async def test_a_run_stops_with_a_clear_error_when_its_redis_is_gone() -> None:
     finally:
         server.stop()
         await session.close()
+
+
+async def test_a_failed_run_keeps_the_users_input_in_the_session() -> None:
+    """As in the official SDK, the new input is saved before the run: a model error does not
+    lose what the user said."""
+    from agentoscope.runtime import Agent, Runner, SQLiteSession
+    from agentoscope.runtime.models import ScriptedModel
+
+    session = SQLiteSession("failing")
+    agent = Agent(name="A", model=ScriptedModel([RuntimeError("model down")]))
+    with pytest.raises(RuntimeError, match="model down"):
+        await Runner.run(agent, "remember me", session=session)
+    items = await session.get_items()
+    assert [item["content"] for item in items] == ["remember me"]

@@ -86,16 +86,19 @@ _WINDOW = f"started_at >= {_SINCE} AND started_at < {_UNTIL}"
 _FAR_FUTURE = "infinity"
 
 
+_TRACE_LIST_FILTER = f"""($workflow IS NULL OR workflow_name = $workflow)
+      AND ($group_id IS NULL OR group_id = $group_id)
+      AND ($search IS NULL OR starts_with(trace_id, $search)
+           OR contains(lower(workflow_name), lower($search)))
+      AND started_at >= {_SINCE} AND started_at < {_UNTIL}"""
+
+
 def _latest_traces(extra_condition: str = "") -> str:
     return f"""
 WITH page AS (
     SELECT trace_id, workflow_name, group_id, started_at, ended_at, duration_ms, inferred
     FROM traces
-    WHERE ($workflow IS NULL OR workflow_name = $workflow)
-      AND ($group_id IS NULL OR group_id = $group_id)
-      AND ($search IS NULL OR starts_with(trace_id, $search)
-           OR contains(lower(workflow_name), lower($search)))
-      AND started_at >= {_SINCE} AND started_at < {_UNTIL}{extra_condition}
+    WHERE {_TRACE_LIST_FILTER}{extra_condition}
     ORDER BY started_at DESC
     LIMIT $limit
 )
@@ -114,6 +117,10 @@ GROUP BY ALL
 ORDER BY page.started_at DESC"""
 
 
+def _count_traces(extra_condition: str = "") -> str:
+    return f"SELECT count(*) AS traces FROM traces WHERE {_TRACE_LIST_FILTER}{extra_condition}"
+
+
 # Only traces with a failing span; a separate query because a `NOT $flag OR <subquery>` filter
 # would scan every span even when the flag is off.
 _FAILING = f"""
@@ -125,6 +132,9 @@ _TRACE_LIST_DEFAULTS = {
     "search": None,
     "since": "-infinity",
     "until": _FAR_FUTURE,
+}
+_TRACE_COUNT_DEFAULTS = {
+    key: value for key, value in _TRACE_LIST_DEFAULTS.items() if key != "limit"
 }
 
 
@@ -165,6 +175,18 @@ QUERIES: dict[str, NamedQuery] = {
             "As latest_traces, only traces with a failing span.",
             _latest_traces(_FAILING),
             _TRACE_LIST_DEFAULTS,
+        ),
+        NamedQuery(
+            "count_traces",
+            "How many traces latest_traces would choose from (same filters, no page).",
+            _count_traces(),
+            _TRACE_COUNT_DEFAULTS,
+        ),
+        NamedQuery(
+            "count_failing_traces",
+            "How many traces latest_failing_traces would choose from.",
+            _count_traces(_FAILING),
+            _TRACE_COUNT_DEFAULTS,
         ),
         NamedQuery(
             "newest_trace_start",
@@ -334,23 +356,27 @@ def latest_traces(
     day, a week, a month, and only then everything, stopping as soon as the page is full.
     """
     name = "latest_failing_traces" if errors_only else "latest_traces"
+    count = "count_failing_traces" if errors_only else "count_traces"
     params = {"limit": limit, **filters}
     if until is not None:
         params["until"] = time_param(until)
+    without_limit = {key: value for key, value in params.items() if key != "limit"}
     floor = _as_datetime(since)
+    everything = time_param(floor) or "-infinity"
     newest = run(reader, "newest_trace_start", until=params.get("until", _FAR_FUTURE))
     newest_at = None if newest.empty else newest.iloc[0]["newest"]
     if newest_at is None or _missing(newest_at):
-        return run(reader, name, since=time_param(floor) or "-infinity", **params)
+        return run(reader, name, since=everything, **params)
     newest_at = pd.Timestamp(newest_at).to_pydatetime()
     for window in LIST_WINDOWS:
         start = newest_at - window
         if floor is not None and start <= floor:
             break
-        frame = run(reader, name, since=time_param(start), **params)
-        if len(frame) >= limit:
-            return frame
-    return run(reader, name, since=time_param(floor) or "-infinity", **params)
+        # Counting is cheap (no span join): run the page query once, on a window that fills it.
+        counted = run(reader, count, since=time_param(start), **without_limit)
+        if counted.iloc[0]["traces"] >= limit:
+            return run(reader, name, since=time_param(start), **params)
+    return run(reader, name, since=everything, **params)
 
 
 def _as_datetime(moment: datetime | str | None) -> datetime | None:

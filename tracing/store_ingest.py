@@ -14,6 +14,7 @@ import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -182,11 +183,16 @@ def _column(name: str, values: list[Any]) -> pa.Array:
     return _coerce(values, pa.string(), str)
 
 
-def span_table(spans: list[dict[str, Any]]) -> pa.Table:
+def _values(records: list[Mapping[str, Any]], name: str) -> list[Any]:
+    try:  # records from span_record/trace_record have every key: the C-level path
+        return list(map(itemgetter(name), records))
+    except KeyError:
+        return [record.get(name) for record in records]
+
+
+def span_table(spans: list[Mapping[str, Any]]) -> pa.Table:
     """Span rows, in start-time order, columns as in `spans`."""
-    columns = {
-        name: _column(name, [span.get(name) for span in spans]) for name in SPAN_COLUMN_NAMES
-    }
+    columns = {name: _column(name, _values(spans, name)) for name in SPAN_COLUMN_NAMES}
     if columns["span_type"].null_count:  # the column is NOT NULL: a record without a type
         columns["span_type"] = pa.array(
             [value or "unknown" for value in columns["span_type"].to_pylist()], pa.string()
@@ -194,13 +200,8 @@ def span_table(spans: list[dict[str, Any]]) -> pa.Table:
     return pa.table(columns).sort_by([("started_at", "ascending")])
 
 
-def trace_table(traces: list[dict[str, Any]]) -> pa.Table:
-    return pa.table(
-        {
-            name: _column(name, [trace.get(name) for trace in traces])
-            for name in TRACE_RECORD_COLUMNS
-        }
-    )
+def trace_table(traces: list[Mapping[str, Any]]) -> pa.Table:
+    return pa.table({name: _column(name, _values(traces, name)) for name in TRACE_RECORD_COLUMNS})
 
 
 # -- the merge (run inside one transaction) --------------------------------------------------------

@@ -414,7 +414,7 @@ def run_export(args: argparse.Namespace) -> int:
 
 
 def run_prune(args: argparse.Namespace) -> int:
-    from agentoscope.tracing.store import SpanStore
+    from agentoscope.tracing.store import SpanStore, StoreNotFoundError, default_store_path
 
     def action(args: argparse.Namespace) -> int:
         before = parse_time(args.before)
@@ -432,7 +432,10 @@ def run_prune(args: argparse.Namespace) -> int:
                 f"spans started before {when} UTC"
             )
             return 0
-        with SpanStore(args.store) as store:
+        path = default_store_path(args.store)
+        if not path.exists():  # a mistyped --store must not create an empty store
+            raise StoreNotFoundError(f"no store at {path}: nothing to prune")
+        with SpanStore(path) as store:
             result = store.prune(before)
         print(
             f"deleted {result.traces:,} traces and {result.spans:,} spans started before {when} UTC"

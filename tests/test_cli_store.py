@@ -245,6 +245,9 @@ def test_prune_deletes_what_started_before_the_date(
     assert [r["workflow_name"] for r in workflows] == ["Billing", "Support"]
     assert main(["prune", "--before", "2020-13-45", "--store", str(store_path)]) == 1
     assert "cannot read the time" in capsys.readouterr().err
+    typo = store_path.with_name("typo.duckdb")
+    assert main(["prune", "--before", "30d", "--store", str(typo)]) == 1
+    assert "no store at" in capsys.readouterr().err and not typo.exists()
 
 
 def test_commands_on_a_store_owned_by_another_process_explain_the_way_out(

@@ -181,3 +181,29 @@ def test_redaction_hook_sees_every_record() -> None:
     with tracing.trace("t", metadata={"user": "u1"}) as t, tracing.custom_span("c") as c:
         pass
     assert tracing.trace_record(t)["redacted"] and tracing.span_record(c)["redacted"]
+
+
+def test_fast_cleaning_never_skips_what_the_exact_rules_catch() -> None:
+    """Records skip the slow recursive cleaning only for plain, short, secret-free data; every
+    other case still gets masked, truncated or converted."""
+    from pydantic import BaseModel
+
+    class Reply(BaseModel):
+        text: str
+
+    tracing.set_data_policy(include_sensitive_data=True, max_field_chars=1000)
+    cases = {
+        "nested secret-named key": {"config": {"client_secret": "hunter2"}},
+        "mixed-case header": {"headers": {"Authorization": "Basic abc"}},
+        "key in a list": {"args": ["x", "xoxb-1234567890abc"]},
+        "pydantic value": {"reply": Reply(text="hi")},
+    }
+    for label, data in cases.items():
+        with tracing.trace("t"), tracing.custom_span("c", data) as span:
+            pass
+        cleaned = tracing.span_record(span)["data"]["data"]
+        text = repr(cleaned)
+        assert "hunter2" not in text and "Basic abc" not in text, label
+        assert "xoxb-1234567890abc" not in text, label
+        assert "Reply(" not in text, label
+    assert cleaned == {"reply": {"text": "hi"}}

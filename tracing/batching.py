@@ -195,7 +195,10 @@ class BatchingProcessor(TracingProcessor):
         for item in items:
             try:
                 if isinstance(item, Span):
-                    records.append(span_record(item))
+                    record = item._record
+                    if record is None:
+                        record = item._record = span_record(item)
+                    records.append(record)
                 elif isinstance(item, Trace):
                     records.append(trace_record(item))
                 elif isinstance(item, _ForeignSpan):

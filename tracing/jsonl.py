@@ -24,6 +24,7 @@ from .records import RECORD_VERSION
 logger = logging.getLogger("agentoscope.tracing")
 
 DEFAULT_MAX_BYTES = 100 * 1024 * 1024
+_WRITE_BUFFER = 4 * 1024 * 1024
 
 
 def _stamp() -> str:
@@ -84,12 +85,14 @@ class JSONLProcessor(BatchingProcessor):
             self._file = self._open()
         dumps = orjson.dumps
         newline = orjson.OPT_APPEND_NEWLINE
-        payload = b"".join([dumps(record, option=newline) for record in records])
-        self._file.write(payload)
-        self._file.flush()
+        write = self._file.write
+        written = 0
+        for record in records:
+            written += write(dumps(record, option=newline))
+        self._file.flush()  # a kill -9 can tear only the last line, which readers skip
         if self.fsync:
             os.fsync(self._file.fileno())
-        self._size += len(payload)
+        self._size += written
         if self._size >= self.max_bytes:
             self._rotate()
 

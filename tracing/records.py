@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .clock import iso_from_ns, ns_from_iso
-from .sensitive import DataPolicy, clean, get_data_policy
+from .sensitive import DataPolicy, clean_fast, clean_text, get_data_policy
 
 RECORD_VERSION = 1
 
@@ -78,9 +78,9 @@ _UNSET: Any = object()
 
 
 def _times(obj: Any) -> tuple[int | None, int | None]:
-    start = getattr(obj, "started_at_ns", _UNSET)
+    start = getattr(obj, "_start_ns", _UNSET)  # our Span and Trace: integer nanoseconds
     if start is not _UNSET:
-        return start, obj.ended_at_ns
+        return start, obj._end_ns
     return ns_from_iso(getattr(obj, "started_at", None)), ns_from_iso(
         getattr(obj, "ended_at", None)
     )
@@ -176,7 +176,7 @@ def span_record(
     policy = policy or get_data_policy()
     span_data = span.span_data
     try:
-        exported = dict(span_data.export())
+        exported = span_data.export()  # a new dict on every call (ours and the SDK's)
     except Exception as error:  # a span data class we do not know, broken: keep the span
         exported = {"type": getattr(span_data, "type", "unknown"), "export_error": repr(error)}
     span_type = str(exported.get("type") or getattr(span_data, "type", "unknown"))
@@ -228,7 +228,7 @@ def span_record(
         "span_id": span.span_id,
         "parent_id": span.parent_id,
         "span_type": span_type,
-        "name": clean(_span_name(span_type, exported, model), 512),
+        "name": clean_text(str(_span_name(span_type, exported, model)), 512),
         "agent_name": agent_name,
         "tool_name": exported.get("name") if span_type == "function" else None,
         "model": model if model is None else str(model),
@@ -236,16 +236,16 @@ def span_record(
         "ended_at": iso_from_ns(end),
         "duration_ms": _duration_ms(start, end),
         "status": "error" if error else "ok",
-        "error_type": clean(error_type, 200) if error_type else None,
-        "error_message": clean(error_message, limit) if error_message else None,
+        "error_type": clean_text(error_type, 200) if error_type else None,
+        "error_message": clean_text(error_message, limit) if error_message else None,
         "input_tokens": input_tokens,
         "output_tokens": output_tokens,
         "total_tokens": total,
         "cached_input_tokens": cached,
         "reasoning_tokens": reasoning,
-        "data": clean(exported, limit),
-        "error": clean(error, limit) if error else None,
-        "metadata": clean(metadata, limit) if metadata else None,
+        "data": clean_fast(exported, limit),
+        "error": clean_fast(error, limit) if error else None,
+        "metadata": clean_fast(metadata, limit) if metadata else None,
     }
     if policy.redact is not None:
         record = policy.redact(record)
@@ -272,9 +272,9 @@ def trace_record(
         "v": RECORD_VERSION,
         "kind": "trace",
         "trace_id": trace.trace_id,
-        "workflow_name": clean(str(getattr(trace, "name", "") or ""), 512),
+        "workflow_name": clean_text(str(getattr(trace, "name", "") or ""), 512),
         "group_id": getattr(trace, "group_id", None),
-        "metadata": clean(metadata, policy.max_field_chars) if metadata else None,
+        "metadata": clean_fast(metadata, policy.max_field_chars) if metadata else None,
         "started_at": iso_from_ns(start),
         "ended_at": iso_from_ns(end),
         "duration_ms": _duration_ms(start, end),

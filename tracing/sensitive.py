@@ -12,6 +12,8 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import orjson
+
 INCLUDE_SENSITIVE_ENV = "AGENTOSCOPE_INCLUDE_SENSITIVE_DATA"
 SDK_INCLUDE_SENSITIVE_ENV = "OPENAI_AGENTS_TRACE_INCLUDE_SENSITIVE_DATA"
 MAX_FIELD_CHARS_ENV = "AGENTOSCOPE_MAX_FIELD_CHARS"
@@ -45,6 +47,45 @@ _SECRET_NAMES = frozenset(
     }
 )
 _MAX_DEPTH = 32
+_SHORTEST_SECRET = 15  # no pattern above matches fewer characters (`xoxb-` + 10)
+# Substrings that any secret (or secret-named key) we mask contains, lower-cased. One pass of a
+# case-sensitive alternation of literals over the lower-cased text finds them; the exact (and much
+# slower, case-insensitive) patterns run only when one is present.
+_SECRET_HINTS = (
+    "sk-",
+    "bearer",
+    "akia",
+    "aiza",
+    "ghp_",
+    "gho_",
+    "ghu_",
+    "ghs_",
+    "ghr_",
+    "xox",
+    "hf_",
+    "api_key",
+    "apikey",
+    "api-key",
+    "authorization",
+    "passw",
+    "secret",
+    "access_token",
+    "refresh_token",
+)
+_HINT_TEXT = re.compile("|".join(re.escape(hint) for hint in _SECRET_HINTS))
+_HINT_BYTES = re.compile(b"|".join(re.escape(hint.encode()) for hint in _SECRET_HINTS))
+# Plain JSON types only: anything else (pydantic models, dataclasses, datetimes) takes the slow
+# path, which turns it into plain JSON.
+_STRICT_JSON = (
+    orjson.OPT_PASSTHROUGH_DATACLASS
+    | orjson.OPT_PASSTHROUGH_DATETIME
+    | orjson.OPT_PASSTHROUGH_SUBCLASS
+)
+
+
+def _may_hold_secret(text: str) -> bool:
+    return _HINT_TEXT.search(text.lower()) is not None
+
 
 Redactor = Callable[[dict[str, Any]], dict[str, Any]]
 
@@ -153,10 +194,23 @@ def clean(value: Any, max_chars: int, depth: int = 0) -> Any:
     return clean_text(str(value), max_chars)
 
 
+def clean_fast(value: Any, max_chars: int) -> Any:
+    """`clean(value)`, but returns `value` itself when it provably needs nothing: plain JSON
+    whose serialized form is shorter than `max_chars` (so no string in it is longer) and shows
+    nothing that could be a secret. Otherwise the exact, slower `clean`."""
+    try:
+        blob = orjson.dumps(value, option=_STRICT_JSON)
+    except TypeError:
+        return clean(value, max_chars)
+    if len(blob) <= max_chars and _HINT_BYTES.search(blob.lower()) is None:
+        return value
+    return clean(value, max_chars)
+
+
 def clean_text(text: str, max_chars: int) -> str:
     if len(text) > max_chars:
         text = f"{text[:max_chars]}…[truncated {len(text) - max_chars} chars]"
-    if _KEY_PATTERN.search(text):
+    if len(text) >= _SHORTEST_SECRET and _may_hold_secret(text):
         text = _KEY_PATTERN.sub(MASK, text)
     return text
 

@@ -41,6 +41,7 @@ class Span(Generic[TSpanData]):
     __slots__ = (
         "_end_ns",
         "_processors",
+        "_record",
         "_start_ns",
         "_start_processors",
         "_token",
@@ -76,6 +77,9 @@ class Span(Generic[TSpanData]):
         self._start_ns: int | None = None
         self._end_ns: int | None = None
         self._token: Token[Any] | None = None
+        # The finished span's record, built once by the first processor that needs it and
+        # shared by the others (JSONL, DuckDB and OTLP would otherwise each convert it).
+        self._record: dict[str, Any] | None = None
 
     def start(self, mark_as_current: bool = False) -> None:
         if self._start_ns is not None:

@@ -41,11 +41,9 @@ def trace(
     )
 
 
-_create_span = get_trace_provider().create_span  # the provider is a process-wide singleton
-
-
-def _span(data: Any, span_id: str | None, parent: Parent, disabled: bool) -> Span[Any]:
-    return _create_span(data, span_id, parent, disabled)
+# The provider is a process-wide singleton: the factories call its bound method directly, one
+# call less per span on the agent's hot path.
+_create_span = get_trace_provider().create_span
 
 
 def agent_span(
@@ -57,13 +55,15 @@ def agent_span(
     parent: Parent = None,
     disabled: bool = False,
 ) -> Span[AgentSpanData]:
-    return _span(AgentSpanData(name, handoffs, tools, output_type), span_id, parent, disabled)
+    return _create_span(
+        AgentSpanData(name, handoffs, tools, output_type), span_id, parent, disabled
+    )
 
 
 def task_span(
     name: str, span_id: str | None = None, parent: Parent = None, disabled: bool = False
 ) -> Span[TaskSpanData]:
-    return _span(TaskSpanData(name), span_id, parent, disabled)
+    return _create_span(TaskSpanData(name), span_id, parent, disabled)
 
 
 def turn_span(
@@ -73,7 +73,7 @@ def turn_span(
     parent: Parent = None,
     disabled: bool = False,
 ) -> Span[TurnSpanData]:
-    return _span(TurnSpanData(turn, agent_name), span_id, parent, disabled)
+    return _create_span(TurnSpanData(turn, agent_name), span_id, parent, disabled)
 
 
 def function_span(
@@ -85,7 +85,9 @@ def function_span(
     disabled: bool = False,
     call_id: str | None = None,
 ) -> Span[FunctionSpanData]:
-    return _span(FunctionSpanData(name, input, output, call_id=call_id), span_id, parent, disabled)
+    return _create_span(
+        FunctionSpanData(name, input, output, call_id=call_id), span_id, parent, disabled
+    )
 
 
 def generation_span(
@@ -99,7 +101,7 @@ def generation_span(
     disabled: bool = False,
 ) -> Span[GenerationSpanData]:
     data = GenerationSpanData(input, output, model, model_config, usage)
-    return _span(data, span_id, parent, disabled)
+    return _create_span(data, span_id, parent, disabled)
 
 
 def response_span(
@@ -108,7 +110,7 @@ def response_span(
     parent: Parent = None,
     disabled: bool = False,
 ) -> Span[ResponseSpanData]:
-    return _span(ResponseSpanData(response=response), span_id, parent, disabled)
+    return _create_span(ResponseSpanData(response=response), span_id, parent, disabled)
 
 
 def handoff_span(
@@ -118,7 +120,7 @@ def handoff_span(
     parent: Parent = None,
     disabled: bool = False,
 ) -> Span[HandoffSpanData]:
-    return _span(HandoffSpanData(from_agent, to_agent), span_id, parent, disabled)
+    return _create_span(HandoffSpanData(from_agent, to_agent), span_id, parent, disabled)
 
 
 def custom_span(
@@ -128,7 +130,7 @@ def custom_span(
     parent: Parent = None,
     disabled: bool = False,
 ) -> Span[CustomSpanData]:
-    return _span(CustomSpanData(name, data or {}), span_id, parent, disabled)
+    return _create_span(CustomSpanData(name, data or {}), span_id, parent, disabled)
 
 
 def guardrail_span(
@@ -139,7 +141,7 @@ def guardrail_span(
     disabled: bool = False,
     source: str | None = None,
 ) -> Span[GuardrailSpanData]:
-    return _span(GuardrailSpanData(name, triggered, source), span_id, parent, disabled)
+    return _create_span(GuardrailSpanData(name, triggered, source), span_id, parent, disabled)
 
 
 def transcription_span(
@@ -153,7 +155,7 @@ def transcription_span(
     disabled: bool = False,
 ) -> Span[TranscriptionSpanData]:
     data = TranscriptionSpanData(input, input_format, output, model, model_config)
-    return _span(data, span_id, parent, disabled)
+    return _create_span(data, span_id, parent, disabled)
 
 
 def speech_span(
@@ -168,7 +170,7 @@ def speech_span(
     disabled: bool = False,
 ) -> Span[SpeechSpanData]:
     data = SpeechSpanData(input, output, output_format, model, model_config, first_content_at)
-    return _span(data, span_id, parent, disabled)
+    return _create_span(data, span_id, parent, disabled)
 
 
 def speech_group_span(
@@ -177,7 +179,7 @@ def speech_group_span(
     parent: Parent = None,
     disabled: bool = False,
 ) -> Span[SpeechGroupSpanData]:
-    return _span(SpeechGroupSpanData(input), span_id, parent, disabled)
+    return _create_span(SpeechGroupSpanData(input), span_id, parent, disabled)
 
 
 def mcp_tools_span(
@@ -187,4 +189,4 @@ def mcp_tools_span(
     parent: Parent = None,
     disabled: bool = False,
 ) -> Span[MCPListToolsSpanData]:
-    return _span(MCPListToolsSpanData(server, result), span_id, parent, disabled)
+    return _create_span(MCPListToolsSpanData(server, result), span_id, parent, disabled)

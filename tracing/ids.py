@@ -11,6 +11,7 @@ import random
 
 _rng = random.Random(int.from_bytes(os.urandom(16), "big"))
 _bits = _rng.getrandbits
+random_bits = _bits  # for the provider's inlined span ids
 
 
 def _reseed() -> None:

@@ -117,6 +117,9 @@ class Span(Generic[TSpanData]):
         return self
 
     def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
+        if exc is None:
+            self.finish(True)
+            return
         # A generator closed from another context must not reset this context's span.
         closing_generator = exc_type is GeneratorExit
         if exc is not None and self.error is None and not closing_generator:

@@ -253,7 +253,7 @@ SELECT s.trace_id, count(*) AS spans,
        sum({SPAN_COST}) AS cost,
        count(*) FILTER (WHERE s.status = 'error') AS errors,
        count(*) FILTER (WHERE s.span_type = 'guardrail'
-                        AND TRY_CAST(s.data->>'triggered' AS BOOLEAN)) AS tripped,
+                        AND s.triggered) AS tripped,
        arg_min(s.agent_name, s.started_at) FILTER (WHERE s.agent_name IS NOT NULL)
            AS first_agent,
        arg_max(s.error_message, s.started_at) FILTER (WHERE s.status = 'error') AS last_error

@@ -34,6 +34,7 @@ CONTRACT_SPANS = {
     "data": "JSON",
     "error": "JSON",
     "metadata": "JSON",
+    "triggered": "BOOLEAN",  # beyond the contract: the guardrail verdict, typed for filters
 }
 CONTRACT_TRACES = {
     "trace_id": "VARCHAR",

@@ -55,6 +55,7 @@ RECORD_BLOB_FIELDS = (
     "total_tokens",
     "cached_input_tokens",
     "reasoning_tokens",
+    "triggered",
     "error",
     "metadata",
 )

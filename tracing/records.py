@@ -9,8 +9,8 @@ Span record (version 1), in this key order:
     v, kind="span", trace_id, span_id, parent_id, span_type, name, agent_name, tool_name, model,
     started_at, ended_at (ISO-8601 UTC, microseconds), duration_ms, status ("ok"|"error"),
     error_type, error_message, input_tokens, output_tokens, total_tokens, cached_input_tokens,
-    reasoning_tokens, data (span_data.export(), cleaned), error ({message, data} or None),
-    metadata
+    reasoning_tokens, triggered (guardrail spans: did the tripwire fire; else None),
+    data (span_data.export(), cleaned), error ({message, data} or None), metadata
 Trace record (version 1):
     v, kind="trace", trace_id, workflow_name, group_id, metadata, started_at, ended_at, duration_ms
 
@@ -51,6 +51,7 @@ SPAN_RECORD_FIELDS: tuple[str, ...] = (
     "total_tokens",
     "cached_input_tokens",
     "reasoning_tokens",
+    "triggered",
     "data",
     "error",
     "metadata",
@@ -243,6 +244,7 @@ def span_record(
         "total_tokens": total,
         "cached_input_tokens": cached,
         "reasoning_tokens": reasoning,
+        "triggered": bool(exported.get("triggered")) if span_type == "guardrail" else None,
         "data": clean_fast(exported, limit),
         "error": clean_fast(error, limit) if error else None,
         "metadata": clean_fast(metadata, limit) if metadata else None,

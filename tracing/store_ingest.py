@@ -190,9 +190,24 @@ def _values(records: list[Mapping[str, Any]], name: str) -> list[Any]:
         return [record.get(name) for record in records]
 
 
+def _triggered(spans: list[Mapping[str, Any]]) -> pa.Array:
+    """The guardrail verdict; records written before the field existed carry it in `data`."""
+    values: list[bool | None] = []
+    for record in spans:
+        value = record.get("triggered")
+        if value is None and record.get("span_type") == "guardrail":
+            data = record.get("data")
+            value = data.get("triggered") if isinstance(data, Mapping) else None
+        values.append(None if value is None else bool(value))
+    return pa.array(values, pa.bool_())
+
+
 def span_table(spans: list[Mapping[str, Any]]) -> pa.Table:
     """Span rows, in start-time order, columns as in `spans`."""
-    columns = {name: _column(name, _values(spans, name)) for name in SPAN_COLUMN_NAMES}
+    columns = {
+        name: _triggered(spans) if name == "triggered" else _column(name, _values(spans, name))
+        for name in SPAN_COLUMN_NAMES
+    }
     if columns["span_type"].null_count:  # the column is NOT NULL: a record without a type
         columns["span_type"] = pa.array(
             [value or "unknown" for value in columns["span_type"].to_pylist()], pa.string()

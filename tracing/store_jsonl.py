@@ -61,6 +61,7 @@ _RECORD_TYPES: dict[str, str] = {
     "total_tokens": "BIGINT",
     "cached_input_tokens": "BIGINT",
     "reasoning_tokens": "BIGINT",
+    "triggered": "BOOLEAN",
     "data": "JSON",
     "error": "JSON",
     "metadata": "JSON",
@@ -125,6 +126,11 @@ def _file_relations(repeated_spans: bool) -> list[str]:
             span_columns.append(f"{name[:-3]} AS {name}")  # the converted started/ended
         elif name == "span_type":
             span_columns.append("coalesce(span_type, 'unknown') AS span_type")
+        elif name == "triggered":  # records written before the field existed carry it in data
+            span_columns.append(
+                "coalesce(triggered, CASE WHEN span_type = 'guardrail' "
+                "THEN TRY_CAST(data->>'triggered' AS BOOLEAN) END) AS triggered"
+            )
         else:
             span_columns.append(name)
     once = " QUALIFY row_number() OVER (PARTITION BY span_id) = 1" if repeated_spans else ""

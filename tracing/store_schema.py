@@ -39,6 +39,8 @@ SPAN_COLUMNS: tuple[tuple[str, str], ...] = (
     ("data", "JSON"),
     ("error", "JSON"),
     ("metadata", "JSON"),
+    # Guardrail spans: whether the tripwire fired (typed, so "tripped" filters skip the JSON).
+    ("triggered", "BOOLEAN"),
 )
 TRACE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("trace_id", "VARCHAR NOT NULL PRIMARY KEY"),
@@ -96,7 +98,7 @@ VIEWS: dict[str, str] = {
         FROM spans WHERE span_type = 'handoff'""",
     "guardrails": f"""
         SELECT {_COMMON}, name AS guardrail_name,
-               coalesce(TRY_CAST(data->>'triggered' AS BOOLEAN), false) AS triggered,
+               coalesce(triggered, false) AS triggered,
                data->>'source' AS source
         FROM spans WHERE span_type = 'guardrail'""",
     "token_usage": f"""

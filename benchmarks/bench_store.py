@@ -165,7 +165,8 @@ SELECT trace_id, span_id, parent_id, span_type,
        END,
        CASE WHEN failed THEN '{{"message":"synthetic failure","data":{{"type":"ValueError"}}}}'
        END,
-       NULL
+       NULL,
+       CASE WHEN span_type = 'guardrail' THEN h(i, j) % 100 < 3 END
 FROM rows ORDER BY 9, 2"""
     )
 
@@ -315,6 +316,7 @@ def _record(
         "total_tokens": None,
         "cached_input_tokens": None,
         "reasoning_tokens": None,
+        "triggered": bool(data.get("triggered")) if span_type == "guardrail" else None,
         "data": data,
         "error": error,
         "metadata": None,

@@ -40,6 +40,8 @@ class JSONLProcessor(BatchingProcessor):
     `<stem>.<UTC time>.jsonl` beside it and a new file is started.
     """
 
+    record_chunk = 64
+
     def __init__(
         self,
         path: str | os.PathLike[str],

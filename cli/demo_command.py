@@ -164,6 +164,9 @@ def _print_summary(
     from rich.table import Table
 
     from agentoscope.tracing import SpanStore, render_trace
+    from agentoscope.tracing.queries import trace_detail
+
+    from .store_commands import span_record_from_row, trace_record_from_row
 
     with SpanStore(store_path, read_only=True) as store:
         summary = store.query(SUMMARY_SQL, [trace_ids])
@@ -174,22 +177,19 @@ def _print_summary(
             "AND trace_id IN (SELECT unnest(?::VARCHAR[])) LIMIT 1",
             [trace_ids],
         )
-        if len(refund):
-            trace_id = refund.iloc[0, 0]
-            trace = store.query("SELECT * FROM traces WHERE trace_id = ?", [trace_id])
-            spans = store.query(
-                "SELECT * FROM spans WHERE trace_id = ? ORDER BY started_at", [trace_id]
-            )
-            console.print("\nOne trace: the refund whose tool failed once and was retried\n")
-            console.print(
-                render_trace(
-                    _row(trace.iloc[0]) if len(trace) else None,
-                    [_row(row) for _, row in spans.iterrows()],
-                    color=console.is_terminal,
-                ),
-                markup=False,
-                highlight=False,
-            )
+        detail = trace_detail(store, refund.iloc[0, 0]) if len(refund) else None
+    if detail is not None:
+        trace, spans = detail
+        console.print("\nOne trace: the refund whose tool failed once and was retried\n")
+        console.print(
+            render_trace(
+                trace_record_from_row(trace),
+                [span_record_from_row(row) for row in spans.to_dict("records")],
+                color=console.is_terminal,
+            ),
+            markup=False,
+            highlight=False,
+        )
 
     table = Table(title="Traced workflows", title_justify="left")
     for column in summary.columns:
@@ -209,24 +209,6 @@ def _print_summary(
         if not lost
         else f"[yellow]Tracing problems: {lost}[/yellow]"
     )
-
-
-def _row(row: Any) -> dict[str, Any]:
-    """A store row as the record shape `render_trace` reads (missing numbers are None)."""
-    import pandas as pd
-
-    record = {key: None if _missing(value, pd) else value for key, value in row.to_dict().items()}
-    for key in ("started_at", "ended_at"):
-        if record.get(key) is not None:
-            record[key] = str(record[key])
-    return record
-
-
-def _missing(value: Any, pd: Any) -> bool:
-    try:
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):  # lists and dicts are never missing
-        return False
 
 
 if __name__ == "__main__":  # pragma: no cover

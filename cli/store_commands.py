@@ -343,8 +343,8 @@ def run_show(args: argparse.Namespace) -> int:
                 raise CommandError(f"no trace {args.trace_id!r} in the store")
             trace, spans = trace_detail(reader, trace_id)
         color = args.color == "always" or (args.color == "auto" and sys.stdout.isatty())
-        records = [_span_record(row) for row in spans.to_dict("records")]
-        trace_row = {key: _plain(value) for key, value in (trace or {}).items()} or None
+        records = [span_record_from_row(row) for row in spans.to_dict("records")]
+        trace_row = trace_record_from_row(trace)
         if trace_row and trace_row.get("inferred"):
             trace_row["workflow_name"] = None  # render_trace shows "(trace not finished)"
         print(render_trace(trace_row, records, color=color))
@@ -353,7 +353,13 @@ def run_show(args: argparse.Namespace) -> int:
     return _guarded("show", args, action)
 
 
-def _span_record(row: dict[str, Any]) -> dict[str, Any]:
+def trace_record_from_row(row: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A `traces` row as the record shape `render_trace` reads."""
+    return {key: _plain(value) for key, value in (row or {}).items()} or None
+
+
+def span_record_from_row(row: dict[str, Any]) -> dict[str, Any]:
+    """A `spans` row (from the store or a server) as the record shape `render_trace` reads."""
     import orjson
 
     record = {key: _plain(value) for key, value in row.items()}

@@ -46,6 +46,11 @@ def styled_status(table: pd.DataFrame, column: str = "status") -> Any:
     return table.style.map(_status_style, subset=[column])
 
 
+def tripped(rows: pd.DataFrame) -> pd.Series:
+    """Which spans are guardrails whose tripwire fired (the store's typed `triggered`)."""
+    return rows["triggered"].fillna(False).astype(bool)
+
+
 def waterfall(rows: pd.DataFrame, selected_span_id: str | None = None) -> alt.Chart:
     """Bars from each span's start to its end, in tree order; click a bar to select the span.
 
@@ -56,15 +61,15 @@ def waterfall(rows: pd.DataFrame, selected_span_id: str | None = None) -> alt.Ch
     frame = rows[["span_id", "tree", "span_type", "offset_ms", "end_ms", "duration_ms"]].copy()
     frame["status"] = rows["status"].fillna("ok").astype(str)
     frame["row"] = [f"{index:04d} {label}" for index, label in enumerate(frame["tree"])]
-    tripped = rows["data"].astype(str).str.contains(r'"triggered"\s*:\s*true', regex=True)
+    is_tripped = tripped(rows)
     frame["fill"] = [
         ERROR_COLOR
         if status == "error"
         else TRIPPED_COLOR
-        if is_tripped
+        if span_tripped
         else SPAN_COLORS.get(str(span_type), "#9d9da0")
-        for status, span_type, is_tripped in zip(
-            frame["status"], frame["span_type"], tripped, strict=True
+        for status, span_type, span_tripped in zip(
+            frame["status"], frame["span_type"], is_tripped, strict=True
         )
     ]
     frame["selected"] = frame["span_id"] == selected_span_id

@@ -19,7 +19,6 @@ from agentoscope.dashboard.format import (
     duration,
     is_missing,
     money,
-    parse_json,
     timestamp,
 )
 from agentoscope.dashboard.span_detail import show_span
@@ -51,18 +50,13 @@ def select_from_chart() -> None:
         st.query_params["span_id"] = picked[0]["span_id"]
 
 
-def guardrail_tripped(data: Any) -> bool:
-    parsed = parse_json(data)
-    return isinstance(parsed, dict) and parsed.get("triggered") is True
-
-
 def default_span(rows: pd.DataFrame) -> str:
     """What an engineer wants first: the first failure, else the first tripped guardrail,
     else the root."""
     failed = rows[rows["status"] == "error"]
     if not failed.empty:
         return str(failed["span_id"].iloc[0])
-    tripped = rows[(rows["span_type"] == "guardrail") & rows["data"].map(guardrail_tripped)]
+    tripped = rows[(rows["span_type"] == "guardrail") & charts.tripped(rows)]
     if not tripped.empty:
         return str(tripped["span_id"].iloc[0])
     return str(rows["span_id"].iloc[0])
@@ -130,9 +124,7 @@ def span_table(rows: pd.DataFrame) -> None:
             ),
             "status": [
                 "error" if status == "error" else ("tripped" if tripped else "")
-                for status, tripped in zip(
-                    rows["status"], rows["data"].map(guardrail_tripped), strict=True
-                )
+                for status, tripped in zip(rows["status"], charts.tripped(rows), strict=True)
             ],
         }
     )

@@ -61,3 +61,12 @@ def test_older_records_without_the_field_get_it_from_their_data(tmp_path: Path) 
     with SpanStore(tmp_path / "b.duckdb") as store:
         store.ingest_jsonl([path])  # the bulk read_json path
         assert _verdicts(store)["tripped"] is True and _verdicts(store)["passed"] is False
+
+
+def test_the_span_tree_marks_a_tripped_guardrail() -> None:
+    records = _guardrail_records()
+    trace = next(r for r in records if r["kind"] == "trace")
+    lines = tracing.render_trace(trace, [r for r in records if r["kind"] == "span"]).splitlines()
+    assert [line for line in lines if "TRIPPED" in line] == [
+        next(line for line in lines if "guardrail  tripped" in line)
+    ]

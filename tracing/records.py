@@ -262,11 +262,7 @@ def trace_record(
 ) -> dict[str, Any]:
     """The record of a finished trace. SDK traces carry no times: pass the ones seen here."""
     policy = policy or get_data_policy()
-    own_start, own_end = (
-        (trace.started_at_ns, trace.ended_at_ns)
-        if hasattr(trace, "started_at_ns")
-        else (None, None)
-    )
+    own_start, own_end = _times(trace)  # the SDK's traces have none
     start = own_start if own_start is not None else started_ns
     end = own_end if own_end is not None else ended_ns
     metadata = getattr(trace, "metadata", None)

@@ -40,10 +40,11 @@ def _span_line(span: dict[str, Any], color: bool) -> str:
     input_tokens, output_tokens = span.get("input_tokens"), span.get("output_tokens")
     if input_tokens is not None or output_tokens is not None:
         parts.append(f"{input_tokens or 0}→{output_tokens or 0} tok")
-    data = span.get("data") or {}
-    if isinstance(data, str):  # a store row keeps it as JSON text
-        data = {"triggered": '"triggered": true' in data or '"triggered":true' in data}
-    if span_type == "guardrail" and data.get("triggered"):
+    tripped = span.get("triggered")
+    if tripped is None:  # a record written before the field existed
+        data = span.get("data")
+        tripped = isinstance(data, dict) and data.get("triggered")
+    if span_type == "guardrail" and tripped:
         parts.append(_paint("TRIPPED", "error", color))
     if span.get("status") == "error":
         message = span.get("error_message") or ""

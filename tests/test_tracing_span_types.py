@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import agents.tracing.span_data as sdk
@@ -114,6 +115,17 @@ def test_ids_have_sdk_shapes() -> None:
     assert span.span_id.startswith("span_") and len(span.span_id) == 5 + 24
     assert ours.gen_group_id().startswith("group_")
     int(t.trace_id[6:], 16)  # the 128 bits are valid hex
+    # Fixed width and lowercase, also when the leading digits are zeros (1 in 16 ids).
+    shapes = {
+        ours.gen_trace_id: re.compile(r"trace_[0-9a-f]{32}"),
+        ours.gen_span_id: re.compile(r"span_[0-9a-f]{24}"),
+        ours.gen_group_id: re.compile(r"group_[0-9a-f]{24}"),
+    }
+    for make, shape in shapes.items():
+        ids = [make() for _ in range(2000)]
+        assert all(shape.fullmatch(value) for value in ids), make
+        assert len(set(ids)) == len(ids)
+        assert any(value[value.index("_") + 1] == "0" for value in ids)
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ import threading
 import time
 from typing import Any
 
-from .ids import gen_trace_id, random_bits
+from .ids import gen_span_id, gen_trace_id
 from .isolation import processor_failed
 from .scope import current_span, current_trace
 from .span_data import SpanData
@@ -127,7 +127,7 @@ class TraceProvider:
             agent_name = None
         return Span(
             trace_id,
-            span_id or f"span_{random_bits(96):024x}",  # gen_span_id(), inlined
+            span_id or gen_span_id(),
             parent_span.span_id if parent_span is not None else None,
             span_data,
             self._processors,

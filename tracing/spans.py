@@ -112,11 +112,37 @@ class Span(Generic[TSpanData]):
             except ValueError:  # a token from another context (a generator closed elsewhere)
                 reset_var(current_span, token)
 
+    # `with span:` is the agent's hot path: __enter__ and the no-error __exit__ repeat the
+    # bodies of start() and finish() inline (one Python call less each, ~10% of a span's cost).
     def __enter__(self) -> Span[TSpanData]:
-        self.start(True)
+        if self._start_ns is not None:
+            logger.warning("span %s already started", self.span_id)
+            return self
+        self._start_ns = time_ns()
+        for processor in self._start_processors:
+            try:
+                processor.on_span_start(self)
+            except Exception as error:
+                processor_failed(processor, "on_span_start", error)
+        self._token = current_span.set(self)
         return self
 
     def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
+        if exc is None and self._end_ns is None:
+            self._end_ns = time_ns()
+            for processor in self._processors:
+                try:
+                    processor.on_span_end(self)
+                except Exception as error:
+                    processor_failed(processor, "on_span_end", error)
+            token = self._token
+            if token is not None:
+                self._token = None
+                try:
+                    current_span.reset(token)
+                except ValueError:  # a token from another context
+                    reset_var(current_span, token)
+            return
         if exc is None:
             self.finish(True)
             return

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -90,6 +92,46 @@ def test_export_error_is_counted_and_later_batches_still_export(
     assert stats["errors"] == 1 and stats["failed_records"] == 2
     assert len(processor.kept) == 4  # 3 remaining spans + the trace
     assert any("disk full" in r.getMessage() for r in caplog.records)
+
+
+class WritesElsewhere(tracing.BatchingProcessor):
+    """Exports asynchronously, as DuckDBProcessor does: export() returns a Future."""
+
+    def __init__(self) -> None:
+        super().__init__(max_batch_size=2)
+        self.pool = ThreadPoolExecutor(1)
+        self.batches = 0
+        self.kept: list[dict[str, Any]] = []
+
+    def export(self, records: list[dict[str, Any]]) -> Future[None]:
+        self.batches += 1
+        failing = self.batches == 2
+
+        def write() -> None:
+            time.sleep(0.05)  # still in flight when the next batch is handed over
+            if failing:
+                raise OSError("write failed")
+            self.kept.extend(records)
+
+        return self.pool.submit(write)
+
+
+def test_asynchronous_export_is_counted_when_it_settles_and_flush_waits_for_it(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    processor = WritesElsewhere()
+    tracing.set_trace_processors([processor])
+    with caplog.at_level(logging.ERROR, logger="agentoscope.tracing"):
+        with tracing.trace("t"):
+            for _ in range(5):
+                with tracing.custom_span("c"):
+                    pass
+        processor.force_flush()  # returns only once every batch has been written or failed
+    stats = processor.stats()
+    assert stats["exported"] == len(processor.kept) == 4
+    assert stats["errors"] == 1 and stats["failed_records"] == 2
+    assert any("write failed" in r.getMessage() for r in caplog.records)
+    processor.shutdown()
 
 
 def test_unknown_span_type_is_kept() -> None:

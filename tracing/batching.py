@@ -12,6 +12,7 @@ import os
 import threading
 import weakref
 from collections import deque
+from concurrent.futures import Future
 from time import time_ns
 from typing import Any
 
@@ -47,7 +48,11 @@ class _FinishedTrace:
 
 class BatchingProcessor(TracingProcessor):
     """Subclasses implement `export(records)` (called on the worker thread, one batch at a time)
-    and optionally `close()` (called once at shutdown, after the last export)."""
+    and optionally `close()` (called once at shutdown, after the last export).
+
+    `export` may return a `Future` that completes when the batch is written elsewhere (so the
+    worker can convert the next batch meanwhile): the batch is counted as exported or failed
+    when it settles, and a flush returns only once every such batch has settled."""
 
     # Our own spans carry everything at their end; only the official SDK's need the start.
     skip_own_span_starts = True
@@ -90,6 +95,7 @@ class BatchingProcessor(TracingProcessor):
         self._errors = 0
         self._failed_records = 0
         self._seen_errors: set[str] = set()
+        self._in_flight: deque[tuple[Future[Any], int]] = deque()
         self._closed = False
         self._init_threading()
         _all_processors.add(self)
@@ -199,6 +205,7 @@ class BatchingProcessor(TracingProcessor):
                     records = self._to_records(items[start : start + chunk])
                     if records:
                         self._export_batch(records)
+            self._settle(wait=True)
 
     def _to_records(self, items: list[Any]) -> list[dict[str, Any]]:
         records: list[dict[str, Any]] = []
@@ -223,14 +230,32 @@ class BatchingProcessor(TracingProcessor):
 
     def _export_batch(self, records: list[dict[str, Any]]) -> None:
         try:
-            self.export(records)
+            outcome = self.export(records)
         except Exception as error:
             self._count_error(
                 "export", error, f"export of {len(records)} records failed", len(records)
             )
+            return
+        if isinstance(outcome, Future):
+            self._in_flight.append((outcome, len(records)))
+            self._settle(wait=False)
         else:
             with self._counter_lock:
                 self._exported += len(records)
+
+    def _settle(self, wait: bool) -> None:
+        """Count the batches whose asynchronous export has finished (all of them: `wait`)."""
+        in_flight = self._in_flight
+        while in_flight and (wait or in_flight[0][0].done()):
+            future, count = in_flight.popleft()
+            error = future.exception()  # blocks until the batch is written or has failed
+            if error is None:
+                with self._counter_lock:
+                    self._exported += count
+            elif isinstance(error, Exception):
+                self._count_error("export", error, f"export of {count} records failed", count)
+            else:
+                raise error
 
     def _count_error(self, stage: str, error: Exception, what: str, lost: int) -> None:
         kind = f"{stage}:{type(error).__name__}"
@@ -250,7 +275,7 @@ class BatchingProcessor(TracingProcessor):
 
     # -- to implement ---------------------------------------------------------------------------
 
-    def export(self, records: list[dict[str, Any]]) -> None:
+    def export(self, records: list[dict[str, Any]]) -> Future[Any] | None:
         raise NotImplementedError
 
     def close(self) -> None:
@@ -291,6 +316,7 @@ class BatchingProcessor(TracingProcessor):
 
     def _after_fork_in_child(self) -> None:
         self._init_threading()
+        self._in_flight = deque()  # the parent's writers do not exist here: never settle
 
     def stats(self) -> dict[str, int]:
         with self._counter_lock:

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import logging
 import os
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any
 
 from .batching import BatchingProcessor
 from .store import SpanStore, StoreLockedError, default_store_path
+from .store_ingest import IngestResult
 
 logger = logging.getLogger("agentoscope.tracing")
 
@@ -29,6 +31,11 @@ class DuckDBProcessor(BatchingProcessor):
     ./.agentoscope/traces.duckdb). If another process holds the file, the processor logs why
     and keeps trying with each batch; failed batches are counted in `stats()` and the agent runs
     on. `close()` (at shutdown) checkpoints and releases the file.
+
+    Writing is pipelined: the worker turns a batch into Arrow tables and hands it to a writer
+    thread, then converts the next batch while DuckDB (which releases the GIL) writes this one,
+    so the two halves of the work use two cores. One batch is written at a time and at most one
+    more waits, which bounds memory; a flush returns once every batch is committed.
     """
 
     def __init__(
@@ -46,6 +53,8 @@ class DuckDBProcessor(BatchingProcessor):
         )
         self.path = default_store_path(path)
         self._store: SpanStore | None = None
+        self._writer: ThreadPoolExecutor | None = None
+        self._last_write: Future[IngestResult] | None = None
         try:
             self._open()
         except StoreLockedError as error:
@@ -62,11 +71,25 @@ class DuckDBProcessor(BatchingProcessor):
         """The open store, or None while the file could not be opened."""
         return self._store
 
-    def export(self, records: list[dict[str, Any]]) -> None:
+    def export(self, records: list[dict[str, Any]]) -> Future[IngestResult]:
+        store = self._open()
         # Records from span_record/trace_record: no per-record checks needed.
-        self._open().ingest(records, validate=False)
+        prepared = store.prepare(records, validate=False)
+        if self._last_write is not None:
+            wait([self._last_write])  # its outcome is counted by the batching base
+        if self._writer is None:
+            self._writer = ThreadPoolExecutor(1, thread_name_prefix=f"agentoscope-{self.name}")
+        self._last_write = self._writer.submit(store.write, prepared)
+        return self._last_write
+
+    def _after_fork_in_child(self) -> None:
+        super()._after_fork_in_child()
+        self._writer = self._last_write = None  # the parent's thread does not exist here
 
     def close(self) -> None:
+        writer, self._writer = self._writer, None
+        if writer is not None:
+            writer.shutdown(wait=True)
         store, self._store = self._store, None
         if store is None:
             return

@@ -25,7 +25,13 @@ from .store_connection import (
     release,
 )
 from .store_guard import ReadOnlyQueryError, checked_select
-from .store_ingest import IngestResult, merge_batch, split_records
+from .store_ingest import (
+    IngestResult,
+    PreparedBatch,
+    prepare_batch,
+    split_records,
+    write_prepared,
+)
 from .store_jsonl import JsonlIngestReport, ingest_file, jsonl_files
 from .store_schema import (
     SCHEMA_VERSION,
@@ -49,6 +55,7 @@ __all__ = [
     "STORE_ENV",
     "IngestResult",
     "JsonlIngestReport",
+    "PreparedBatch",
     "PruneResult",
     "ReadOnlyQueryError",
     "SpanStore",
@@ -179,13 +186,23 @@ class SpanStore:
         transaction. Records already stored are skipped and counted as duplicates; inputs that
         are not records are skipped, logged and counted as rejected. `validate=False` skips
         the per-record checks, for records a processor made itself."""
+        return self.write(self.prepare(records, validate=validate))
+
+    def prepare(
+        self, records: Iterable[Mapping[str, Any]], *, validate: bool = True
+    ) -> PreparedBatch:
+        """The first half of `ingest`: records to Arrow tables, without touching the database
+        (no lock, any thread). A writer can `write()` one batch while the next is prepared."""
+        return prepare_batch(split_records(records, validate=validate))
+
+    def write(self, prepared: PreparedBatch) -> IngestResult:
+        """The second half of `ingest`: one prepared batch, in one transaction."""
         database = self._writable("ingest")
-        batch = split_records(records, validate=validate)
         with database.write_lock:
             cursor = self._cursor
             cursor.execute("BEGIN TRANSACTION")
             try:
-                result = merge_batch(cursor, batch)
+                result = write_prepared(cursor, prepared)
                 cursor.execute("COMMIT")
             except BaseException:
                 cursor.execute("ROLLBACK")

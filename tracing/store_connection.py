@@ -18,6 +18,9 @@ from typing import Any
 
 import duckdb
 
+# WAL size that sets off an automatic checkpoint in a writing process (see acquire()).
+CHECKPOINT_THRESHOLD = "64MB"
+
 _HELD_BY = re.compile(r"held in (?P<program>.+?) \(PID (?P<pid>\d+)\)")
 
 
@@ -119,6 +122,12 @@ def acquire(path: Path, read_only: bool) -> tuple[SharedDatabase, bool]:
             connection.execute("SET GLOBAL TimeZone = 'UTC'")
             # No implicit scans of Python variables by name: batches are registered explicitly.
             connection.execute("SET GLOBAL python_enable_replacements = false")
+            if not read_only:
+                # DuckDB checkpoints when the WAL passes this size. At the default 16 MB a
+                # steady ingest checkpoints every few batches and rewrites the same partly
+                # filled row group each time: 64 MB measured ~20% faster ingest
+                # (bench_store.py), for a few seconds more WAL replay after a crash.
+                connection.execute(f"SET GLOBAL checkpoint_threshold = '{CHECKPOINT_THRESHOLD}'")
         except Exception:
             connection.close()
             raise

@@ -1,7 +1,7 @@
 """Records to store rows: columnar Arrow batches, and the SQL that merges one batch into the store.
 
 Each batch is built column by column (never row by row) and inserted with
-`INSERT INTO spans SELECT ... FROM <arrow table>`, rows in start-time order. The merge keeps the
+`INSERT INTO spans SELECT ... FROM <arrow table>`, rows in arrival order. The merge keeps the
 store free of duplicates without an index on `spans`: a span already stored has the same
 `started_at`, so the existence check only reads the row groups of the batch's time range.
 Trace rows are keyed on `trace_id`; a trace known only from its spans gets an `inferred` row,
@@ -171,9 +171,25 @@ def _or_none(convert: Callable[[Any], Any], value: Any) -> Any:
         return None
 
 
+def _json_column(values: list[Any]) -> pa.Array:
+    dumps, options, text = _dumps, _JSON_OPTIONS, _json_text
+    # Inline for the common case (a dict or None): this column is the costliest to build.
+    return pa.array(
+        [
+            None
+            if value is None
+            else dumps(value, default=str, option=options).decode()
+            if type(value) is dict
+            else text(value)
+            for value in values
+        ],
+        pa.string(),
+    )
+
+
 def _column(name: str, values: list[Any]) -> pa.Array:
     if name in JSON_COLUMNS:
-        return pa.array([_json_text(value) for value in values], pa.string())
+        return _json_column(values)
     if name in TIMESTAMP_COLUMNS:
         return _timestamps(values)
     if name in INTEGER_COLUMNS:
@@ -203,7 +219,11 @@ def _triggered(spans: list[Mapping[str, Any]]) -> pa.Array:
 
 
 def span_table(spans: list[Mapping[str, Any]]) -> pa.Table:
-    """Span rows, in start-time order, columns as in `spans`."""
+    """Span rows, in arrival order, columns as in `spans`.
+
+    Not sorted by start: spans arrive as they end, so a batch covers a short stretch of time
+    and DuckDB's per-row-group min/max (a row group holds 122,880 rows, many batches) bound it
+    just as tightly. Sorting cost ~0.6 µs per span of a ~10 µs ingest."""
     columns = {
         name: _triggered(spans) if name == "triggered" else _column(name, _values(spans, name))
         for name in SPAN_COLUMN_NAMES
@@ -212,7 +232,7 @@ def span_table(spans: list[Mapping[str, Any]]) -> pa.Table:
         columns["span_type"] = pa.array(
             [value or "unknown" for value in columns["span_type"].to_pylist()], pa.string()
         )
-    return pa.table(columns).sort_by([("started_at", "ascending")])
+    return pa.table(columns)
 
 
 def trace_table(traces: list[Mapping[str, Any]]) -> pa.Table:
@@ -262,7 +282,7 @@ def merge_spans(cursor: Any, rows: str, starts: StartRange, *, keys: str | None 
     """Add the batch's spans the store lacks and fill `agent_name` from the parent chain (run
     after `merge_trace_rows`). Returns how many spans were added.
 
-    `rows` is a relation with the span columns, each span_id once, in start order (a
+    `rows` is a relation with the span columns, each span_id once (a
     registered Arrow table, a temp table or a view); `keys` one with at least trace_id, span_id
     and started_at of the same spans (default: `rows`).
     """
@@ -425,30 +445,69 @@ def arrow_span_traces(table: pa.Table, recorded: set[str]) -> pa.Table | None:
     return grouped.rename_columns(["trace_id", "started_at", "ended_at"])
 
 
-def merge_batch(cursor: Any, batch: Batch) -> IngestResult:
-    """Write one batch (inside the caller's transaction)."""
+@dataclass
+class PreparedBatch:
+    """One batch as Arrow tables, ready to write. Building it is Python work that needs no
+    connection, so a thread can prepare the next batch while DuckDB (which releases the GIL)
+    writes this one."""
+
+    spans: pa.Table | None
+    traces: pa.Table | None
+    span_traces: pa.Table | None  # traces with spans here but no record in the batch
+    starts: StartRange | None
+    span_count: int
+    trace_count: int
+    repeated: int
+    rejected: int
+
+
+def prepare_batch(batch: Batch) -> PreparedBatch:
+    traces = trace_table(batch.traces) if batch.traces else None
+    spans = span_table(batch.spans) if batch.spans else None
+    span_traces = starts = None
+    if spans is not None:
+        span_traces = arrow_span_traces(spans, {trace["trace_id"] for trace in batch.traces})
+        starts = arrow_start_range(spans)
+    return PreparedBatch(
+        spans,
+        traces,
+        span_traces,
+        starts,
+        len(batch.spans),
+        len(batch.traces),
+        batch.repeated,
+        batch.rejected,
+    )
+
+
+def write_prepared(cursor: Any, prepared: PreparedBatch) -> IngestResult:
+    """Write one prepared batch (inside the caller's transaction)."""
     added_spans = 0
     names: list[str] = []
 
-    def register(name: str, table: pa.Table) -> str:
+    def register(name: str, table: pa.Table | None) -> str | None:
+        if table is None:
+            return None
         cursor.register(name, table)
         names.append(name)
         return name
 
     try:
-        records = register(_BATCH_TRACES, trace_table(batch.traces)) if batch.traces else None
-        spans = span_table(batch.spans) if batch.spans else None
-        span_traces = None
-        if spans is not None:
-            register(_BATCH_SPANS, spans)
-            inferred = arrow_span_traces(spans, {trace["trace_id"] for trace in batch.traces})
-            if inferred is not None:
-                span_traces = register(_BATCH_SPAN_TRACES, inferred)
+        records = register(_BATCH_TRACES, prepared.traces)
+        spans = register(_BATCH_SPANS, prepared.spans)
+        span_traces = register(_BATCH_SPAN_TRACES, prepared.span_traces)
         stored_traces = merge_trace_rows(cursor, records, span_traces)
-        if spans is not None:
-            added_spans = merge_spans(cursor, _BATCH_SPANS, arrow_start_range(spans))
+        if spans is not None and prepared.starts is not None:
+            added_spans = merge_spans(cursor, spans, prepared.starts)
     finally:
         for name in names:
             cursor.unregister(name)
-    duplicates = batch.repeated + len(batch.spans) - added_spans + len(batch.traces) - stored_traces
-    return IngestResult(added_spans, stored_traces, duplicates, batch.rejected)
+    duplicates = (
+        prepared.repeated + prepared.span_count - added_spans + prepared.trace_count - stored_traces
+    )
+    return IngestResult(added_spans, stored_traces, duplicates, prepared.rejected)
+
+
+def merge_batch(cursor: Any, batch: Batch) -> IngestResult:
+    """Write one batch (inside the caller's transaction)."""
+    return write_prepared(cursor, prepare_batch(batch))

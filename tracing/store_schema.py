@@ -5,8 +5,9 @@ read-write applies the migrations it lacks, each in its own transaction; a store
 Agentoscope is refused rather than guessed at. To change the schema, append a `Migration`: never
 edit one that has shipped.
 
-All times are UTC, stored as naive `TIMESTAMP`. `spans` rows land in start-time order, so
-DuckDB's per-row-group min/max (zonemaps) make time filters cheap without an index.
+All times are UTC, stored as naive `TIMESTAMP`. `spans` rows land as spans finish, nearly in
+time order, so DuckDB's per-row-group min/max (zonemaps) make time filters cheap without an
+index.
 """
 
 from __future__ import annotations

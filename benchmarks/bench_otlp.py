@@ -1,6 +1,7 @@
 """OTLP export and `agentoscope serve` ingest, side by side in one run.
 
     .venv/bin/python benchmarks/bench_otlp.py [--spans 20000] [--ingest-spans 50000] [--reps 5]
+        [--sections 123]
 
 1. Export throughput: the same number of GenAI-like spans (traces of 10: an agent, 4 model calls,
    4 tool calls, a guardrail) through `OTLPProcessor` and through the OpenTelemetry SDK's
@@ -345,18 +346,23 @@ def ingest_breakdown(
     workdir: Path, name: str, requests: list[tuple[bytes, int]]
 ) -> tuple[float, float]:
     """CPU µs/span in this process for decoding the requests into records, and for
-    `SpanStore.ingest` of those records (5000 per call): where serve's time goes."""
+    `SpanStore.ingest` of those records (5000 per call, unchecked as serve's decoded records
+    are): where serve's time goes. Decoding is timed request by request with each request's
+    records dropped, as serve does; keeping all of them alive would time the garbage
+    collector's walks over them instead."""
     from agentoscope.tracing.otlp_receiver import records_from_payload
     from agentoscope.tracing.store import SpanStore
 
     total = sum(count for _, count in requests)
     cpu = time.process_time()
-    records = [record for body, _ in requests for record in records_from_payload(body, None)]
+    for body, _ in requests:
+        records_from_payload(body, None)
     decode = (time.process_time() - cpu) / total * 1e6
+    records = [record for body, _ in requests for record in records_from_payload(body, None)]
     with SpanStore(workdir / f"breakdown-{name}.duckdb") as store:
         cpu = time.process_time()
         for index in range(0, len(records), 5000):  # serve's writer commits several requests
-            store.ingest(records[index : index + 5000])
+            store.ingest(records[index : index + 5000], validate=False)
         ingest = (time.process_time() - cpu) / total * 1e6
     return decode, ingest
 
@@ -365,54 +371,41 @@ def _median(values: list[tuple[float, float]], index: int) -> float:
     return statistics.median(value[index] for value in values)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--spans", type=int, default=20_000)
-    parser.add_argument("--ingest-spans", type=int, default=50_000)
-    parser.add_argument("--reps", type=int, default=5)
-    args = parser.parse_args()
-
+def export_section(workdir: Path, args: argparse.Namespace) -> None:
+    """Sections 1 and 3: both need a serve and a sink."""
     from agentoscope import tracing
     from agentoscope.tracing.otlp_processor import OTLPProcessor
 
-    with tempfile.TemporaryDirectory() as tmp:
-        workdir = Path(tmp)
-        with serve(workdir / "export.duckdb") as (serve_url, _), sink() as sink_url:
-            export_ours(sink_url, 2_000)  # warm up imports and connections
-            export_bsp(sink_url, 2_000)
-            runs: dict[tuple[str, str], list[tuple[float, float]]] = {}
-            for _ in range(max(1, args.reps // 2)):
-                for target, url in (("serve", serve_url), ("sink", sink_url)):
-                    for name, export in (("ours", export_ours), ("bsp", export_bsp)):
-                        runs.setdefault((name, target), []).append(export(url, args.spans))
+    with serve(workdir / "export.duckdb") as (serve_url, _), sink() as sink_url:
+        export_ours(sink_url, 2_000)  # warm up imports and connections
+        export_bsp(sink_url, 2_000)
+        runs: dict[tuple[str, str], list[tuple[float, float]]] = {}
+        for _ in range(max(1, args.reps // 2) if "1" in args.sections else 0):
+            for target, url in (("serve", serve_url), ("sink", sink_url)):
+                for name, export in (("ours", export_ours), ("bsp", export_bsp)):
+                    runs.setdefault((name, target), []).append(export(url, args.spans))
 
-            cases: dict[str, Callable[[], list[Any]]] = {
-                "JSONLProcessor alone": lambda: [tracing.JSONLProcessor(workdir / "a.jsonl")],
-                "OTLPProcessor alone (to serve)": lambda: [OTLPProcessor(endpoint=serve_url)],
-                "JSONLProcessor + OTLPProcessor": lambda: [
-                    tracing.JSONLProcessor(workdir / "b.jsonl"),
-                    OTLPProcessor(endpoint=serve_url),
-                ],
-            }
-            costs: dict[str, list[tuple[float, float]]] = {name: [] for name in cases}
-            for _ in range(args.reps):
-                for name, make in cases.items():
-                    costs[name].append(caller_cost(make, args.spans))
+        cases: dict[str, Callable[[], list[Any]]] = {
+            "JSONLProcessor alone": lambda: [tracing.JSONLProcessor(workdir / "a.jsonl")],
+            "OTLPProcessor alone (to serve)": lambda: [OTLPProcessor(endpoint=serve_url)],
+            "JSONLProcessor + OTLPProcessor": lambda: [
+                tracing.JSONLProcessor(workdir / "b.jsonl"),
+                OTLPProcessor(endpoint=serve_url),
+            ],
+        }
+        costs: dict[str, list[tuple[float, float]]] = {name: [] for name in cases}
+        for _ in range(args.reps if "3" in args.sections else 0):
+            for name, make in cases.items():
+                costs[name].append(caller_cost(make, args.spans))
 
-        ingest_rows = []
-        for name, label, build, size in (
-            ("ours", "OTLPProcessor spans, 1000/request", our_requests, 1000),
-            ("ours4096", "OTLPProcessor spans, 4096/request (collector)", our_requests, 4096),
-            ("otel", "plain OTel SDK spans (10 attrs), 1000/request", otel_requests, 1000),
-        ):
-            requests = build(args.ingest_spans, size)
-            rate, serve_cpu = ingest_rate(workdir, name, requests)
-            decode, store = ingest_breakdown(workdir, name, requests)
-            ingest_rows.append((label, rate, serve_cpu, decode, store))
+    if runs:
+        print_export(runs, args.spans)
+    if "3" in args.sections:
+        print_caller_cost(costs, args.spans, args.reps)
 
-    print(f"\n1. OTLP/HTTP export, {args.spans} spans per case (traces of 10), median of runs\n")
+
+def print_export(runs: dict[tuple[str, str], list[tuple[float, float]]], spans: int) -> None:
+    print(f"\n1. OTLP/HTTP export, {spans} spans per case (traces of 10), median of runs\n")
     print(f"| {'pipeline':<48} | {'into serve':>12} | {'into a sink':>12} | {'CPU µs/span':>11} |")
     print(f"|{'-' * 50}|{'-' * 14}|{'-' * 14}|{'-' * 13}|")
     medians = {key: (_median(v, 0), _median(v, 1)) for key, v in runs.items()}
@@ -430,23 +423,40 @@ def main() -> None:
         f"{ratio_sink:.2f}x into a sink (CPU µs/span: this process, all threads, sink runs)"
     )
 
+
+def ingest_section(workdir: Path, args: argparse.Namespace) -> None:
+    """Section 2: each row's requests are built once, then posted to a fresh serve per
+    repetition (the machine is shared: the median of the repetitions is printed)."""
+    rows = []
+    for name, label, build, size in (
+        ("ours", "OTLPProcessor spans, 1000/request", our_requests, 1000),
+        ("ours4096", "OTLPProcessor spans, 4096/request (collector)", our_requests, 4096),
+        ("otel", "plain OTel SDK spans (10 attrs), 1000/request", otel_requests, 1000),
+    ):
+        requests = build(args.ingest_spans, size)
+        rates = [ingest_rate(workdir, f"{name}-{rep}", requests) for rep in range(args.reps)]
+        decode, store = ingest_breakdown(workdir, name, requests)
+        rows.append((label, _median(rates, 0), _median(rates, 1), decode, store))
+
     print(
         f"\n2. serve ingest over OTLP/HTTP protobuf ({args.ingest_spans} spans per row, "
-        "4 senders)\n"
+        f"4 senders, median of {args.reps} runs)\n"
     )
     print(
         f"| {'requests':<46} | {'spans/s':>9} | {'serve CPU µs/span':>17} | "
         f"{'decode µs':>9} | {'store µs':>8} |"
     )
     print(f"|{'-' * 48}|{'-' * 11}|{'-' * 19}|{'-' * 11}|{'-' * 10}|")
-    for label, rate, serve_cpu, decode, store in ingest_rows:
+    for label, rate, serve_cpu, decode, store in rows:
         print(f"| {label:<46} | {rate:>9,.0f} | {serve_cpu:17.1f} | {decode:9.1f} | {store:8.1f} |")
     print(
         "\nTarget: >= 50,000 spans/s. decode = OTLP bytes -> records (otlp_receiver), store = "
         "SpanStore.ingest of those records, both CPU µs/span measured in this process."
     )
 
-    print(f"\n3. Caller-side cost per span ({args.spans} spans x {args.reps} reps, median)\n")
+
+def print_caller_cost(costs: dict[str, list[tuple[float, float]]], spans: int, reps: int) -> None:
+    print(f"\n3. Caller-side cost per span ({spans} spans x {reps} reps, median)\n")
     print(f"| {'processors':<34} | {'wall µs/span':>12} | {'CPU µs/span':>11} | {'vs JSONL':>8} |")
     print(f"|{'-' * 36}|{'-' * 14}|{'-' * 13}|{'-' * 10}|")
     base = _median(costs["JSONLProcessor alone"], 1)
@@ -456,6 +466,29 @@ def main() -> None:
     print(
         "\nCPU = the agent thread's own CPU time (thread_time); wall includes waiting for the GIL."
     )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--spans", type=int, default=20_000)
+    parser.add_argument("--ingest-spans", type=int, default=50_000)
+    parser.add_argument("--reps", type=int, default=5)
+    parser.add_argument(
+        "--sections", default="123", help="which sections to run, e.g. 2 or 13 (default 123)"
+    )
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        # Printed in section order: 1, then 2, then 3 (1 and 3 share their endpoints).
+        if "1" in args.sections:
+            export_section(workdir, argparse.Namespace(**{**vars(args), "sections": "1"}))
+        if "2" in args.sections:
+            ingest_section(workdir, args)
+        if "3" in args.sections:
+            export_section(workdir, argparse.Namespace(**{**vars(args), "sections": "3"}))
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ import signal
 import socket
 import threading
 import time
+from collections.abc import Callable
 from concurrent import futures
 from http.server import ThreadingHTTPServer
 from pathlib import Path
@@ -211,16 +212,30 @@ class StoreService:
         with self._counts_lock:
             self.request_counts[key] += 1
 
-    def ingest(self, records: list[dict[str, Any]]) -> Any:
+    def ingest(self, records: list[dict[str, Any]], *, validate: bool = True) -> Any:
         """Store `records` and return once they are committed."""
         if not records:
             return None
-        if self.writer is None:
+        return self.ingest_decoded(lambda: records, validate=validate)
+
+    def ingest_decoded(
+        self, decode: Callable[[], list[dict[str, Any]]], *, validate: bool = True
+    ) -> Any:
+        """Call `decode` for a request's records, store them and return once they are committed.
+        The writer knows a request is being decoded and waits for it rather than committing
+        without it. What `decode` raises propagates and nothing of that request is stored.
+        `validate=False` for records known to be well formed (the OTLP decoder's)."""
+        writer = self.writer
+        if writer is None:
             raise ServiceUnavailable("the store is not open")
         with self._idle:
             self._in_flight += 1
         try:
-            future = self.writer.submit(records)
+            with writer.incoming():
+                records = decode()
+                if not records:
+                    return None
+                future = writer.submit(records, validate=validate)
             return future.result(COMMIT_TIMEOUT)
         except WriterStopped as error:
             raise ServiceUnavailable(str(error)) from None

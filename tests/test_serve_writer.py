@@ -1,0 +1,108 @@
+"""The store writer of `serve`: requests announced while they decode are committed together with
+the ones already queued, nothing waits for requests that are not coming, and a transaction that
+takes records from anywhere but the OTLP decoder checks every record."""
+
+from __future__ import annotations
+
+import threading
+import time
+from contextlib import ExitStack
+from typing import Any
+
+import pytest
+
+from agentoscope.tracing.store_writer import StoreWriter
+
+
+class FakeStore:
+    """Records each `ingest` call: (span ids, validate)."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[list[str], bool]] = []
+
+    def ingest(self, records: list[dict[str, Any]], *, validate: bool = True) -> Any:
+        self.calls.append(([record["span_id"] for record in records], validate))
+        return None
+
+
+def _records(*ids: str) -> list[dict[str, Any]]:
+    return [{"v": 1, "kind": "span", "trace_id": "trace_1", "span_id": i} for i in ids]
+
+
+@pytest.fixture
+def store() -> FakeStore:
+    return FakeStore()
+
+
+def test_announced_requests_share_one_commit(store: FakeStore) -> None:
+    writer = StoreWriter(store, max_wait_for_announced=10.0)
+    try:
+        with ExitStack() as first, ExitStack() as second:
+            first.enter_context(writer.incoming())
+            second.enter_context(writer.incoming())
+            done_first = writer.submit(_records("a"), validate=False)
+            first.close()
+            time.sleep(0.1)  # the writer has the first job and waits for the second
+            assert not done_first.done()
+            done_second = writer.submit(_records("b"), validate=False)
+        done_first.result(5)
+        done_second.result(5)
+    finally:
+        writer.stop()
+    assert store.calls == [(["a", "b"], False)]
+
+
+def test_nothing_announced_means_no_wait(store: FakeStore) -> None:
+    writer = StoreWriter(store, max_wait_for_announced=30.0)
+    try:
+        started = time.monotonic()
+        writer.submit(_records("a")).result(5)
+        assert time.monotonic() - started < 5
+    finally:
+        writer.stop()
+
+
+def test_a_request_that_fails_to_decode_does_not_hold_the_others(store: FakeStore) -> None:
+    writer = StoreWriter(store, max_wait_for_announced=30.0)
+    announced, failed = threading.Event(), threading.Event()
+
+    def failing_request() -> None:
+        try:
+            with writer.incoming():
+                announced.set()
+                failed.wait(5)
+                raise ValueError("not OTLP")
+        except ValueError:
+            pass
+
+    thread = threading.Thread(target=failing_request)
+    thread.start()
+    try:
+        announced.wait(5)
+        done = writer.submit(_records("a"), validate=False)
+        time.sleep(0.1)
+        assert not done.done()  # waiting for the announced request
+        failed.set()
+        started = time.monotonic()
+        done.result(5)
+        assert time.monotonic() - started < 5
+    finally:
+        thread.join()
+        writer.stop()
+    assert store.calls == [(["a"], False)]
+
+
+def test_a_commit_with_records_to_check_checks_all(store: FakeStore) -> None:
+    writer = StoreWriter(store, max_wait_for_announced=10.0)
+    try:
+        with ExitStack() as announced:
+            announced.enter_context(writer.incoming())
+            decoded = writer.submit(_records("a"), validate=False)
+            time.sleep(0.1)
+            spooled = writer.submit(_records("b"))  # e.g. from a JSONL spool file
+            announced.close()
+        decoded.result(5)
+        spooled.result(5)
+    finally:
+        writer.stop()
+    assert store.calls == [(["a", "b"], True)]

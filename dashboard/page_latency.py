@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pandas as pd
 import streamlit as st
 
 from agentoscope.dashboard import charts, controls
 from agentoscope.dashboard.charts import styled_status
 from agentoscope.dashboard.data import fetch
-from agentoscope.dashboard.format import duration
+from agentoscope.dashboard.format import duration, utc_now
 from agentoscope.dashboard.queries import (
     latency_histogram,
     named,
     slowest_spans,
     window_params,
 )
+from agentoscope.tracing.queries import ESTIMATE_MAX_RELATIVE_ERROR
 
 GROUPINGS = {"span_type": "Span type", "tool_name": "Tool", "model": "Model"}
 # The store's canonical percentile queries, one per grouping.
@@ -24,16 +27,24 @@ PERCENTILE_QUERIES = {
     "model": "latency_by_model",
 }
 ALL = "(all spans)"
+# Up to a week the percentiles are exact; beyond, the bucketed estimate (the `_estimated`
+# queries) is about twice as fast at millions of spans and within ESTIMATE_MAX_RELATIVE_ERROR.
+EXACT_UP_TO = timedelta(days=7)
 
 
 st.title(":material/timer: Latency")
 window = controls.current_window()
-st.caption(f"{controls.window_choice()} · span durations, from start to end")
+# "Last 7 days" started a moment before now: a minute of slack keeps it exact.
+window_length = (window.end or utc_now()) - window.start if window.start else None
+estimated = window_length is None or window_length > EXACT_UP_TO + timedelta(minutes=1)
+note = f" · percentiles estimated within {ESTIMATE_MAX_RELATIVE_ERROR:.2%}" if estimated else ""
+st.caption(f"{controls.window_choice()} · span durations, from start to end{note}")
 by = st.segmented_control(
     "Per", list(GROUPINGS), format_func=GROUPINGS.get, default="span_type", key="latency_by"
 )
 by = by or "span_type"
-percentiles = fetch(named(PERCENTILE_QUERIES[by], **window_params(window)))
+query = PERCENTILE_QUERIES[by] + ("_estimated" if estimated else "")
+percentiles = fetch(named(query, **window_params(window)))
 percentiles = percentiles.rename(columns={by: "key", "avg_ms": "mean_ms"})
 if percentiles.empty:
     st.info("No finished spans in this window. Widen the time window in the sidebar.")

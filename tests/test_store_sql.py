@@ -3,6 +3,7 @@ and the canonical queries on a small store."""
 
 from __future__ import annotations
 
+import random
 import re
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from agentoscope.tracing.queries import (
+    ESTIMATE_MAX_RELATIVE_ERROR,
     QUERIES,
     find_trace_id,
     latest_traces,
@@ -233,3 +235,59 @@ def test_every_named_query_is_read_only_sql(tmp_path: Path) -> None:
         for name, query in QUERIES.items():
             params = {key: "x" for key in ("trace_id", "prefix") if key in query.defaults}
             run(store, name, **params)  # parses, passes the guard, runs on an empty store
+
+
+def test_estimated_percentiles_stay_within_their_error_bound(tmp_path: Path) -> None:
+    """The bucketed percentiles of long windows against the exact ones, on durations with
+    microsecond precision over five orders of magnitude, per span type, tool and model."""
+    rng = random.Random(3)
+    records = []
+    for n in range(6000):
+        kind = ("function", "generation", "agent")[n % 3]
+        records.append(
+            span(
+                f"t{n % 50}",
+                f"s{n}",
+                span_type=kind,
+                tool_name=f"tool{n % 2}" if kind == "function" else None,
+                model="gpt-4o" if kind == "generation" else None,
+                duration_ms=round(rng.lognormvariate(4, 1.6), 3),  # ~0.1 ms .. ~10 s
+                status="error" if n % 17 == 0 else "ok",
+            )
+        )
+    records.append(span("t0", "zero", span_type="agent", duration_ms=0.0))
+    records.append(span("t0", "skewed", span_type="agent", duration_ms=-2.5))
+    with SpanStore(tmp_path / "s.duckdb") as store:
+        store.ingest(records)
+        for name, key in (
+            ("latency_by_span_type", "span_type"),
+            ("latency_by_tool", "tool_name"),
+            ("latency_by_model", "model"),
+        ):
+            exact = run(store, name, since="-infinity").set_index(key).sort_index()
+            estimated = run(store, f"{name}_estimated", since="-infinity").set_index(key)
+            estimated = estimated.sort_index()
+            assert list(estimated.index) == list(exact.index)
+            for column in ("spans", "errors", "max_ms"):
+                assert estimated[column].tolist() == exact[column].tolist()
+            assert estimated["avg_ms"].tolist() == pytest.approx(exact["avg_ms"].tolist())
+            for column in ("p50_ms", "p95_ms", "p99_ms"):
+                for group in exact.index:
+                    want, got = exact.at[group, column], estimated.at[group, column]
+                    assert abs(got - want) <= ESTIMATE_MAX_RELATIVE_ERROR * abs(want), (
+                        name,
+                        group,
+                        column,
+                    )
+
+
+def test_estimated_percentiles_are_exact_for_few_distinct_values(tmp_path: Path) -> None:
+    records = [
+        span("t1", f"s{n}", span_type="function", tool_name="lookup", duration_ms=float(d))
+        for n, d in enumerate([20] * 50 + [35] * 45 + [90] * 4 + [400])
+    ]
+    with SpanStore(tmp_path / "s.duckdb") as store:
+        store.ingest(records)
+        row = run(store, "latency_by_tool_estimated", since="-infinity").iloc[0]
+    assert (row["spans"], row["p50_ms"], row["p95_ms"], row["p99_ms"]) == (100, 27.5, 37.75, 93.1)
+    assert row["max_ms"] == 400.0

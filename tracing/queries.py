@@ -156,6 +156,56 @@ FROM ({_percentiles(key, alias, where)})
 ORDER BY spans DESC"""
 
 
+# Log-scale buckets for estimated percentiles: 64 per doubling, so a bucket spans 1.09% and its
+# geometric middle is within 0.55% of any value in it. The middle is clamped to the smallest and
+# largest value actually seen in the bucket, so a bucket holding one distinct value is exact.
+PERCENTILE_BUCKETS_PER_DOUBLING = 64
+ESTIMATE_MAX_RELATIVE_ERROR = 2 ** (1 / (2 * PERCENTILE_BUCKETS_PER_DOUBLING)) - 1
+_BUCKET = (
+    "CASE WHEN duration_ms > 0 THEN "
+    f"floor(log2(duration_ms) * {PERCENTILE_BUCKETS_PER_DOUBLING})::INTEGER END"
+)
+_BUCKET_MIDDLE = (
+    "CASE WHEN b IS NULL THEN high "  # durations <= 0 (clock skew): one bucket, its largest
+    f"ELSE least(greatest(pow(2, (b + 0.5) / {PERCENTILE_BUCKETS_PER_DOUBLING}), low), high) END"
+)
+
+
+def _estimated_latency_query(key: str, alias: str, where: str) -> str:
+    # quantile_cont keeps every duration of a group and selects from them: ~360 ms for 10M
+    # spans here. Counting spans per (group, bucket) is a plain hash aggregate, about half that,
+    # and the rank walk runs over a few thousand bucket rows.
+    # As quantile_cont: the value at fractional rank h = (n - 1) q, interpolated between the
+    # values at ranks floor(h) and ceil(h), each read as the middle of the bucket holding it.
+    def at_rank(rank: str) -> str:
+        return f"arg_min(middle, upto) FILTER (WHERE upto > {rank})"
+
+    picks = ", ".join(
+        f"{at_rank(f'floor((n - 1) * {q})')} + ((n - 1) * {q} - floor((n - 1) * {q})) * "
+        f"({at_rank(f'ceil((n - 1) * {q})')} - {at_rank(f'floor((n - 1) * {q})')}) AS {name}"
+        for q, name in ((0.5, "p50_ms"), (0.95, "p95_ms"), (0.99, "p99_ms"))
+    )
+    return f"""
+WITH buckets AS (
+    SELECT {key} AS k, {_BUCKET} AS b, count(*) AS c,
+           min(duration_ms) AS low, max(duration_ms) AS high, sum(duration_ms) AS total,
+           count(*) FILTER (WHERE status = 'error') AS errors
+    FROM spans
+    WHERE {where} AND duration_ms IS NOT NULL AND {_WINDOW}
+    GROUP BY ALL
+),
+ranked AS (
+    SELECT *, sum(c) OVER (PARTITION BY k ORDER BY b NULLS FIRST) AS upto,
+           sum(c) OVER (PARTITION BY k) AS n, {_BUCKET_MIDDLE} AS middle
+    FROM buckets
+)
+SELECT k AS {alias}, n AS spans, {picks},
+       sum(total) / n AS avg_ms, max(high) AS max_ms, sum(errors)::BIGINT AS errors
+FROM ranked
+GROUP BY k, n
+ORDER BY spans DESC"""
+
+
 _WINDOW_DEFAULTS_24H = {"since": _ago(hours=24), "until": _FAR_FUTURE}
 _WINDOW_DEFAULTS_7D = {"since": _ago(days=7), "until": _FAR_FUTURE}
 _WINDOW_DEFAULTS_30D = {"since": _ago(days=30), "until": _FAR_FUTURE}
@@ -260,6 +310,40 @@ GROUP BY ALL ORDER BY day, agent_name""",
             "p50/p95/p99 duration per model over a window (default: 24 hours).",
             _latency_query("model", "model", "model IS NOT NULL"),
             _WINDOW_DEFAULTS_24H,
+        ),
+        *(
+            NamedQuery(
+                f"{name}_estimated",
+                f"{text} Percentiles estimated from log-scale buckets (within 0.55%, exact "
+                "where a bucket holds one distinct value): about twice as fast as the exact "
+                "query, for long windows (the dashboard uses it beyond 7 days).",
+                _estimated_latency_query(key, alias, where),
+                _WINDOW_DEFAULTS_30D,
+            )
+            for name, text, key, alias, where in (
+                (
+                    "latency_by_span_type",
+                    "p50/p95/p99 duration per span type over a window (default: 30 days).",
+                    "span_type",
+                    "span_type",
+                    "TRUE",
+                ),
+                (
+                    "latency_by_tool",
+                    "p50/p95/p99 duration per tool (function spans) over a "
+                    "window (default: 30 days).",
+                    "tool_name",
+                    "tool_name",
+                    "span_type = 'function'",
+                ),
+                (
+                    "latency_by_model",
+                    "p50/p95/p99 duration per model over a window (default: 30 days).",
+                    "model",
+                    "model",
+                    "model IS NOT NULL",
+                ),
+            )
         ),
         NamedQuery(
             "error_rate_per_agent_per_day",

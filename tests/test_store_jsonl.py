@@ -10,6 +10,7 @@ import pytest
 
 from agentoscope.tracing.jsonl import MalformedLine
 from agentoscope.tracing.store import SpanStore
+from agentoscope.tracing.store_jsonl import FAST_PATH_MAX_LINE_BYTES
 from support.store_spans import span, store_rows, trace_rec
 
 
@@ -81,6 +82,22 @@ def test_wrong_types_in_a_field_send_the_file_line_by_line(tmp_path: Path) -> No
     assert (report.spans, report.malformed_count, report.fast_files) == (4, 0, 0)
     (row,) = store_rows(path, "SELECT input_tokens FROM spans WHERE span_id = 'odd'")
     assert row["input_tokens"] is None
+
+
+def test_a_line_longer_than_the_reader_buffer_is_stored_whole(tmp_path: Path) -> None:
+    """DuckDB reads in buffers of FAST_PATH_MAX_LINE_BYTES (so it can parse a file in
+    parallel); a longer record is still stored whole, by whichever path takes it."""
+    text = "x" * (FAST_PATH_MAX_LINE_BYTES + 1024)
+    big = span("t1", "big", span_type="function", data={"type": "function", "output": text})
+    source = _write(tmp_path / "big.jsonl", [*_good_records(), big])
+    path = tmp_path / "s.duckdb"
+    with SpanStore(path) as store:
+        report = store.ingest_jsonl(source)
+    assert (report.spans, report.traces, report.malformed_count) == (4, 1, 0)
+    (row,) = store_rows(
+        path, "SELECT length(data->>'output') AS n FROM spans WHERE span_id = 'big'"
+    )
+    assert row["n"] == len(text)
 
 
 def test_reingesting_files_adds_no_duplicates(tmp_path: Path) -> None:

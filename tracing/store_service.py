@@ -87,6 +87,11 @@ class StoreService:
         self.request_counts = {"otlp_requests": 0, "otlp_rejected": 0, "queries": 0}
         self._counts_lock = threading.Lock()
         self._in_flight = 0
+        # One request decodes at a time. Decoding is pure Python: concurrent decodes only take
+        # turns on the GIL, each finishing later, and the switching between them cost CPU
+        # (4 senders: ~33 -> ~29 µs/span). Requests waiting here are already announced to the
+        # writer, so they still share one commit.
+        self._decoding = threading.Lock()
         self._idle = threading.Condition()
         self._http: ThreadingHTTPServer | None = None
         self._http_thread: threading.Thread | None = None
@@ -239,7 +244,8 @@ class StoreService:
             self._in_flight += 1
         try:
             with writer.incoming():
-                records = decode()
+                with self._decoding:
+                    records = decode()
                 if not records:
                     return None
                 future = writer.submit(records, validate=validate)

@@ -11,9 +11,10 @@
    client side.
 2. `serve` ingest rate: pre-encoded ExportTraceServiceRequests (1000 spans each) posted by 4
    client threads; spans/s from first request to last answer (= committed), and serve's own CPU
-   time per span, split into decoding (OTLP -> records) and `SpanStore.ingest`, each measured on
-   its own in this process. Our spans (serve reads two attributes) and plain OTel SDK spans
-   (serve reads every attribute) separately. Target: >= 50k spans/s.
+   time per span (median of --reps runs, a fresh serve each), split into decoding (OTLP ->
+   records) and `SpanStore.ingest`, each measured on its own in this process. Our spans (serve
+   reads two attributes) and plain OTel SDK spans (serve reads every attribute) separately.
+   Target: >= 50k spans/s.
 3. Caller-side cost per span (the agent's thread): JSONL alone, OTLP alone, JSONL + OTLP, run
    round-robin, median of the repetitions (the machine is shared, timings are noisy).
 """

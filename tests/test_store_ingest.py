@@ -31,6 +31,28 @@ def test_repeats_inside_one_batch_are_stored_once(tmp_path: Path) -> None:
         assert result == IngestResult(spans=1, traces=1, duplicates=2)
 
 
+def test_prepared_batches_written_together_commit_once_and_store_repeats_once(
+    tmp_path: Path,
+) -> None:
+    """What a writer thread does: batches prepared elsewhere, written in one transaction; a
+    span in two of them is stored once, and a failing batch rolls back the others."""
+    path = tmp_path / "s.duckdb"
+    with SpanStore(path) as store:
+        first = store.prepare([span("t1", "s1"), span("t1", "s2")])
+        second = store.prepare([span("t1", "s2"), span("t1", "s3"), trace_rec("t1")])
+        assert store.write(first, second) == IngestResult(spans=3, traces=1, duplicates=1)
+        orphan = span("t2", "x1")
+        orphan["trace_id"] = None  # only unchecked records get this far
+        broken = store.prepare([orphan], validate=False)
+        with pytest.raises(Exception, match="NOT NULL"):
+            store.write(store.prepare([span("t2", "ok")]), broken)
+        assert store.query("SELECT span_id FROM spans ORDER BY 1")["span_id"].tolist() == [
+            "s1",
+            "s2",
+            "s3",
+        ]
+
+
 def test_spans_without_a_start_time_are_deduplicated_too(tmp_path: Path) -> None:
     loose = span("t1", "s1", started_at=None, ended_at=None, duration_ms=None)
     with SpanStore(tmp_path / "s.duckdb") as store:

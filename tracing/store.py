@@ -195,14 +195,18 @@ class SpanStore:
         (no lock, any thread). A writer can `write()` one batch while the next is prepared."""
         return prepare_batch(split_records(records, validate=validate))
 
-    def write(self, prepared: PreparedBatch) -> IngestResult:
-        """The second half of `ingest`: one prepared batch, in one transaction."""
+    def write(self, *prepared: PreparedBatch) -> IngestResult:
+        """The second half of `ingest`: prepared batches, all in one transaction (a writer
+        that collects several batches pays for one commit). Records repeated across the
+        batches are stored once."""
         database = self._writable("ingest")
+        result = IngestResult()
         with database.write_lock:
             cursor = self._cursor
             cursor.execute("BEGIN TRANSACTION")
             try:
-                result = write_prepared(cursor, prepared)
+                for batch in prepared:
+                    result += write_prepared(cursor, batch)
                 cursor.execute("COMMIT")
             except BaseException:
                 cursor.execute("ROLLBACK")

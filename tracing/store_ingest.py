@@ -10,6 +10,7 @@ which the trace's own record replaces whenever it arrives (before or after its s
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -499,9 +500,15 @@ def write_prepared(cursor: Any, prepared: PreparedBatch) -> IngestResult:
         stored_traces = merge_trace_rows(cursor, records, span_traces)
         if spans is not None and prepared.starts is not None:
             added_spans = merge_spans(cursor, spans, prepared.starts)
-    finally:
+    except BaseException:
+        # The failed statement aborted the transaction, and DuckDB refuses the unregistering
+        # until the caller rolls back: that refusal must not replace the error that matters.
         for name in names:
-            cursor.unregister(name)
+            with contextlib.suppress(Exception):
+                cursor.unregister(name)
+        raise
+    for name in names:
+        cursor.unregister(name)
     duplicates = (
         prepared.repeated + prepared.span_count - added_spans + prepared.trace_count - stored_traces
     )

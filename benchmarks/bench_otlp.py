@@ -372,8 +372,11 @@ def _median(values: list[tuple[float, float]], index: int) -> float:
     return statistics.median(value[index] for value in values)
 
 
-def export_section(workdir: Path, args: argparse.Namespace) -> None:
-    """Sections 1 and 3: both need a serve and a sink."""
+def export_sections(
+    workdir: Path, args: argparse.Namespace
+) -> tuple[dict[tuple[str, str], list[tuple[float, float]]], dict[str, list[tuple[float, float]]]]:
+    """Sections 1 and 3, measured before section 2 (they share a serve and a sink): the export
+    runs and the caller-side costs."""
     from agentoscope import tracing
     from agentoscope.tracing.otlp_processor import OTLPProcessor
 
@@ -394,15 +397,12 @@ def export_section(workdir: Path, args: argparse.Namespace) -> None:
                 OTLPProcessor(endpoint=serve_url),
             ],
         }
-        costs: dict[str, list[tuple[float, float]]] = {name: [] for name in cases}
+        costs: dict[str, list[tuple[float, float]]] = {}
         for _ in range(args.reps if "3" in args.sections else 0):
             for name, make in cases.items():
-                costs[name].append(caller_cost(make, args.spans))
+                costs.setdefault(name, []).append(caller_cost(make, args.spans))
 
-    if runs:
-        print_export(runs, args.spans)
-    if "3" in args.sections:
-        print_caller_cost(costs, args.spans, args.reps)
+    return runs, costs
 
 
 def print_export(runs: dict[tuple[str, str], list[tuple[float, float]]], spans: int) -> None:
@@ -483,13 +483,15 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        # Printed in section order: 1, then 2, then 3 (1 and 3 share their endpoints).
-        if "1" in args.sections:
-            export_section(workdir, argparse.Namespace(**{**vars(args), "sections": "1"}))
+        runs, costs = {}, {}
+        if "1" in args.sections or "3" in args.sections:
+            runs, costs = export_sections(workdir, args)
+        if runs:
+            print_export(runs, args.spans)
         if "2" in args.sections:
             ingest_section(workdir, args)
-        if "3" in args.sections:
-            export_section(workdir, argparse.Namespace(**{**vars(args), "sections": "3"}))
+        if costs:
+            print_caller_cost(costs, args.spans, args.reps)
 
 
 if __name__ == "__main__":

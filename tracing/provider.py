@@ -10,14 +10,21 @@ import threading
 import time
 from typing import Any
 
+from . import span_data as span_data_module
 from .ids import gen_span_id, gen_trace_id
 from .isolation import processor_failed
 from .scope import current_span, current_trace
-from .span_data import SpanData
+from .span_data import AgentSpanData, SpanData
 from .spans import NoOpSpan, Span
 from .traces import NoOpTrace, Trace
 
 logger = logging.getLogger("agentoscope.tracing")
+# Our span data classes other than AgentSpanData: create_span need not ask them their type.
+_NOT_AGENT = frozenset(
+    cls
+    for cls in vars(span_data_module).values()
+    if isinstance(cls, type) and issubclass(cls, SpanData) and cls not in (SpanData, AgentSpanData)
+)
 
 _TRUE = {"1", "true", "yes", "on"}
 SHUTDOWN_TIMEOUT_ENV = "AGENTOSCOPE_SHUTDOWN_TIMEOUT"
@@ -119,7 +126,10 @@ class TraceProvider:
             trace_id = parent.trace_id
             metadata = parent.trace_metadata
 
-        if span_data.type == "agent":
+        # Our own classes are told apart by class (cheaper than the `type` property); another
+        # SpanData is asked for its type.
+        kind = type(span_data)
+        if kind is AgentSpanData or (kind not in _NOT_AGENT and span_data.type == "agent"):
             agent_name: str | None = getattr(span_data, "name", None)
         elif parent_span is not None:
             agent_name = getattr(parent_span, "agent_name", None)

@@ -106,3 +106,39 @@ def test_a_commit_with_records_to_check_checks_all(store: FakeStore) -> None:
     finally:
         writer.stop()
     assert store.calls == [(["a", "b"], True)]
+
+
+def _commit_two_together(writer: StoreWriter) -> None:
+    with ExitStack() as both:
+        both.enter_context(writer.incoming())
+        first = writer.submit(_records("a"), validate=False)
+        second = writer.submit(_records("b"), validate=False)
+    first.result(5)
+    second.result(5)
+
+
+def test_after_a_shared_commit_the_writer_lingers_for_the_next_round(store: FakeStore) -> None:
+    writer = StoreWriter(store, max_wait_for_announced=30.0, linger=30.0)
+    try:
+        _commit_two_together(writer)
+        alone = writer.submit(_records("c"), validate=False)
+        time.sleep(0.1)
+        assert not alone.done()  # its round's other sender is probably on its way
+        other = writer.submit(_records("d"), validate=False)
+        alone.result(5)
+        other.result(5)
+    finally:
+        writer.stop()
+    assert store.calls == [(["a", "b"], False), (["c", "d"], False)]
+
+
+def test_a_single_sender_never_waits(store: FakeStore) -> None:
+    writer = StoreWriter(store, max_wait_for_announced=30.0, linger=30.0)
+    try:
+        started = time.monotonic()
+        for span_id in "abc":
+            writer.submit(_records(span_id), validate=False).result(5)
+        assert time.monotonic() - started < 5
+    finally:
+        writer.stop()
+    assert [ids for ids, _ in store.calls] == [["a"], ["b"], ["c"]]

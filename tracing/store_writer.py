@@ -9,7 +9,10 @@ one, so one bad request cannot fail the others.
 A transaction has a large fixed cost (tens of ms), so batches should be large. A receiver that
 has a request in hand announces it (`incoming()`) before decoding it; the writer waits for
 announced requests (briefly) before it starts a transaction, so requests that arrive together
-are committed together instead of one commit each.
+are committed together instead of one commit each. After a transaction that answered several
+requests, their senders usually send the next ones at once: the writer then also lingers a few
+ms for new requests to be announced, so each round of requests keeps sharing one commit rather
+than splitting into a small transaction and a large one. A single sender never waits.
 """
 
 from __future__ import annotations
@@ -31,6 +34,9 @@ MAX_RECORDS_PER_COMMIT = 20_000
 # How long the writer waits for announced requests before committing what it has: longer than
 # decoding a large request takes, short enough that a stuck receiver costs little.
 MAX_WAIT_FOR_ANNOUNCED = 0.25
+# After a transaction for several requests, how long the writer waits for the next request to be
+# announced (4 senders of 1000 spans: 5-10 ms measured best, ~40k -> ~44k spans/s).
+LINGER_AFTER_SHARED_COMMIT = 0.01
 
 
 class WriterStopped(RuntimeError):
@@ -54,10 +60,12 @@ class StoreWriter:
         store: Any,
         max_records_per_commit: int = MAX_RECORDS_PER_COMMIT,
         max_wait_for_announced: float = MAX_WAIT_FOR_ANNOUNCED,
+        linger: float = LINGER_AFTER_SHARED_COMMIT,
     ) -> None:
         self.store = store
         self.max_records_per_commit = max_records_per_commit
         self.max_wait_for_announced = max_wait_for_announced
+        self.linger = linger
         self._queue: queue.Queue[_Job | None] = queue.Queue()
         self._accepting = True
         self._lock = threading.Lock()
@@ -125,6 +133,7 @@ class StoreWriter:
     # -- the writer thread ---------------------------------------------------------------------
 
     def _run(self) -> None:
+        shared = False  # whether the last transaction answered several jobs
         while True:
             item = self._queue.get()
             if item is None:
@@ -132,12 +141,16 @@ class StoreWriter:
             jobs = [item]
             size = len(item.records)
             stop_after = False
-            deadline = time.monotonic() + self.max_wait_for_announced
+            now = time.monotonic()
+            deadline = now + self.max_wait_for_announced
+            linger_until = now + self.linger if shared else now
             while size < self.max_records_per_commit:
                 try:
                     more = self._queue.get_nowait()
                 except queue.Empty:
-                    if self._wait_for_announced(deadline):
+                    # Linger only until the first other request of the round is in.
+                    lingering = linger_until if len(jobs) == 1 else now
+                    if self._wait_for_announced(deadline, lingering):
                         continue
                     break
                 if more is None:
@@ -145,19 +158,22 @@ class StoreWriter:
                     break
                 jobs.append(more)
                 size += len(more.records)
+            shared = len(jobs) > 1
             self._ingest(jobs)
             if stop_after:
                 return
 
-    def _wait_for_announced(self, deadline: float) -> bool:
-        """Wait while requests are announced and nothing is queued; True once a job is queued
-        (or the queue closes), False when nothing more is coming or the deadline passed."""
+    def _wait_for_announced(self, deadline: float, linger_until: float) -> bool:
+        """Wait while nothing is queued but requests are announced (or, until `linger_until`,
+        may still be); True once a job is queued (or the queue closes), False when nothing
+        more is coming or the deadline passed."""
         with self._arrivals:
             while self._queue.empty():
-                remaining = deadline - time.monotonic()
-                if self._announced <= 0 or remaining <= 0:
+                now = time.monotonic()
+                until = deadline if self._announced > 0 else min(deadline, linger_until)
+                if until <= now:
                     return False
-                self._arrivals.wait(remaining)
+                self._arrivals.wait(until - now)
         return True
 
     def _ingest(self, jobs: list[_Job]) -> None:

@@ -172,3 +172,14 @@ def test_factories_work_with_explicit_start_finish(factory: Any) -> None:
     assert ours.get_current_trace() is None
     assert collector_spans == [span]
     assert span.parent_id is None and span.trace_id == t.trace_id
+
+
+def test_custom_span_data_made_later_is_exported() -> None:
+    """A custom span opened without data gets its dict on first use, like the SDK's `{}`."""
+    with ours.trace("x"), ours.custom_span("step") as span:
+        span.span_data.data["rows"] = 3
+    with ours.trace("y"), ours.custom_span("quiet") as quiet:
+        pass
+    assert span.span_data.export()["data"] == {"rows": 3}
+    assert quiet.span_data.export() == {"type": "custom", "name": "quiet", "data": {}}
+    assert quiet.export()["id"] == quiet.span_id  # the lazily spelled id is stable

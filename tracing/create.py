@@ -130,7 +130,7 @@ def custom_span(
     parent: Parent = None,
     disabled: bool = False,
 ) -> Span[CustomSpanData]:
-    return _create_span(CustomSpanData(name, data or {}), span_id, parent, disabled)
+    return _create_span(CustomSpanData(name, data), span_id, parent, disabled)
 
 
 def guardrail_span(

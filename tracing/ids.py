@@ -13,6 +13,7 @@ import random
 
 _rng = random.Random(int.from_bytes(os.urandom(16), "big"))
 _bits = _rng.getrandbits
+random_bits = _bits  # for spans, which spell out their ids lazily (spans.Span.span_id)
 
 
 def _reseed() -> None:
@@ -28,7 +29,7 @@ def gen_trace_id() -> str:
 
 
 def gen_span_id() -> str:
-    """`span_` + 24 hex digits, as the official SDK."""
+    """`span_` + 24 hex digits, as the official SDK (Span.span_id spells its bits the same way)."""
     return "span_" + _bits(96).to_bytes(12, "big").hex()
 
 

@@ -11,7 +11,7 @@ import time
 from typing import Any
 
 from . import span_data as span_data_module
-from .ids import gen_span_id, gen_trace_id
+from .ids import gen_trace_id
 from .isolation import processor_failed
 from .scope import current_span, current_trace
 from .span_data import AgentSpanData, SpanData
@@ -137,7 +137,7 @@ class TraceProvider:
             agent_name = None
         return Span(
             trace_id,
-            span_id or gen_span_id(),
+            span_id or None,  # None: the span draws its own id
             parent_span.span_id if parent_span is not None else None,
             span_data,
             self._processors,

@@ -223,11 +223,24 @@ class HandoffSpanData(SpanData):
 
 
 class CustomSpanData(SpanData):
-    __slots__ = ("data", "name")
+    __slots__ = ("_data", "name")
 
-    def __init__(self, name: str, data: dict[str, Any]) -> None:
+    def __init__(self, name: str, data: dict[str, Any] | None = None) -> None:
         self.name = name
-        self.data = data
+        self._data = data
+
+    @property
+    def data(self) -> dict[str, Any]:
+        # Made on first use: most custom spans never get data, and an empty dict per span
+        # is memory a queued span would hold.
+        data = self._data
+        if data is None:
+            data = self._data = {}
+        return data
+
+    @data.setter
+    def data(self, value: dict[str, Any]) -> None:
+        self._data = value
 
     @property
     def type(self) -> str:

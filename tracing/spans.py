@@ -8,6 +8,7 @@ from time import time_ns
 from typing import Any, Generic, TypedDict, TypeVar
 
 from .clock import iso_from_ns
+from .ids import random_bits
 from .isolation import processor_failed
 from .scope import current_span, reset_var
 from .span_data import SpanData
@@ -40,8 +41,10 @@ class Span(Generic[TSpanData]):
 
     __slots__ = (
         "_end_ns",
+        "_id_bits",
         "_processors",
         "_record",
+        "_span_id",
         "_start_ns",
         "_start_processors",
         "_token",
@@ -50,14 +53,13 @@ class Span(Generic[TSpanData]):
         "error",
         "parent_id",
         "span_data",
-        "span_id",
         "trace_id",
     )
 
     def __init__(
         self,
         trace_id: str,
-        span_id: str,
+        span_id: str | None,
         parent_id: str | None,
         span_data: TSpanData,
         processors: tuple[Any, ...],
@@ -66,7 +68,11 @@ class Span(Generic[TSpanData]):
         start_processors: tuple[Any, ...] | None = None,
     ) -> None:
         self.trace_id = trace_id
-        self.span_id = span_id
+        # A generated id is kept as its 96 random bits and spelled out on first read: most
+        # spans are read by their processors' worker, off the agent's thread (and the bits
+        # take half the memory of the string while the span waits in a queue).
+        self._span_id = span_id
+        self._id_bits = random_bits(96) if span_id is None else 0
         self.parent_id = parent_id
         self.span_data = span_data
         self.error: SpanError | None = None
@@ -154,6 +160,13 @@ class Span(Generic[TSpanData]):
 
     def set_error(self, error: SpanError) -> None:
         self.error = error
+
+    @property
+    def span_id(self) -> str:
+        span_id = self._span_id
+        if span_id is None:
+            span_id = self._span_id = "span_" + self._id_bits.to_bytes(12, "big").hex()
+        return span_id
 
     @property
     def started_at(self) -> str | None:

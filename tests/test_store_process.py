@@ -174,3 +174,26 @@ def test_kill_9_while_ingesting_loses_only_the_batch_in_flight(tmp_path: Path) -
     assert stored[: acknowledged + 1] == list(range(acknowledged + 1))
     assert len(stored) - (acknowledged + 1) in (0, 1)
     assert inferred == len(stored)
+
+
+def test_a_clean_exit_stores_every_span_without_an_explicit_shutdown(tmp_path: Path) -> None:
+    """The exit flush runs after Python has stopped its thread pools: the processor's last
+    batches are written in the flushing thread instead, and nothing is lost."""
+    path = tmp_path / "exit.duckdb"
+    code = f"""
+        from agentoscope import tracing
+        tracing.set_trace_processors([tracing.DuckDBProcessor({str(path)!r})])
+        with tracing.trace("exit"):
+            for i in range(25_000):  # more than two batches are still queued at exit
+                with tracing.custom_span(f"s{{i}}"):
+                    pass
+        """
+    done = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert "failed" not in done.stderr, done.stderr
+    rows = store_rows(
+        path, "SELECT (SELECT count(*) FROM spans) AS spans, count(*) AS traces FROM traces"
+    )
+    assert (rows[0]["spans"], rows[0]["traces"]) == (25_000, 1)

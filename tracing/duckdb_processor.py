@@ -71,15 +71,22 @@ class DuckDBProcessor(BatchingProcessor):
         """The open store, or None while the file could not be opened."""
         return self._store
 
-    def export(self, records: list[dict[str, Any]]) -> Future[IngestResult]:
+    def export(self, records: list[dict[str, Any]]) -> Future[IngestResult] | None:
         store = self._open()
         # Records from span_record/trace_record: no per-record checks needed.
         prepared = store.prepare(records, validate=False)
         if self._last_write is not None:
             wait([self._last_write])  # its outcome is counted by the batching base
-        if self._writer is None:
-            self._writer = ThreadPoolExecutor(1, thread_name_prefix=f"agentoscope-{self.name}")
-        self._last_write = self._writer.submit(store.write, prepared)
+        try:
+            if self._writer is None:
+                self._writer = ThreadPoolExecutor(1, thread_name_prefix=f"agentoscope-{self.name}")
+            self._last_write = self._writer.submit(store.write, prepared)
+        except RuntimeError:
+            # The interpreter is exiting: Python joined its executors' threads before the
+            # atexit flush and they take no new work. Write here, in the flushing thread.
+            self._last_write = None
+            store.write(prepared)
+            return None
         return self._last_write
 
     def _after_fork_in_child(self) -> None:

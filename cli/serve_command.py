@@ -40,6 +40,16 @@ def register(subparsers: Any) -> None:
         "--token",
         help=f"bearer token required for ingest and query (default: env {TOKEN_ENV})",
     )
+    parser.add_argument(
+        "--decode-workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help=(
+            "processes that decode OTLP requests while serve writes (default 1: serve uses two "
+            "cores; 0 decodes in serve's own process)"
+        ),
+    )
     parser.set_defaults(handler=run_serve)
 
 
@@ -56,6 +66,7 @@ def run_serve(args: argparse.Namespace) -> int:
         grpc_port=None if args.grpc_port < 0 else args.grpc_port,
         spool=args.spool,
         token=token,
+        decode_workers=max(0, args.decode_workers),
     )
     try:
         service.start()

@@ -23,7 +23,7 @@ def _span_id(context_span_id: int) -> str:
 
 @pytest.mark.parametrize("protocol", ["http/protobuf", "grpc"])
 def test_plain_opentelemetry_app_spans_land(tmp_path: Path, protocol: str) -> None:
-    with running_service(tmp_path / "store.duckdb") as service:
+    with running_service(tmp_path / "store.duckdb", decode_workers=1) as service:
         if protocol == "grpc":
             exporter = GrpcExporter(endpoint=f"127.0.0.1:{service.grpc_port}", insecure=True)
         else:

@@ -37,9 +37,13 @@ def _assert_same_rows(served: pd.DataFrame, direct: pd.DataFrame) -> None:
         pd.testing.assert_series_equal(served[column], direct[column], check_names=True, obj=column)
 
 
+@pytest.mark.parametrize("decode_workers", [1, 0])
 @pytest.mark.parametrize("protocol", ["http/protobuf", "grpc"])
-def test_every_span_type_round_trips_exactly(tmp_path: Path, protocol: str) -> None:
-    with running_service(tmp_path / "served.duckdb") as service:
+def test_every_span_type_round_trips_exactly(
+    tmp_path: Path, protocol: str, decode_workers: int
+) -> None:
+    """Decoded in a worker process (what `agentoscope serve` does) or in serve's own."""
+    with running_service(tmp_path / "served.duckdb", decode_workers=decode_workers) as service:
         exporter = OTLPProcessor(
             endpoint=_endpoint(service, protocol),
             protocol=protocol,

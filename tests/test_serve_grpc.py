@@ -33,7 +33,9 @@ def _request(*span_ids: bytes) -> ExportTraceServiceRequest:
 
 
 def test_bad_request_and_token_over_grpc(tmp_path: Path) -> None:
-    with running_service(tmp_path / "store.duckdb", http_port=None, token="s3cret") as service:
+    with running_service(
+        tmp_path / "store.duckdb", http_port=None, token="s3cret", decode_workers=1
+    ) as service:
         with grpc.insecure_channel(f"127.0.0.1:{service.grpc_port}") as channel:
             stub = TraceServiceStub(channel)
             auth = (("authorization", "Bearer s3cret"),)

@@ -47,10 +47,14 @@ def _span_count(service: Any) -> int:
     return int(service.query("SELECT count(*) AS n FROM spans")["n"][0])
 
 
-@pytest.fixture
-def service(tmp_path: Path) -> Any:
+@pytest.fixture(params=[1, 0], ids=["decode-worker", "decode-in-process"])
+def service(tmp_path: Path, request: pytest.FixtureRequest) -> Any:
+    """Requests decoded in a worker process (as `agentoscope serve` does) and in serve's own."""
     with running_service(
-        tmp_path / "store.duckdb", grpc_port=None, max_body_bytes=200_000
+        tmp_path / "store.duckdb",
+        grpc_port=None,
+        max_body_bytes=200_000,
+        decode_workers=request.param,
     ) as running:
         yield running
 
@@ -64,6 +68,24 @@ def test_malformed_protobuf_is_refused_with_the_reason(service: Any) -> None:
     assert "invalid OTLP protobuf" in status.message
     assert _span_count(service) == 0
     assert service.health()["requests"]["otlp_rejected"] == 1
+
+
+def test_a_request_is_stored_once_and_counted(service: Any) -> None:
+    body = _request(_span(b"\x00" * 7 + b"\x01"), _span(b"\x00" * 7 + b"\x02", name="other"))
+    for _ in range(2):  # the second time: everything is a duplicate
+        response = httpx.post(f"{service.http_url}/v1/traces", content=body, headers=PROTOBUF)
+        assert response.status_code == 200
+    assert (service.decode_pool is not None) == (service.decode_workers > 0)
+    assert _span_count(service) == 2
+    ingest = service.health()["ingest"]
+    # Each request: 2 spans and a trace record per root span (one trace, so one repeated).
+    assert {key: ingest[key] for key in ("records", "spans", "traces", "duplicates")} == {
+        "records": 8,
+        "spans": 2,
+        "traces": 1,
+        "duplicates": 1 + 4,
+    }
+    assert ingest["failed_jobs"] == 0
 
 
 def test_one_bad_span_rejects_the_whole_request(service: Any) -> None:

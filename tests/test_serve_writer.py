@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from agentoscope.tracing.store_ingest import IngestResult, PreparedBatch
 from agentoscope.tracing.store_writer import StoreWriter
 
 
@@ -142,3 +143,86 @@ def test_a_single_sender_never_waits(store: FakeStore) -> None:
     finally:
         writer.stop()
     assert [ids for ids, _ in store.calls] == [["a"], ["b"], ["c"]]
+
+
+class FakePreparingStore(FakeStore):
+    """Also records each `write` call (the span counts of its prepared batches, which the
+    writer combines into one when it can); a batch with `rejected` set fails its transaction."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes: list[list[int]] = []
+
+    def write(self, *prepared: PreparedBatch) -> IngestResult:
+        self.writes.append([batch.span_count for batch in prepared])
+        if any(batch.rejected for batch in prepared):
+            raise RuntimeError("the store refused it")
+        spans = sum(batch.span_count for batch in prepared)
+        return IngestResult(spans=spans, duplicates=sum(batch.repeated for batch in prepared))
+
+
+def _prepared(spans: int, repeated: int = 0, fails: bool = False) -> PreparedBatch:
+    return PreparedBatch(None, None, None, None, spans, 0, repeated, int(fails))
+
+
+def test_prepared_batches_share_one_write_and_a_failing_one_is_isolated() -> None:
+    store = FakePreparingStore()
+    writer = StoreWriter(store, max_wait_for_announced=10.0)
+    try:
+        with ExitStack() as announced:
+            announced.enter_context(writer.incoming())
+            first = writer.submit_prepared(_prepared(3, repeated=1))
+            spooled = writer.submit(_records("s"))  # records: through `ingest`, as before
+            second = writer.submit_prepared(_prepared(2))
+        assert first.result(5) == second.result(5) == IngestResult(spans=5, duplicates=1)
+        spooled.result(5)
+        with ExitStack() as announced:
+            announced.enter_context(writer.incoming())
+            good = writer.submit_prepared(_prepared(4))
+            bad = writer.submit_prepared(_prepared(1, fails=True))
+        assert good.result(5) == IngestResult(spans=4)
+        with pytest.raises(RuntimeError, match="refused"):
+            bad.result(5)
+    finally:
+        writer.stop()
+    assert store.calls == [(["s"], True)]
+    assert store.writes == [[5], [5], [4], [1]]
+    assert writer.counts == {
+        "records": 1 + (4 + 2) + 4,
+        "spans": 5 + 4,
+        "traces": 0,
+        "duplicates": 1,
+        "commits": 3,
+        "failed_jobs": 1,
+    }
+
+
+class FakeThreadedStore(FakeStore):
+    """Also has DuckDB's threads setting; records it at each ingest."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setting = 4
+        self.seen: list[int] = []
+
+    def threads(self, count: int | None = None) -> int:
+        if count is not None:
+            self.setting = count
+        return self.setting
+
+    def ingest(self, records: list[dict[str, Any]], *, validate: bool = True) -> Any:
+        self.seen.append(self.setting)
+        return super().ingest(records, validate=validate)
+
+
+def test_duckdb_runs_on_the_write_threads_while_busy_and_gets_them_back() -> None:
+    store = FakeThreadedStore()
+    writer = StoreWriter(store, write_threads=1)
+    try:
+        writer.submit(_records("a")).result(5)
+        writer.submit(_records("b")).result(5)
+        assert store.setting == 1  # still busy, for all it knows
+    finally:
+        writer.stop()
+    assert store.seen == [1, 1]
+    assert store.setting == 4

@@ -172,6 +172,16 @@ class SpanStore:
             )
         return database
 
+    def threads(self, count: int | None = None) -> int:
+        """DuckDB's worker threads, after setting them to `count` if given. The setting is the
+        database's: every SpanStore and DuckDBProcessor of this file in this process shares it."""
+        database = self._open_database()
+        with database.write_lock:
+            if count is not None:
+                self._cursor.execute(f"SET threads = {int(count)}")
+            row = self._cursor.execute("SELECT current_setting('threads')").fetchone()
+        return int(row[0]) if row else 0
+
     @property
     def schema_version(self) -> int:
         self._open_database()

@@ -42,8 +42,12 @@ class TraceServicer(trace_service_pb2_grpc.TraceServiceServicer):
             return records
 
         try:
-            # The decoder's records are well formed by construction: the store skips its checks.
-            service.ingest_decoded(decode, validate=False)
+            if service.decode_pool is not None:
+                # The worker takes bytes: serializing again costs far less than decoding.
+                service.ingest_otlp(request.SerializeToString, None, counted)
+            else:
+                # The decoder's records are well formed by construction: no store checks.
+                service.ingest_decoded(decode, validate=False)
         except OTLPDecodeError as error:
             service.count("otlp_rejected")
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(error))

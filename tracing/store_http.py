@@ -23,7 +23,7 @@ from google.protobuf import json_format
 from google.rpc import code_pb2, status_pb2
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 
-from .otlp_receiver import OTLPDecodeError, decode_request, records_from_request
+from .otlp_receiver import OTLPDecodeError
 from .store_client import ARROW_STREAM, decode_params
 
 logger = logging.getLogger("agentoscope.serve")
@@ -131,17 +131,14 @@ class OTLPHTTPHandler(BaseHTTPRequestHandler):
         headers = self.headers
         counted: list[int] = []  # how many records the request decoded to, for the log
 
-        def decode(body: bytes) -> list[dict[str, Any]]:
-            # Runs while the writer knows this request is coming (StoreWriter.incoming).
-            body = decompress(body, headers.get("Content-Encoding"), service.max_body_bytes)
-            records = records_from_request(decode_request(body, headers.get("Content-Type")))
-            counted.append(len(records))
-            return records
-
         try:
             body = self._read_body()
-            # The decoder's records are well formed by construction: the store skips its checks.
-            service.ingest_decoded(lambda: decode(body), validate=False)
+            # Decompressed while the writer knows this request is coming (StoreWriter.incoming).
+            service.ingest_otlp(
+                lambda: decompress(body, headers.get("Content-Encoding"), service.max_body_bytes),
+                headers.get("Content-Type"),
+                counted,
+            )
         except BodyError as error:
             service.count("otlp_rejected")
             self._otlp_error(error.status, code_pb2.INVALID_ARGUMENT, str(error), as_json)

@@ -7,8 +7,10 @@ It takes spans from OTLP/HTTP (`POST /v1/traces`, protobuf or JSON, gzip or defl
 Binds 127.0.0.1 unless told otherwise. With a token, ingest and query need
 `Authorization: Bearer <token>` (HTTP header or gRPC metadata); health does not. A payload that
 does not decode gets 400 with the reason and nothing from it is stored. An export is answered
-once its spans are committed. SIGTERM (or Ctrl-C) stops the receivers, lets requests in flight
-finish, reads the spool one last time, commits everything queued and closes the store.
+once its spans are committed. With `decode_workers` (the CLI's default is 1), OTLP requests
+are decoded in worker processes (store_decode), so serve uses two cores. SIGTERM (or Ctrl-C)
+stops the receivers, lets requests in flight finish, reads the spool one last time, commits
+everything queued and closes the store.
 """
 
 from __future__ import annotations
@@ -24,14 +26,19 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent import futures
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from http.server import ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from .otlp_receiver import records_from_payload
 from .spool import SpoolIngester
 from .store_http import OTLPHTTPHandler
 from .store_writer import StoreWriter, WriterStopped
+
+if TYPE_CHECKING:
+    from .store_decode import DecodePool
 
 logger = logging.getLogger("agentoscope.serve")
 
@@ -43,6 +50,8 @@ COMMIT_TIMEOUT = 60.0
 # Process settings while `serve_forever` runs (see `_serving_process`).
 GC_THRESHOLDS = (20_000, 20, 10)
 SWITCH_INTERVAL = 0.001
+# DuckDB threads while the writer is busy (see StoreWriter.write_threads).
+WRITE_THREADS = 1
 
 
 class _HTTPServerV6(ThreadingHTTPServer):
@@ -69,6 +78,7 @@ class StoreService:
         token: str | None = None,
         spool_interval: float = 0.5,
         max_body_bytes: int = MAX_BODY_BYTES,
+        decode_workers: int = 0,
     ) -> None:
         self.store_path = store_path
         self.host = host
@@ -78,6 +88,11 @@ class StoreService:
         self.token = token or None
         self.spool_interval = spool_interval
         self.max_body_bytes = max_body_bytes
+        self.decode_workers = decode_workers
+        # With workers, OTLP requests are decoded and prepared in other processes (see
+        # store_decode); without, in the receiving thread. Workers are "spawn"ed: like any
+        # multiprocessing pool, a script that starts them needs `if __name__ == "__main__":`.
+        self.decode_pool: DecodePool | None = None
         self.store: Any = None
         self.writer: StoreWriter | None = None
         self.spool: SpoolIngester | None = None
@@ -108,7 +123,17 @@ class StoreService:
 
         self.store = SpanStore(self.store_path)
         try:
-            self.writer = StoreWriter(self.store)
+            if self.decode_workers > 0:
+                from .store_decode import DecodePool  # pyarrow: only for a service that decodes
+
+                self.decode_pool = DecodePool(self.decode_workers).start()
+                # The writer must not wait for every request still in the worker (decoding and
+                # writing would take turns): see StoreWriter.pipelined.
+                self.writer = StoreWriter(
+                    self.store, linger=0, write_threads=WRITE_THREADS, pipelined=True
+                )
+            else:
+                self.writer = StoreWriter(self.store, write_threads=WRITE_THREADS)
             if self.requested_http_port is not None:
                 self._start_http(self.requested_http_port)
             if self.requested_grpc_port is not None:
@@ -182,6 +207,8 @@ class StoreService:
         if self._grpc is not None:
             self._grpc.stop(grace).wait(grace)
         self._wait_idle(grace)
+        if self.decode_pool is not None:
+            self.decode_pool.stop()
         if self.spool is not None:
             self.spool.stop()
         if self.writer is not None:
@@ -252,6 +279,48 @@ class StoreService:
             return future.result(COMMIT_TIMEOUT)
         except WriterStopped as error:
             raise ServiceUnavailable(str(error)) from None
+        except futures.TimeoutError:
+            raise ServiceUnavailable("the store did not commit in time") from None
+        finally:
+            with self._idle:
+                self._in_flight -= 1
+                self._idle.notify_all()
+
+    def ingest_otlp(
+        self, read: Callable[[], bytes], content_type: str | None, counted: list[int]
+    ) -> Any:
+        """Store the OTLP request whose body (decompressed) `read` returns; return once it is
+        committed. Decoded by a worker process if there are any, else here. `OTLPDecodeError`
+        (the payload does not decode) propagates and nothing of that request is stored; the
+        number of records it decoded to is appended to `counted` (for the log)."""
+        if self.decode_pool is None:
+
+            def decode() -> list[dict[str, Any]]:
+                records = records_from_payload(read(), content_type)
+                counted.append(len(records))
+                return records
+
+            # The decoder's records are well formed by construction: the store skips its checks.
+            return self.ingest_decoded(decode, validate=False)
+        writer = self.writer
+        if writer is None:
+            raise ServiceUnavailable("the store is not open")
+        with self._idle:
+            self._in_flight += 1
+        try:
+            # No `_decoding` lock: the worker takes requests one at a time from its queue, and
+            # several requests waiting there keep it busy while this process writes.
+            with writer.incoming():
+                prepared = self.decode_pool.decode(read(), content_type)
+                if prepared is None:
+                    return None
+                counted.append(prepared.span_count + prepared.trace_count + prepared.repeated)
+                future = writer.submit_prepared(prepared)
+            return future.result(COMMIT_TIMEOUT)
+        except WriterStopped as error:
+            raise ServiceUnavailable(str(error)) from None
+        except BrokenProcessPool as error:
+            raise ServiceUnavailable(f"the decoding worker stopped: {error}") from None
         except futures.TimeoutError:
             raise ServiceUnavailable("the store did not commit in time") from None
         finally:

@@ -3,8 +3,10 @@
 DuckDB wants one connection used from one thread at a time, and commits cost milliseconds
 whatever their size. So every ingest (OTLP/HTTP, OTLP/gRPC, the spool) is a job on one queue;
 the writer thread takes all jobs waiting, ingests them in one `SpanStore.ingest` call (one
-transaction) and then answers each job. If a combined batch fails, its jobs are retried one by
-one, so one bad request cannot fail the others.
+transaction) and then answers each job. A job is records, or a batch already prepared (Arrow
+tables, made by a decoding worker process): waiting prepared batches are written together in one
+`SpanStore.write` transaction. If a combined batch fails, its jobs are retried one by one, so
+one bad request cannot fail the others.
 
 A transaction has a large fixed cost (tens of ms), so batches should be large. A receiver that
 has a request in hand announces it (`incoming()`) before decoding it; the writer waits for
@@ -24,9 +26,19 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .store_ingest import PreparedBatch
 
 logger = logging.getLogger("agentoscope.serve")
+
+
+def combine_prepared(batches: list[PreparedBatch]) -> list[PreparedBatch]:
+    from .store_decode import combine_prepared as combine  # pyarrow, once there are batches
+
+    return combine(batches)
+
 
 # Records per store transaction: large batches amortise the commit (reference/duckdb-store-
 # measurements.md: ~7 ms per commit, ~6.6 µs per span).
@@ -37,6 +49,9 @@ MAX_WAIT_FOR_ANNOUNCED = 0.25
 # After a transaction for several requests, how long the writer waits for the next request to be
 # announced (4 senders of 1000 spans: 5-10 ms measured best, ~40k -> ~44k spans/s).
 LINGER_AFTER_SHARED_COMMIT = 0.01
+# With `write_threads`, how long the writer must have nothing to do before DuckDB gets its
+# threads back.
+IDLE_BEFORE_RESTORING_THREADS = 1.0
 
 
 class WriterStopped(RuntimeError):
@@ -44,12 +59,26 @@ class WriterStopped(RuntimeError):
 
 
 class _Job:
-    __slots__ = ("future", "records", "validate")
+    """Records to ingest, or (from a decoding worker) a batch already prepared to write."""
 
-    def __init__(self, records: list[dict[str, Any]], validate: bool) -> None:
+    __slots__ = ("future", "prepared", "records", "size", "validate")
+
+    def __init__(
+        self,
+        records: list[dict[str, Any]],
+        validate: bool,
+        prepared: PreparedBatch | None = None,
+    ) -> None:
         self.records = records
         self.validate = validate
+        self.prepared = prepared
+        self.size = len(records) if prepared is None else _prepared_size(prepared)
         self.future: Future[Any] = Future()
+
+
+def _prepared_size(prepared: PreparedBatch) -> int:
+    """How many records a prepared batch was made from."""
+    return prepared.span_count + prepared.trace_count + prepared.repeated + prepared.rejected
 
 
 class StoreWriter:
@@ -61,8 +90,23 @@ class StoreWriter:
         max_records_per_commit: int = MAX_RECORDS_PER_COMMIT,
         max_wait_for_announced: float = MAX_WAIT_FOR_ANNOUNCED,
         linger: float = LINGER_AFTER_SHARED_COMMIT,
+        write_threads: int | None = None,
+        pipelined: bool = False,
     ) -> None:
         self.store = store
+        # For requests decoded in another process: commit once more requests are in hand than
+        # are still decoding, so the worker decodes the rest during the commit. Waiting for all
+        # of them made decoding and writing take turns (~31k spans/s); committing as soon as
+        # one was in made transactions of ~1.3 requests (~47k, writer busy 16 µs/span); this
+        # makes ~1.8 (~49k, writer 11.5 µs/span, so both processes have room).
+        self.pipelined = pipelined
+        # DuckDB's threads while jobs keep coming (`store.threads()`), restored once idle. A
+        # transaction of serve's (register Arrow tables, merge them) runs no faster on two
+        # threads than on one, and costs ~30% more CPU (measured: 12.3 -> 16.9 µs/span): CPU
+        # that the decoding worker or the receivers need. Queries get every thread again once
+        # ingest pauses.
+        self.write_threads = write_threads
+        self._restore_threads: int | None = None
         self.max_records_per_commit = max_records_per_commit
         self.max_wait_for_announced = max_wait_for_announced
         self.linger = linger
@@ -94,6 +138,13 @@ class StoreWriter:
         known to be well formed (kind, v and string ids: the OTLP decoder's), which skips the
         store's per-record checks; repeated ids are still found."""
         job = _Job(records, validate)
+        self._put(job)
+        return job.future
+
+    def submit_prepared(self, prepared: PreparedBatch) -> Future[Any]:
+        """Queue a batch prepared elsewhere (`SpanStore.prepare`, in a decoding worker); waiting
+        prepared batches are written in one `SpanStore.write` transaction."""
+        job = _Job([], False, prepared)
         self._put(job)
         return job.future
 
@@ -135,11 +186,12 @@ class StoreWriter:
     def _run(self) -> None:
         shared = False  # whether the last transaction answered several jobs
         while True:
-            item = self._queue.get()
+            item = self._next_job()
             if item is None:
+                self._set_threads_for(busy=False)
                 return
             jobs = [item]
-            size = len(item.records)
+            size = item.size
             stop_after = False
             now = time.monotonic()
             deadline = now + self.max_wait_for_announced
@@ -150,27 +202,62 @@ class StoreWriter:
                 except queue.Empty:
                     # Linger only until the first other request of the round is in.
                     lingering = linger_until if len(jobs) == 1 else now
-                    if self._wait_for_announced(deadline, lingering):
+                    if self._wait_for_announced(deadline, lingering, len(jobs)):
                         continue
                     break
                 if more is None:
                     stop_after = True
                     break
                 jobs.append(more)
-                size += len(more.records)
+                size += more.size
             shared = len(jobs) > 1
-            self._ingest(jobs)
+            self._set_threads_for(busy=True)
+            prepared = [job for job in jobs if job.prepared is not None]
+            if len(prepared) < len(jobs):  # records (e.g. the spool's): a transaction of their own
+                self._ingest([job for job in jobs if job.prepared is None])
+            if prepared:
+                self._write(prepared)
             if stop_after:
+                self._set_threads_for(busy=False)
                 return
 
-    def _wait_for_announced(self, deadline: float, linger_until: float) -> bool:
+    def _next_job(self) -> _Job | None:
+        if self._restore_threads is None:
+            return self._queue.get()
+        try:
+            return self._queue.get(timeout=IDLE_BEFORE_RESTORING_THREADS)
+        except queue.Empty:
+            self._set_threads_for(busy=False)
+            return self._queue.get()
+
+    def _set_threads_for(self, *, busy: bool) -> None:
+        """Narrow DuckDB to `write_threads` while busy; give the threads back when idle.
+        Settings cost ~0.3 ms each, so they change only when the writer's state does."""
+        if self.write_threads is None or busy == (self._restore_threads is not None):
+            return
+        try:
+            if busy:
+                previous = self.store.threads()
+                if previous != self.write_threads:
+                    self.store.threads(self.write_threads)
+                self._restore_threads = previous
+            else:
+                restore, self._restore_threads = self._restore_threads, None
+                if restore is not None and restore != self.write_threads:
+                    self.store.threads(restore)
+        except Exception as error:  # a setting: never a reason to fail ingest
+            logger.warning("store: cannot set DuckDB threads: %s", error)
+            self.write_threads = None
+
+    def _wait_for_announced(self, deadline: float, linger_until: float, have: int) -> bool:
         """Wait while nothing is queued but requests are announced (or, until `linger_until`,
         may still be); True once a job is queued (or the queue closes), False when nothing
-        more is coming or the deadline passed."""
+        more is coming or the deadline passed. `have`: the jobs in hand (see `pipelined`)."""
         with self._arrivals:
             while self._queue.empty():
                 now = time.monotonic()
-                until = deadline if self._announced > 0 else min(deadline, linger_until)
+                expected = self._announced >= have if self.pipelined else self._announced > 0
+                until = deadline if expected else min(deadline, linger_until)
                 if until <= now:
                     return False
                 self._arrivals.wait(until - now)
@@ -191,21 +278,43 @@ class StoreWriter:
                 except Exception as job_error:
                     self._fail(job, job_error)
                 else:
-                    self._count(job.records, job_result)
+                    self._count(len(job.records), job_result)
                     job.future.set_result(job_result)
             return
-        self._count(records, result)
+        self._count(len(records), result)
         for job in jobs:
             job.future.set_result(result)
 
-    def _count(self, records: list[dict[str, Any]], result: Any) -> None:
+    def _write(self, jobs: list[_Job]) -> None:
+        """Prepared jobs in one transaction; if it fails, each job on its own (as `_ingest`)."""
+        batches = [job.prepared for job in jobs if job.prepared is not None]
+        try:
+            result = self.store.write(*combine_prepared(batches))
+        except Exception as error:
+            if len(jobs) == 1:
+                self._fail(jobs[0], error)
+                return
+            for job, batch in zip(jobs, batches, strict=True):
+                try:
+                    job_result = self.store.write(batch)
+                except Exception as job_error:
+                    self._fail(job, job_error)
+                else:
+                    self._count(job.size, job_result)
+                    job.future.set_result(job_result)
+            return
+        self._count(sum(job.size for job in jobs), result)
+        for job in jobs:
+            job.future.set_result(result)
+
+    def _count(self, records: int, result: Any) -> None:
         counts = self.counts
-        counts["records"] += len(records)
+        counts["records"] += records
         counts["commits"] += 1
         for key in ("spans", "traces", "duplicates"):
             counts[key] += int(getattr(result, key, 0) or 0)
 
     def _fail(self, job: _Job, error: Exception) -> None:
         self.counts["failed_jobs"] += 1
-        logger.error("store ingest of %d records failed: %s", len(job.records), error)
+        logger.error("store ingest of %d records failed: %s", job.size, error)
         job.future.set_exception(error)

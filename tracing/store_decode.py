@@ -4,8 +4,10 @@ Serve is CPU-bound on one core: decoding a request (OTLP -> records -> Arrow tab
 Python, and the writer's DuckDB calls need the GIL between their tasks, so a thread that decodes
 beside the writer slows the writer down 3-4x. A worker process decodes and prepares each request
 on the other core; serve only receives the Arrow tables (they pickle as plain buffers) and writes
-them. The worker is started with "spawn": serve's process runs DuckDB threads, and forking a
-process with threads running is unsafe.
+them. Workers come from a "forkserver": serve's process runs DuckDB threads, and forking a
+process with threads running is unsafe; unlike "spawn", a forkserver without preloads does not
+re-run the parent's `__main__` in the worker (a script, or a test runner that replaced
+`__main__`, would otherwise run again there).
 """
 
 from __future__ import annotations
@@ -116,7 +118,7 @@ class DecodePool:
     def start(self) -> DecodePool:
         self._executor = ProcessPoolExecutor(
             max_workers=self.workers,
-            mp_context=multiprocessing.get_context("spawn"),
+            mp_context=multiprocessing.get_context("forkserver"),
             initializer=_init_worker,
         )
         # Spawning and importing take a while: paid here rather than by the first request.

@@ -1,7 +1,9 @@
-"""Every test starts with no processors, tracing on and the default data policy."""
+"""Every test starts with no processors, tracing on and the default data policy, and with the
+`__main__` module it was started with."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -24,3 +26,14 @@ def clean_tracing() -> Iterator[None]:
     provider.set_disabled(False)
     set_data_policy(True, DEFAULT_MAX_FIELD_CHARS)
     policy.redact = None
+
+
+@pytest.fixture(autouse=True)
+def original_main_module() -> Iterator[None]:
+    """Streamlit's AppTest leaves the dashboard script installed as `__main__`. A
+    multiprocessing child (serve's decode workers) re-runs the parent's `__main__` file, so a
+    later test would start workers that run the dashboard: put the original back."""
+    main = sys.modules.get("__main__")
+    yield
+    if main is not None and sys.modules.get("__main__") is not main:
+        sys.modules["__main__"] = main

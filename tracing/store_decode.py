@@ -4,10 +4,10 @@ Serve is CPU-bound on one core: decoding a request (OTLP -> records -> Arrow tab
 Python, and the writer's DuckDB calls need the GIL between their tasks, so a thread that decodes
 beside the writer slows the writer down 3-4x. A worker process decodes and prepares each request
 on the other core; serve only receives the Arrow tables (they pickle as plain buffers) and writes
-them. Workers come from a "forkserver": serve's process runs DuckDB threads, and forking a
-process with threads running is unsafe; unlike "spawn", a forkserver without preloads does not
-re-run the parent's `__main__` in the worker (a script, or a test runner that replaced
-`__main__`, would otherwise run again there).
+them. Workers come from a "forkserver" (a clean process that forks them): serve's own process
+runs DuckDB threads, and forking a process with threads running is unsafe. As with any
+multiprocessing pool, a worker re-imports the parent's `__main__` module: a script that starts
+serve's workers itself needs `if __name__ == "__main__":` (the `agentoscope serve` command has it).
 """
 
 from __future__ import annotations

@@ -90,8 +90,8 @@ class StoreService:
         self.max_body_bytes = max_body_bytes
         self.decode_workers = decode_workers
         # With workers, OTLP requests are decoded and prepared in other processes (see
-        # store_decode); without, in the receiving thread. Workers are forked from a clean
-        # forkserver process, which does not re-run the caller's `__main__`.
+        # store_decode); without, in the receiving thread. As with any multiprocessing pool, a
+        # script that starts workers needs `if __name__ == "__main__":` (workers re-import it).
         self.decode_pool: DecodePool | None = None
         self.store: Any = None
         self.writer: StoreWriter | None = None

@@ -264,12 +264,7 @@ class StoreService:
         The writer knows a request is being decoded and waits for it rather than committing
         without it. What `decode` raises propagates and nothing of that request is stored.
         `validate=False` for records known to be well formed (the OTLP decoder's)."""
-        writer = self.writer
-        if writer is None:
-            raise ServiceUnavailable("the store is not open")
-        with self._idle:
-            self._in_flight += 1
-        try:
+        with self._request() as writer:
             with writer.incoming():
                 with self._decoding:
                     records = decode()
@@ -277,14 +272,6 @@ class StoreService:
                     return None
                 future = writer.submit(records, validate=validate)
             return future.result(COMMIT_TIMEOUT)
-        except WriterStopped as error:
-            raise ServiceUnavailable(str(error)) from None
-        except futures.TimeoutError:
-            raise ServiceUnavailable("the store did not commit in time") from None
-        finally:
-            with self._idle:
-                self._in_flight -= 1
-                self._idle.notify_all()
 
     def ingest_otlp(
         self, read: Callable[[], bytes], content_type: str | None, counted: list[int]
@@ -302,21 +289,29 @@ class StoreService:
 
             # The decoder's records are well formed by construction: the store skips its checks.
             return self.ingest_decoded(decode, validate=False)
+        pool = self.decode_pool
+        with self._request() as writer:
+            # No `_decoding` lock: the worker takes requests one at a time from its queue, and
+            # several requests waiting there keep it busy while this process writes.
+            with writer.incoming():
+                prepared = pool.decode(read(), content_type)
+                if prepared is None:
+                    return None
+                counted.append(prepared.span_count + prepared.trace_count + prepared.repeated)
+                future = writer.submit_prepared(prepared)
+            return future.result(COMMIT_TIMEOUT)
+
+    @contextmanager
+    def _request(self) -> Iterator[StoreWriter]:
+        """One ingest request: counted in flight (stop() waits for it) and its writer, decoder
+        and timeout failures answered as ServiceUnavailable."""
         writer = self.writer
         if writer is None:
             raise ServiceUnavailable("the store is not open")
         with self._idle:
             self._in_flight += 1
         try:
-            # No `_decoding` lock: the worker takes requests one at a time from its queue, and
-            # several requests waiting there keep it busy while this process writes.
-            with writer.incoming():
-                prepared = self.decode_pool.decode(read(), content_type)
-                if prepared is None:
-                    return None
-                counted.append(prepared.span_count + prepared.trace_count + prepared.repeated)
-                future = writer.submit_prepared(prepared)
-            return future.result(COMMIT_TIMEOUT)
+            yield writer
         except WriterStopped as error:
             raise ServiceUnavailable(str(error)) from None
         except BrokenProcessPool as error:

@@ -23,17 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .otlp_receiver import records_from_payload
-from .store_ingest import (
-    PreparedBatch,
-    arrow_span_traces,
-    arrow_start_range,
-    prepare_batch,
-    split_records,
-)
-
-# The worker's garbage collector: the same reasoning as serve's own (`_serving_process`): each
-# request makes thousands of short-lived objects, freed by reference counting.
-WORKER_GC_THRESHOLDS = (20_000, 20, 10)
+from .store_ingest import PreparedBatch, batch_from_tables, prepare_batch, split_records
 
 __all__ = ["BrokenProcessPool", "DecodePool", "combine_prepared", "decode_and_prepare"]
 
@@ -61,17 +51,10 @@ def combine_prepared(batches: list[PreparedBatch]) -> list[PreparedBatch]:
         traces = _concat([batch.traces for batch in batches], "trace_id")
     except (_Repeated, pa.ArrowInvalid, pa.ArrowTypeError):
         return batches
-    span_traces = starts = None
-    if spans is not None:
-        recorded = set(traces.column("trace_id").to_pylist()) if traces is not None else set()
-        span_traces = arrow_span_traces(spans, recorded)
-        starts = arrow_start_range(spans)
     return [
-        PreparedBatch(
+        batch_from_tables(
             spans,
             traces,
-            span_traces,
-            starts,
             sum(batch.span_count for batch in batches),
             sum(batch.trace_count for batch in batches),
             sum(batch.repeated for batch in batches),
@@ -102,9 +85,13 @@ def _init_worker() -> None:
     # Ctrl-C reaches the whole process group: serve handles it (and still needs the worker for
     # the requests in flight); the worker stops when serve shuts the pool down.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Serve's own garbage-collector settings, for the same reason (`_serving_process`): each
+    # request makes thousands of short-lived objects, freed by reference counting.
+    from .store_service import GC_THRESHOLDS
+
     gc.collect()
     gc.freeze()
-    gc.set_threshold(*WORKER_GC_THRESHOLDS)
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 class DecodePool:

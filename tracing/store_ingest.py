@@ -463,21 +463,33 @@ class PreparedBatch:
 
 
 def prepare_batch(batch: Batch) -> PreparedBatch:
-    traces = trace_table(batch.traces) if batch.traces else None
-    spans = span_table(batch.spans) if batch.spans else None
-    span_traces = starts = None
-    if spans is not None:
-        span_traces = arrow_span_traces(spans, {trace["trace_id"] for trace in batch.traces})
-        starts = arrow_start_range(spans)
-    return PreparedBatch(
-        spans,
-        traces,
-        span_traces,
-        starts,
+    return batch_from_tables(
+        span_table(batch.spans) if batch.spans else None,
+        trace_table(batch.traces) if batch.traces else None,
         len(batch.spans),
         len(batch.traces),
         batch.repeated,
         batch.rejected,
+    )
+
+
+def batch_from_tables(
+    spans: pa.Table | None,
+    traces: pa.Table | None,
+    span_count: int,
+    trace_count: int,
+    repeated: int,
+    rejected: int,
+) -> PreparedBatch:
+    """A prepared batch from its span and trace tables (and the counts it reports): the
+    traces its spans imply and their start range are worked out here."""
+    span_traces = starts = None
+    if spans is not None:
+        recorded = set(traces.column("trace_id").to_pylist()) if traces is not None else set()
+        span_traces = arrow_span_traces(spans, recorded)
+        starts = arrow_start_range(spans)
+    return PreparedBatch(
+        spans, traces, span_traces, starts, span_count, trace_count, repeated, rejected
     )
 
 

@@ -29,8 +29,13 @@ def gen_trace_id() -> str:
 
 
 def gen_span_id() -> str:
-    """`span_` + 24 hex digits, as the official SDK (Span.span_id spells its bits the same way)."""
-    return "span_" + _bits(96).to_bytes(12, "big").hex()
+    """`span_` + 24 hex digits, as the official SDK."""
+    return span_id_from_bits(_bits(96))
+
+
+def span_id_from_bits(bits: int) -> str:
+    """The span id spelled from 96 random bits (a Span draws them and spells them lazily)."""
+    return "span_" + bits.to_bytes(12, "big").hex()
 
 
 def gen_group_id() -> str:

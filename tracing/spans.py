@@ -8,7 +8,7 @@ from time import time_ns
 from typing import Any, Generic, TypedDict, TypeVar
 
 from .clock import iso_from_ns
-from .ids import random_bits
+from .ids import random_bits, span_id_from_bits
 from .isolation import processor_failed
 from .scope import current_span, reset_var
 from .span_data import SpanData
@@ -165,7 +165,7 @@ class Span(Generic[TSpanData]):
     def span_id(self) -> str:
         span_id = self._span_id
         if span_id is None:
-            span_id = self._span_id = "span_" + self._id_bits.to_bytes(12, "big").hex()
+            span_id = self._span_id = span_id_from_bits(self._id_bits)
         return span_id
 
     @property

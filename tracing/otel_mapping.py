@@ -27,7 +27,7 @@ import orjson
 
 from .clock import ns_from_iso
 from .genai_messages import to_genai_messages
-from .records import MODEL_SPAN_TYPES
+from .records import MODEL_SPAN_TYPES, SPAN_RECORD_FIELDS
 
 # Our keys. `agentoscope.record` (the record's own fields, JSON) always comes first and
 # `agentoscope.data` (the span data, JSON) second, so `serve` can read a span of ours without
@@ -38,26 +38,13 @@ A_SPAN_ID = "agentoscope.span_id"
 A_PARENT_ID = "agentoscope.parent_id"
 A_SPAN_TYPE = "agentoscope.span_type"
 A_TRACE_ID = "agentoscope.trace_id"
-# Record fields that travel in `agentoscope.record` (the rest are OTel span fields or `data`).
-RECORD_BLOB_FIELDS = (
-    "span_id",
-    "parent_id",
-    "span_type",
-    "name",
-    "agent_name",
-    "tool_name",
-    "model",
-    "status",
-    "error_type",
-    "error_message",
-    "input_tokens",
-    "output_tokens",
-    "total_tokens",
-    "cached_input_tokens",
-    "reasoning_tokens",
-    "triggered",
-    "error",
-    "metadata",
+# Record fields that travel in `agentoscope.record`: all of a span record's but those the OTel
+# span carries itself (ids of the trace, times) or sends apart (`data`, in `agentoscope.data`).
+_FIELDS_OUTSIDE_BLOB = frozenset(
+    {"v", "kind", "trace_id", "started_at", "ended_at", "duration_ms", "data"}
+)
+RECORD_BLOB_FIELDS = tuple(
+    field for field in SPAN_RECORD_FIELDS if field not in _FIELDS_OUTSIDE_BLOB
 )
 TRACE_BLOB_FIELDS = ("kind", "workflow_name", "group_id", "metadata")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine
 from typing import Any
 
 from agentoscope.tracing import Span, guardrail_span
@@ -61,22 +62,8 @@ async def run_input_guardrails(
 ) -> None:
     """Run the guardrails concurrently, append their results to `into`, and raise
     InputGuardrailTripwireTriggered (error on the agent span) on the first tripwire."""
-    if len(guardrails) == 1:
-        results = [await _input_one(guardrails[0], agent, input, context)]
-        tripped = results[0] if results[0].output.tripwire_triggered else None
-    else:
-        tasks = [asyncio.ensure_future(_input_one(g, agent, input, context)) for g in guardrails]
-        results, tripped = await _first_trip(tasks)
-    into.extend(results)
-    if tripped is not None:
-        name = tripped.guardrail.get_name()
-        set_span_error(
-            agent_span,
-            "Guardrail tripwire triggered",
-            "InputGuardrailTripwireTriggered",
-            guardrail=name,
-        )
-        raise InputGuardrailTripwireTriggered(tripped)
+    calls = [_input_one(guardrail, agent, input, context) for guardrail in guardrails]
+    await _run_all(calls, agent_span, into, InputGuardrailTripwireTriggered)
 
 
 async def run_output_guardrails(
@@ -88,19 +75,28 @@ async def run_output_guardrails(
     into: list[OutputGuardrailResult],
 ) -> None:
     """As run_input_guardrails, for the final output."""
-    if len(guardrails) == 1:
-        results = [await _output_one(guardrails[0], agent, output, context)]
+    calls = [_output_one(guardrail, agent, output, context) for guardrail in guardrails]
+    await _run_all(calls, agent_span, into, OutputGuardrailTripwireTriggered)
+
+
+async def _run_all(
+    calls: list[Coroutine[Any, Any, Any]],
+    agent_span: Span[Any] | None,
+    into: list[Any],
+    tripwire: type[InputGuardrailTripwireTriggered] | type[OutputGuardrailTripwireTriggered],
+) -> None:
+    """Await the guardrail calls (a lone one directly, several concurrently), keep their
+    results in `into`, and raise `tripwire` on the first that trips."""
+    if len(calls) == 1:
+        results = [await calls[0]]
         tripped = results[0] if results[0].output.tripwire_triggered else None
     else:
-        tasks = [asyncio.ensure_future(_output_one(g, agent, output, context)) for g in guardrails]
+        tasks = [asyncio.ensure_future(call) for call in calls]
         results, tripped = await _first_trip(tasks)
     into.extend(results)
     if tripped is not None:
         name = tripped.guardrail.get_name()
         set_span_error(
-            agent_span,
-            "Guardrail tripwire triggered",
-            "OutputGuardrailTripwireTriggered",
-            guardrail=name,
+            agent_span, "Guardrail tripwire triggered", tripwire.__name__, guardrail=name
         )
-        raise OutputGuardrailTripwireTriggered(tripped)
+        raise tripwire(tripped)

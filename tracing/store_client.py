@@ -79,27 +79,25 @@ class StoreClient:
             option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_PASSTHROUGH_DATETIME,
         )
         headers = {"Accept": ARROW_STREAM, "Content-Type": "application/json"}
-        try:
-            response = self._http.post("/v1/query", content=body, headers=headers)
-        except httpx.HTTPError as error:
-            raise StoreClientError(
-                f"cannot reach agentoscope serve at {self.url}: {error}"
-            ) from None
+        response = self._send("POST", "/v1/query", content=body, headers=headers)
         if response.status_code != 200:
             raise StoreClientError(f"{self.url}: {response.status_code}: {_error_text(response)}")
         return pa.ipc.open_stream(io.BytesIO(response.content)).read_pandas()
 
     def health(self) -> dict[str, Any]:
         """The server's health document (`status`, counts); raises if it cannot be reached."""
+        response = self._send("GET", "/health")
+        if response.status_code != 200:
+            raise StoreClientError(f"{self.url}/health: {response.status_code}")
+        return dict(response.json())
+
+    def _send(self, method: str, path: str, **options: Any) -> httpx.Response:
         try:
-            response = self._http.get("/health")
+            return self._http.request(method, path, **options)
         except httpx.HTTPError as error:
             raise StoreClientError(
                 f"cannot reach agentoscope serve at {self.url}: {error}"
             ) from None
-        if response.status_code != 200:
-            raise StoreClientError(f"{self.url}/health: {response.status_code}")
-        return dict(response.json())
 
     def close(self) -> None:
         self._http.close()

@@ -43,11 +43,11 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--decode-workers",
         type=int,
-        default=1,
+        default=2,
         metavar="N",
         help=(
-            "processes that decode OTLP requests while serve writes (default 1: serve uses two "
-            "cores; 0 decodes in serve's own process)"
+            "processes that decode OTLP requests while serve writes (default 2: a request "
+            "decodes while the one before it finishes; 0 decodes in serve's own process)"
         ),
     )
     parser.set_defaults(handler=run_serve)

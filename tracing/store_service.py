@@ -7,9 +7,9 @@ It takes spans from OTLP/HTTP (`POST /v1/traces`, protobuf or JSON, gzip or defl
 Binds 127.0.0.1 unless told otherwise. With a token, ingest and query need
 `Authorization: Bearer <token>` (HTTP header or gRPC metadata); health does not. A payload that
 does not decode gets 400 with the reason and nothing from it is stored. An export is answered
-once its spans are committed. With `decode_workers` (the CLI's default is 1), OTLP requests
-are decoded in worker processes (store_decode), so serve uses two cores. SIGTERM (or Ctrl-C)
-stops the receivers, lets requests in flight finish, reads the spool one last time, commits
+once its spans are committed. With `decode_workers` (the CLI's default is 2), OTLP requests
+are decoded in worker processes (store_decode), so serve uses more than one core. SIGTERM (or
+Ctrl-C) stops the receivers, lets requests in flight finish, reads the spool one last time, commits
 everything queued and closes the store.
 """
 

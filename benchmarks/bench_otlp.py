@@ -1,6 +1,6 @@
 """OTLP export and `agentoscope serve` ingest, side by side in one run.
 
-    .venv/bin/python benchmarks/bench_otlp.py [--spans 20000] [--ingest-spans 50000] [--reps 5]
+    .venv/bin/python benchmarks/bench_otlp.py [--spans 20000] [--ingest-spans 100000] [--reps 5]
         [--sections 123]
 
 1. Export throughput: the same number of GenAI-like spans (traces of 10: an agent, 4 model calls,
@@ -201,7 +201,7 @@ def our_otel_spans(spans: int) -> list[Any]:
         def export(self, batch: list[dict[str, Any]]) -> None:
             records.extend(batch)
 
-    tracing.set_trace_processors([Keep()])
+    tracing.set_trace_processors([Keep(max_queue_size=spans * 2)])  # keep every span
     our_traces(spans)
     tracing.flush_traces()
     tracing.set_trace_processors([])
@@ -484,7 +484,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--spans", type=int, default=20_000)
-    parser.add_argument("--ingest-spans", type=int, default=50_000)
+    parser.add_argument("--ingest-spans", type=int, default=100_000)
     parser.add_argument("--reps", type=int, default=5)
     parser.add_argument(
         "--sections", default="123", help="which sections to run, e.g. 2 or 13 (default 123)"

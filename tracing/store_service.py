@@ -127,11 +127,9 @@ class StoreService:
                 from .store_decode import DecodePool  # pyarrow: only for a service that decodes
 
                 self.decode_pool = DecodePool(self.decode_workers).start()
-                # The writer must not wait for every request still in the worker (decoding and
-                # writing would take turns): see StoreWriter.pipelined.
-                self.writer = StoreWriter(
-                    self.store, linger=0, write_threads=WRITE_THREADS, pipelined=True
-                )
+                # Requests are announced as they arrive, before the workers decode them, so the
+                # writer need not linger for more after a shared commit.
+                self.writer = StoreWriter(self.store, linger=0, write_threads=WRITE_THREADS)
             else:
                 self.writer = StoreWriter(self.store, write_threads=WRITE_THREADS)
             if self.requested_http_port is not None:

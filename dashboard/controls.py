@@ -149,6 +149,18 @@ def trace_link_column(label: str = "trace") -> Any:
     )
 
 
+def row_targets(frame: pd.DataFrame) -> list[tuple[str, str | None]]:
+    """(trace_id, span_id or None) per row of a table of traces or spans: where the row's link
+    points (`target_urls`) and what selecting the row opens (`follow_selection`)."""
+    span_ids = frame["span_id"] if "span_id" in frame.columns else [None] * len(frame)
+    return list(zip(frame["trace_id"], span_ids, strict=True))
+
+
+def target_urls(targets: list[tuple[str, str | None]]) -> list[str | None]:
+    """The trace page link of each target (`row_targets`)."""
+    return [trace_url(trace_id, span_id) for trace_id, span_id in targets]
+
+
 def follow_selection(table_key: str, targets: list[tuple[str, str | None]]) -> Callable[[], None]:
     """An on_select callback for a table whose rows are traces (or spans): selecting a row opens
     it. `targets[i]` is (trace_id, span_id or None) for row i, as shown in that run."""

@@ -103,6 +103,7 @@ def show_tools_and_guardrails(tools: pd.DataFrame, guardrails: pd.DataFrame) -> 
 
 def show_recent(recent: pd.DataFrame) -> None:
     st.markdown("**Latest failures** · select one to open it in its trace")
+    targets = controls.row_targets(recent)
     st.dataframe(
         pd.DataFrame(
             {
@@ -113,17 +114,12 @@ def show_recent(recent: pd.DataFrame) -> None:
                 "message": recent["error_message"],
                 "agent": recent["agent_name"],
                 "tool / model": recent["tool_name"].fillna(recent["model"]).fillna(""),
-                "trace": [
-                    controls.trace_url(trace_id, span_id)
-                    for trace_id, span_id in zip(recent["trace_id"], recent["span_id"], strict=True)
-                ],
+                "trace": controls.target_urls(targets),
             }
         ),
         hide_index=True,
         width="stretch",
-        on_select=controls.follow_selection(
-            "recent_errors", list(zip(recent["trace_id"], recent["span_id"], strict=True))
-        ),
+        on_select=controls.follow_selection("recent_errors", targets),
         selection_mode="single-row",
         key="recent_errors",
         column_config={"trace": LINK, "when (UTC)": WHEN},

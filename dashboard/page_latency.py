@@ -79,6 +79,7 @@ st.altair_chart(charts.histogram(histogram), width="stretch")
 
 slow = fetch(slowest_spans(window, *key_filter))
 st.markdown(f"**Slowest spans** · {focus} · select one to open it in its trace")
+targets = controls.row_targets(slow)
 st.dataframe(
     pd.DataFrame(
         {
@@ -89,17 +90,12 @@ st.dataframe(
             "status": slow["status"],
             "started (UTC)": pd.to_datetime(slow["started_at"]),
             "workflow": slow["workflow_name"],
-            "trace": [
-                controls.trace_url(trace_id, span_id)
-                for trace_id, span_id in zip(slow["trace_id"], slow["span_id"], strict=True)
-            ],
+            "trace": controls.target_urls(targets),
         }
     ).pipe(styled_status),
     hide_index=True,
     width="stretch",
-    on_select=controls.follow_selection(
-        "slowest_table", list(zip(slow["trace_id"], slow["span_id"], strict=True))
-    ),
+    on_select=controls.follow_selection("slowest_table", targets),
     selection_mode="single-row",
     key="slowest_table",
     column_config={

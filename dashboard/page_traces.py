@@ -122,9 +122,10 @@ def page_number(filters: TraceFilters, pages: int) -> int:
 
 
 def show_table(frame: pd.DataFrame) -> None:
+    targets = controls.row_targets(frame)
     table = pd.DataFrame(
         {
-            "open": [controls.trace_url(trace_id) for trace_id in frame["trace_id"]],
+            "open": controls.target_urls(targets),
             # A running trace's name arrives with its trace record, when it ends.
             "workflow": frame["workflow_name"].fillna("–"),
             "started (UTC)": pd.to_datetime(frame["started_at"]),
@@ -149,9 +150,7 @@ def show_table(frame: pd.DataFrame) -> None:
         hide_index=True,
         width="stretch",
         height=38 + 35 * len(table),  # every row on the page, no scrolling inside the table
-        on_select=controls.follow_selection(
-            key, [(trace_id, None) for trace_id in frame["trace_id"]]
-        ),
+        on_select=controls.follow_selection(key, targets),
         selection_mode="single-row",
         key=key,
         column_config={

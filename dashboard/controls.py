@@ -152,8 +152,12 @@ def trace_link_column(label: str = "trace") -> Any:
 def row_targets(frame: pd.DataFrame) -> list[tuple[str, str | None]]:
     """(trace_id, span_id or None) per row of a table of traces or spans: where the row's link
     points (`target_urls`) and what selecting the row opens (`follow_selection`)."""
-    span_ids = frame["span_id"] if "span_id" in frame.columns else [None] * len(frame)
-    return list(zip(frame["trace_id"], span_ids, strict=True))
+    if "span_id" not in frame.columns:
+        return [(trace_id, None) for trace_id in frame["trace_id"]]
+    return [
+        (trace_id, span_id if isinstance(span_id, str) else None)  # a missing one reads as NaN
+        for trace_id, span_id in zip(frame["trace_id"], frame["span_id"], strict=True)
+    ]
 
 
 def target_urls(targets: list[tuple[str, str | None]]) -> list[str | None]:

@@ -13,7 +13,7 @@ import pytest
 from agentoscope.cli.dashboard_command import dashboard_env, streamlit_command
 from agentoscope.cli.main import build_parser
 from agentoscope.dashboard import APP_PATH, pricing
-from agentoscope.dashboard.controls import bucket_seconds
+from agentoscope.dashboard.controls import bucket_seconds, row_targets, target_urls
 from agentoscope.dashboard.messages import conversation, last_assistant_text, last_user_text
 from agentoscope.dashboard.queries import (
     TraceFilters,
@@ -172,6 +172,18 @@ def test_times_reach_sql_as_naive_utc() -> None:
     conditions, params = Window(start=datetime(2025, 1, 1), end=None).where()
     assert conditions == ["started_at >= CAST(? AS TIMESTAMP)"]
     assert params == ["2025-01-01 00:00:00.000000"]
+
+
+def test_table_rows_link_to_their_trace_and_span() -> None:
+    spans = pd.DataFrame({"trace_id": ["trace_a", "trace_b"], "span_id": ["span_1", None]})
+    targets = row_targets(spans)
+    assert targets == [("trace_a", "span_1"), ("trace_b", None)]
+    assert target_urls(targets) == [
+        "trace?trace_id=trace_a&span_id=span_1",
+        "trace?trace_id=trace_b",
+    ]
+    traces = pd.DataFrame({"trace_id": ["trace_c"], "workflow_name": ["w"]})
+    assert target_urls(row_targets(traces)) == ["trace?trace_id=trace_c"]
 
 
 def test_buckets_keep_charts_readable() -> None:

@@ -4,6 +4,7 @@ refuses the whole request."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,8 @@ from agentoscope.tracing.otel_mapping import A_RECORD, otel_spans_from_records
 from agentoscope.tracing.otlp_processor import readable_span
 from agentoscope.tracing.otlp_receiver import records_from_payload
 from agentoscope.tracing.records import SPAN_RECORD_FIELDS, TRACE_RECORD_FIELDS
+from agentoscope.tracing.store_decode import decode_and_prepare
+from agentoscope.tracing.store_ingest import prepare_batch, split_records
 from support.serve import RecordKeeper, make_every_span_type, running_service
 
 START = 1_763_683_200_000_000_000  # 2025-11-21T00:00:00Z
@@ -54,6 +57,34 @@ def test_our_spans_decode_to_the_records_sent() -> None:
         assert back == record
         fields = SPAN_RECORD_FIELDS if record["kind"] == "span" else TRACE_RECORD_FIELDS
         assert tuple(back) == fields  # every key, in record order
+
+
+def test_serve_workers_prepare_the_same_rows_as_the_records(tmp_path: Path) -> None:
+    """Serve's decoding workers keep our spans' times as nanoseconds instead of ISO text; the
+    prepared Arrow tables are the ones the records make, times to the microsecond included, also
+    in a request that mixes our spans with a foreign one (whose times are text)."""
+    sent = _sent_records()
+    foreign = Span(
+        trace_id=b"\x01" * 16,
+        span_id=b"\x02" * 8,
+        name="step",
+        start_time_unix_nano=START + 1_234_567,
+        end_time_unix_nano=START + 9_876_543,
+    )
+    ours = ExportTraceServiceRequest.FromString(_body(sent))
+    mixed = ExportTraceServiceRequest.FromString(_body(sent))
+    mixed.resource_spans[0].scope_spans[0].spans.append(foreign)
+    for body in (ours.SerializeToString(), mixed.SerializeToString()):
+        prepared = decode_and_prepare(body, "application/x-protobuf")
+        expected = prepare_batch(
+            split_records(records_from_payload(body, "application/x-protobuf"), validate=False)
+        )
+        assert prepared is not None and prepared.spans is not None
+        assert prepared.spans.equals(expected.spans)
+        assert prepared.traces is not None and prepared.traces.equals(expected.traces)
+        assert prepared.starts == expected.starts
+    started = prepared.spans.column("started_at").to_pylist()
+    assert started[-1] == datetime(2025, 11, 21, 0, 0, 0, 1234)  # the foreign span, floored to µs
 
 
 def _foreign_request(*spans: Span) -> bytes:

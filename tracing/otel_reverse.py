@@ -12,7 +12,7 @@ kept under `data.otel`.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import orjson
@@ -135,11 +135,17 @@ _SPAN_TEMPLATE: dict[str, Any] = {
 
 
 def ours_from_blob(
-    trace_id: str, start_ns: int | None, end_ns: int | None, blob: str, data: Any
+    trace_id: str,
+    start_ns: int | None,
+    end_ns: int | None,
+    blob: str,
+    data: Any,
+    times: Callable[[int | None], Any] = iso_utc,
 ) -> dict[str, Any]:
     """The record of a span or trace our `OTLPProcessor` sent, from its `agentoscope.record` and
     `agentoscope.data` attributes and the span's trace id (`trace_<hex>`) and times. The record
-    is well formed (kind, version, string ids) or this raises ValueError."""
+    is well formed (kind, version, string ids) or this raises ValueError. `times` spells the
+    start and end (default: ISO 8601 UTC, as in every record)."""
     fields = orjson.loads(blob)
     if type(fields) is not dict:
         raise ValueError(f"{A_RECORD} is not a JSON object")
@@ -157,8 +163,8 @@ def ours_from_blob(
             "workflow_name": fields.get("workflow_name", ""),
             "group_id": fields.get("group_id"),
             "metadata": fields.get("metadata"),
-            "started_at": iso_utc(start_ns),
-            "ended_at": iso_utc(end_ns),
+            "started_at": times(start_ns),
+            "ended_at": times(end_ns),
             "duration_ms": duration,
         }
     if type(fields.get("span_id")) is not str:
@@ -169,8 +175,8 @@ def ours_from_blob(
     record["v"] = RECORD_VERSION
     record["kind"] = "span"
     record["trace_id"] = trace_id
-    record["started_at"] = iso_utc(start_ns)
-    record["ended_at"] = iso_utc(end_ns)
+    record["started_at"] = times(start_ns)
+    record["ended_at"] = times(end_ns)
     record["duration_ms"] = duration
     record["data"] = orjson.loads(data) if isinstance(data, str) else None
     return record

@@ -9,7 +9,7 @@ anything is stored, so a malformed one can be refused as a whole with the reason
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import orjson
@@ -18,7 +18,7 @@ from google.protobuf.message import DecodeError
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from .otel_mapping import A_DATA, A_RECORD, OtelSpan
-from .otel_reverse import ours_from_blob, records_from_otel
+from .otel_reverse import iso_utc, ours_from_blob, records_from_otel
 from .sensitive import clean, get_data_policy
 
 _KIND_NAMES = ("unspecified", "internal", "server", "client", "producer", "consumer")
@@ -209,10 +209,14 @@ def spans_from_request(request: ExportTraceServiceRequest) -> list[OtelSpan]:
     ]
 
 
-def records_from_request(request: ExportTraceServiceRequest) -> list[dict[str, Any]]:
+def records_from_request(
+    request: ExportTraceServiceRequest, *, times: Callable[[int | None], Any] = iso_utc
+) -> list[dict[str, Any]]:
     """The store records of a request (span and trace records), or `OTLPDecodeError` naming the
     first bad span. Every record is well formed (kind, version, string ids), so the store need
-    not check them again."""
+    not check them again. `times` spells the times of our OTLPProcessor's spans (default: ISO
+    8601 UTC, as in every record; serve's decoding workers keep the nanoseconds, which the store
+    turns into its column without a detour through text)."""
     records: list[dict[str, Any]] = []
     append = records.append
     last_raw: bytes | None = None  # never equal to a span's trace id
@@ -244,6 +248,7 @@ def records_from_request(request: ExportTraceServiceRequest) -> list[dict[str, A
                                     span.end_time_unix_nano or None,
                                     first.value.string_value,
                                     data,
+                                    times,
                                 )
                             )
                         except ValueError as error:
@@ -262,9 +267,11 @@ def records_from_request(request: ExportTraceServiceRequest) -> list[dict[str, A
     return records
 
 
-def records_from_payload(body: bytes, content_type: str | None) -> list[dict[str, Any]]:
+def records_from_payload(
+    body: bytes, content_type: str | None, *, times: Callable[[int | None], Any] = iso_utc
+) -> list[dict[str, Any]]:
     """Decode an OTLP/HTTP request body (already decompressed) into records."""
-    return records_from_request(decode_request(body, content_type))
+    return records_from_request(decode_request(body, content_type), times=times)
 
 
 __all__ = [

@@ -139,13 +139,19 @@ def _json_text(value: Any) -> str | None:
 def _timestamps(values: list[Any]) -> pa.Array:
     try:
         return pa.array(values, pa.string()).cast(_UTC_MICROS).cast(_NAIVE_MICROS)
-    except _ARROW_ERRORS:  # a naive or odd timestamp somewhere: parse each value
+    except _ARROW_ERRORS:
+        pass
+    try:  # nanoseconds since the epoch (serve's decoding workers keep OTLP times so)
+        return pc.divide(pa.array(values, pa.int64()), 1000).cast(_NAIVE_MICROS)
+    except _ARROW_ERRORS:  # a naive or odd timestamp somewhere, or a mix: parse each value
         return pa.array([_parse_time(value) for value in values], _NAIVE_MICROS)
 
 
 def _parse_time(value: Any) -> datetime | None:
     if value is None:
         return None
+    if type(value) is int:  # nanoseconds since the epoch
+        return datetime(1970, 1, 1) + timedelta(microseconds=value // 1000)
     try:
         ns = ns_from_iso(str(value))
     except ValueError:

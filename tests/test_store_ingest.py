@@ -209,6 +209,30 @@ def test_times_in_other_offsets_are_stored_as_utc(
     ]
 
 
+def test_integer_times_are_nanoseconds_and_other_numbers_unreadable(tmp_path: Path) -> None:
+    """Serve's decoding workers hand over OTLP times as integer nanoseconds; a number of any
+    other kind is no time (stored as NULL with a warning, not read as nanoseconds)."""
+    ns = 1_767_225_600_123_456_789  # 2026-01-01T00:00:00.123456789Z
+    path = tmp_path / "s.duckdb"
+    with SpanStore(path) as store:
+        store.ingest([span("t1", "ns", started_at=ns, ended_at=ns + 1_000)], validate=False)
+        store.ingest([span("t2", "float", started_at=1_767_225_600.0, ended_at=1.5)])
+        store.ingest(  # one batch, times of both kinds in one column
+            [
+                span("t3", "mixed ns", started_at=ns, ended_at=ns),
+                span("t3", "mixed text", started_at="2026-01-01T00:00:01Z", ended_at=ns),
+            ],
+            validate=False,
+        )
+    rows = store_rows(path, "SELECT span_id, started_at, ended_at FROM spans ORDER BY span_id")
+    assert [(r["span_id"], str(r["started_at"]), str(r["ended_at"])) for r in rows] == [
+        ("float", "None", "None"),
+        ("mixed ns", "2026-01-01 00:00:00.123456", "2026-01-01 00:00:00.123456"),
+        ("mixed text", "2026-01-01 00:00:01", "2026-01-01 00:00:00.123456"),
+        ("ns", "2026-01-01 00:00:00.123456", "2026-01-01 00:00:00.123457"),
+    ]
+
+
 def test_odd_values_are_coerced_not_lost(tmp_path: Path) -> None:
     path = tmp_path / "s.duckdb"
     with SpanStore(path) as store:

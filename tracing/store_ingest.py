@@ -141,10 +141,14 @@ def _timestamps(values: list[Any]) -> pa.Array:
         return pa.array(values, pa.string()).cast(_UTC_MICROS).cast(_NAIVE_MICROS)
     except _ARROW_ERRORS:
         pass
-    try:  # nanoseconds since the epoch (serve's decoding workers keep OTLP times so)
-        return pc.divide(pa.array(values, pa.int64()), 1000).cast(_NAIVE_MICROS)
-    except _ARROW_ERRORS:  # a naive or odd timestamp somewhere, or a mix: parse each value
-        return pa.array([_parse_time(value) for value in values], _NAIVE_MICROS)
+    try:  # nanoseconds since the epoch, as serve's decoding workers keep OTLP times
+        numbers = pa.array(values)  # inferred, so a float or a bool is not read as an int
+        if pa.types.is_integer(numbers.type):
+            return pc.divide(numbers.cast(pa.int64()), 1000).cast(_NAIVE_MICROS)
+    except _ARROW_ERRORS:
+        pass
+    # A naive or odd timestamp somewhere, or a mix: parse each value.
+    return pa.array([_parse_time(value) for value in values], _NAIVE_MICROS)
 
 
 def _parse_time(value: Any) -> datetime | None:

@@ -42,7 +42,7 @@ from agentoscope.tracing.clock import iso_from_ns
 from agentoscope.tracing.duckdb_processor import DuckDBProcessor
 from agentoscope.tracing.queries import latest_traces, run, trace_detail
 from agentoscope.tracing.store import SpanStore
-from agentoscope.tracing.store_ingest import span_table, trace_table
+from agentoscope.tracing.store_arrow import span_table, trace_table
 from agentoscope.tracing.store_schema import SPAN_COLUMN_NAMES
 
 WORKFLOWS = [f"workflow_{k:02d}" for k in range(12)]

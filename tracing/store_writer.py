@@ -28,7 +28,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -261,39 +261,41 @@ class StoreWriter:
         return True
 
     def _ingest(self, jobs: list[_Job]) -> None:
+        """Record jobs in one `SpanStore.ingest` transaction."""
         records = jobs[0].records if len(jobs) == 1 else [r for job in jobs for r in job.records]
         validate = any(job.validate for job in jobs)
-        try:
-            result = self.store.ingest(records, validate=validate)
-        except Exception as error:
-            if len(jobs) == 1:
-                self._fail(jobs[0], error)
-                return
-            for job in jobs:  # isolate the job that fails
-                try:
-                    job_result = self.store.ingest(job.records, validate=job.validate)
-                except Exception as job_error:
-                    self._fail(job, job_error)
-                else:
-                    self._count(len(job.records), job_result)
-                    job.future.set_result(job_result)
-            return
-        self._count(len(records), result)
-        for job in jobs:
-            job.future.set_result(result)
+        self._commit(
+            jobs,
+            lambda: self.store.ingest(records, validate=validate),
+            lambda job: self.store.ingest(job.records, validate=job.validate),
+        )
 
     def _write(self, jobs: list[_Job]) -> None:
-        """Prepared jobs in one transaction; if it fails, each job on its own (as `_ingest`)."""
+        """Prepared jobs in one `SpanStore.write` transaction."""
         batches = [job.prepared for job in jobs if job.prepared is not None]
+        self._commit(
+            jobs,
+            lambda: self.store.write(*combine_prepared(batches)),
+            lambda job: self.store.write(job.prepared),
+        )
+
+    def _commit(
+        self,
+        jobs: list[_Job],
+        write_all: Callable[[], Any],
+        write_one: Callable[[_Job], Any],
+    ) -> None:
+        """`write_all` for the jobs together and answer each; if it fails, `write_one` for each
+        job on its own, so the job that fails cannot fail the others."""
         try:
-            result = self.store.write(*combine_prepared(batches))
+            result = write_all()
         except Exception as error:
             if len(jobs) == 1:
                 self._fail(jobs[0], error)
                 return
-            for job, batch in zip(jobs, batches, strict=True):
+            for job in jobs:
                 try:
-                    job_result = self.store.write(batch)
+                    job_result = write_one(job)
                 except Exception as job_error:
                     self._fail(job, job_error)
                 else:

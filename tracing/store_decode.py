@@ -12,7 +12,6 @@ serve's workers itself needs `if __name__ == "__main__":` (the `agentoscope serv
 
 from __future__ import annotations
 
-import gc
 import multiprocessing
 import signal
 import threading
@@ -93,11 +92,9 @@ def _init_worker() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     # Serve's own garbage-collector settings, for the same reason (`_serving_process`): each
     # request makes thousands of short-lived objects, freed by reference counting.
-    from .store_service import GC_THRESHOLDS
+    from .store_service import collect_for_serving
 
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(*GC_THRESHOLDS)
+    collect_for_serving()
 
 
 class DecodePool:

@@ -342,6 +342,14 @@ class StoreService:
         }
 
 
+def collect_for_serving() -> None:
+    """Serve's garbage-collector settings (see `_serving_process`), also a decoding worker's:
+    what is alive now is frozen out of collections, and collections run less often."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
+
+
 @contextmanager
 def _serving_process() -> Iterator[None]:
     """Interpreter settings for a process that does nothing but serve, restored afterwards.
@@ -358,9 +366,7 @@ def _serving_process() -> Iterator[None]:
     with four senders).
     """
     thresholds, interval = gc.get_threshold(), sys.getswitchinterval()
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(*GC_THRESHOLDS)
+    collect_for_serving()
     sys.setswitchinterval(SWITCH_INTERVAL)
     try:
         yield

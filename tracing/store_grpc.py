@@ -15,7 +15,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceResponse,
 )
 
-from .otlp_receiver import OTLPDecodeError, records_from_request
+from .otlp_receiver import OTLPDecodeError
 
 logger = logging.getLogger("agentoscope.serve")
 
@@ -34,20 +34,10 @@ class TraceServicer(trace_service_pb2_grpc.TraceServiceServicer):
             if not service.authorized(metadata.get("authorization")):
                 context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing or wrong bearer token")
         counted: list[int] = []  # how many records the request decoded to, for the log
-
-        def decode() -> list[dict[str, Any]]:
-            # Runs while the writer knows this request is coming (StoreWriter.incoming).
-            records = records_from_request(request)
-            counted.append(len(records))
-            return records
-
         try:
-            if service.decode_pool is not None:
-                # The worker takes bytes: serializing again costs far less than decoding.
-                service.ingest_otlp(request.SerializeToString, None, counted)
-            else:
-                # The decoder's records are well formed by construction: no store checks.
-                service.ingest_decoded(decode, validate=False)
+            # Decoding workers take bytes (serializing again costs far less than decoding);
+            # decoding here starts from the request gRPC has already parsed.
+            service.ingest_otlp(request.SerializeToString, None, counted, parsed=request)
         except OTLPDecodeError as error:
             service.count("otlp_rejected")
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(error))

@@ -32,12 +32,16 @@ from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .otlp_receiver import records_from_payload
+from .otlp_receiver import decode_request, records_from_request
 from .spool import SpoolIngester
 from .store_http import OTLPHTTPHandler
 from .store_writer import StoreWriter, WriterStopped
 
 if TYPE_CHECKING:
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+        ExportTraceServiceRequest,
+    )
+
     from .store_decode import DecodePool
 
 logger = logging.getLogger("agentoscope.serve")
@@ -272,16 +276,22 @@ class StoreService:
             return future.result(COMMIT_TIMEOUT)
 
     def ingest_otlp(
-        self, read: Callable[[], bytes], content_type: str | None, counted: list[int]
+        self,
+        read: Callable[[], bytes],
+        content_type: str | None,
+        counted: list[int],
+        parsed: ExportTraceServiceRequest | None = None,
     ) -> Any:
         """Store the OTLP request whose body (decompressed) `read` returns; return once it is
-        committed. Decoded by a worker process if there are any, else here. `OTLPDecodeError`
-        (the payload does not decode) propagates and nothing of that request is stored; the
-        number of records it decoded to is appended to `counted` (for the log)."""
+        committed. Decoded by a worker process if there are any, else here (from `parsed`, the
+        request already parsed, when the caller has it: gRPC). `OTLPDecodeError` (the payload
+        does not decode) propagates and nothing of that request is stored; the number of
+        records it decoded to is appended to `counted` (for the log)."""
         if self.decode_pool is None:
 
             def decode() -> list[dict[str, Any]]:
-                records = records_from_payload(read(), content_type)
+                request = parsed if parsed is not None else decode_request(read(), content_type)
+                records = records_from_request(request)
                 counted.append(len(records))
                 return records
 
@@ -289,8 +299,8 @@ class StoreService:
             return self.ingest_decoded(decode, validate=False)
         pool = self.decode_pool
         with self._request() as writer:
-            # No `_decoding` lock: the worker takes requests one at a time from its queue, and
-            # several requests waiting there keep it busy while this process writes.
+            # No `_decoding` lock: the workers take requests from their queue, and several
+            # requests waiting there keep them busy while this process writes.
             with writer.incoming():
                 prepared = pool.decode(read(), content_type)
                 if prepared is None:

@@ -171,6 +171,14 @@ _BUCKET_MIDDLE = (
 )
 
 
+# The latency queries, exact and estimated: (name, what is grouped, key column, which spans).
+_LATENCY_GROUPS = (
+    ("latency_by_span_type", "span type", "span_type", "TRUE"),
+    ("latency_by_tool", "tool (function spans)", "tool_name", "span_type = 'function'"),
+    ("latency_by_model", "model", "model", "model IS NOT NULL"),
+)
+
+
 def _estimated_latency_query(key: str, alias: str, where: str) -> str:
     # quantile_cont keeps every duration of a group and selects from them: ~360 ms for 10M
     # spans here. Counting spans per (group, bucket) is a plain hash aggregate, about half that,
@@ -293,57 +301,26 @@ WHERE model IS NOT NULL AND {_WINDOW}
 GROUP BY ALL ORDER BY day, agent_name""",
             _WINDOW_DEFAULTS_30D,
         ),
-        NamedQuery(
-            "latency_by_span_type",
-            "p50/p95/p99 duration per span type over a window (default: 24 hours).",
-            _latency_query("span_type", "span_type", "TRUE"),
-            _WINDOW_DEFAULTS_24H,
-        ),
-        NamedQuery(
-            "latency_by_tool",
-            "p50/p95/p99 duration per tool (function spans) over a window (default: 24 hours).",
-            _latency_query("tool_name", "tool_name", "span_type = 'function'"),
-            _WINDOW_DEFAULTS_24H,
-        ),
-        NamedQuery(
-            "latency_by_model",
-            "p50/p95/p99 duration per model over a window (default: 24 hours).",
-            _latency_query("model", "model", "model IS NOT NULL"),
-            _WINDOW_DEFAULTS_24H,
+        *(
+            NamedQuery(
+                name,
+                f"p50/p95/p99 duration per {what} over a window (default: 24 hours).",
+                _latency_query(key, key, where),
+                _WINDOW_DEFAULTS_24H,
+            )
+            for name, what, key, where in _LATENCY_GROUPS
         ),
         *(
             NamedQuery(
                 f"{name}_estimated",
-                f"{text} Percentiles estimated from log-scale buckets (within 0.55%, exact "
-                "where a bucket holds one distinct value): about twice as fast as the exact "
-                "query, for long windows (the dashboard uses it beyond 7 days).",
-                _estimated_latency_query(key, alias, where),
+                f"p50/p95/p99 duration per {what} over a window (default: 30 days). Percentiles "
+                "estimated from log-scale buckets (within 0.55%, exact where a bucket holds one "
+                "distinct value): about twice as fast as the exact query, for long windows (the "
+                "dashboard uses it beyond 7 days).",
+                _estimated_latency_query(key, key, where),
                 _WINDOW_DEFAULTS_30D,
             )
-            for name, text, key, alias, where in (
-                (
-                    "latency_by_span_type",
-                    "p50/p95/p99 duration per span type over a window (default: 30 days).",
-                    "span_type",
-                    "span_type",
-                    "TRUE",
-                ),
-                (
-                    "latency_by_tool",
-                    "p50/p95/p99 duration per tool (function spans) over a "
-                    "window (default: 30 days).",
-                    "tool_name",
-                    "tool_name",
-                    "span_type = 'function'",
-                ),
-                (
-                    "latency_by_model",
-                    "p50/p95/p99 duration per model over a window (default: 30 days).",
-                    "model",
-                    "model",
-                    "model IS NOT NULL",
-                ),
-            )
+            for name, what, key, where in _LATENCY_GROUPS
         ),
         NamedQuery(
             "error_rate_per_agent_per_day",

@@ -77,10 +77,10 @@ def test_full_queue_drops_and_counts_without_blocking() -> None:
     assert tracing.stats()["SlowExport"]["dropped"] == dropped
 
 
-def test_export_error_is_counted_and_later_batches_still_export(
-    caplog: pytest.LogCaptureFixture,
+def _five_spans_flushed(
+    processor: tracing.BatchingProcessor, caplog: pytest.LogCaptureFixture
 ) -> None:
-    processor = FailingExport()
+    """A trace of five custom spans through `processor` alone, flushed, errors logged."""
     tracing.set_trace_processors([processor])
     with caplog.at_level(logging.ERROR, logger="agentoscope.tracing"):
         with tracing.trace("t"):
@@ -88,6 +88,13 @@ def test_export_error_is_counted_and_later_batches_still_export(
                 with tracing.custom_span("c"):
                     pass
         processor.force_flush()
+
+
+def test_export_error_is_counted_and_later_batches_still_export(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    processor = FailingExport()
+    _five_spans_flushed(processor, caplog)
     stats = processor.stats()
     assert stats["errors"] == 1 and stats["failed_records"] == 2
     assert len(processor.kept) == 4  # 3 remaining spans + the trace
@@ -120,13 +127,7 @@ def test_asynchronous_export_is_counted_when_it_settles_and_flush_waits_for_it(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     processor = WritesElsewhere()
-    tracing.set_trace_processors([processor])
-    with caplog.at_level(logging.ERROR, logger="agentoscope.tracing"):
-        with tracing.trace("t"):
-            for _ in range(5):
-                with tracing.custom_span("c"):
-                    pass
-        processor.force_flush()  # returns only once every batch has been written or failed
+    _five_spans_flushed(processor, caplog)  # the flush returns once every batch has settled
     stats = processor.stats()
     assert stats["exported"] == len(processor.kept) == 4
     assert stats["errors"] == 1 and stats["failed_records"] == 2

@@ -23,6 +23,8 @@ from typing import Any, Protocol
 
 import pandas as pd
 
+from .store_rollup import AGENT_DAY_COLUMNS, AGENT_DAY_ROWS, AGENT_DAYS
+
 __all__ = [
     "QUERIES",
     "NamedQuery",
@@ -214,6 +216,41 @@ GROUP BY k, n
 ORDER BY spans DESC"""
 
 
+# The window is split in three: the whole days agent_days covers (rollups.complete_until bounds
+# them) are read from it, and the time before and after them is grouped from spans. The bounds
+# are scalar subqueries: DuckDB still skips the row groups of spans outside them.
+_COVERED_DAYS = f"""
+covered AS (
+    SELECT CASE WHEN r.complete_until IS NOT NULL THEN date_trunc('day',
+                {_SINCE} - INTERVAL 1 MICROSECOND) + INTERVAL 1 DAY END AS lo,
+           least(r.complete_until::TIMESTAMP, date_trunc('day', {_UNTIL})) AS hi
+    FROM (SELECT 1) LEFT JOIN rollups AS r ON r.name = '{AGENT_DAYS}'
+),
+bounds AS (
+    SELECT CASE WHEN lo < hi THEN lo ELSE 'infinity'::TIMESTAMP END AS lo,
+           CASE WHEN lo < hi THEN hi ELSE 'infinity'::TIMESTAMP END AS hi
+    FROM covered
+)"""
+
+
+def _agent_days_from_spans(where: str) -> str:
+    return f"""
+SELECT day, agent_name, runs, failed_runs, failed_runs / nullif(runs, 0), errors FROM (
+    SELECT date_trunc('day', started_at) AS day, agent_name,{AGENT_DAY_COLUMNS}
+    FROM spans WHERE {AGENT_DAY_ROWS} AND {_WINDOW} AND {where}
+    GROUP BY ALL)"""
+
+
+_ERROR_RATE_PER_AGENT_PER_DAY = f"""
+WITH {_COVERED_DAYS.strip()}
+SELECT day::TIMESTAMP AS day, agent_name, runs, failed_runs,
+       failed_runs / nullif(runs, 0) AS error_rate, errors
+FROM {AGENT_DAYS}
+WHERE day >= (SELECT lo FROM bounds) AND day < (SELECT hi FROM bounds)
+UNION ALL{_agent_days_from_spans("started_at < (SELECT lo FROM bounds)")}
+UNION ALL{_agent_days_from_spans("started_at >= (SELECT hi FROM bounds)")}
+ORDER BY day, agent_name"""
+
 _WINDOW_DEFAULTS_24H = {"since": _ago(hours=24), "until": _FAR_FUTURE}
 _WINDOW_DEFAULTS_7D = {"since": _ago(days=7), "until": _FAR_FUTURE}
 _WINDOW_DEFAULTS_30D = {"since": _ago(days=30), "until": _FAR_FUTURE}
@@ -325,17 +362,10 @@ GROUP BY ALL ORDER BY day, agent_name""",
         NamedQuery(
             "error_rate_per_agent_per_day",
             "Per day and agent: agent runs, failed runs, their rate, and the failing spans of "
-            "any type inside the agent, over a window (default: 7 days). Uses the agent_name "
-            "column filled at ingest (no self-join) and reads only agent and failing spans.",
-            f"""
-SELECT date_trunc('day', started_at) AS day, agent_name,
-       count(*) FILTER (WHERE span_type = 'agent') AS runs,
-       count(*) FILTER (WHERE span_type = 'agent' AND status = 'error') AS failed_runs,
-       failed_runs / nullif(runs, 0) AS error_rate,
-       count(*) FILTER (WHERE status = 'error') AS errors
-FROM spans
-WHERE agent_name IS NOT NULL AND (span_type = 'agent' OR status = 'error') AND {_WINDOW}
-GROUP BY ALL ORDER BY day, agent_name""",
+            "any type inside the agent, over a window (default: 7 days). Whole days come from "
+            "the agent_days rollup; the window's partial days, today and days not yet rolled "
+            "up are grouped from spans (by the agent_name column filled at ingest).",
+            _ERROR_RATE_PER_AGENT_PER_DAY,
             _WINDOW_DEFAULTS_7D,
         ),
         NamedQuery(

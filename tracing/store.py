@@ -33,6 +33,7 @@ from .store_ingest import (
     write_prepared,
 )
 from .store_jsonl import JsonlIngestReport, ingest_file, jsonl_files
+from .store_rollup import transaction
 from .store_schema import (
     SCHEMA_VERSION,
     StoreSchemaError,
@@ -108,6 +109,7 @@ class SpanStore:
             if opened and not database.read_only:
                 with database.write_lock:
                     applied = apply_migrations(self._cursor, str(self.path))
+                    database.rollups.refresh(self._cursor)
                 if applied:
                     logger.debug("store %s: applied migrations %s", self.path, applied)
             elif opened:
@@ -213,14 +215,11 @@ class SpanStore:
         result = IngestResult()
         with database.write_lock:
             cursor = self._cursor
-            cursor.execute("BEGIN TRANSACTION")
-            try:
+            with transaction(cursor, database.rollups):
                 for batch in prepared:
                     result += write_prepared(cursor, batch)
-                cursor.execute("COMMIT")
-            except BaseException:
-                cursor.execute("ROLLBACK")
-                raise
+                database.rollups.changed(cursor, result.changed_from)
+            database.rollups.refresh(cursor)
         return result
 
     def ingest_jsonl(
@@ -239,7 +238,9 @@ class SpanStore:
         report = JsonlIngestReport()
         for path in jsonl_files(paths):
             with database.write_lock:
-                ingest_file(self._cursor, path, report, on_malformed)
+                ingest_file(self._cursor, path, report, on_malformed, database.rollups)
+        with database.write_lock:
+            database.rollups.refresh(self._cursor)
         return report
 
     def prune(self, before: datetime) -> PruneResult:
@@ -249,8 +250,7 @@ class SpanStore:
         cutoff = utc_naive(before)
         with database.write_lock:
             cursor = self._cursor
-            cursor.execute("BEGIN TRANSACTION")
-            try:
+            with transaction(cursor, database.rollups):
                 spans = cursor.execute(
                     "DELETE FROM spans WHERE started_at < $cutoff OR trace_id IN "
                     "(SELECT trace_id FROM traces WHERE started_at < $cutoff)",
@@ -259,12 +259,22 @@ class SpanStore:
                 traces = cursor.execute(
                     "DELETE FROM traces WHERE started_at < $cutoff", {"cutoff": cutoff}
                 ).fetchone()[0]
-                cursor.execute("COMMIT")
-            except BaseException:
-                cursor.execute("ROLLBACK")
-                raise
+                if spans:
+                    # Spans of a trace that began before the cutoff may start days after it:
+                    # the rollups are built again from what is left.
+                    database.rollups.clear(cursor)
+            database.rollups.refresh(cursor)
             cursor.execute("CHECKPOINT")
         return PruneResult(spans=int(spans), traces=int(traces))
+
+    def rebuild_rollups(self) -> None:
+        """Build the per-day rollups (`agent_days`) again from `spans`. The store keeps them
+        itself; this is for spans written into the file with one's own SQL (a bulk loader)."""
+        database = self._writable("rebuild rollups")
+        with database.write_lock:
+            with transaction(self._cursor, database.rollups):
+                database.rollups.clear(self._cursor)
+            database.rollups.refresh(self._cursor)
 
     def checkpoint(self) -> None:
         """Write the WAL into the main file now (also done on close)."""

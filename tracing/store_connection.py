@@ -18,6 +18,8 @@ from typing import Any
 
 import duckdb
 
+from .store_rollup import Rollups
+
 # WAL size that sets off an automatic checkpoint in a writing process (see acquire()).
 CHECKPOINT_THRESHOLD = "64MB"
 
@@ -66,6 +68,8 @@ class SharedDatabase:
     read_only: bool
     users: int = 0
     write_lock: threading.RLock = field(default_factory=threading.RLock)
+    # What the writer knows of the store's rollups (read-write databases only).
+    rollups: Rollups = field(default_factory=Rollups)
 
     def cursor(self) -> Any:
         return self.connection.cursor()

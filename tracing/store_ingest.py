@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -43,6 +43,9 @@ class IngestResult:
     traces: int = 0
     duplicates: int = 0
     rejected: int = 0
+    # The earliest start among the spans added or changed (None: no span was): the writer
+    # keeps the per-day rollups true from that day on.
+    changed_from: datetime | None = field(default=None, compare=False, repr=False)
 
     def __add__(self, other: IngestResult) -> IngestResult:
         return IngestResult(
@@ -50,7 +53,13 @@ class IngestResult:
             self.traces + other.traces,
             self.duplicates + other.duplicates,
             self.rejected + other.rejected,
+            earliest(self.changed_from, other.changed_from),
         )
+
+
+def earliest(*moments: datetime | None) -> datetime | None:
+    known = [moment for moment in moments if moment is not None]
+    return min(known) if known else None
 
 
 @dataclass
@@ -146,9 +155,12 @@ def _span_projection() -> str:
 _SPAN_PROJECTION = _span_projection()
 
 
-def merge_spans(cursor: Any, rows: str, starts: StartRange, *, keys: str | None = None) -> int:
+def merge_spans(
+    cursor: Any, rows: str, starts: StartRange, *, keys: str | None = None
+) -> tuple[int, datetime | None]:
     """Add the batch's spans the store lacks and fill `agent_name` from the parent chain (run
-    after `merge_trace_rows`). Returns how many spans were added.
+    after `merge_trace_rows`). Returns how many spans were added, and the earliest start of the
+    spans added or changed (None when none was).
 
     `rows` is a relation with the span columns, each span_id once (a
     registered Arrow table, a temp table or a view); `keys` one with at least trace_id, span_id
@@ -161,9 +173,10 @@ def merge_spans(cursor: Any, rows: str, starts: StartRange, *, keys: str | None 
         added += _insert_new(cursor, rows, keys, between, "b.started_at IS NOT NULL")
     if starts.unstarted:
         added += _insert_new(cursor, rows, keys, "started_at IS NULL", "b.started_at IS NULL")
+    changed_from = starts.low if added else None
     if starts.low is not None:
-        fill_agent_names(cursor, keys, starts.low)
-    return added
+        changed_from = earliest(changed_from, fill_agent_names(cursor, keys, starts.low))
+    return added, changed_from
 
 
 def _insert_new(cursor: Any, rows: str, keys: str, stored: str, batch: str) -> int:
@@ -219,14 +232,15 @@ WHERE s.span_id = found.start_id AND s.agent_name IS NULL AND s.started_at >= {s
 _CLOCK_MARGIN = timedelta(minutes=5)
 
 
-def fill_agent_names(cursor: Any, source: str, low: datetime) -> None:
-    """Fill `agent_name` of stored spans of the batch's traces (`source`) that lack it."""
+def fill_agent_names(cursor: Any, source: str, low: datetime) -> datetime | None:
+    """Fill `agent_name` of stored spans of the batch's traces (`source`) that lack it. Returns
+    the earliest start the filled spans can have (None when nothing needed filling)."""
     # Descendants start after their ancestors, so rows this batch can resolve start at `low` or
     # later: a cheap, time-bounded check comes first (for records from our own core, whose
     # spans carry their agent, it finds nothing but spans outside any agent).
     unresolved = cursor.execute(_UNRESOLVED.format(low=_literal(low))).fetchall()
     if not unresolved:
-        return
+        return None
     traces = [
         row[0]
         for row in cursor.execute(
@@ -236,13 +250,14 @@ def fill_agent_names(cursor: Any, source: str, low: datetime) -> None:
         ).fetchall()
     ]
     if not traces:
-        return
+        return None
     since = cursor.execute(
         "SELECT min(started_at) FROM traces WHERE trace_id IN (SELECT unnest(?::VARCHAR[]))",
         [traces],
     ).fetchall()[0][0]
     since = (since or low) - _CLOCK_MARGIN
     cursor.execute(_FILL_FROM_ANCESTORS.format(since=_literal(since)), {"traces": traces})
+    return since
 
 
 _EXCLUDED_UNLESS_INFERRED = ", ".join(
@@ -363,6 +378,7 @@ def batch_from_tables(
 def write_prepared(cursor: Any, prepared: PreparedBatch) -> IngestResult:
     """Write one prepared batch (inside the caller's transaction)."""
     added_spans = 0
+    changed_from = None
     names: list[str] = []
 
     def register(name: str, table: pa.Table | None) -> str | None:
@@ -378,7 +394,7 @@ def write_prepared(cursor: Any, prepared: PreparedBatch) -> IngestResult:
         span_traces = register(_BATCH_SPAN_TRACES, prepared.span_traces)
         stored_traces = merge_trace_rows(cursor, records, span_traces)
         if spans is not None and prepared.starts is not None:
-            added_spans = merge_spans(cursor, spans, prepared.starts)
+            added_spans, changed_from = merge_spans(cursor, spans, prepared.starts)
     except BaseException:
         # The failed statement aborted the transaction, and DuckDB refuses the unregistering
         # until the caller rolls back: that refusal must not replace the error that matters.
@@ -391,7 +407,7 @@ def write_prepared(cursor: Any, prepared: PreparedBatch) -> IngestResult:
     duplicates = (
         prepared.repeated + prepared.span_count - added_spans + prepared.trace_count - stored_traces
     )
-    return IngestResult(added_spans, stored_traces, duplicates, prepared.rejected)
+    return IngestResult(added_spans, stored_traces, duplicates, prepared.rejected, changed_from)
 
 
 def merge_batch(cursor: Any, batch: Batch) -> IngestResult:

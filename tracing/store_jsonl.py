@@ -32,6 +32,7 @@ from .store_ingest import (
     span_traces_sql,
     split_records,
 )
+from .store_rollup import Rollups, transaction
 from .store_schema import SPAN_COLUMN_NAMES
 
 logger = logging.getLogger("agentoscope.tracing")
@@ -200,10 +201,11 @@ def ingest_file(
     path: Path,
     report: JsonlIngestReport,
     on_malformed: Callable[[MalformedLine], None] | None,
+    rollups: Rollups,
 ) -> None:
     """Ingest one file into the store (the caller holds the write lock)."""
     report.files += 1
-    result = _ingest_clean_file(cursor, path)
+    result = _ingest_clean_file(cursor, path, rollups)
     if result is not None:
         report.fast_files += 1
         report.add(result)
@@ -216,7 +218,7 @@ def ingest_file(
 
     for records in _chunks(read_jsonl(path, on_error=malformed), LINE_BY_LINE_BATCH):
         batch = split_records(records)
-        report.add(_in_transaction(cursor, lambda batch=batch: merge_batch(cursor, batch)))
+        report.add(_in_transaction(cursor, rollups, lambda batch=batch: merge_batch(cursor, batch)))
 
 
 def _chunks(records: Iterator[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
@@ -230,18 +232,16 @@ def _chunks(records: Iterator[dict[str, Any]], size: int) -> Iterator[list[dict[
         yield chunk
 
 
-def _in_transaction(cursor: Any, work: Callable[[], IngestResult]) -> IngestResult:
-    cursor.execute("BEGIN TRANSACTION")
-    try:
+def _in_transaction(
+    cursor: Any, rollups: Rollups, work: Callable[[], IngestResult]
+) -> IngestResult:
+    with transaction(cursor, rollups):
         result = work()
-        cursor.execute("COMMIT")
-    except BaseException:
-        cursor.execute("ROLLBACK")
-        raise
+        rollups.changed(cursor, result.changed_from)
     return result
 
 
-def _ingest_clean_file(cursor: Any, path: Path) -> IngestResult | None:
+def _ingest_clean_file(cursor: Any, path: Path, rollups: Rollups) -> IngestResult | None:
     """The fast path; None when the file has a line it cannot take (nothing written then)."""
     try:
         _stage(cursor, path)
@@ -252,7 +252,7 @@ def _ingest_clean_file(cursor: Any, path: Path) -> IngestResult | None:
         for statement in _file_relations(span_ids < spans):
             cursor.execute(statement)
         starts = StartRange(low, high, bool(unstarted))
-        return _in_transaction(cursor, lambda: _merge_file(cursor, starts, spans, traces))
+        return _in_transaction(cursor, rollups, lambda: _merge_file(cursor, starts, spans, traces))
     except duckdb.Error as error:  # a line DuckDB cannot take: the line-by-line path decides
         logger.debug("%s: reading line by line (%s)", path, error)
         return None
@@ -270,5 +270,6 @@ def _merge_file(cursor: Any, starts: StartRange, spans: int, traces: int) -> Ing
     stored_traces = merge_trace_rows(
         cursor, records, span_traces_sql(_FILE_SPANS, records) if spans else None
     )
-    added_spans = merge_spans(cursor, _FILE_SPANS, starts) if spans else 0
-    return IngestResult(added_spans, stored_traces, spans + traces - added_spans - stored_traces)
+    added_spans, changed_from = merge_spans(cursor, _FILE_SPANS, starts) if spans else (0, None)
+    duplicates = spans + traces - added_spans - stored_traces
+    return IngestResult(added_spans, stored_traces, duplicates, 0, changed_from)

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from .store_rollup import MIGRATION_STATEMENTS
+
 # (name, type) in table order. The first columns are the shared contract; extras go at the end.
 SPAN_COLUMNS: tuple[tuple[str, str], ...] = (
     ("trace_id", "VARCHAR NOT NULL"),
@@ -133,6 +135,12 @@ MIGRATIONS: tuple[Migration, ...] = (
             _table("traces", TRACE_COLUMNS),
             *(f"CREATE VIEW {name} AS {sql.strip()}" for name, sql in VIEWS.items()),
         ),
+    ),
+    Migration(
+        2,
+        "agent_days: agent runs, failed runs and failing spans per day and agent, kept by the "
+        "writer for every day before rollups.complete_until",
+        MIGRATION_STATEMENTS,
     ),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version

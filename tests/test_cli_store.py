@@ -221,6 +221,25 @@ def test_ingest_reports_malformed_lines_and_skips_duplicates(
     assert store_rows(store, "SELECT count(*) AS n FROM spans") == [{"n": 6}]
 
 
+def test_ingest_of_a_clean_file_never_loads_pyarrow(tmp_path: Path) -> None:
+    """pyarrow and the numpy it loads cost every start ~0.1 s; DuckDB reads JSONL itself."""
+    source = tmp_path / "records.jsonl"
+    records = _records(datetime.now(UTC).replace(tzinfo=None))
+    source.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in records))
+    script = (
+        "import sys\n"
+        "from agentoscope.cli.main import main\n"
+        f"code = main(['ingest', {str(source)!r}, '--store', {str(tmp_path / 's.duckdb')!r}])\n"
+        "print(sorted(name for name in ('pyarrow', 'numpy', 'pandas') if name in sys.modules))\n"
+        "sys.exit(code)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert "6 spans and 3 traces added" in done.stdout
+    assert done.stdout.strip().endswith("[]")
+
+
 def test_export_writes_parquet_files(
     tmp_path: Path, store_path: Path, capsys: pytest.CaptureFixture
 ) -> None:

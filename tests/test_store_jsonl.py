@@ -84,6 +84,18 @@ def test_wrong_types_in_a_field_send_the_file_line_by_line(tmp_path: Path) -> No
     assert row["input_tokens"] is None
 
 
+def test_staging_puts_the_insertion_order_setting_back(tmp_path: Path) -> None:
+    """The fast path stages rows in parse order (a database-wide setting): after a file it
+    took and after one it refused, the setting is as it was."""
+    clean = _write(tmp_path / "clean.jsonl", _good_records())
+    refused = _write(tmp_path / "odd.jsonl", [span("t2", "odd", input_tokens="many")])
+    with SpanStore(tmp_path / "s.duckdb") as store:
+        for source, fast in ((clean, 1), (refused, 0)):
+            assert store.ingest_jsonl(source).fast_files == fast
+            setting = "SELECT current_setting('preserve_insertion_order') AS kept"
+            assert bool(store.query(setting).iloc[0, 0]) is True
+
+
 def test_a_line_longer_than_the_reader_buffer_is_stored_whole(tmp_path: Path) -> None:
     """DuckDB reads in buffers of FAST_PATH_MAX_LINE_BYTES (so it can parse a file in
     parallel); a longer record is still stored whole, by whichever path takes it."""

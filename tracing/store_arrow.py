@@ -23,12 +23,11 @@ from .store_schema import (
     JSON_COLUMNS,
     SPAN_COLUMN_NAMES,
     TIMESTAMP_COLUMNS,
-    TRACE_COLUMN_NAMES,
+    TRACE_RECORD_COLUMNS,
 )
 
 logger = logging.getLogger("agentoscope.tracing")
 
-TRACE_RECORD_COLUMNS = tuple(name for name in TRACE_COLUMN_NAMES if name != "inferred")
 _UTC_MICROS = pa.timestamp("us", tz="UTC")
 _NAIVE_MICROS = pa.timestamp("us")
 _ARROW_ERRORS = (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, TypeError, ValueError)

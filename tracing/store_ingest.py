@@ -16,15 +16,17 @@ import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
-
-import pyarrow as pa
-import pyarrow.compute as pc
+from typing import TYPE_CHECKING, Any
 
 from .jsonl import check_record
 from .records import RECORD_VERSION
-from .store_arrow import TRACE_RECORD_COLUMNS, span_table, trace_table
-from .store_schema import SPAN_COLUMN_NAMES
+from .store_schema import SPAN_COLUMN_NAMES, TRACE_RECORD_COLUMNS
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+# pyarrow (and the numpy it loads) is imported where batches are made into Arrow tables, not
+# here: the JSONL and SQL paths never need it, and `agentoscope ingest` starts ~0.1 s sooner.
 
 logger = logging.getLogger("agentoscope.tracing")
 
@@ -137,6 +139,8 @@ class StartRange:
 
 
 def arrow_start_range(table: pa.Table) -> StartRange:
+    import pyarrow.compute as pc
+
     column = table.column("started_at")
     bounds = pc.min_max(column).as_py()
     return StartRange(bounds["min"], bounds["max"], column.null_count > 0)
@@ -320,6 +324,9 @@ def span_traces_sql(spans: str, records: str | None) -> str:
 def arrow_span_traces(table: pa.Table, recorded: set[str]) -> pa.Table | None:
     """(trace_id, started_at, ended_at) per trace of a span batch with no record in the batch,
     computed in Arrow (cheaper than a statement); None when every trace has its record."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     if recorded:
         table = table.filter(pc.invert(pc.is_in(table["trace_id"], pa.array(list(recorded)))))
     if table.num_rows == 0:
@@ -345,6 +352,8 @@ class PreparedBatch:
 
 
 def prepare_batch(batch: Batch) -> PreparedBatch:
+    from .store_arrow import span_table, trace_table
+
     return batch_from_tables(
         span_table(batch.spans) if batch.spans else None,
         trace_table(batch.traces) if batch.traces else None,

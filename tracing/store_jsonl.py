@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -113,16 +114,38 @@ def _read_json(path: Path, columns: Iterable[str]) -> str:
 def _stage(cursor: Any, path: Path) -> None:
     """Parse the file once into a temp table, times converted to naive UTC."""
     unusual = " OR ".join(_UNUSUAL_TIME.format(name) for name in ("started_at", "ended_at"))
-    cursor.execute(
-        f"CREATE OR REPLACE TEMP TABLE {_STAGED} AS SELECT *, "
-        f"{_PLAIN.format('started_at')} AS started, {_PLAIN.format('ended_at')} AS ended, "
-        f"{unusual} AS unusual FROM {_read_json(path, _RECORD_TYPES)}"
-    )
+    with _insertion_order_relaxed(cursor):
+        cursor.execute(
+            f"CREATE OR REPLACE TEMP TABLE {_STAGED} AS SELECT *, "
+            f"{_PLAIN.format('started_at')} AS started, {_PLAIN.format('ended_at')} AS ended, "
+            f"{unusual} AS unusual FROM {_read_json(path, _RECORD_TYPES)}"
+        )
     if cursor.execute(f"SELECT bool_or(unusual) FROM {_STAGED}").fetchall()[0][0]:
         cursor.execute(
             f"UPDATE {_STAGED} SET started = {_ZONED.format('started_at')}, "
             f"ended = {_ZONED.format('ended_at')}"
         )
+
+
+@contextmanager
+def _insertion_order_relaxed(cursor: Any) -> Iterator[None]:
+    """Let DuckDB stage the file's rows in the order its threads parse them. Keeping file order
+    makes it merge every 16 MB buffer's rows into row groups once more: a 1M-span file staged
+    in 1.5-1.7 s that way and in 1.2 s without, and the spans then went in faster too (the
+    command: ~3.1 s against ~3.7 s). The cost is locality, for files of more than one row
+    group (122,880 rows): each thread keeps the rows of the buffers it parsed, so a row group
+    covers about twice the time it would in file order, and one holds rows from both ends of
+    the file (measured on a time-ordered 1M-span file: 9 row groups of 3.7 days each became
+    ~7.5 days each, and a one-day filter reads 2 of them instead of 1). Time filters still
+    skip the rest. Larger read buffers with file order kept were no faster. The setting is the
+    database's, so it is put back at once: a read without ORDER BY on another cursor during
+    the statement may come back in another order."""
+    previous = cursor.execute("SELECT current_setting('preserve_insertion_order')").fetchall()
+    cursor.execute("SET preserve_insertion_order = false")
+    try:
+        yield
+    finally:
+        cursor.execute(f"SET preserve_insertion_order = {bool(previous[0][0])}")
 
 
 def _file_relations(repeated_spans: bool) -> list[str]:

@@ -60,6 +60,8 @@ TRACE_COLUMNS: tuple[tuple[str, str], ...] = (
 )
 SPAN_COLUMN_NAMES = tuple(name for name, _ in SPAN_COLUMNS)
 TRACE_COLUMN_NAMES = tuple(name for name, _ in TRACE_COLUMNS)
+# What a trace record carries: every trace column but `inferred`, which the store decides.
+TRACE_RECORD_COLUMNS = tuple(name for name in TRACE_COLUMN_NAMES if name != "inferred")
 JSON_COLUMNS = frozenset({"data", "error", "metadata"})
 TIMESTAMP_COLUMNS = frozenset({"started_at", "ended_at"})
 INTEGER_COLUMNS = frozenset(

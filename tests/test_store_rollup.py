@@ -251,3 +251,15 @@ def test_rebuild_after_writing_spans_with_ones_own_sql(store: SpanStore) -> None
     store.rebuild_rollups()
     assert rolled_up(store, at(3)) == {"Billing": (2, 2, 3), "Triage": (2, 2, 3)}
     assert_rollup_agrees(store)
+
+
+def test_a_rollup_that_cannot_catch_up_does_not_fail_the_write(
+    store: SpanStore, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    store._cursor.execute("DROP TABLE agent_days")  # summarising a day now fails
+    monkeypatch.setattr(store_rollup, "utc_today", lambda: (TODAY + timedelta(days=1)).date())
+    with caplog.at_level("WARNING", logger="agentoscope.tracing"):
+        result = store.ingest(agent_run("today", "Billing", TODAY + timedelta(hours=1)))
+    assert result.spans == 2
+    assert "could not bring the agent_days rollup up to date" in caplog.text
+    assert store.query("SELECT count(*) FROM spans").iloc[0, 0] == 58

@@ -109,7 +109,7 @@ class SpanStore:
             if opened and not database.read_only:
                 with database.write_lock:
                     applied = apply_migrations(self._cursor, str(self.path))
-                    database.rollups.refresh(self._cursor)
+                    database.rollups.catch_up(self._cursor, str(self.path))
                 if applied:
                     logger.debug("store %s: applied migrations %s", self.path, applied)
             elif opened:
@@ -219,7 +219,7 @@ class SpanStore:
                 for batch in prepared:
                     result += write_prepared(cursor, batch)
                 database.rollups.changed(cursor, result.changed_from)
-            database.rollups.refresh(cursor)
+            database.rollups.catch_up(cursor, str(self.path))
         return result
 
     def ingest_jsonl(
@@ -240,7 +240,7 @@ class SpanStore:
             with database.write_lock:
                 ingest_file(self._cursor, path, report, on_malformed, database.rollups)
         with database.write_lock:
-            database.rollups.refresh(self._cursor)
+            database.rollups.catch_up(self._cursor, str(self.path))
         return report
 
     def prune(self, before: datetime) -> PruneResult:
@@ -263,7 +263,7 @@ class SpanStore:
                     # Spans of a trace that began before the cutoff may start days after it:
                     # the rollups are built again from what is left.
                     database.rollups.clear(cursor)
-            database.rollups.refresh(cursor)
+            database.rollups.catch_up(cursor, str(self.path))
             cursor.execute("CHECKPOINT")
         return PruneResult(spans=int(spans), traces=int(traces))
 

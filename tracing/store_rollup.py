@@ -18,11 +18,14 @@ store's writer keeps the rollup true:
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
+
+logger = logging.getLogger("agentoscope.tracing")
 
 AGENT_DAYS = "agent_days"
 
@@ -126,6 +129,22 @@ class Rollups:
             )
         self.complete_until = today
         return True
+
+    def catch_up(self, cursor: Any, path: str) -> None:
+        """`refresh` after a write that has committed: a failure here must not turn that write
+        into an error. The rollup stays behind, which costs speed, not truth (the query reads
+        uncovered days from spans), and the next write tries again."""
+        try:
+            self.refresh(cursor)
+        except Exception as error:  # any DuckDB or I/O failure
+            self.forget()
+            logger.warning(
+                "store %s: could not bring the %s rollup up to date (%s); queries read those "
+                "days from spans until a later write succeeds",
+                path,
+                AGENT_DAYS,
+                error,
+            )
 
 
 @contextmanager

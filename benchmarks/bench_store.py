@@ -7,14 +7,16 @@
    one transaction per 10k-record batch), side by side with raw pyarrow inserts of the same rows
    (`INSERT INTO spans SELECT * FROM arrow_table`, no dedup, no trace rows) in the same run,
    alternating rounds; the ratio is ours / raw.
-2. `SpanStore.ingest_jsonl` (what `agentoscope ingest` runs) of the same records as a JSONL file,
-   and the `agentoscope ingest` command itself (a new process) on the smallest query store
-   written out as JSONL.
+2. The `agentoscope ingest` command (a new process: start, imports and the final checkpoint
+   included) on the smallest query store written out as JSONL (1M spans, an 800 MB file): the
+   row the JSONL target applies to. Beside it, `SpanStore.ingest_jsonl` (what the command runs)
+   in-process on section 1's records as one file.
 3. Query latency on a warm connection (median of --repeats runs after one warm-up) for the
    queries in `agentoscope.tracing.queries`, on stores of each size, generated inside DuckDB
    (synthetic traces of 10-20 spans over 30 days up to now, rows in time order).
 
-Targets (issue 3): ingest >= 100k spans/s and within 20% of raw pyarrow; JSONL >= 300k spans/s;
+Targets (issue 3): ingest >= 100k spans/s and within 20% of raw pyarrow; `agentoscope ingest` of
+JSONL >= 300k spans/s;
 latest traces <= 20 ms, one trace <= 10 ms, tokens/model/hour over 7 days <= 50 ms, latency
 percentiles over 24 h <= 50 ms and over 30 days <= 300 ms, error rate per agent per day <= 50 ms.
 """
@@ -552,6 +554,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ingest-spans", type=int, default=200_000)
     parser.add_argument("--sizes", default="1000000,10000000", help="store sizes for queries")
     parser.add_argument("--rounds", type=int, default=3, help="ingest rounds (best is kept)")
+    parser.add_argument(
+        "--command-runs", type=int, default=5, help="runs of `agentoscope ingest` (median shown)"
+    )
     parser.add_argument("--repeats", type=int, default=7, help="warm runs per query (median)")
     parser.add_argument("--batch", type=int, default=10_000, help="records per ingest batch")
     parser.add_argument("--workdir", help="keep stores here (default: a temporary directory)")
@@ -567,7 +572,7 @@ def main(argv: list[str] | None = None) -> int:
         jsonl, jsonl_spans = bench_jsonl(directory, records, args.rounds)
         queries, builds = bench_queries(directory, sizes, args.repeats, args.reuse)
         cli_seconds, cli_spans = bench_cli_ingest(
-            directory, directory / f"synthetic-{min(sizes)}.duckdb", args.rounds
+            directory, directory / f"synthetic-{min(sizes)}.duckdb", args.command_runs
         )
 
     load = os.getloadavg()[0]
@@ -580,7 +585,9 @@ def main(argv: list[str] | None = None) -> int:
     rows = [
         ("DuckDBProcessor.export (dedup, trace rows, agent fill)", ours, ">= 100,000"),
         ("raw pyarrow INSERTs of the same span and trace rows", raw, ""),
-        ("agentoscope ingest FILE.jsonl (SpanStore.ingest_jsonl)", jsonl, ">= 300,000"),
+        # In-process, on the smaller file of this section: per-file costs weigh more, and DuckDB
+        # inserts ~1.6 row groups of staged rows on little more than one core.
+        ("SpanStore.ingest_jsonl of the same records, one file", jsonl, ""),
     ]
     for label, timing, target in rows:
         count = jsonl_spans if timing is jsonl else spans
@@ -590,11 +597,11 @@ def main(argv: list[str] | None = None) -> int:
         )
     print(
         f"{f'agentoscope ingest, the command: {cli_spans:,} spans':<58}"
-        f"{cli_spans / min(cli_seconds):>11,.0f}{'':>11}{'>= 300,000':>12}"
+        f"{cli_spans / statistics.median(cli_seconds):>11,.0f}{'':>11}{'>= 300,000':>12}"
     )
     print(
-        f"{f'  (best of {len(cli_seconds)} runs; slowest run)':<58}"
-        f"{cli_spans / max(cli_seconds):>11,.0f}"
+        f"{f'  (median of {len(cli_seconds)} runs; the fastest and the slowest)':<58}"
+        f"{cli_spans / min(cli_seconds):>11,.0f}{cli_spans / max(cli_seconds):>11,.0f}"
     )
     print(
         f"{'  processor / raw':<58}{min(raw.wall) / min(ours.wall):>11.2f}"

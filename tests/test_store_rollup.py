@@ -98,6 +98,12 @@ def rolled_up(store: SpanStore, day: datetime) -> dict[str, tuple[int, int, int]
     return {row.agent_name: (row.runs, row.failed_runs, row.errors) for row in rows.itertuples()}
 
 
+@pytest.fixture(autouse=True)
+def fixed_today(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The store's "today" is the one these tests were written against, even across midnight."""
+    monkeypatch.setattr(store_rollup, "utc_today", lambda: TODAY.date())
+
+
 @pytest.fixture
 def store(tmp_path: Path) -> SpanStore:
     with SpanStore(tmp_path / "rollup.duckdb") as opened:

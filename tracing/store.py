@@ -33,7 +33,7 @@ from .store_ingest import (
     write_prepared,
 )
 from .store_jsonl import JsonlIngestReport, ingest_file, jsonl_files
-from .store_rollup import transaction
+from .store_rollup import transaction, write_transaction
 from .store_schema import (
     SCHEMA_VERSION,
     StoreSchemaError,
@@ -212,13 +212,13 @@ class SpanStore:
         that collects several batches pays for one commit). Records repeated across the
         batches are stored once."""
         database = self._writable("ingest")
-        result = IngestResult()
         with database.write_lock:
             cursor = self._cursor
-            with transaction(cursor, database.rollups):
-                for batch in prepared:
-                    result += write_prepared(cursor, batch)
-                database.rollups.changed(cursor, result.changed_from)
+            result = write_transaction(
+                cursor,
+                database.rollups,
+                lambda: sum((write_prepared(cursor, batch) for batch in prepared), IngestResult()),
+            )
             database.rollups.catch_up(cursor, str(self.path))
         return result
 

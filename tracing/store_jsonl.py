@@ -33,7 +33,7 @@ from .store_ingest import (
     span_traces_sql,
     split_records,
 )
-from .store_rollup import Rollups, transaction
+from .store_rollup import Rollups, write_transaction
 from .store_schema import SPAN_COLUMN_NAMES
 
 logger = logging.getLogger("agentoscope.tracing")
@@ -244,7 +244,9 @@ def ingest_file(
 
     for records in _chunks(read_jsonl(path, on_error=malformed), LINE_BY_LINE_BATCH):
         batch = split_records(records)
-        report.add(_in_transaction(cursor, rollups, lambda batch=batch: merge_batch(cursor, batch)))
+        report.add(
+            write_transaction(cursor, rollups, lambda batch=batch: merge_batch(cursor, batch))
+        )
 
 
 def _chunks(records: Iterator[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
@@ -258,15 +260,6 @@ def _chunks(records: Iterator[dict[str, Any]], size: int) -> Iterator[list[dict[
         yield chunk
 
 
-def _in_transaction(
-    cursor: Any, rollups: Rollups, work: Callable[[], IngestResult]
-) -> IngestResult:
-    with transaction(cursor, rollups):
-        result = work()
-        rollups.changed(cursor, result.changed_from)
-    return result
-
-
 def _ingest_clean_file(cursor: Any, path: Path, rollups: Rollups) -> IngestResult | None:
     """The fast path; None when the file has a line it cannot take (nothing written then)."""
     try:
@@ -278,7 +271,9 @@ def _ingest_clean_file(cursor: Any, path: Path, rollups: Rollups) -> IngestResul
         for statement in _file_relations(span_ids < spans):
             cursor.execute(statement)
         starts = StartRange(low, high, bool(unstarted))
-        return _in_transaction(cursor, rollups, lambda: _merge_file(cursor, starts, spans, traces))
+        return write_transaction(
+            cursor, rollups, lambda: _merge_file(cursor, starts, spans, traces)
+        )
     except duckdb.Error as error:  # a line DuckDB cannot take: the line-by-line path decides
         logger.debug("%s: reading line by line (%s)", path, error)
         return None

@@ -19,11 +19,11 @@ store's writer keeps the rollup true:
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 logger = logging.getLogger("agentoscope.tracing")
 
@@ -90,33 +90,24 @@ class Rollups:
             self._load(cursor)
         if self.complete_until is None or earliest.date() >= self.complete_until:
             return
-        self._cover_until(cursor, earliest.date())
+        self._drop_rows_from(cursor, earliest.date())
+        self._record(cursor, earliest.date())
 
     def clear(self, cursor: Any) -> None:
         """Cover nothing (inside the writer's transaction), e.g. after spans were deleted."""
-        cursor.execute(f"DELETE FROM {AGENT_DAYS}")
-        cursor.execute("UPDATE rollups SET complete_until = NULL WHERE name = ?", [AGENT_DAYS])
-        self.complete_until = None
-        self.loaded = True
+        self._drop_rows_from(cursor, None)
+        self._record(cursor, None)
 
-    def _cover_until(self, cursor: Any, day: date) -> None:
-        cursor.execute(f"DELETE FROM {AGENT_DAYS} WHERE day >= ?", [day])
-        cursor.execute("UPDATE rollups SET complete_until = ? WHERE name = ?", [day, AGENT_DAYS])
-        self.complete_until = day
-        self.loaded = True
-
-    def refresh(self, cursor: Any, today: date | None = None) -> bool:
-        """Summarise the days from `complete_until` up to `today` (UTC) in one transaction.
-        Returns whether there was anything to do."""
+    def refresh(self, cursor: Any, today: date | None = None) -> None:
+        """Summarise the days from `complete_until` up to `today` (UTC) in one transaction."""
         today = today or utc_today()
         if not self.loaded:
             self._load(cursor)
         start = self.complete_until
         if start is not None and start >= today:
-            return False
+            return
         with transaction(cursor, self):
-            if start is not None:
-                cursor.execute(f"DELETE FROM {AGENT_DAYS} WHERE day >= ?", [start])
+            self._drop_rows_from(cursor, start)
             cursor.execute(
                 _BUILD,
                 {
@@ -124,11 +115,24 @@ class Rollups:
                     "until": today.isoformat(),
                 },
             )
-            cursor.execute(
-                "UPDATE rollups SET complete_until = ? WHERE name = ?", [today, AGENT_DAYS]
-            )
-        self.complete_until = today
-        return True
+            self._record(cursor, today)
+
+    @staticmethod
+    def _drop_rows_from(cursor: Any, day: date | None) -> None:
+        """Delete the rows of `day` and later (every row when None)."""
+        if day is None:
+            cursor.execute(f"DELETE FROM {AGENT_DAYS}")
+        else:
+            cursor.execute(f"DELETE FROM {AGENT_DAYS} WHERE day >= ?", [day])
+
+    def _record(self, cursor: Any, complete_until: date | None) -> None:
+        """Store `complete_until` (inside a transaction) and remember it; a rollback of that
+        transaction makes `transaction` forget it again."""
+        cursor.execute(
+            "UPDATE rollups SET complete_until = ? WHERE name = ?", [complete_until, AGENT_DAYS]
+        )
+        self.complete_until = complete_until
+        self.loaded = True
 
     def catch_up(self, cursor: Any, path: str) -> None:
         """`refresh` after a write that has committed: a failure here must not turn that write
@@ -145,6 +149,22 @@ class Rollups:
                 AGENT_DAYS,
                 error,
             )
+
+
+class _Written(Protocol):
+    changed_from: datetime | None
+
+
+_WrittenT = TypeVar("_WrittenT", bound=_Written)
+
+
+def write_transaction(cursor: Any, rollups: Rollups, write: Callable[[], _WrittenT]) -> _WrittenT:
+    """Run `write` (which adds or changes spans, and returns an IngestResult) in one
+    transaction, and keep the rollup true to it before that transaction commits."""
+    with transaction(cursor, rollups):
+        result = write()
+        rollups.changed(cursor, result.changed_from)
+    return result
 
 
 @contextmanager

@@ -28,8 +28,8 @@ from bench_store import generate_store
 
 from agentoscope.dashboard import pricing, reads
 from agentoscope.dashboard import queries as q
-from agentoscope.tracing.queries import trace_detail
 from agentoscope.tracing.store import SpanStore
+from agentoscope.tracing.store.queries import trace_detail
 
 TARGET_MS = 100.0
 

@@ -174,7 +174,7 @@ def otel_traces(tracer: Any, spans: int) -> None:
 def export_ours(endpoint: str, spans: int) -> tuple[float, float]:
     """Spans/s from the first span to the end of the flush, and this process's CPU µs/span."""
     from agentoscope import tracing
-    from agentoscope.tracing.otlp_processor import OTLPProcessor
+    from agentoscope.tracing.processors.otlp import OTLPProcessor
 
     exporter = OTLPProcessor(endpoint=endpoint, max_queue_size=spans * 2, flush_timeout=600)
     tracing.set_trace_processors([exporter])
@@ -193,7 +193,7 @@ def export_ours(endpoint: str, spans: int) -> tuple[float, float]:
 def our_otel_spans(spans: int) -> list[Any]:
     """The OTel spans OTLPProcessor would send for `our_traces(spans)` (fresh ids each call)."""
     from agentoscope import tracing
-    from agentoscope.tracing.otel_mapping import otel_spans_from_records
+    from agentoscope.tracing.otel.mapping import otel_spans_from_records
 
     records: list[dict[str, Any]] = []
 
@@ -259,7 +259,7 @@ def our_requests(spans: int, per_request: int = 1000) -> list[tuple[bytes, int]]
     from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
     from opentelemetry.sdk.resources import Resource
 
-    from agentoscope.tracing.otlp_processor import readable_span
+    from agentoscope.tracing.processors.otlp import readable_span
 
     resource = Resource.create({})
     readable = [readable_span(span, resource) for span in our_otel_spans(spans)]
@@ -361,7 +361,7 @@ def ingest_breakdown(
     are): where serve's time goes. Decoding is timed request by request with each request's
     records dropped, as serve does; keeping all of them alive would time the garbage
     collector's walks over them instead."""
-    from agentoscope.tracing.otlp_receiver import records_from_payload
+    from agentoscope.tracing.otel.decode import records_from_payload
     from agentoscope.tracing.store import SpanStore
 
     total = sum(count for _, count in requests)
@@ -388,7 +388,7 @@ def export_sections(
     """Sections 1 and 3, measured before section 2 (they share a serve and a sink): the export
     runs and the caller-side costs."""
     from agentoscope import tracing
-    from agentoscope.tracing.otlp_processor import OTLPProcessor
+    from agentoscope.tracing.processors.otlp import OTLPProcessor
 
     with serve(workdir / "export.duckdb") as (serve_url, _), sink() as sink_url:
         export_ours(sink_url, 2_000)  # warm up imports and connections

@@ -12,7 +12,7 @@
    row the JSONL target applies to. Beside it, `SpanStore.ingest_jsonl` (what the command runs)
    in-process on section 1's records as one file.
 3. Query latency on a warm connection (median of --repeats runs after one warm-up) for the
-   queries in `agentoscope.tracing.queries`, on stores of each size, generated inside DuckDB
+   queries in `agentoscope.tracing.store.queries`, on stores of each size, generated inside DuckDB
    (synthetic traces of 10-20 spans over 30 days up to now, rows in time order).
 
 Targets (issue 3): ingest >= 100k spans/s and within 20% of raw pyarrow; `agentoscope ingest` of
@@ -41,11 +41,11 @@ from typing import Any
 import orjson
 
 from agentoscope.tracing.clock import iso_from_ns
-from agentoscope.tracing.duckdb_processor import DuckDBProcessor
-from agentoscope.tracing.queries import latest_traces, run, trace_detail
+from agentoscope.tracing.processors.duckdb import DuckDBProcessor
 from agentoscope.tracing.store import SpanStore
-from agentoscope.tracing.store_arrow import span_table, trace_table
-from agentoscope.tracing.store_schema import SPAN_COLUMN_NAMES
+from agentoscope.tracing.store.arrow import span_table, trace_table
+from agentoscope.tracing.store.queries import latest_traces, run, trace_detail
+from agentoscope.tracing.store.schema import SPAN_COLUMN_NAMES
 
 WORKFLOWS = [f"workflow_{k:02d}" for k in range(12)]
 AGENTS = [f"agent_{k}" for k in range(10)]

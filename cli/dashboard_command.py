@@ -82,7 +82,7 @@ def preflight(env: dict[str, str]) -> str:
     explains and waits, so this never stops the start)."""
     server = env.get(SERVER_ENV, "").strip()
     if server:
-        from agentoscope.tracing.store_client import StoreClient, StoreClientError
+        from agentoscope.tracing.store.client import StoreClient, StoreClientError
 
         client = StoreClient(server, token=env.get(TOKEN_ENV) or None, timeout=5)
         try:

@@ -164,7 +164,7 @@ def _print_summary(
     from rich.table import Table
 
     from agentoscope.tracing import SpanStore, render_trace
-    from agentoscope.tracing.queries import trace_detail
+    from agentoscope.tracing.store.queries import trace_detail
 
     from .store_commands import span_record_from_row, trace_record_from_row
 

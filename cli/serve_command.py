@@ -54,8 +54,8 @@ def register(subparsers: Any) -> None:
 
 
 def run_serve(args: argparse.Namespace) -> int:
+    from agentoscope.tracing.serve.service import StoreService
     from agentoscope.tracing.store import StoreLockedError
-    from agentoscope.tracing.store_service import StoreService
 
     logging.getLogger("agentoscope").setLevel(logging.INFO if not args.verbose else logging.DEBUG)
     token = args.token or os.environ.get(TOKEN_ENV) or None

@@ -126,7 +126,7 @@ def open_reader(args: argparse.Namespace) -> Iterator[Any]:
     """The server's client when a server is configured, else the store file read-only."""
     server = getattr(args, "server", None) or os.environ.get(SERVER_ENV, "").strip() or None
     if server:
-        from agentoscope.tracing.store_client import StoreClient
+        from agentoscope.tracing.store.client import StoreClient
 
         client = StoreClient(server)
         try:
@@ -173,7 +173,7 @@ def _guarded(command: str, args: argparse.Namespace, action: Any) -> int:
 
 def _is_client_error(error: Exception) -> bool:
     try:
-        from agentoscope.tracing.store_client import StoreClientError
+        from agentoscope.tracing.store.client import StoreClientError
     except ImportError:
         return False
     return isinstance(error, StoreClientError)
@@ -284,7 +284,7 @@ def run_sql(args: argparse.Namespace) -> int:
 
 
 def run_traces(args: argparse.Namespace) -> int:
-    from agentoscope.tracing.queries import latest_traces
+    from agentoscope.tracing.store.queries import latest_traces
     from agentoscope.tracing.tree import format_duration
 
     def action(args: argparse.Namespace) -> int:
@@ -330,7 +330,7 @@ def _short_time(value: Any) -> str:
 
 
 def run_show(args: argparse.Namespace) -> int:
-    from agentoscope.tracing.queries import find_trace_id, trace_detail
+    from agentoscope.tracing.store.queries import find_trace_id, trace_detail
     from agentoscope.tracing.tree import render_trace
 
     def action(args: argparse.Namespace) -> int:

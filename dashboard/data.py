@@ -100,7 +100,7 @@ def open_reader(source: Source) -> Any:
     A store file's reader is one SpanStore for every browser session of this process: it runs
     each query on its own cursor, so sessions on different threads can share it."""
     if source.kind == "server":
-        from agentoscope.tracing.store_client import StoreClient
+        from agentoscope.tracing.store.client import StoreClient
 
         client = StoreClient(source.location, token=source.token)
         client.query("SELECT 1")  # fail here, with advice, when the server is not there
@@ -224,7 +224,7 @@ def fetch(sql: Sql) -> pd.DataFrame:
 def fetch_trace(trace_id: str) -> tuple[dict[str, Any] | None, pd.DataFrame]:
     """One trace row and its spans, by the store's own lookup (a time-hinted span read); an
     abbreviated id is completed when it names exactly one trace."""
-    from agentoscope.tracing.queries import find_trace_id, trace_detail
+    from agentoscope.tracing.store.queries import find_trace_id, trace_detail
 
     def lookup() -> tuple[dict[str, Any] | None, pd.DataFrame]:
         found = trace_detail(reader(), trace_id)

@@ -17,7 +17,7 @@ from agentoscope.dashboard.queries import (
     slowest_spans,
     window_params,
 )
-from agentoscope.tracing.queries import ESTIMATE_MAX_RELATIVE_ERROR
+from agentoscope.tracing.store.queries import ESTIMATE_MAX_RELATIVE_ERROR
 
 GROUPINGS = {"span_type": "Span type", "tool_name": "Tool", "model": "Model"}
 # The store's canonical percentile queries, one per grouping.

@@ -1,6 +1,6 @@
 """Every SQL statement the dashboard runs, in one place, parameterised.
 
-Queries the store already defines (agentoscope.tracing.queries: the overview, workflows,
+Queries the store already defines (agentoscope.tracing.store.queries: the overview, workflows,
 one trace, latency percentiles, recent errors, error types) are used from there through
 `named()`; the ones here are the dashboard's own: filtered and paginated lists with costs,
 time series, histograms, sessions with their totals.
@@ -26,7 +26,7 @@ from typing import Any, NamedTuple, Protocol
 
 import pandas as pd
 
-from agentoscope.tracing import queries as canonical
+from agentoscope.tracing.store import queries as canonical
 
 
 class Reader(Protocol):
@@ -44,8 +44,9 @@ class Sql(NamedTuple):
 
 
 def named(name: str, **params: Any) -> Sql:
-    """A canonical query of the store (agentoscope.tracing.queries), for the pages it serves as
-    is: the store's overview and workflows, latency percentiles, recent errors, error types."""
+    """A canonical query of the store (agentoscope.tracing.store.queries), for the pages it
+    serves as is: the store's overview and workflows, latency percentiles, recent errors, error
+    types."""
     query = canonical.QUERIES[name]
     return Sql(query.sql, query.params(**params))
 

@@ -65,7 +65,7 @@ def main() -> None:
     args = parser.parse_args()
 
     if args.server:
-        from agentoscope.tracing.store_client import StoreClient
+        from agentoscope.tracing.store.client import StoreClient
 
         reader = StoreClient(args.server)
     else:

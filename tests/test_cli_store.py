@@ -301,7 +301,7 @@ def test_commands_on_a_store_owned_by_another_process_explain_the_way_out(
 def test_readers_ask_agentoscope_serve_when_a_server_is_given(
     store_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from agentoscope.tracing.store_service import StoreService
+    from agentoscope.tracing.serve.service import StoreService
 
     service = StoreService(store_path, http_port=0, grpc_port=None).start()
     try:

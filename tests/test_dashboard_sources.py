@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from agentoscope.tracing.store_service import StoreService
+from agentoscope.tracing.serve.service import StoreService
 from support.dashboard_data import (
     KNOWN_TRACE_ID,
     build_dashboard_store,

@@ -18,12 +18,12 @@ from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Sp
 from opentelemetry.sdk.resources import Resource
 
 from agentoscope import tracing
-from agentoscope.tracing.otel_mapping import A_RECORD, otel_spans_from_records
-from agentoscope.tracing.otlp_processor import readable_span
-from agentoscope.tracing.otlp_receiver import records_from_payload
-from agentoscope.tracing.records import SPAN_RECORD_FIELDS, TRACE_RECORD_FIELDS
-from agentoscope.tracing.store_decode import decode_and_prepare
-from agentoscope.tracing.store_ingest import prepare_batch, split_records
+from agentoscope.tracing.otel.decode import records_from_payload
+from agentoscope.tracing.otel.mapping import A_RECORD, otel_spans_from_records
+from agentoscope.tracing.processors.otlp import readable_span
+from agentoscope.tracing.schema import SPAN_RECORD_FIELDS, TRACE_RECORD_FIELDS
+from agentoscope.tracing.serve.workers import decode_and_prepare
+from agentoscope.tracing.store.ingest import prepare_batch, split_records
 from support.serve import RecordKeeper, make_every_span_type, running_service
 
 START = 1_763_683_200_000_000_000  # 2025-11-21T00:00:00Z

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from agentoscope import tracing
-from agentoscope.tracing.otel_mapping import (
+from agentoscope.tracing.otel.mapping import (
     OtelSpan,
     otel_span_id,
     otel_spans_from_records,
@@ -17,7 +17,7 @@ from agentoscope.tracing.otel_mapping import (
     root_span_id,
     span_id_from_otel,
 )
-from agentoscope.tracing.otel_reverse import foreign_span_type, records_from_otel
+from agentoscope.tracing.otel.reverse import foreign_span_type, records_from_otel
 from support.serve import RecordKeeper, make_every_span_type
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from agentoscope import tracing
-from agentoscope.tracing.otlp_processor import OTLPProcessor
+from agentoscope.tracing.processors.otlp import OTLPProcessor
 from support.serve import free_port, running_service, wait_until
 
 

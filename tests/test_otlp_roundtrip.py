@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from agentoscope import tracing
-from agentoscope.tracing.otlp_processor import OTLPProcessor
+from agentoscope.tracing.processors.otlp import OTLPProcessor
 from agentoscope.tracing.store import SpanStore
 from support.serve import EVERY_FACTORY_TYPE, RecordKeeper, make_every_span_type, running_service
 

@@ -17,8 +17,8 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span
 
 from agentoscope import tracing
-from agentoscope.tracing.otlp_processor import OTLPProcessor
-from agentoscope.tracing.store_client import StoreClient, StoreClientError
+from agentoscope.tracing.processors.otlp import OTLPProcessor
+from agentoscope.tracing.store.client import StoreClient, StoreClientError
 from support.serve import running_service
 
 PROTOBUF = {"Content-Type": "application/x-protobuf"}

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from agentoscope import tracing
-from agentoscope.tracing.jsonl import JSONLProcessor
-from agentoscope.tracing.otlp_processor import OTLPProcessor
+from agentoscope.tracing.processors.jsonl import JSONLProcessor
+from agentoscope.tracing.processors.otlp import OTLPProcessor
 from agentoscope.tracing.store import SpanStore
 from support.serve import free_port, serve_subprocess, wait_healthy
 

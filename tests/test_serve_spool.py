@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from agentoscope import tracing
-from agentoscope.tracing.jsonl import JSONLProcessor
+from agentoscope.tracing.processors.jsonl import JSONLProcessor
 from support.serve import RecordKeeper, running_service, wait_until
 
 

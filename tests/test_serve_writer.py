@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from agentoscope.tracing.store_ingest import IngestResult, PreparedBatch
-from agentoscope.tracing.store_writer import StoreWriter
+from agentoscope.tracing.serve.writer import StoreWriter
+from agentoscope.tracing.store.ingest import IngestResult, PreparedBatch
 
 
 class FakeStore:

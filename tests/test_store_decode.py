@@ -10,9 +10,10 @@ import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span
 
-from agentoscope.tracing.otlp_receiver import OTLPDecodeError
+from agentoscope.tracing.otel.decode import OTLPDecodeError
+from agentoscope.tracing.serve.workers import decode_and_prepare
 from agentoscope.tracing.store import SpanStore
-from agentoscope.tracing.store_decode import combine_prepared, decode_and_prepare
+from agentoscope.tracing.store.arrow import combine_prepared
 
 START = 1_763_683_200_000_000_000
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import orjson
 import pytest
 
-from agentoscope.tracing.jsonl import MalformedLine
+from agentoscope.tracing.schema import MalformedLine
 from agentoscope.tracing.store import SpanStore
-from agentoscope.tracing.store_jsonl import FAST_PATH_MAX_LINE_BYTES
+from agentoscope.tracing.store.jsonl import FAST_PATH_MAX_LINE_BYTES
 from support.store_spans import span, store_rows, trace_rec
 
 

@@ -52,7 +52,7 @@ def owner(tmp_path: Path) -> Iterator[tuple[Path, subprocess.Popen[str]]]:
     path = tmp_path / "owned.duckdb"
     process = _child(
         f"""
-        from agentoscope.tracing.duckdb_processor import DuckDBProcessor
+        from agentoscope.tracing.processors.duckdb import DuckDBProcessor
         processor = DuckDBProcessor({str(path)!r})
         processor.export(batch(0))
         print("ready", flush=True)
@@ -86,7 +86,7 @@ def test_a_processor_whose_store_is_owned_elsewhere_counts_failures_and_recovers
     owner: tuple[Path, subprocess.Popen[str]], caplog: pytest.LogCaptureFixture
 ) -> None:
     from agentoscope import tracing
-    from agentoscope.tracing.duckdb_processor import DuckDBProcessor
+    from agentoscope.tracing.processors.duckdb import DuckDBProcessor
 
     path, process = owner
     processor = DuckDBProcessor(path)

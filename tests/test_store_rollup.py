@@ -11,9 +11,9 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from agentoscope.tracing import store_rollup
-from agentoscope.tracing.queries import run
 from agentoscope.tracing.store import SpanStore
+from agentoscope.tracing.store import rollup as store_rollup
+from agentoscope.tracing.store.queries import run
 from support.store_spans import span, store_rows
 
 # What the rollup stands in for: the same figures grouped from every span in the window.

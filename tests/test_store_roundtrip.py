@@ -11,9 +11,9 @@ import agents
 import pytest
 
 from agentoscope import tracing
-from agentoscope.tracing.duckdb_processor import DuckDBProcessor
-from agentoscope.tracing.queries import run, trace_detail
+from agentoscope.tracing.processors.duckdb import DuckDBProcessor
 from agentoscope.tracing.store import SpanStore
+from agentoscope.tracing.store.queries import run, trace_detail
 from support.sdk_workflow import SDK_SPAN_TYPES, run_sdk_workflow
 from support.store_spans import EVERY_SPAN_COUNT, EVERY_SPAN_TYPE, emit_every_span_type, store_rows
 
@@ -141,7 +141,7 @@ def test_processor_keeps_going_when_a_batch_fails(tmp_path: Path, caplog: Any) -
     assert processor.stats()["errors"] == 1 and processor.stats()["failed_records"] == 2
     assert "export of 2 records failed" in caplog.text
     # ...and the next batch goes in once the store is back.
-    processor._store = None
+    processor.exporter._store = None
     with tracing.trace("third"), tracing.custom_span("c", {}):
         pass
     tracing.shutdown_tracing()

@@ -8,7 +8,7 @@ import duckdb
 import pytest
 
 from agentoscope.tracing.store import SpanStore, StoreSchemaError
-from agentoscope.tracing.store_schema import MIGRATIONS, SCHEMA_VERSION
+from agentoscope.tracing.store.schema import MIGRATIONS, SCHEMA_VERSION
 from support.store_spans import span, store_rows, trace_rec
 
 CONTRACT_SPANS = {

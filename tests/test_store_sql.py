@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from agentoscope.tracing.queries import (
+from agentoscope.tracing.store import ReadOnlyQueryError, SpanStore
+from agentoscope.tracing.store.queries import (
     ESTIMATE_MAX_RELATIVE_ERROR,
     QUERIES,
     find_trace_id,
@@ -18,7 +19,6 @@ from agentoscope.tracing.queries import (
     run,
     trace_detail,
 )
-from agentoscope.tracing.store import ReadOnlyQueryError, SpanStore
 from support.store_spans import span, trace_rec
 
 

@@ -7,12 +7,7 @@ OTLP processors are used.
 
 from __future__ import annotations
 
-from typing import Any
-
-from .batching import BatchingProcessor, stats
 from .clock import iso_from_ns, ns_from_iso
-from .configure import configure
-from .console import ConsoleProcessor
 from .create import (
     agent_span,
     custom_span,
@@ -30,8 +25,12 @@ from .create import (
     turn_span,
 )
 from .ids import gen_group_id, gen_span_id, gen_trace_id
-from .jsonl import JSONLProcessor, MalformedLine, check_record, read_jsonl
+from .lazy import lazy_getattr
 from .processor import TracingProcessor
+from .processors.batching import BatchingProcessor, stats
+from .processors.configure import configure
+from .processors.console import ConsoleProcessor
+from .processors.jsonl import JSONLProcessor
 from .provider import (
     TraceProvider,
     add_trace_processor,
@@ -41,12 +40,14 @@ from .provider import (
     set_tracing_disabled,
     shutdown_tracing,
 )
-from .records import (
+from .records import span_record, trace_record
+from .schema import (
     RECORD_VERSION,
     SPAN_RECORD_FIELDS,
     TRACE_RECORD_FIELDS,
-    span_record,
-    trace_record,
+    MalformedLine,
+    check_record,
+    read_jsonl,
 )
 from .scope import get_current_span, get_current_trace
 from .sensitive import DataPolicy, get_data_policy, mask_secrets, set_data_policy
@@ -71,24 +72,17 @@ from .traces import NoOpTrace, Trace
 from .tree import render_trace
 
 # Heavy parts load on first use: `from agentoscope.tracing import SpanStore` imports DuckDB then.
-_LAZY = {
-    "SpanStore": ".store",
-    "StoreLockedError": ".store",
-    "DuckDBProcessor": ".duckdb_processor",
-    "OTLPProcessor": ".otlp_processor",
-    "StoreClient": ".store_client",
-    "instrument_openai_agents": ".dropin",
-}
-
-
-def __getattr__(name: str) -> Any:
-    module_name = _LAZY.get(name)
-    if module_name is None:
-        raise AttributeError(f"module 'agentoscope.tracing' has no attribute {name!r}")
-    import importlib
-
-    module = importlib.import_module(module_name, __name__)
-    return getattr(module, name)
+__getattr__ = lazy_getattr(
+    __name__,
+    {
+        "SpanStore": ".store.span_store",
+        "StoreLockedError": ".store.connection",
+        "DuckDBProcessor": ".processors.duckdb",
+        "OTLPProcessor": ".processors.otlp",
+        "StoreClient": ".store.client",
+        "instrument_openai_agents": ".processors.dropin",
+    },
+)
 
 
 __all__ = [

@@ -5,14 +5,7 @@ built from records. Spans and traces from the official `openai-agents` SDK conve
 ours (SDK task/turn spans export as `custom` with `data.sdk_span_type`; their `span_type` here is
 `task`/`turn`).
 
-Span record (version 1), in this key order:
-    v, kind="span", trace_id, span_id, parent_id, span_type, name, agent_name, tool_name, model,
-    started_at, ended_at (ISO-8601 UTC, microseconds), duration_ms, status ("ok"|"error"),
-    error_type, error_message, input_tokens, output_tokens, total_tokens, cached_input_tokens,
-    reasoning_tokens, triggered (guardrail spans: did the tripwire fire; else None),
-    data (span_data.export(), cleaned), error ({message, data} or None), metadata
-Trace record (version 1):
-    v, kind="trace", trace_id, workflow_name, group_id, metadata, started_at, ended_at, duration_ms
+The fields, their order and types are in `schema.py`.
 
 Token columns are filled for model calls only (generation, response, transcription, speech), so
 summing them never double counts; task/turn aggregates stay inside `data.data.usage`.
@@ -25,49 +18,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from .clock import iso_from_ns, ns_from_iso
+from .schema import MODEL_SPAN_TYPES, RECORD_VERSION
 from .sensitive import DataPolicy, clean_fast, clean_text, get_data_policy
 
-RECORD_VERSION = 1
-
-SPAN_RECORD_FIELDS: tuple[str, ...] = (
-    "v",
-    "kind",
-    "trace_id",
-    "span_id",
-    "parent_id",
-    "span_type",
-    "name",
-    "agent_name",
-    "tool_name",
-    "model",
-    "started_at",
-    "ended_at",
-    "duration_ms",
-    "status",
-    "error_type",
-    "error_message",
-    "input_tokens",
-    "output_tokens",
-    "total_tokens",
-    "cached_input_tokens",
-    "reasoning_tokens",
-    "triggered",
-    "data",
-    "error",
-    "metadata",
-)
-TRACE_RECORD_FIELDS: tuple[str, ...] = (
-    "v",
-    "kind",
-    "trace_id",
-    "workflow_name",
-    "group_id",
-    "metadata",
-    "started_at",
-    "ended_at",
-    "duration_ms",
-)
-MODEL_SPAN_TYPES = frozenset({"generation", "response", "transcription", "speech"})
 _SENSITIVE_FIELDS: dict[str, tuple[str, ...]] = {
     "generation": ("input", "output"),
     "function": ("input", "output"),

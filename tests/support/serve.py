@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 
 from agentoscope import tracing
-from agentoscope.tracing.store_service import StoreService
+from agentoscope.tracing.serve.service import StoreService
 
 VENV_BIN = Path(sys.executable).parent
 

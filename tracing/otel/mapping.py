@@ -25,9 +25,9 @@ from typing import Any
 
 import orjson
 
-from .clock import ns_from_iso
+from ..clock import ns_from_iso
+from ..schema import MODEL_SPAN_TYPES, SPAN_RECORD_FIELDS
 from .genai_messages import to_genai_messages
-from .records import MODEL_SPAN_TYPES, SPAN_RECORD_FIELDS
 
 # Our keys. `agentoscope.record` (the record's own fields, JSON) always comes first and
 # `agentoscope.data` (the span data, JSON) second, so `serve` can read a span of ours without

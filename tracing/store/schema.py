@@ -16,43 +16,31 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from .store_rollup import MIGRATION_STATEMENTS
+from ..schema import (
+    MODEL_SPAN_TYPES,
+    SPAN_FIELDS,
+    TRACE_FIELDS,
+    Field,
+    stored_columns,
+)
+from .rollup import MIGRATION_STATEMENTS
 
-# (name, type) in table order. The first columns are the shared contract; extras go at the end.
-SPAN_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("trace_id", "VARCHAR NOT NULL"),
-    ("span_id", "VARCHAR NOT NULL"),
-    ("parent_id", "VARCHAR"),
-    ("span_type", "VARCHAR NOT NULL"),
-    ("name", "VARCHAR"),
-    ("agent_name", "VARCHAR"),
-    ("tool_name", "VARCHAR"),
-    ("model", "VARCHAR"),
-    ("started_at", "TIMESTAMP"),
-    ("ended_at", "TIMESTAMP"),
-    ("duration_ms", "DOUBLE"),
-    ("status", "VARCHAR"),
-    ("error_type", "VARCHAR"),
-    ("error_message", "VARCHAR"),
-    ("input_tokens", "BIGINT"),
-    ("output_tokens", "BIGINT"),
-    ("total_tokens", "BIGINT"),
-    ("cached_input_tokens", "BIGINT"),
-    ("reasoning_tokens", "BIGINT"),
-    ("data", "JSON"),
-    ("error", "JSON"),
-    ("metadata", "JSON"),
-    # Guardrail spans: whether the tripwire fired (typed, so "tripped" filters skip the JSON).
-    ("triggered", "BOOLEAN"),
+
+def _column_sql(field: Field, constraint: str = "") -> tuple[str, str]:
+    if field.required and not constraint:
+        constraint = " NOT NULL"
+    return field.name, f"{field.duckdb_type}{constraint}"
+
+
+# (name, type) in table order, from the record schema; `inferred` is the store's own.
+SPAN_COLUMNS: tuple[tuple[str, str], ...] = tuple(
+    _column_sql(field) for field in stored_columns(SPAN_FIELDS)
 )
 TRACE_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("trace_id", "VARCHAR NOT NULL PRIMARY KEY"),
-    ("workflow_name", "VARCHAR"),
-    ("group_id", "VARCHAR"),
-    ("metadata", "JSON"),
-    ("started_at", "TIMESTAMP"),
-    ("ended_at", "TIMESTAMP"),
-    ("duration_ms", "DOUBLE"),
+    *(
+        _column_sql(field, " NOT NULL PRIMARY KEY" if field.name == "trace_id" else "")
+        for field in stored_columns(TRACE_FIELDS)
+    ),
     # True while the row is known only from its spans: the trace is still running, its process
     # died before the trace ended, or its source (plain OpenTelemetry) sends no trace records.
     # The trace's own record replaces such a row when it arrives.
@@ -61,13 +49,11 @@ TRACE_COLUMNS: tuple[tuple[str, str], ...] = (
 SPAN_COLUMN_NAMES = tuple(name for name, _ in SPAN_COLUMNS)
 TRACE_COLUMN_NAMES = tuple(name for name, _ in TRACE_COLUMNS)
 # What a trace record carries: every trace column but `inferred`, which the store decides.
-TRACE_RECORD_COLUMNS = tuple(name for name in TRACE_COLUMN_NAMES if name != "inferred")
-JSON_COLUMNS = frozenset({"data", "error", "metadata"})
-TIMESTAMP_COLUMNS = frozenset({"started_at", "ended_at"})
-INTEGER_COLUMNS = frozenset(
-    {"input_tokens", "output_tokens", "total_tokens", "cached_input_tokens", "reasoning_tokens"}
-)
-MODEL_CALL_TYPES = ("generation", "response", "transcription", "speech")
+TRACE_RECORD_COLUMNS = tuple(field.name for field in stored_columns(TRACE_FIELDS))
+# Each record column's JSON type (a name means the same in spans and traces).
+COLUMN_JSON_TYPES: dict[str, str] = {
+    field.name: field.json_type for field in (*SPAN_FIELDS, *TRACE_FIELDS) if field.stored
+}
 
 
 def _table(name: str, columns: tuple[tuple[str, str], ...]) -> str:
@@ -77,7 +63,7 @@ def _table(name: str, columns: tuple[tuple[str, str], ...]) -> str:
 
 _COMMON = "trace_id, span_id, parent_id, agent_name, started_at, ended_at, duration_ms, status"
 _ERRORS = "error_type, error_message"
-_MODEL_TYPES_SQL = ", ".join(f"'{kind}'" for kind in MODEL_CALL_TYPES)
+_MODEL_TYPES_SQL = ", ".join(f"'{kind}'" for kind in MODEL_SPAN_TYPES)
 
 # Views for analysts: typed, one row per span of a kind (token_usage: one row per hour, model
 # and agent). They read `data` JSON only for fields that are not hot columns.

@@ -34,13 +34,13 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .store_ingest import PreparedBatch
+    from ..store.ingest import PreparedBatch
 
 logger = logging.getLogger("agentoscope.serve")
 
 
 def combine_prepared(batches: list[PreparedBatch]) -> list[PreparedBatch]:
-    from .store_decode import combine_prepared as combine  # pyarrow, once there are batches
+    from ..store.arrow import combine_prepared as combine  # pyarrow, once there are batches
 
     return combine(batches)
 

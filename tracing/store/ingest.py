@@ -18,9 +18,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from .jsonl import check_record
-from .records import RECORD_VERSION
-from .store_schema import SPAN_COLUMN_NAMES, TRACE_RECORD_COLUMNS
+from ..schema import RECORD_VERSION, check_record
+from .schema import SPAN_COLUMN_NAMES, TRACE_RECORD_COLUMNS
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -146,14 +145,17 @@ def arrow_start_range(table: pa.Table) -> StartRange:
     return StartRange(bounds["min"], bounds["max"], column.null_count > 0)
 
 
-def _span_projection() -> str:
+_FILLED = {
     # An agent span is inside itself: its agent_name is its own name when a record leaves it out.
-    return ", ".join(
-        "coalesce(b.agent_name, CASE WHEN b.span_type = 'agent' THEN b.name END)"
-        if name == "agent_name"
-        else f"b.{name}"
-        for name in SPAN_COLUMN_NAMES
-    )
+    "agent_name": "coalesce(b.agent_name, CASE WHEN b.span_type = 'agent' THEN b.name END)",
+    # Guardrail records written before `triggered` existed carry the verdict in `data`.
+    "triggered": "coalesce(b.triggered, CASE WHEN b.span_type = 'guardrail' "
+    "THEN TRY_CAST(b.data->>'triggered' AS BOOLEAN) END)",
+}
+
+
+def _span_projection() -> str:
+    return ", ".join(_FILLED.get(name, f"b.{name}") for name in SPAN_COLUMN_NAMES)
 
 
 _SPAN_PROJECTION = _span_projection()
@@ -352,7 +354,7 @@ class PreparedBatch:
 
 
 def prepare_batch(batch: Batch) -> PreparedBatch:
-    from .store_arrow import span_table, trace_table
+    from .arrow import span_table, trace_table
 
     return batch_from_tables(
         span_table(batch.spans) if batch.spans else None,

@@ -15,7 +15,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceResponse,
 )
 
-from .otlp_receiver import OTLPDecodeError
+from ..otel.decode import OTLPDecodeError
 
 logger = logging.getLogger("agentoscope.serve")
 

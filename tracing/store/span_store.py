@@ -16,25 +16,23 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .jsonl import MalformedLine
-from .store_connection import (
+from ..schema import MalformedLine
+from .connection import (
     SharedDatabase,
-    StoreLockedError,
-    StoreNotFoundError,
     acquire,
     release,
 )
-from .store_guard import ReadOnlyQueryError, checked_select
-from .store_ingest import (
+from .guard import checked_select
+from .ingest import (
     IngestResult,
     PreparedBatch,
     prepare_batch,
     split_records,
     write_prepared,
 )
-from .store_jsonl import JsonlIngestReport, ingest_file, jsonl_files
-from .store_rollup import transaction, write_transaction
-from .store_schema import (
+from .jsonl import JsonlIngestReport, ingest_file, jsonl_files
+from .rollup import transaction, write_transaction
+from .schema import (
     SCHEMA_VERSION,
     StoreSchemaError,
     apply_migrations,
@@ -50,21 +48,6 @@ logger = logging.getLogger("agentoscope.tracing")
 
 STORE_ENV = "AGENTOSCOPE_STORE"
 DEFAULT_STORE_PATH = Path(".agentoscope") / "traces.duckdb"
-
-__all__ = [
-    "DEFAULT_STORE_PATH",
-    "STORE_ENV",
-    "IngestResult",
-    "JsonlIngestReport",
-    "PreparedBatch",
-    "PruneResult",
-    "ReadOnlyQueryError",
-    "SpanStore",
-    "StoreLockedError",
-    "StoreNotFoundError",
-    "StoreSchemaError",
-    "default_store_path",
-]
 
 
 def default_store_path(explicit: str | os.PathLike[str] | None = None) -> Path:

@@ -7,23 +7,15 @@ import sys
 from collections import defaultdict
 from typing import Any, TextIO
 
-from .batching import BatchingProcessor
-from .tree import render_trace
+from ..tree import render_trace
+from .batching import BatchingProcessor, Exporter
 
 
-class ConsoleProcessor(BatchingProcessor):
-    """Prints each finished trace as a tree (names, durations, tokens, errors), coloured when the
-    stream is a terminal and `NO_COLOR` is unset."""
+class ConsoleExporter(Exporter):
+    """Holds each trace's span records until the trace's own record arrives, then prints the
+    trace as a tree, coloured when the stream is a terminal and `NO_COLOR` is unset."""
 
-    def __init__(
-        self,
-        stream: TextIO | None = None,
-        color: bool | None = None,
-        *,
-        max_queue_size: int = 65_536,
-        schedule_delay: float = 0.2,
-    ) -> None:
-        super().__init__(max_queue_size=max_queue_size, schedule_delay=schedule_delay)
+    def __init__(self, stream: TextIO | None = None, color: bool | None = None) -> None:
         self._stream = stream
         self._color = color
         self._pending: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -56,3 +48,28 @@ class ConsoleProcessor(BatchingProcessor):
         for spans in pending.values():
             self.stream.write(render_trace(None, spans, self._use_color()) + "\n")
         self.stream.flush()
+
+
+class ConsoleProcessor(BatchingProcessor):
+    """Prints each finished trace as a tree (names, durations, tokens, errors) on `stream`
+    (default stderr), coloured when the stream is a terminal and `NO_COLOR` is unset."""
+
+    exporter: ConsoleExporter
+
+    def __init__(
+        self,
+        stream: TextIO | None = None,
+        color: bool | None = None,
+        *,
+        max_queue_size: int = 65_536,
+        schedule_delay: float = 0.2,
+    ) -> None:
+        super().__init__(
+            ConsoleExporter(stream, color),
+            max_queue_size=max_queue_size,
+            schedule_delay=schedule_delay,
+        )
+
+    @property
+    def stream(self) -> TextIO:
+        return self.exporter.stream

@@ -17,7 +17,9 @@ from typing import Any
 
 import orjson
 
-from .otel_mapping import (
+from ..schema import MODEL_SPAN_TYPES, RECORD_VERSION, SPAN_RECORD_FIELDS
+from ..sensitive import clean, get_data_policy
+from .mapping import (
     A_DATA,
     A_RECORD,
     OI_KIND,
@@ -26,8 +28,6 @@ from .otel_mapping import (
     span_id_from_otel,
     trace_id_from_otel,
 )
-from .records import MODEL_SPAN_TYPES, RECORD_VERSION, SPAN_RECORD_FIELDS
-from .sensitive import clean, get_data_policy
 
 # The span type of a foreign span.
 _TYPE_FROM_OPERATION = {

@@ -34,8 +34,8 @@ from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode, TraceFlags
 from opentelemetry.util.re import parse_env_headers
 
-from .batching import BatchingProcessor
-from .otel_mapping import OtelSpan, otel_spans_from_records
+from ..otel.mapping import OtelSpan, otel_spans_from_records
+from .batching import BatchingProcessor, Exporter
 
 CAPTURE_CONTENT_ENV = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
 PROTOCOLS = ("grpc", "http/protobuf")
@@ -182,6 +182,52 @@ def readable_span(span: OtelSpan, resource: Resource) -> ReadableSpan:
     )
 
 
+class OTLPExporter(Exporter):
+    """Turns records into OpenTelemetry spans and hands them to an OpenTelemetry `SpanExporter`
+    (OTLP over HTTP or gRPC, or any other), raising when a batch fails after its retries."""
+
+    def __init__(
+        self,
+        span_exporter: SpanExporter,
+        *,
+        endpoint: str = "",
+        protocol: str = DEFAULT_PROTOCOL,
+        capture_content: bool = False,
+        resource: Resource | None = None,
+    ) -> None:
+        self.span_exporter = span_exporter
+        self.endpoint = endpoint
+        self.protocol = protocol
+        self.capture_content = capture_content
+        self.resource = resource or Resource.create({})
+        self.failed_batches = 0
+        self._closed = False
+        self._lock = threading.Lock()
+
+    def export(self, records: list[dict[str, Any]]) -> None:
+        resource = self.resource
+        spans = [
+            readable_span(span, resource)
+            for span in otel_spans_from_records(records, self.capture_content)
+        ]
+        result = self.span_exporter.export(spans)
+        if result is not SpanExportResult.SUCCESS:
+            with self._lock:
+                self.failed_batches += 1
+            raise OTLPExportError(
+                f"OTLP export of {len(spans)} spans to {self.endpoint or 'the endpoint'} "
+                f"({self.protocol}) failed after the exporter's retries"
+            )
+
+    def close(self) -> None:
+        """Shut the span exporter down once (that also ends retries still running)."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        self.span_exporter.shutdown()
+
+
 class OTLPProcessor(BatchingProcessor):
     """Exports finished spans and traces as OpenTelemetry spans over OTLP.
 
@@ -192,6 +238,8 @@ class OTLPProcessor(BatchingProcessor):
     default). `service_name` and `resource_attributes` add to the OTel resource (the standard
     variables apply too). `exporter`: any OpenTelemetry `SpanExporter` instead of OTLP.
     """
+
+    exporter: OTLPExporter
 
     def __init__(
         self,
@@ -211,57 +259,47 @@ class OTLPProcessor(BatchingProcessor):
         max_batch_size: int | None = None,
         schedule_delay: float | None = None,
     ) -> None:
+        resolved = resolve_protocol(protocol)
+        span_exporter = exporter or build_exporter(
+            endpoint, resolved, headers, timeout, compression, insecure
+        )
+        attributes = dict(resource_attributes or {})
+        if service_name:
+            attributes["service.name"] = service_name
         # Unset: the batch span processor's standard variables, else these defaults.
         super().__init__(
+            OTLPExporter(
+                span_exporter,
+                endpoint=str(getattr(span_exporter, "_endpoint", endpoint) or endpoint or ""),
+                protocol=resolved,
+                capture_content=capture_content_from_env()
+                if capture_content is None
+                else capture_content,
+                resource=Resource.create(attributes),
+            ),
             max_queue_size=max_queue_size or _env_int("OTEL_BSP_MAX_QUEUE_SIZE", 65_536),
             max_batch_size=max_batch_size or _env_int("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", 512),
             schedule_delay=schedule_delay
             if schedule_delay is not None
             else _env_int("OTEL_BSP_SCHEDULE_DELAY", 500) / 1000,
         )
-        self.protocol = resolve_protocol(protocol)
-        self.capture_content = (
-            capture_content_from_env() if capture_content is None else capture_content
-        )
         self.flush_timeout = flush_timeout
-        self._exporter = exporter or build_exporter(
-            endpoint, self.protocol, headers, timeout, compression, insecure
-        )
-        self.endpoint = str(getattr(self._exporter, "_endpoint", endpoint) or endpoint or "")
-        attributes = dict(resource_attributes or {})
-        if service_name:
-            attributes["service.name"] = service_name
-        self.resource = Resource.create(attributes)
-        self._failed_batches = 0
-        self._exporter_closed = False
-        self._otlp_lock = threading.Lock()
 
-    # -- worker thread -------------------------------------------------------------------------
+    @property
+    def protocol(self) -> str:
+        return self.exporter.protocol
 
-    def export(self, records: list[dict[str, Any]]) -> None:
-        resource = self.resource
-        spans = [
-            readable_span(span, resource)
-            for span in otel_spans_from_records(records, self.capture_content)
-        ]
-        result = self._exporter.export(spans)
-        if result is not SpanExportResult.SUCCESS:
-            with self._otlp_lock:
-                self._failed_batches += 1
-            raise OTLPExportError(
-                f"OTLP export of {len(spans)} spans to {self.endpoint or 'the endpoint'} "
-                f"({self.protocol}) failed after the exporter's retries"
-            )
+    @property
+    def endpoint(self) -> str:
+        return self.exporter.endpoint
 
-    def close(self) -> None:
-        self._close_exporter()
+    @property
+    def capture_content(self) -> bool:
+        return self.exporter.capture_content
 
-    def _close_exporter(self) -> None:
-        with self._otlp_lock:
-            if self._exporter_closed:
-                return
-            self._exporter_closed = True
-        self._exporter.shutdown()
+    @property
+    def resource(self) -> Resource:
+        return self.exporter.resource
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -284,10 +322,9 @@ class OTLPProcessor(BatchingProcessor):
         """Drain and close. If the deadline passes while the exporter is still retrying, the
         exporter is shut down, which ends its retries; what is left is counted as dropped."""
         super().shutdown(timeout)
-        self._close_exporter()
+        self.exporter.close()
 
     def stats(self) -> dict[str, int]:
         stats = super().stats()
-        with self._otlp_lock:
-            stats["failed_batches"] = self._failed_batches
+        stats["failed_batches"] = self.exporter.failed_batches
         return stats

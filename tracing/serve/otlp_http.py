@@ -23,8 +23,8 @@ from google.protobuf import json_format
 from google.rpc import code_pb2, status_pb2
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 
-from .otlp_receiver import OTLPDecodeError
-from .store_client import ARROW_STREAM, decode_params
+from ..otel.decode import OTLPDecodeError
+from ..store.client import ARROW_STREAM, decode_params
 
 logger = logging.getLogger("agentoscope.serve")
 

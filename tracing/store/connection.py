@@ -18,7 +18,7 @@ from typing import Any
 
 import duckdb
 
-from .store_rollup import Rollups
+from .rollup import Rollups
 
 # WAL size that sets off an automatic checkpoint in a writing process (see acquire()).
 CHECKPOINT_THRESHOLD = "64MB"

@@ -11,11 +11,13 @@ from __future__ import annotations
 import logging
 import os
 from concurrent.futures import Future, ThreadPoolExecutor, wait
+from pathlib import Path
 from typing import Any
 
-from .batching import BatchingProcessor
-from .store import SpanStore, StoreLockedError, default_store_path
-from .store_ingest import IngestResult
+from ..store.connection import StoreLockedError
+from ..store.ingest import IngestResult
+from ..store.span_store import SpanStore, default_store_path
+from .batching import BatchingProcessor, Exporter
 
 logger = logging.getLogger("agentoscope.tracing")
 
@@ -23,35 +25,17 @@ DEFAULT_BATCH_SIZE = 10_000
 DEFAULT_FLUSH_INTERVAL = 0.25
 
 
-class DuckDBProcessor(BatchingProcessor):
-    """Writes records into a store in batches (up to `max_batch_size` rows, or what is queued
-    every `schedule_delay` seconds), one transaction per batch.
+class DuckDBExporter(Exporter):
+    """Writes batches of records into a store, one transaction per batch, pipelined: `export`
+    turns a batch into Arrow tables and hands it to a writer thread, so the next batch is
+    converted while DuckDB (which releases the GIL) writes this one. One batch is written at a
+    time and at most one more waits, which bounds memory.
 
-    `path` None means the default store (`AGENTOSCOPE_STORE`, else
-    ./.agentoscope/traces.duckdb). If another process holds the file, the processor logs why
-    and keeps trying with each batch; failed batches are counted in `stats()` and the agent runs
-    on. `close()` (at shutdown) checkpoints and releases the file.
+    If another process holds the file, the exporter logs why and tries again with each batch."""
 
-    Writing is pipelined: the worker turns a batch into Arrow tables and hands it to a writer
-    thread, then converts the next batch while DuckDB (which releases the GIL) writes this one,
-    so the two halves of the work use two cores. One batch is written at a time and at most one
-    more waits, which bounds memory; a flush returns once every batch is committed.
-    """
-
-    def __init__(
-        self,
-        path: str | os.PathLike[str] | None = None,
-        *,
-        max_queue_size: int = 262_144,
-        max_batch_size: int = DEFAULT_BATCH_SIZE,
-        schedule_delay: float = DEFAULT_FLUSH_INTERVAL,
-    ) -> None:
-        super().__init__(
-            max_queue_size=max_queue_size,
-            max_batch_size=max_batch_size,
-            schedule_delay=schedule_delay,
-        )
+    def __init__(self, path: str | os.PathLike[str] | None = None, *, name: str = "DuckDB") -> None:
         self.path = default_store_path(path)
+        self.name = name
         self._store: SpanStore | None = None
         self._writer: ThreadPoolExecutor | None = None
         self._last_write: Future[IngestResult] | None = None
@@ -76,7 +60,7 @@ class DuckDBProcessor(BatchingProcessor):
         # Records from span_record/trace_record: no per-record checks needed.
         prepared = store.prepare(records, validate=False)
         if self._last_write is not None:
-            wait([self._last_write])  # its outcome is counted by the batching base
+            wait([self._last_write])  # its outcome is counted by the batching processor
         try:
             if self._writer is None:
                 self._writer = ThreadPoolExecutor(1, thread_name_prefix=f"agentoscope-{self.name}")
@@ -89,8 +73,7 @@ class DuckDBProcessor(BatchingProcessor):
             return None
         return self._last_write
 
-    def _after_fork_in_child(self) -> None:
-        super()._after_fork_in_child()
+    def after_fork_in_child(self) -> None:
         self._writer = self._last_write = None  # the parent's thread does not exist here
 
     def close(self) -> None:
@@ -104,3 +87,43 @@ class DuckDBProcessor(BatchingProcessor):
             store.checkpoint()  # even when a reader in this process keeps the file open
         finally:
             store.close()
+
+
+class DuckDBProcessor(BatchingProcessor):
+    """Writes records into a store in batches (up to `max_batch_size` rows, or what is queued
+    every `schedule_delay` seconds), one transaction per batch, through a `DuckDBExporter`.
+
+    `path` None means the default store (`AGENTOSCOPE_STORE`, else
+    ./.agentoscope/traces.duckdb). If another process holds the file, the processor logs why
+    and keeps trying with each batch; failed batches are counted in `stats()` and the agent runs
+    on. `close()` (at shutdown) checkpoints and releases the file; a flush returns once every
+    batch is committed.
+    """
+
+    exporter: DuckDBExporter
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str] | None = None,
+        *,
+        max_queue_size: int = 262_144,
+        max_batch_size: int = DEFAULT_BATCH_SIZE,
+        schedule_delay: float = DEFAULT_FLUSH_INTERVAL,
+    ) -> None:
+        name = type(self).__name__
+        super().__init__(
+            DuckDBExporter(path, name=name),
+            max_queue_size=max_queue_size,
+            max_batch_size=max_batch_size,
+            schedule_delay=schedule_delay,
+            name=name,
+        )
+
+    @property
+    def path(self) -> Path:
+        return self.exporter.path
+
+    @property
+    def store(self) -> SpanStore | None:
+        """The open store, or None while the file could not be opened."""
+        return self.exporter.store

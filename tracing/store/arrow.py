@@ -17,14 +17,9 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .clock import ns_from_iso
-from .store_schema import (
-    INTEGER_COLUMNS,
-    JSON_COLUMNS,
-    SPAN_COLUMN_NAMES,
-    TIMESTAMP_COLUMNS,
-    TRACE_RECORD_COLUMNS,
-)
+from ..clock import ns_from_iso
+from .ingest import PreparedBatch, batch_from_tables
+from .schema import COLUMN_JSON_TYPES, SPAN_COLUMN_NAMES, TRACE_RECORD_COLUMNS
 
 logger = logging.getLogger("agentoscope.tracing")
 
@@ -111,16 +106,22 @@ def _json_column(values: list[Any]) -> pa.Array:
     )
 
 
+_BY_JSON_TYPE: dict[str, tuple[pa.DataType, Callable[[Any], Any]]] = {
+    "integer": (pa.int64(), int),
+    "number": (pa.float64(), float),
+    "boolean": (pa.bool_(), bool),
+    "string": (pa.string(), str),
+}
+
+
 def _column(name: str, values: list[Any]) -> pa.Array:
-    if name in JSON_COLUMNS:
+    json_type = COLUMN_JSON_TYPES[name]
+    if json_type == "object":
         return _json_column(values)
-    if name in TIMESTAMP_COLUMNS:
+    if json_type == "timestamp":
         return _timestamps(values)
-    if name in INTEGER_COLUMNS:
-        return _coerce(values, pa.int64(), int)
-    if name == "duration_ms":
-        return _coerce(values, pa.float64(), float)
-    return _coerce(values, pa.string(), str)
+    arrow_type, convert = _BY_JSON_TYPE[json_type]
+    return _coerce(values, arrow_type, convert)
 
 
 def _values(records: list[Mapping[str, Any]], name: str) -> list[Any]:
@@ -130,28 +131,13 @@ def _values(records: list[Mapping[str, Any]], name: str) -> list[Any]:
         return [record.get(name) for record in records]
 
 
-def _triggered(spans: list[Mapping[str, Any]]) -> pa.Array:
-    """The guardrail verdict; records written before the field existed carry it in `data`."""
-    values: list[bool | None] = []
-    for record in spans:
-        value = record.get("triggered")
-        if value is None and record.get("span_type") == "guardrail":
-            data = record.get("data")
-            value = data.get("triggered") if isinstance(data, Mapping) else None
-        values.append(None if value is None else bool(value))
-    return pa.array(values, pa.bool_())
-
-
 def span_table(spans: list[Mapping[str, Any]]) -> pa.Table:
     """Span rows, in arrival order, columns as in `spans`.
 
     Not sorted by start: spans arrive as they end, so a batch covers a short stretch of time
     and DuckDB's per-row-group min/max (a row group holds 122,880 rows, many batches) bound it
     just as tightly. Sorting cost ~0.6 µs per span of a ~10 µs ingest."""
-    columns = {
-        name: _triggered(spans) if name == "triggered" else _column(name, _values(spans, name))
-        for name in SPAN_COLUMN_NAMES
-    }
+    columns = {name: _column(name, _values(spans, name)) for name in SPAN_COLUMN_NAMES}
     if columns["span_type"].null_count:  # the column is NOT NULL: a record without a type
         columns["span_type"] = pa.array(
             [value or "unknown" for value in columns["span_type"].to_pylist()], pa.string()
@@ -161,3 +147,42 @@ def span_table(spans: list[Mapping[str, Any]]) -> pa.Table:
 
 def trace_table(traces: list[Mapping[str, Any]]) -> pa.Table:
     return pa.table({name: _column(name, _values(traces, name)) for name in TRACE_RECORD_COLUMNS})
+
+
+def combine_prepared(batches: list[PreparedBatch]) -> list[PreparedBatch]:
+    """Several requests' batches as one, as `prepare_batch` would have made it from all their
+    records: writing a batch has a fixed cost (statements, and looking up its ids among the
+    stored spans) that one merge pays once, not once per request (four 1000-span requests in
+    one transaction: 12.5 -> 5.3 µs/span, measured). Batches that repeat an id between them are
+    returned as they are: `SpanStore.write` stores each id once, batch after batch."""
+    if len(batches) < 2:
+        return batches
+    try:
+        spans = _concat([batch.spans for batch in batches], "span_id")
+        traces = _concat([batch.traces for batch in batches], "trace_id")
+    except (_Repeated, pa.ArrowInvalid, pa.ArrowTypeError):
+        return batches
+    return [
+        batch_from_tables(
+            spans,
+            traces,
+            sum(batch.span_count for batch in batches),
+            sum(batch.trace_count for batch in batches),
+            sum(batch.repeated for batch in batches),
+            sum(batch.rejected for batch in batches),
+        )
+    ]
+
+
+class _Repeated(Exception):
+    pass
+
+
+def _concat(tables: list[pa.Table | None], key: str) -> pa.Table | None:
+    present = [table for table in tables if table is not None]
+    if not present:
+        return None
+    table = pa.concat_tables(present)
+    if len(present) > 1 and pc.count_distinct(table.column(key)).as_py() != table.num_rows:
+        raise _Repeated
+    return table

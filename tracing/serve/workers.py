@@ -18,13 +18,11 @@ import threading
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
-import pyarrow as pa
-import pyarrow.compute as pc
+from ..otel.decode import records_from_payload
+from ..store.ingest import PreparedBatch, prepare_batch, split_records
+from .process import collect_for_serving
 
-from .otlp_receiver import records_from_payload
-from .store_ingest import PreparedBatch, batch_from_tables, prepare_batch, split_records
-
-__all__ = ["BrokenProcessPool", "DecodePool", "combine_prepared", "decode_and_prepare"]
+__all__ = ["BrokenProcessPool", "DecodePool", "decode_and_prepare"]
 
 
 def decode_and_prepare(body: bytes, content_type: str | None) -> PreparedBatch | None:
@@ -43,45 +41,6 @@ def _nanoseconds(ns: int | None) -> int | None:
     return ns
 
 
-def combine_prepared(batches: list[PreparedBatch]) -> list[PreparedBatch]:
-    """Several requests' batches as one, as `prepare_batch` would have made it from all their
-    records: writing a batch has a fixed cost (statements, and looking up its ids among the
-    stored spans) that one merge pays once, not once per request (four 1000-span requests in
-    one transaction: 12.5 -> 5.3 µs/span, measured). Batches that repeat an id between them are
-    returned as they are: `SpanStore.write` stores each id once, batch after batch."""
-    if len(batches) < 2:
-        return batches
-    try:
-        spans = _concat([batch.spans for batch in batches], "span_id")
-        traces = _concat([batch.traces for batch in batches], "trace_id")
-    except (_Repeated, pa.ArrowInvalid, pa.ArrowTypeError):
-        return batches
-    return [
-        batch_from_tables(
-            spans,
-            traces,
-            sum(batch.span_count for batch in batches),
-            sum(batch.trace_count for batch in batches),
-            sum(batch.repeated for batch in batches),
-            sum(batch.rejected for batch in batches),
-        )
-    ]
-
-
-class _Repeated(Exception):
-    pass
-
-
-def _concat(tables: list[pa.Table | None], key: str) -> pa.Table | None:
-    present = [table for table in tables if table is not None]
-    if not present:
-        return None
-    table = pa.concat_tables(present)
-    if len(present) > 1 and pc.count_distinct(table.column(key)).as_py() != table.num_rows:
-        raise _Repeated
-    return table
-
-
 def _ready() -> bool:
     return True
 
@@ -90,10 +49,8 @@ def _init_worker() -> None:
     # Ctrl-C reaches the whole process group: serve handles it (and still needs the worker for
     # the requests in flight); the worker stops when serve shuts the pool down.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    # Serve's own garbage-collector settings, for the same reason (`_serving_process`): each
+    # Serve's own garbage-collector settings, for the same reason (`serving_process`): each
     # request makes thousands of short-lived objects, freed by reference counting.
-    from .store_service import collect_for_serving
-
     collect_for_serving()
 
 

@@ -15,13 +15,11 @@ everything queued and closes the store.
 
 from __future__ import annotations
 
-import gc
 import hmac
 import logging
 import os
 import signal
 import socket
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -32,17 +30,18 @@ from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .otlp_receiver import decode_request, records_from_request
+from ..otel.decode import decode_request, records_from_request
+from .otlp_http import OTLPHTTPHandler
+from .process import serving_process
 from .spool import SpoolIngester
-from .store_http import OTLPHTTPHandler
-from .store_writer import StoreWriter, WriterStopped
+from .writer import StoreWriter, WriterStopped
 
 if TYPE_CHECKING:
     from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
         ExportTraceServiceRequest,
     )
 
-    from .store_decode import DecodePool
+    from .workers import DecodePool
 
 logger = logging.getLogger("agentoscope.serve")
 
@@ -51,9 +50,6 @@ DEFAULT_HTTP_PORT = 4318
 DEFAULT_GRPC_PORT = 4317
 MAX_BODY_BYTES = 64 * 1024 * 1024
 COMMIT_TIMEOUT = 60.0
-# Process settings while `serve_forever` runs (see `_serving_process`).
-GC_THRESHOLDS = (20_000, 20, 10)
-SWITCH_INTERVAL = 0.001
 # DuckDB threads while the writer is busy (see StoreWriter.write_threads).
 WRITE_THREADS = 1
 
@@ -123,12 +119,12 @@ class StoreService:
     def start(self) -> StoreService:
         """Open the store (raises `StoreLockedError` if another process owns it) and start the
         writer and the receivers."""
-        from .store import SpanStore
+        from ..store.span_store import SpanStore
 
         self.store = SpanStore(self.store_path)
         try:
             if self.decode_workers > 0:
-                from .store_decode import DecodePool  # pyarrow: only for a service that decodes
+                from .workers import DecodePool  # pyarrow: only for a service that decodes
 
                 self.decode_pool = DecodePool(self.decode_workers).start()
                 # Requests are announced as they arrive, before the workers decode them, so the
@@ -174,7 +170,7 @@ class StoreService:
         import grpc
         from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
 
-        from .store_grpc import TraceServicer
+        from .otlp_grpc import TraceServicer
 
         server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=8, thread_name_prefix="agentoscope-grpc"),
@@ -232,7 +228,7 @@ class StoreService:
             for sig in (signal.SIGTERM, signal.SIGINT)
         }
         try:
-            with _serving_process():
+            with serving_process():
                 while not self._stopping.wait(0.5):
                     pass
         finally:
@@ -350,37 +346,3 @@ class StoreService:
             "ingest": dict(self.writer.counts) if self.writer else {},
             "spool": dict(self.spool.counts) if self.spool else None,
         }
-
-
-def collect_for_serving() -> None:
-    """Serve's garbage-collector settings (see `_serving_process`), also a decoding worker's:
-    what is alive now is frozen out of collections, and collections run less often."""
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(*GC_THRESHOLDS)
-
-
-@contextmanager
-def _serving_process() -> Iterator[None]:
-    """Interpreter settings for a process that does nothing but serve, restored afterwards.
-
-    Garbage collection: every request makes thousands of records that live until their commit,
-    so the default thresholds run a collection every few hundred spans, and the full ones walk
-    every object of the process (pandas, pyarrow, DuckDB modules): measured ~5 µs per span.
-    Objects alive at start are frozen out of collections and collections run less often;
-    records are freed by reference counting, so memory does not grow.
-
-    Thread switching: the writer thread gives up the GIL inside every DuckDB call and must take
-    it back from a thread that is decoding a request, which by default takes up to 5 ms, several
-    times per transaction; at 1 ms the writer spent less than half the time waiting (measured
-    with four senders).
-    """
-    thresholds, interval = gc.get_threshold(), sys.getswitchinterval()
-    collect_for_serving()
-    sys.setswitchinterval(SWITCH_INTERVAL)
-    try:
-        yield
-    finally:
-        sys.setswitchinterval(interval)
-        gc.set_threshold(*thresholds)
-        gc.unfreeze()

@@ -13,8 +13,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from ..sensitive import set_data_policy
 from .configure import build_processors
-from .sensitive import set_data_policy
 
 
 def instrument_openai_agents(

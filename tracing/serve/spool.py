@@ -21,7 +21,7 @@ from typing import Any
 
 import orjson
 
-from .jsonl import MalformedLine, check_record
+from ..schema import MalformedLine, check_record
 
 logger = logging.getLogger("agentoscope.serve")
 

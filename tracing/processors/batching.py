@@ -16,11 +16,11 @@ from concurrent.futures import Future
 from time import time_ns
 from typing import Any
 
-from .isolation import callback_errors
-from .processor import TracingProcessor
-from .records import ForeignSpanAgents, span_record, trace_record
-from .spans import Span
-from .traces import Trace
+from ..isolation import callback_errors
+from ..processor import TracingProcessor
+from ..records import ForeignSpanAgents, span_record, trace_record
+from ..spans import Span
+from ..traces import Trace
 
 logger = logging.getLogger("agentoscope.tracing")
 
@@ -46,24 +46,43 @@ class _FinishedTrace:
         self.ended_ns = ended_ns
 
 
-class BatchingProcessor(TracingProcessor):
-    """Subclasses implement `export(records)` (called on the worker thread, one batch at a time)
-    and optionally `close()` (called once at shutdown, after the last export).
+class Exporter:
+    """Where a batching processor's records go: `export(records)` is called on the processor's
+    worker thread, one batch at a time; `close()` once at shutdown, after the last export.
 
     `export` may return a `Future` that completes when the batch is written elsewhere (so the
     worker can convert the next batch meanwhile): the batch is counted as exported or failed
     when it settles, and a flush returns only once every such batch has settled."""
 
-    # Our own spans carry everything at their end; only the official SDK's need the start.
-    skip_own_span_starts = True
-    # Processors that write record by record (JSONL) set this to convert and export in small
+    # Exporters that write record by record (JSONL) set this to convert and export in small
     # chunks: a whole batch of fresh record dicts, alive at once, outlives the young GC
     # generations and in a large process sets off a full collection (measured: 22% of the
     # JSONL drain with the openai-agents SDK imported).
     record_chunk: int | None = None
 
+    def export(self, records: list[dict[str, Any]]) -> Future[Any] | None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release files and connections. Called once, after the last export."""
+
+    def after_fork_in_child(self) -> None:
+        """Forget threads and handles that belong to the parent process."""
+
+
+class BatchingProcessor(TracingProcessor):
+    """Owns a bounded queue and a worker thread: the agent's thread only appends; the worker
+    turns spans into records and hands them to `exporter` in batches.
+
+    For a custom sink, pass an `Exporter`, or subclass and override `export(records)` (and
+    optionally `close()`), which have the exporter's contract."""
+
+    # Our own spans carry everything at their end; only the official SDK's need the start.
+    skip_own_span_starts = True
+
     def __init__(
         self,
+        exporter: Exporter | None = None,
         *,
         max_queue_size: int = 65_536,
         max_batch_size: int = 2_048,
@@ -75,6 +94,7 @@ class BatchingProcessor(TracingProcessor):
             raise ValueError("max_queue_size and max_batch_size must be positive")
         if export_trigger is not None and export_trigger < 1:
             raise ValueError("export_trigger must be positive")
+        self.exporter = exporter
         self.name = name or type(self).__name__
         self._queue: deque[Any] = deque()
         self._max_queue_size = max_queue_size
@@ -273,13 +293,23 @@ class BatchingProcessor(TracingProcessor):
                 error,
             )
 
-    # -- to implement ---------------------------------------------------------------------------
+    # -- the exporter's side (override these for a custom sink without an Exporter) -------------
+
+    @property
+    def record_chunk(self) -> int | None:
+        return self.exporter.record_chunk if self.exporter is not None else None
 
     def export(self, records: list[dict[str, Any]]) -> Future[Any] | None:
-        raise NotImplementedError
+        if self.exporter is None:
+            raise NotImplementedError(
+                f"{type(self).__name__} has no exporter: pass one, or override export()"
+            )
+        return self.exporter.export(records)
 
     def close(self) -> None:
         """Release files and connections. Called once, after the last export."""
+        if self.exporter is not None:
+            self.exporter.close()
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -317,6 +347,8 @@ class BatchingProcessor(TracingProcessor):
     def _after_fork_in_child(self) -> None:
         self._init_threading()
         self._in_flight = deque()  # the parent's writers do not exist here: never settle
+        if self.exporter is not None:
+            self.exporter.after_fork_in_child()
 
     def stats(self) -> dict[str, int]:
         with self._counter_lock:
@@ -341,7 +373,7 @@ def stats() -> dict[str, dict[str, int]]:
     """Per processor: queued, exported, dropped, errors and failed_records. Includes every
     batching processor alive in this process (also ones added to the official SDK) and, for
     other registered processors, how often their callbacks raised."""
-    from .provider import get_trace_provider
+    from ..provider import get_trace_provider
 
     seen: set[int] = set()
     result: dict[str, dict[str, int]] = {}

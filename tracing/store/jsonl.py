@@ -22,9 +22,8 @@ from typing import Any
 
 import duckdb
 
-from .jsonl import MalformedLine, read_jsonl
-from .records import RECORD_VERSION
-from .store_ingest import (
+from ..schema import RECORD_VERSION, MalformedLine, read_jsonl, record_types
+from .ingest import (
     IngestResult,
     StartRange,
     merge_batch,
@@ -33,8 +32,8 @@ from .store_ingest import (
     span_traces_sql,
     split_records,
 )
-from .store_rollup import Rollups, write_transaction
-from .store_schema import SPAN_COLUMN_NAMES
+from .rollup import Rollups, write_transaction
+from .schema import SPAN_COLUMN_NAMES
 
 logger = logging.getLogger("agentoscope.tracing")
 
@@ -42,35 +41,7 @@ LINE_BY_LINE_BATCH = 50_000
 FAST_PATH_MAX_LINE_BYTES = 16 * 1024 * 1024
 MAX_REPORTED_LINES = 1_000
 
-_RECORD_TYPES: dict[str, str] = {
-    "v": "BIGINT",
-    "kind": "VARCHAR",
-    "trace_id": "VARCHAR",
-    "span_id": "VARCHAR",
-    "parent_id": "VARCHAR",
-    "span_type": "VARCHAR",
-    "name": "VARCHAR",
-    "agent_name": "VARCHAR",
-    "tool_name": "VARCHAR",
-    "model": "VARCHAR",
-    "started_at": "VARCHAR",
-    "ended_at": "VARCHAR",
-    "duration_ms": "DOUBLE",
-    "status": "VARCHAR",
-    "error_type": "VARCHAR",
-    "error_message": "VARCHAR",
-    "input_tokens": "BIGINT",
-    "output_tokens": "BIGINT",
-    "total_tokens": "BIGINT",
-    "cached_input_tokens": "BIGINT",
-    "reasoning_tokens": "BIGINT",
-    "triggered": "BOOLEAN",
-    "data": "JSON",
-    "error": "JSON",
-    "metadata": "JSON",
-    "workflow_name": "VARCHAR",
-    "group_id": "VARCHAR",
-}
+_RECORD_TYPES = record_types()
 # Times: records carry "...+00:00", which the plain cast reads exactly (and several times faster
 # than a zoned cast). Any other form is read with the zoned cast, for the whole file.
 _ZONED = "TRY_CAST(TRY_CAST({0} AS TIMESTAMPTZ) AS TIMESTAMP)"
@@ -158,11 +129,6 @@ def _file_relations(repeated_spans: bool) -> list[str]:
             span_columns.append(f"{name[:-3]} AS {name}")  # the converted started/ended
         elif name == "span_type":
             span_columns.append("coalesce(span_type, 'unknown') AS span_type")
-        elif name == "triggered":  # records written before the field existed carry it in data
-            span_columns.append(
-                "coalesce(triggered, CASE WHEN span_type = 'guardrail' "
-                "THEN TRY_CAST(data->>'triggered' AS BOOLEAN) END) AS triggered"
-            )
         else:
             span_columns.append(name)
     once = " QUALIFY row_number() OVER (PARTITION BY span_id) = 1" if repeated_spans else ""

@@ -23,7 +23,7 @@ from typing import Any, Protocol
 
 import pandas as pd
 
-from .store_rollup import AGENT_DAY_COLUMNS, AGENT_DAY_ROWS, AGENT_DAYS
+from .rollup import AGENT_DAY_COLUMNS, AGENT_DAY_ROWS, AGENT_DAYS
 
 __all__ = [
     "QUERIES",

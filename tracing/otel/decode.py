@@ -17,9 +17,9 @@ from google.protobuf import json_format
 from google.protobuf.message import DecodeError
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from .otel_mapping import A_DATA, A_RECORD, OtelSpan
-from .otel_reverse import iso_utc, ours_from_blob, records_from_otel
-from .sensitive import clean, get_data_policy
+from ..sensitive import clean, get_data_policy
+from .mapping import A_DATA, A_RECORD, OtelSpan
+from .reverse import iso_utc, ours_from_blob, records_from_otel
 
 _KIND_NAMES = ("unspecified", "internal", "server", "client", "producer", "consumer")
 _STATUS_NAMES = ("unset", "ok", "error")

@@ -6,10 +6,10 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
+from ..provider import env_flag, get_trace_provider
+from ..sensitive import Redactor, env_include_sensitive, get_data_policy, set_data_policy
 from .console import ConsoleProcessor
 from .jsonl import JSONLProcessor
-from .provider import env_flag, get_trace_provider
-from .sensitive import Redactor, env_include_sensitive, get_data_policy, set_data_policy
 
 ENV_CONSOLE = "AGENTOSCOPE_CONSOLE"
 ENV_JSONL = "AGENTOSCOPE_JSONL"
@@ -26,7 +26,7 @@ def _env_path(name: str) -> str | None:
 
 
 def _otlp_from(value: Any) -> Any:
-    from .otlp_processor import OTLPProcessor
+    from .otlp import OTLPProcessor
 
     if isinstance(value, OTLPProcessor):
         return value
@@ -66,7 +66,7 @@ def build_processors(
     if jsonl:
         created.append(JSONLProcessor("traces.jsonl" if jsonl is True else jsonl))
     if duckdb:
-        from .duckdb_processor import DuckDBProcessor
+        from .duckdb import DuckDBProcessor
 
         created.append(DuckDBProcessor(None if duckdb is True else duckdb))
     if otlp:

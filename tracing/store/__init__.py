@@ -1,0 +1,44 @@
+"""The DuckDB span store: schema and migrations, ingest (records, Arrow, JSONL files), rollups,
+the read-only SQL guard, the named queries, and the client of `agentoscope serve`."""
+
+from __future__ import annotations
+
+from ..lazy import lazy_getattr
+
+_SPAN_STORE = ".span_store"
+__getattr__ = lazy_getattr(
+    __name__,
+    {
+        "DEFAULT_STORE_PATH": _SPAN_STORE,
+        "STORE_ENV": _SPAN_STORE,
+        "PruneResult": _SPAN_STORE,
+        "SpanStore": _SPAN_STORE,
+        "default_store_path": _SPAN_STORE,
+        "IngestResult": ".ingest",
+        "PreparedBatch": ".ingest",
+        "JsonlIngestReport": ".jsonl",
+        "ReadOnlyQueryError": ".guard",
+        "StoreLockedError": ".connection",
+        "StoreNotFoundError": ".connection",
+        "StoreSchemaError": ".schema",
+        "StoreClient": ".client",
+        "StoreClientError": ".client",
+    },
+)
+
+__all__ = [
+    "DEFAULT_STORE_PATH",
+    "STORE_ENV",
+    "IngestResult",
+    "JsonlIngestReport",
+    "PreparedBatch",
+    "PruneResult",
+    "ReadOnlyQueryError",
+    "SpanStore",
+    "StoreClient",
+    "StoreClientError",
+    "StoreLockedError",
+    "StoreNotFoundError",
+    "StoreSchemaError",
+    "default_store_path",
+]

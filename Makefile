@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 SYSTEM_STAMP := $(VENV)/.system-stamp
 
-.PHONY: demo test lint format bench system-deps install clean
+.PHONY: demo test lint typecheck format bench system-deps install clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -36,7 +36,14 @@ format: $(STAMP)
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-test: $(STAMP) $(SYSTEM_STAMP) lint
+# mypy reads the packages through links named as they install (agentoscope/tracing -> tracing).
+typecheck: $(STAMP)
+	rm -rf .typecheck && mkdir -p .typecheck/agentoscope
+	for package in tracing runtime cli dashboard; do ln -s ../../$$package .typecheck/agentoscope/$$package; done
+	cd .typecheck && ../$(VENV)/bin/mypy --config-file ../pyproject.toml \
+		-p agentoscope.tracing -p agentoscope.runtime -p agentoscope.cli -p agentoscope.dashboard
+
+test: $(STAMP) $(SYSTEM_STAMP) lint typecheck
 	$(VENV)/bin/pytest
 
 demo: $(STAMP)

@@ -13,8 +13,10 @@ import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
+
+from agentoscope.tracing.clock import utc_naive, utc_now
 
 SERVER_ENV = "AGENTOSCOPE_SERVER"
 STORE_HELP = "store file (default: env AGENTOSCOPE_STORE, else ./.agentoscope/traces.duckdb)"
@@ -108,7 +110,7 @@ def parse_time(text: str) -> datetime:
     relative = _RELATIVE.match(value)
     if relative:
         amount, unit = float(relative[1]), _UNITS[relative[2].lower()]
-        return datetime.now(UTC).replace(tzinfo=None) - timedelta(**{unit: amount})
+        return utc_now() - timedelta(**{unit: amount})
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
@@ -116,9 +118,7 @@ def parse_time(text: str) -> datetime:
             f"cannot read the time {text!r}: use an ISO date or time such as 2026-01-31 or "
             "2026-01-31T12:00, or a span back from now such as 30m, 2h, 7d"
         ) from None
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC).replace(tzinfo=None)
-    return moment
+    return utc_naive(moment)
 
 
 @contextmanager

@@ -194,7 +194,7 @@ def histogram(frame: pd.DataFrame) -> alt.Chart:
     )
 
 
-def percentile_chart(frame: pd.DataFrame, key_title: str) -> alt.Chart:
+def percentile_chart(frame: pd.DataFrame, key_title: str) -> alt.LayerChart | alt.FacetChart:
     """Per key, a line from p50 to p99 with a dot at each percentile, on a log scale so fast
     and slow keys both read."""
     data = frame[["key", "p50_ms", "p95_ms", "p99_ms"]].copy()

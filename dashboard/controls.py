@@ -10,8 +10,9 @@ from urllib.parse import urlencode
 import pandas as pd
 import streamlit as st
 
+from agentoscope.tracing.clock import utc_now
+
 from . import pricing
-from .format import utc_now
 from .queries import Prices, Window, model_names
 
 WINDOW_KEY = "window"

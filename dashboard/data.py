@@ -20,7 +20,8 @@ from typing import Any, TypeVar
 import pandas as pd
 import streamlit as st
 
-from .format import utc_now
+from agentoscope.tracing.clock import utc_now
+
 from .queries import Reader, Sql
 
 SERVER_ENV = "AGENTOSCOPE_SERVER"

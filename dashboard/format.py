@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import math
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import pandas as pd
+
+from agentoscope.tracing.clock import utc_now
+from agentoscope.tracing.tree import format_duration
 
 # Streamlit's bundled Material Symbols: they render in any browser, fonts or not.
 SPAN_ICONS = {
@@ -37,17 +40,7 @@ def is_missing(value: Any) -> bool:
 
 
 def duration(ms: Any) -> str:
-    if is_missing(ms):
-        return "–"
-    ms = float(ms)
-    if ms < 1:
-        return f"{ms * 1000:.0f} µs"
-    if ms < 1000:
-        return f"{ms:.0f} ms" if ms >= 100 else f"{ms:.1f} ms"
-    if ms < 60_000:
-        return f"{ms / 1000:.2f} s"
-    minutes, seconds = divmod(ms / 1000, 60)
-    return f"{int(minutes)} min {seconds:.0f} s"
+    return "–" if is_missing(ms) else format_duration(float(ms))
 
 
 def count(value: Any) -> str:
@@ -70,11 +63,6 @@ def money(dollars: Any) -> str:
     if abs(dollars) < 1:
         return f"${dollars:.4f}"
     return f"${dollars:,.2f}"
-
-
-def utc_now() -> datetime:
-    """Now as naive UTC, the way the store keeps times."""
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def timestamp(value: Any) -> str:

@@ -10,13 +10,14 @@ import streamlit as st
 from agentoscope.dashboard import charts, controls
 from agentoscope.dashboard.charts import styled_status
 from agentoscope.dashboard.data import fetch
-from agentoscope.dashboard.format import duration, utc_now
+from agentoscope.dashboard.format import duration
 from agentoscope.dashboard.queries import (
     latency_histogram,
     named,
     slowest_spans,
     window_params,
 )
+from agentoscope.tracing.clock import utc_now
 from agentoscope.tracing.store.queries import ESTIMATE_MAX_RELATIVE_ERROR
 
 GROUPINGS = {"span_type": "Span type", "tool_name": "Tool", "model": "Model"}
@@ -40,7 +41,7 @@ estimated = window_length is None or window_length > EXACT_UP_TO + timedelta(min
 note = f" · percentiles estimated within {ESTIMATE_MAX_RELATIVE_ERROR:.2%}" if estimated else ""
 st.caption(f"{controls.window_choice()} · span durations, from start to end{note}")
 by = st.segmented_control(
-    "Per", list(GROUPINGS), format_func=GROUPINGS.get, default="span_type", key="latency_by"
+    "Per", list(GROUPINGS), format_func=GROUPINGS.__getitem__, default="span_type", key="latency_by"
 )
 by = by or "span_type"
 query = PERCENTILE_QUERIES[by] + ("_estimated" if estimated else "")

@@ -4,7 +4,7 @@ the user asked in each run, what the agent answered, and how the run went."""
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import pandas as pd
 import streamlit as st
@@ -37,6 +37,8 @@ def _names(value: object) -> str:
         value = parse_json(value)
     if value is None or isinstance(value, str):
         return value or ""
+    if not isinstance(value, Iterable):
+        return str(value)
     return ", ".join(str(name) for name in value if name)
 
 

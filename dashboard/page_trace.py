@@ -6,7 +6,7 @@ you are looking at can be pasted into a ticket.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NoReturn
 
 import pandas as pd
 import streamlit as st
@@ -27,7 +27,7 @@ from agentoscope.dashboard.span_tree import tree_order
 SPAN_IDS_KEY = "_trace_span_ids"
 
 
-def choose_trace() -> None:
+def choose_trace() -> NoReturn:
     st.title(":material/account_tree: Trace")
     trace_id = st.text_input("Trace id", placeholder="trace_…", key="trace_lookup")
     if trace_id.strip():

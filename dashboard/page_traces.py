@@ -92,7 +92,7 @@ def read_filters() -> TraceFilters:
     status = status_column.segmented_control(
         "Status",
         list(STATUS_LABELS),
-        format_func=STATUS_LABELS.get,
+        format_func=STATUS_LABELS.__getitem__,
         key="traces_status",
     )
     workflow_column, agent_column, group_column = st.columns(3)
@@ -111,8 +111,14 @@ def read_filters() -> TraceFilters:
 
 def page_number(filters: TraceFilters, pages: int) -> int:
     """The current page, back to the first whenever the filters change."""
-    chosen = (controls.window_choice(), filters.workflow, filters.agent, filters.status)
-    chosen += (filters.group_id, filters.search)
+    chosen = (
+        controls.window_choice(),
+        filters.workflow,
+        filters.agent,
+        filters.status,
+        filters.group_id,
+        filters.search,
+    )
     if st.session_state.get("_traces_filters") != chosen:
         st.session_state["_traces_filters"] = chosen
         st.session_state["traces_page"] = 1

@@ -85,7 +85,7 @@ window = controls.current_window()
 summary = fetch(named("overview")).iloc[0]
 bucket = controls.bucket_seconds(window, summary["first_span_at"], summary["last_span_at"])
 by = st.segmented_control(
-    "Split by", list(GROUPINGS), format_func=GROUPINGS.get, default="model", key="usage_by"
+    "Split by", list(GROUPINGS), format_func=GROUPINGS.__getitem__, default="model", key="usage_by"
 )
 by = by or "model"
 prices = controls.current_prices()

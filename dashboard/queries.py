@@ -21,18 +21,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any, NamedTuple, Protocol
+from datetime import datetime
+from typing import Any, NamedTuple
 
 import pandas as pd
 
+from agentoscope.tracing.clock import utc_naive
 from agentoscope.tracing.store import queries as canonical
-
-
-class Reader(Protocol):
-    """A SpanStore, a StoreClient, or anything else that answers read-only SQL."""
-
-    def query(self, sql: str, params: Sequence[Any] | None = None) -> pd.DataFrame: ...
+from agentoscope.tracing.store.queries import Reader
 
 
 class Sql(NamedTuple):
@@ -78,9 +74,7 @@ def timestamp_param(value: datetime | None) -> str | None:
     """Naive UTC text, as the store keeps times; tz-aware values are converted to UTC first."""
     if value is None:
         return None
-    if value.tzinfo is not None:
-        value = value.astimezone(UTC).replace(tzinfo=None)
-    return value.strftime("%Y-%m-%d %H:%M:%S.%f")
+    return utc_naive(value).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
 @dataclass(frozen=True)

@@ -3,11 +3,11 @@ rows behind the span tree table and the waterfall chart."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import datetime
-from typing import Any
 
 import pandas as pd
+
+from agentoscope.tracing.tree import TABLE_GLYPHS, tree_rows
 
 
 def tree_order(spans: pd.DataFrame, trace_started_at: datetime | None = None) -> pd.DataFrame:
@@ -20,36 +20,16 @@ def tree_order(spans: pd.DataFrame, trace_started_at: datetime | None = None) ->
     if spans.empty:
         return spans.assign(depth=[], tree=[], offset_ms=[], end_ms=[])
     frame = spans.reset_index(drop=True)
-    ids = set(frame["span_id"])
-    children: dict[Any, list[int]] = defaultdict(list)
     starts = pd.to_datetime(frame["started_at"])
-    for index, parent in enumerate(frame["parent_id"]):
-        key = parent if isinstance(parent, str) and parent in ids else None
-        children[key].append(index)
-    for group in children.values():
-        group.sort(key=lambda i: starts.iloc[i] if pd.notna(starts.iloc[i]) else pd.Timestamp.max)
-
-    order: list[int] = []
-    depths: dict[int, int] = {}
-    prefixes: dict[int, str] = {}
-    stack: list[tuple[int, int, str, bool]] = [
-        (index, 0, "", position == len(children[None]) - 1)
-        for position, index in reversed(list(enumerate(children[None])))
-    ]
-    seen: set[int] = set()
-    while stack:
-        index, depth, prefix, last = stack.pop()
-        if index in seen:  # a parent cycle in bad data: show each span once
-            continue
-        seen.add(index)
-        order.append(index)
-        depths[index] = depth
-        prefixes[index] = (prefix + ("└ " if last else "├ ")) if depth else ""
-        child_prefix = (prefix + ("   " if last else "│  ")) if depth else ""
-        kids = children.get(frame.at[index, "span_id"], [])
-        for position, child in reversed(list(enumerate(kids))):
-            stack.append((child, depth + 1, child_prefix, position == len(kids) - 1))
-    order += [index for index in range(len(frame)) if index not in seen]
+    rows = tree_rows(
+        list(frame["span_id"]),
+        [parent if isinstance(parent, str) else None for parent in frame["parent_id"]],
+        [start if pd.notna(start) else pd.Timestamp.max for start in starts],
+        TABLE_GLYPHS,
+    )
+    order = [row.index for row in rows]
+    depths = {row.index: row.depth for row in rows}
+    prefixes = {row.index: row.prefix for row in rows}
 
     ordered = frame.iloc[order].reset_index(drop=True)
     origin = starts.min()

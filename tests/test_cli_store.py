@@ -191,7 +191,7 @@ def test_show_prints_the_span_tree(store_path: Path, capsys: pytest.CaptureFixtu
     out = capsys.readouterr().out
     assert out.splitlines()[0].startswith(f"●  Billing  {trace_id}  3.00 s  2 spans")
     assert "└─ agent  Helper  2.00 s" in out
-    assert "generation  gpt-4o  990.0 ms  100→20 tok  ✗ RateLimitError: slow down" in out
+    assert "generation  gpt-4o  990 ms  100→20 tok  ✗ RateLimitError: slow down" in out
     assert main(["show", "trace_2", "--store", str(store_path)]) == 0  # a prefix will do
     assert capsys.readouterr().out == out
     assert main(["show", "trace_", "--store", str(store_path)]) == 1

@@ -8,11 +8,13 @@ import logging
 import os
 import threading
 import time
-from typing import Any
+from typing import Any, cast
 
 from . import span_data as span_data_module
+from .env import env_flag
 from .ids import gen_trace_id
 from .isolation import processor_failed
+from .processor import TracingProcessor
 from .scope import current_span, current_trace
 from .span_data import AgentSpanData, SpanData
 from .spans import NoOpSpan, Span
@@ -26,22 +28,14 @@ _NOT_AGENT = frozenset(
     if isinstance(cls, type) and issubclass(cls, SpanData) and cls not in (SpanData, AgentSpanData)
 )
 
-_TRUE = {"1", "true", "yes", "on"}
 SHUTDOWN_TIMEOUT_ENV = "AGENTOSCOPE_SHUTDOWN_TIMEOUT"
-
-
-def env_flag(name: str, default: bool = False) -> bool:
-    value = os.environ.get(name)
-    if value is None or value.strip() == "":
-        return default
-    return value.strip().lower() in _TRUE
 
 
 class TraceProvider:
     def __init__(self) -> None:
-        self._processors: tuple[Any, ...] = ()
+        self._processors: tuple[TracingProcessor, ...] = ()
         # Processors that want `on_span_start` for our own spans (batching ones do not).
-        self._start_processors: tuple[Any, ...] = ()
+        self._start_processors: tuple[TracingProcessor, ...] = ()
         self._lock = threading.Lock()
         self._disabled = env_flag("AGENTOSCOPE_TRACING_DISABLED")
         self._exit_registered = False
@@ -49,20 +43,20 @@ class TraceProvider:
     # -- processors -------------------------------------------------------------------------
 
     @property
-    def processors(self) -> tuple[Any, ...]:
+    def processors(self) -> tuple[TracingProcessor, ...]:
         return self._processors
 
-    def register_processor(self, processor: Any) -> None:
+    def register_processor(self, processor: TracingProcessor) -> None:
         with self._lock:
             self._set((*self._processors, processor))
         self._register_exit()
 
-    def set_processors(self, processors: list[Any]) -> None:
+    def set_processors(self, processors: list[TracingProcessor]) -> None:
         with self._lock:
             self._set(tuple(processors))
         self._register_exit()
 
-    def _set(self, processors: tuple[Any, ...]) -> None:
+    def _set(self, processors: tuple[TracingProcessor, ...]) -> None:
         self._start_processors = tuple(
             p for p in processors if not getattr(p, "skip_own_span_starts", False)
         )
@@ -162,7 +156,8 @@ class TraceProvider:
             remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
             try:
                 if _accepts_timeout(processor):
-                    processor.shutdown(timeout=remaining)
+                    # Ours take a deadline; the SDK's interface (and so the ABC) has none.
+                    cast(Any, processor).shutdown(timeout=remaining)
                 else:
                     processor.shutdown()
             except Exception as error:
@@ -182,7 +177,7 @@ class TraceProvider:
         self.shutdown(timeout=timeout)
 
 
-def _accepts_timeout(processor: Any) -> bool:
+def _accepts_timeout(processor: TracingProcessor) -> bool:
     import inspect
 
     try:
@@ -201,12 +196,12 @@ def get_trace_provider() -> TraceProvider:
     return _provider
 
 
-def add_trace_processor(processor: Any) -> None:
+def add_trace_processor(processor: TracingProcessor) -> None:
     """Add a processor; the ones already registered stay."""
     _provider.register_processor(processor)
 
 
-def set_trace_processors(processors: list[Any]) -> None:
+def set_trace_processors(processors: list[TracingProcessor]) -> None:
     """Replace every registered processor."""
     _provider.set_processors(processors)
 

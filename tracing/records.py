@@ -32,9 +32,9 @@ _UNSET: Any = object()
 
 
 def _times(obj: Any) -> tuple[int | None, int | None]:
-    start = getattr(obj, "_start_ns", _UNSET)  # our Span and Trace: integer nanoseconds
+    start = getattr(obj, "started_at_ns", _UNSET)  # our Span and Trace: integer nanoseconds
     if start is not _UNSET:
-        return start, obj._end_ns
+        return start, obj.ended_at_ns
     return ns_from_iso(getattr(obj, "started_at", None)), ns_from_iso(
         getattr(obj, "ended_at", None)
     )
@@ -169,8 +169,8 @@ def span_record(
         input_tokens = output_tokens = total = cached = reasoning = None
 
     start, end = _times(span)
-    error = span.error
-    error_type, error_message = _error_fields(error)
+    span_error = span.error
+    error_type, error_message = _error_fields(span_error)
     if agent_name is _UNSET:
         agent_name = getattr(span, "agent_name", None)
     metadata = getattr(span_data, "metadata", None)
@@ -189,7 +189,7 @@ def span_record(
         "started_at": iso_from_ns(start),
         "ended_at": iso_from_ns(end),
         "duration_ms": _duration_ms(start, end),
-        "status": "error" if error else "ok",
+        "status": "error" if span_error else "ok",
         "error_type": clean_text(error_type, 200) if error_type else None,
         "error_message": clean_text(error_message, limit) if error_message else None,
         "input_tokens": input_tokens,
@@ -199,7 +199,7 @@ def span_record(
         "reasoning_tokens": reasoning,
         "triggered": bool(exported.get("triggered")) if span_type == "guardrail" else None,
         "data": clean_fast(exported, limit),
-        "error": clean_fast(error, limit) if error else None,
+        "error": clean_fast(span_error, limit) if span_error else None,
         "metadata": clean_fast(metadata, limit) if metadata else None,
     }
     if policy.redact is not None:

@@ -14,6 +14,8 @@ from typing import Any
 
 import orjson
 
+from .env import env_text, is_true
+
 INCLUDE_SENSITIVE_ENV = "AGENTOSCOPE_INCLUDE_SENSITIVE_DATA"
 SDK_INCLUDE_SENSITIVE_ENV = "OPENAI_AGENTS_TRACE_INCLUDE_SENSITIVE_DATA"
 MAX_FIELD_CHARS_ENV = "AGENTOSCOPE_MAX_FIELD_CHARS"
@@ -104,9 +106,9 @@ class DataPolicy:
 def env_include_sensitive(default: bool = True) -> bool:
     """The switch from `AGENTOSCOPE_INCLUDE_SENSITIVE_DATA`, else the SDK's variable."""
     for name in (INCLUDE_SENSITIVE_ENV, SDK_INCLUDE_SENSITIVE_ENV):
-        value = os.environ.get(name)
-        if value is not None and value.strip():
-            return value.strip().lower() in {"1", "true", "yes", "on"}
+        value = env_text(name)
+        if value is not None:
+            return is_true(value)
     return default
 
 

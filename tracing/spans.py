@@ -10,6 +10,7 @@ from typing import Any, Generic, TypedDict, TypeVar
 from .clock import iso_from_ns
 from .ids import random_bits, span_id_from_bits
 from .isolation import processor_failed
+from .records import span_record
 from .scope import current_span, reset_var
 from .span_data import SpanData
 
@@ -183,6 +184,16 @@ class Span(Generic[TSpanData]):
     @property
     def ended_at_ns(self) -> int | None:
         return self._end_ns
+
+    def to_record(self) -> dict[str, Any]:
+        """The finished span's record (`records.span_record`), built once by the first processor
+        that asks and shared by the others (JSONL, DuckDB and OTLP would each convert it)."""
+        record = self._record
+        if record is None:
+            record = span_record(self)
+            if len(self._processors) > 1:  # kept only for the others to reuse
+                self._record = record
+        return record
 
     @property
     def trace_metadata(self) -> dict[str, Any] | None:

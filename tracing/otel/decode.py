@@ -17,9 +17,10 @@ from google.protobuf import json_format
 from google.protobuf.message import DecodeError
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
+from ..clock import iso_from_ns
 from ..sensitive import clean, get_data_policy
 from .mapping import A_DATA, A_RECORD, OtelSpan
-from .reverse import iso_utc, ours_from_blob, records_from_otel
+from .reverse import ours_from_blob, records_from_otel
 
 _KIND_NAMES = ("unspecified", "internal", "server", "client", "producer", "consumer")
 _STATUS_NAMES = ("unset", "ok", "error")
@@ -210,7 +211,7 @@ def spans_from_request(request: ExportTraceServiceRequest) -> list[OtelSpan]:
 
 
 def records_from_request(
-    request: ExportTraceServiceRequest, *, times: Callable[[int | None], Any] = iso_utc
+    request: ExportTraceServiceRequest, *, times: Callable[[int | None], Any] = iso_from_ns
 ) -> list[dict[str, Any]]:
     """The store records of a request (span and trace records), or `OTLPDecodeError` naming the
     first bad span. Every record is well formed (kind, version, string ids), so the store need
@@ -268,7 +269,7 @@ def records_from_request(
 
 
 def records_from_payload(
-    body: bytes, content_type: str | None, *, times: Callable[[int | None], Any] = iso_utc
+    body: bytes, content_type: str | None, *, times: Callable[[int | None], Any] = iso_from_ns
 ) -> list[dict[str, Any]]:
     """Decode an OTLP/HTTP request body (already decompressed) into records."""
     return records_from_request(decode_request(body, content_type), times=times)

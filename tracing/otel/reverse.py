@@ -11,12 +11,12 @@ kept under `data.otel`.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import orjson
 
+from ..clock import iso_from_ns
 from ..schema import MODEL_SPAN_TYPES, RECORD_VERSION, SPAN_RECORD_FIELDS
 from ..sensitive import clean, get_data_policy
 from .mapping import (
@@ -94,32 +94,10 @@ def records_from_otel(span: OtelSpan) -> list[dict[str, Any]]:
     return records
 
 
-# Formatting times is a large part of a received span's cost. The date and time up to the second
-# is formatted once per second and reused, and the microseconds are two table lookups rather
-# than a format spec (same text as clock.iso_from_ns).
-_second: tuple[int, int, str] = (-1, -1, "")
-_THREE_DIGITS = tuple(f"{n:03d}" for n in range(1000))
-_THREE_DIGITS_UTC = tuple(f"{n:03d}+00:00" for n in range(1000))
-
-
-def iso_utc(ns: int | None) -> str | None:
-    global _second
-    if ns is None:
-        return None
-    low, high, prefix = _second
-    if not low <= ns < high:
-        low = ns - ns % 1_000_000_000
-        high = low + 1_000_000_000
-        prefix = time.strftime("%Y-%m-%dT%H:%M:%S.", time.gmtime(low // 1_000_000_000))
-        _second = (low, high, prefix)
-    micros = (ns - low) // 1000
-    return prefix + _THREE_DIGITS[micros // 1000] + _THREE_DIGITS_UTC[micros % 1000]
-
-
 def _times(span: OtelSpan) -> dict[str, Any]:
     return {
-        "started_at": iso_utc(span.start_ns),
-        "ended_at": iso_utc(span.end_ns),
+        "started_at": iso_from_ns(span.start_ns),
+        "ended_at": iso_from_ns(span.end_ns),
         "duration_ms": _duration_ms(span.start_ns, span.end_ns),
     }
 
@@ -140,7 +118,7 @@ def ours_from_blob(
     end_ns: int | None,
     blob: str,
     data: Any,
-    times: Callable[[int | None], Any] = iso_utc,
+    times: Callable[[int | None], Any] = iso_from_ns,
 ) -> dict[str, Any]:
     """The record of a span or trace our `OTLPProcessor` sent, from its `agentoscope.record` and
     `agentoscope.data` attributes and the span's trace id (`trace_<hex>`) and times. The record
@@ -256,7 +234,11 @@ def _foreign_span(span: OtelSpan) -> dict[str, Any]:
         otel["scope"] = clean(span.scope, limit)
     if span.events:
         otel["events"] = [
-            {"name": clean(name, limit), "time": iso_utc(at), "attributes": clean(attrs_, limit)}
+            {
+                "name": clean(name, limit),
+                "time": iso_from_ns(at),
+                "attributes": clean(attrs_, limit),
+            }
             for name, at, attrs_ in span.events
         ]
     return {

@@ -232,12 +232,7 @@ class BatchingProcessor(TracingProcessor):
         for item in items:
             try:
                 if isinstance(item, Span):
-                    record = item._record
-                    if record is None:
-                        record = span_record(item)
-                        if len(item._processors) > 1:  # kept only for the others to reuse
-                            item._record = record
-                    records.append(record)
+                    records.append(item.to_record())
                 elif isinstance(item, Trace):
                     records.append(trace_record(item))
                 elif isinstance(item, _ForeignSpan):

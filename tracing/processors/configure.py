@@ -6,7 +6,8 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from ..provider import env_flag, get_trace_provider
+from ..env import env_flag, is_false, is_true
+from ..provider import get_trace_provider
 from ..sensitive import Redactor, env_include_sensitive, get_data_policy, set_data_policy
 from .console import ConsoleProcessor
 from .jsonl import JSONLProcessor
@@ -57,8 +58,8 @@ def build_processors(
         duckdb = _env_path(ENV_DUCKDB)
     if otlp is None:
         env_otlp = _env_path(ENV_OTLP)
-        if env_otlp is not None and env_otlp.lower() not in {"0", "false", "no", "off"}:
-            otlp = True if env_otlp.lower() in {"1", "true", "yes", "on"} else env_otlp
+        if env_otlp is not None and not is_false(env_otlp):
+            otlp = True if is_true(env_otlp) else env_otlp
 
     created: list[Any] = []
     if console:

@@ -34,6 +34,7 @@ from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode, TraceFlags
 from opentelemetry.util.re import parse_env_headers
 
+from ..env import env_text, is_true
 from ..otel.mapping import OtelSpan, otel_spans_from_records
 from .batching import BatchingProcessor, Exporter
 
@@ -51,7 +52,8 @@ _KINDS = {
 }
 _SAMPLED = TraceFlags(TraceFlags.SAMPLED)
 _UNSET_STATUS = Status(StatusCode.UNSET)
-_CAPTURE_VALUES = {"span_only", "span_and_event", "true", "1", "yes", "on"}
+# The GenAI instrumentations' modes; any mode that puts content on the span counts.
+_CAPTURE_MODES = {"span_only", "span_and_event"}
 
 
 class OTLPExportError(RuntimeError):
@@ -73,7 +75,8 @@ def _env_int(name: str, default: int) -> int:
 
 def capture_content_from_env() -> bool:
     """Whether `OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT` asks for content on spans."""
-    return os.environ.get(CAPTURE_CONTENT_ENV, "").strip().lower() in _CAPTURE_VALUES
+    value = (env_text(CAPTURE_CONTENT_ENV) or "").lower()
+    return value in _CAPTURE_MODES or is_true(value)
 
 
 def resolve_protocol(protocol: str | None) -> str:
@@ -303,7 +306,8 @@ class OTLPProcessor(BatchingProcessor):
 
     # -- lifecycle -----------------------------------------------------------------------------
 
-    def force_flush(self, timeout: float | None = None) -> bool:
+    # A dead endpoint must not hold the caller: this flush can give up, and says so.
+    def force_flush(self, timeout: float | None = None) -> bool:  # type: ignore[override]
         """Export everything queued so far; wait at most `timeout` seconds (default
         `flush_timeout`), so a dead endpoint cannot hold the caller for long. Returns whether
         everything was handed to the exporter in time; what is left goes out in the background."""

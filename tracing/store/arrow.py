@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from operator import itemgetter
 from typing import Any
 
@@ -17,7 +17,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..clock import ns_from_iso
+from ..clock import naive_from_ns, ns_from_iso
 from .ingest import PreparedBatch, batch_from_tables
 from .schema import COLUMN_JSON_TYPES, SPAN_COLUMN_NAMES, TRACE_RECORD_COLUMNS
 
@@ -71,7 +71,7 @@ def _parse_time(value: Any) -> datetime | None:
         return None
     if ns is None:
         return None
-    return datetime.fromtimestamp(ns / 1e9, UTC).replace(tzinfo=None)
+    return naive_from_ns(ns)
 
 
 def _coerce(values: list[Any], arrow_type: pa.DataType, convert: Callable[[Any], Any]) -> pa.Array:

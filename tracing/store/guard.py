@@ -70,9 +70,10 @@ def _problem(sql: str) -> str | None:
         if _parser is None:
             _parser = duckdb.connect(":memory:")
         try:
-            return _check(_parser, sql)
+            _check(_parser, sql)
         except ReadOnlyQueryError as error:
             return str(error)
+        return None
 
 
 # Parsing needs a connection but no data: a private in-memory one, shared under a lock.

@@ -174,7 +174,7 @@ def merge_spans(
     """
     keys = keys or rows
     added = 0
-    if starts.low is not None:
+    if starts.low is not None and starts.high is not None:
         between = f"started_at BETWEEN {_literal(starts.low)} AND {_literal(starts.high)}"
         added += _insert_new(cursor, rows, keys, between, "b.started_at IS NOT NULL")
     if starts.unstarted:

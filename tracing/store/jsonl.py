@@ -17,6 +17,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -210,9 +211,7 @@ def ingest_file(
 
     for records in _chunks(read_jsonl(path, on_error=malformed), LINE_BY_LINE_BATCH):
         batch = split_records(records)
-        report.add(
-            write_transaction(cursor, rollups, lambda batch=batch: merge_batch(cursor, batch))
-        )
+        report.add(write_transaction(cursor, rollups, partial(merge_batch, cursor, batch)))
 
 
 def _chunks(records: Iterator[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:

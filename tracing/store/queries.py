@@ -16,13 +16,14 @@ columns, never on JSON.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 import pandas as pd
 
+from ..clock import utc_naive
 from .rollup import AGENT_DAY_COLUMNS, AGENT_DAY_ROWS, AGENT_DAYS
 
 __all__ = [
@@ -40,7 +41,9 @@ __all__ = [
 class Reader(Protocol):
     """A SpanStore, a StoreClient, or anything else that answers read-only SQL."""
 
-    def query(self, sql: str, params: Any = None) -> pd.DataFrame: ...
+    def query(
+        self, sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None
+    ) -> pd.DataFrame: ...
 
 
 @dataclass(frozen=True)
@@ -71,9 +74,7 @@ def time_param(moment: datetime | str | None) -> str | None:
     """A time as the store compares it: naive UTC text (zoned values are converted)."""
     if moment is None or isinstance(moment, str):
         return moment
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC).replace(tzinfo=None)
-    return moment.isoformat(sep=" ", timespec="microseconds")
+    return utc_naive(moment).isoformat(sep=" ", timespec="microseconds")
 
 
 def _ago(**delta: float) -> Any:
@@ -476,9 +477,7 @@ def _as_datetime(moment: datetime | str | None) -> datetime | None:
         return None
     if isinstance(moment, str):
         moment = datetime.fromisoformat(moment)
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC).replace(tzinfo=None)
-    return moment
+    return utc_naive(moment)
 
 
 def find_trace_id(reader: Reader, prefix: str) -> str | None:

@@ -152,7 +152,8 @@ class Rollups:
 
 
 class _Written(Protocol):
-    changed_from: datetime | None
+    @property
+    def changed_from(self) -> datetime | None: ...
 
 
 _WrittenT = TypeVar("_WrittenT", bound=_Written)

@@ -13,9 +13,9 @@ index.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
+from ..clock import utc_now
 from ..schema import (
     MODEL_SPAN_TYPES,
     SPAN_FIELDS,
@@ -175,7 +175,7 @@ def apply_migrations(con: Any, path: str) -> list[int]:
                 con.execute(statement)
             con.execute(
                 "INSERT INTO schema_version VALUES (?, ?, ?)",
-                [migration.version, migration.description, datetime.now(UTC).replace(tzinfo=None)],
+                [migration.version, migration.description, utc_now()],
             )
             con.execute("COMMIT")
         except BaseException:

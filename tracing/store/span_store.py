@@ -12,10 +12,11 @@ import logging
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..clock import utc_naive
 from ..schema import MalformedLine
 from .connection import (
     SharedDatabase,
@@ -65,13 +66,6 @@ def default_store_path(explicit: str | os.PathLike[str] | None = None) -> Path:
 class PruneResult:
     spans: int
     traces: int
-
-
-def utc_naive(moment: datetime) -> datetime:
-    """The store's form of a time: UTC without a zone (naive input is taken as UTC)."""
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC).replace(tzinfo=None)
-    return moment
 
 
 class SpanStore:

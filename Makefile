@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 SYSTEM_STAMP := $(VENV)/.system-stamp
 
-.PHONY: demo test lint typecheck format bench system-deps install clean
+.PHONY: demo test test-fast lint typecheck format bench system-deps install clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,10 @@ typecheck: $(STAMP)
 
 test: $(STAMP) $(SYSTEM_STAMP) lint typecheck
 	$(VENV)/bin/pytest
+
+# The fast loop while you work: everything but the tests marked slow (CI runs those too).
+test-fast: $(STAMP) $(SYSTEM_STAMP)
+	$(VENV)/bin/pytest -m "not slow"
 
 demo: $(STAMP)
 	$(VENV)/bin/agentoscope demo

@@ -474,7 +474,7 @@ def ingest_section(workdir: Path, args: argparse.Namespace) -> None:
             f"{store:8.1f} |"
         )
     print(
-        "\nTarget: >= 50,000 spans/s. decode = OTLP bytes -> records (otlp_receiver), store = "
+        "\nTarget: >= 50,000 spans/s. decode = OTLP bytes -> records (otel/decode.py), store = "
         "SpanStore.ingest of those records, both CPU µs/span measured in this process."
     )
 

@@ -56,9 +56,8 @@ def test_announced_requests_share_one_commit(store: FakeStore) -> None:
 def test_nothing_announced_means_no_wait(store: FakeStore) -> None:
     writer = StoreWriter(store, max_wait_for_announced=30.0)
     try:
-        started = time.monotonic()
+        # Were it waiting for announced requests, the result would take the writer's 30 s.
         writer.submit(_records("a")).result(5)
-        assert time.monotonic() - started < 5
     finally:
         writer.stop()
 
@@ -84,9 +83,7 @@ def test_a_request_that_fails_to_decode_does_not_hold_the_others(store: FakeStor
         time.sleep(0.1)
         assert not done.done()  # waiting for the announced request
         failed.set()
-        started = time.monotonic()
-        done.result(5)
-        assert time.monotonic() - started < 5
+        done.result(5)  # released by the failure, not by the writer's 30 s wait
     finally:
         thread.join()
         writer.stop()
@@ -136,10 +133,8 @@ def test_after_a_shared_commit_the_writer_lingers_for_the_next_round(store: Fake
 def test_a_single_sender_never_waits(store: FakeStore) -> None:
     writer = StoreWriter(store, max_wait_for_announced=30.0, linger=30.0)
     try:
-        started = time.monotonic()
-        for span_id in "abc":
+        for span_id in "abc":  # each would take the writer's 30 s linger were it waiting
             writer.submit(_records(span_id), validate=False).result(5)
-        assert time.monotonic() - started < 5
     finally:
         writer.stop()
     assert [ids for ids, _ in store.calls] == [["a"], ["b"], ["c"]]

@@ -3,48 +3,34 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
 
+from agentoscope import tracing
+from agentoscope.tracing import BatchingProcessor
+from agentoscope.tracing.otel.mapping import otel_spans_from_records
+from agentoscope.tracing.otel.reverse import records_from_otel
+from agentoscope.tracing.schema import (
+    SPAN_FIELDS,
+    SPAN_RECORD_FIELDS,
+    TRACE_FIELDS,
+    TRACE_RECORD_FIELDS,
+    Field,
+    record_types,
+    stored_columns,
+)
 from agentoscope.tracing.store import SpanStore, StoreSchemaError
-from agentoscope.tracing.store.schema import MIGRATIONS, SCHEMA_VERSION
+from agentoscope.tracing.store.arrow import span_table, trace_table
+from agentoscope.tracing.store.schema import (
+    MIGRATIONS,
+    SCHEMA_VERSION,
+    SPAN_COLUMN_NAMES,
+    TRACE_RECORD_COLUMNS,
+)
 from support.store_spans import span, store_rows, trace_rec
 
-CONTRACT_SPANS = {
-    "trace_id": "VARCHAR",
-    "span_id": "VARCHAR",
-    "parent_id": "VARCHAR",
-    "span_type": "VARCHAR",
-    "name": "VARCHAR",
-    "agent_name": "VARCHAR",
-    "tool_name": "VARCHAR",
-    "model": "VARCHAR",
-    "started_at": "TIMESTAMP",
-    "ended_at": "TIMESTAMP",
-    "duration_ms": "DOUBLE",
-    "status": "VARCHAR",
-    "error_type": "VARCHAR",
-    "error_message": "VARCHAR",
-    "input_tokens": "BIGINT",
-    "output_tokens": "BIGINT",
-    "total_tokens": "BIGINT",
-    "cached_input_tokens": "BIGINT",
-    "reasoning_tokens": "BIGINT",
-    "data": "JSON",
-    "error": "JSON",
-    "metadata": "JSON",
-    "triggered": "BOOLEAN",  # beyond the contract: the guardrail verdict, typed for filters
-}
-CONTRACT_TRACES = {
-    "trace_id": "VARCHAR",
-    "workflow_name": "VARCHAR",
-    "group_id": "VARCHAR",
-    "metadata": "JSON",
-    "started_at": "TIMESTAMP",
-    "ended_at": "TIMESTAMP",
-    "duration_ms": "DOUBLE",
-}
 VIEWS = {"agent_runs", "generations", "tool_calls", "handoffs", "guardrails", "token_usage"}
 
 
@@ -57,20 +43,83 @@ def _columns(path: Path, table: str) -> dict[str, tuple[str, bool]]:
     return {r["column_name"]: (r["data_type"], r["is_nullable"] == "YES") for r in rows}
 
 
-def test_new_store_has_the_contract_tables_views_and_version(tmp_path: Path) -> None:
+def _stored(fields: tuple[Field, ...]) -> dict[str, str]:
+    return {field.name: field.duckdb_type for field in stored_columns(fields)}
+
+
+def test_new_store_has_the_schema_tables_views_and_version(tmp_path: Path) -> None:
     path = tmp_path / "new.duckdb"
     with SpanStore(path) as store:
         assert store.schema_version == SCHEMA_VERSION
     spans = _columns(path, "spans")
-    assert {name: kind for name, (kind, _) in spans.items()} == CONTRACT_SPANS
-    assert not spans["trace_id"][1] and not spans["span_id"][1] and not spans["span_type"][1]
+    assert {name: kind for name, (kind, _) in spans.items()} == _stored(SPAN_FIELDS)
+    required = {field.name for field in SPAN_FIELDS if field.required}
+    assert required == {"trace_id", "span_id", "span_type"}
+    assert all(not spans[name][1] for name in required)
     traces = _columns(path, "traces")
-    assert {name: traces[name][0] for name in CONTRACT_TRACES} == CONTRACT_TRACES
-    assert traces["inferred"][0] == "BOOLEAN"  # an extra column, as the contract allows
+    assert {name: kind for name, (kind, _) in traces.items()} == {
+        **_stored(TRACE_FIELDS),
+        "inferred": "BOOLEAN",  # the store's own: known only from spans so far
+    }
     views = {r["view_name"] for r in store_rows(path, "SELECT view_name FROM duckdb_views()")}
     assert VIEWS <= views
     versions = store_rows(path, "SELECT version, description FROM schema_version")
     assert [r["version"] for r in versions] == [m.version for m in MIGRATIONS]
+
+
+def test_every_part_takes_its_fields_from_the_record_schema(tmp_path: Path) -> None:
+    """A field added to schema.py and missed anywhere else fails here."""
+    records = _every_kind_of_record()
+    spans = [r for r in records if r["kind"] == "span"]
+    traces = [r for r in records if r["kind"] == "trace"]
+    # span_record / trace_record: every field, in the schema's order
+    assert all(tuple(r) == SPAN_RECORD_FIELDS for r in spans)
+    assert all(tuple(r) == TRACE_RECORD_FIELDS for r in traces)
+    # the JSONL reader declares a type for every field
+    assert set(record_types()) == {*SPAN_RECORD_FIELDS, *TRACE_RECORD_FIELDS}
+    # the Arrow rows the store inserts: every stored column, typed as the schema says
+    table = span_table(spans)
+    assert tuple(table.column_names) == SPAN_COLUMN_NAMES == tuple(_stored(SPAN_FIELDS))
+    arrow_kinds = {"VARCHAR": "string", "BIGINT": "int64", "DOUBLE": "double", "BOOLEAN": "bool"}
+    for field in stored_columns(SPAN_FIELDS):
+        arrow_type = str(table.schema.field(field.name).type)
+        expected = arrow_kinds.get(field.duckdb_type)
+        assert expected is None or arrow_type == expected, (field.name, arrow_type)
+    assert tuple(trace_table(traces).column_names) == TRACE_RECORD_COLUMNS
+    # OTel and back: every field survives
+    (back,) = [r for r in records_from_otel_all(spans) if r["span_id"] == spans[0]["span_id"]]
+    assert tuple(back) == SPAN_RECORD_FIELDS
+    # the store: what goes in comes out, field by field
+    with SpanStore(tmp_path / "all.duckdb") as store:
+        store.ingest(records)
+        row = store.query("SELECT * FROM spans WHERE span_id = ?", [spans[0]["span_id"]])
+        assert tuple(row.columns) == SPAN_COLUMN_NAMES
+
+
+def _every_kind_of_record() -> list[dict[str, Any]]:
+    keep: list[dict[str, Any]] = []
+
+    class Keep(BatchingProcessor):
+        def export(self, records: list[dict[str, Any]]) -> None:
+            keep.extend(records)
+
+    processor = Keep()
+    tracing.set_trace_processors([processor])
+    with tracing.trace("schema"), tracing.agent_span("A"):
+        with tracing.generation_span(model="m", usage={"input_tokens": 3, "output_tokens": 4}):
+            pass
+        with tracing.guardrail_span("g", triggered=True):
+            pass
+    processor.force_flush()
+    return keep
+
+
+def records_from_otel_all(spans: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [
+        record
+        for otel_span in otel_spans_from_records(spans)
+        for record in records_from_otel(otel_span)
+    ]
 
 
 def test_reopening_applies_nothing_twice(tmp_path: Path) -> None:

@@ -8,9 +8,11 @@ import re
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from agentoscope.tracing.store import ReadOnlyQueryError, SpanStore
+from agentoscope.tracing.store.guard import checked_select
 from agentoscope.tracing.store.queries import (
     ESTIMATE_MAX_RELATIVE_ERROR,
     QUERIES,
@@ -90,7 +92,9 @@ def test_writes_are_refused_on_a_read_write_store_too(tmp_path: Path) -> None:
     ],
 )
 def test_reads_run(store: SpanStore, sql: str) -> None:
-    store.query(sql)
+    result = store.query(sql)
+    assert isinstance(result, pd.DataFrame) and len(result.columns) > 0
+    assert checked_select(sql)  # the guard passes it as it is
 
 
 def test_values_travel_as_parameters(store: SpanStore) -> None:
@@ -234,7 +238,13 @@ def test_every_named_query_is_read_only_sql(tmp_path: Path) -> None:
     with SpanStore(path, read_only=True) as store:
         for name, query in QUERIES.items():
             params = {key: "x" for key in ("trace_id", "prefix") if key in query.defaults}
-            run(store, name, **params)  # parses, passes the guard, runs on an empty store
+            # Parses, passes the guard, and runs on an empty store with the columns it names.
+            assert checked_select(query.sql)
+            frame = run(store, name, **params)
+            assert len(frame.columns) > 0, name
+            # An empty store has nothing to count: no rows, or aggregates of zero.
+            numbers = frame.select_dtypes("number").fillna(0).to_numpy()
+            assert frame.empty or not numbers.any(), (name, frame)
 
 
 def test_estimated_percentiles_stay_within_their_error_bound(tmp_path: Path) -> None:

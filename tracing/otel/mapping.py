@@ -3,7 +3,7 @@ OpenInference keys Phoenix reads and our own keys under `agentoscope.*`.
 
 This module is the forward direction (`otel_span_from_record`, `otel_span_from_trace`): what
 `OTLPProcessor` sends. A trace becomes the root span `invoke_workflow {workflow_name}`; top-level
-spans are its children. The reverse, what `agentoscope serve` stores, is `otel_reverse.py`.
+spans are its children. The reverse, what `agentoscope serve` stores, is `otel/reverse.py`.
 
 Ids: the OTel trace id is the 128 bits of `trace_<32 hex>`; our span ids have 96 bits, so the
 64-bit OTel span id is a hash of the string and the string itself travels as

@@ -8,7 +8,7 @@ Binds 127.0.0.1 unless told otherwise. With a token, ingest and query need
 `Authorization: Bearer <token>` (HTTP header or gRPC metadata); health does not. A payload that
 does not decode gets 400 with the reason and nothing from it is stored. An export is answered
 once its spans are committed. With `decode_workers` (the CLI's default is 2), OTLP requests
-are decoded in worker processes (store_decode), so serve uses more than one core. SIGTERM (or
+are decoded in worker processes (serve/workers.py), so serve uses more than one core. SIGTERM (or
 Ctrl-C) stops the receivers, lets requests in flight finish, reads the spool one last time, commits
 everything queued and closes the store.
 """
@@ -90,7 +90,7 @@ class StoreService:
         self.max_body_bytes = max_body_bytes
         self.decode_workers = decode_workers
         # With workers, OTLP requests are decoded and prepared in other processes (see
-        # store_decode); without, in the receiving thread. As with any multiprocessing pool, a
+        # serve/workers.py); without, in the receiving thread. As with any multiprocessing pool, a
         # script that starts workers needs `if __name__ == "__main__":` (workers re-import it).
         self.decode_pool: DecodePool | None = None
         self.store: Any = None

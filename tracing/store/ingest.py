@@ -1,5 +1,5 @@
-"""Records to store rows: a batch split by kind, made into Arrow tables (store_arrow), and the SQL
-that merges it into the store.
+"""Records to store rows: a batch split by kind, made into Arrow tables (store/arrow.py), and
+the SQL that merges it into the store.
 
 Each batch is inserted with `INSERT INTO spans SELECT ... FROM <arrow table>`, rows in arrival
 order. The merge keeps the

@@ -6,7 +6,7 @@ into a temp table; SQL checks every row the way `check_record` would and gives t
 bounds; the spans and traces are merged from there in one transaction (measured: staging then
 inserting costs the same as one INSERT straight from read_json). DuckDB refuses a whole file at
 the first bad line (invalid JSON, a wrong type, a torn last line); such a file is then read with
-`tracing.jsonl.read_jsonl`, which skips and reports each bad line, and nothing of the fast
+`tracing.schema.read_jsonl`, which skips and reports each bad line, and nothing of the fast
 attempt remains.
 """
 
@@ -48,7 +48,7 @@ _RECORD_TYPES = record_types()
 _ZONED = "TRY_CAST(TRY_CAST({0} AS TIMESTAMPTZ) AS TIMESTAMP)"
 _PLAIN = "TRY_CAST({0} AS TIMESTAMP)"
 _UNUSUAL_TIME = "({0} IS NOT NULL AND NOT ends_with({0}, '+00:00'))"
-# What the line-by-line reader would refuse (tracing.jsonl.check_record), and the facts the
+# What the line-by-line reader would refuse (tracing.schema.check_record), and the facts the
 # merge needs. Repeated span ids are looked for by their 64-bit hashes, ~40% cheaper than
 # comparing the strings: as many hashes as spans proves every id distinct, and fewer (a repeat,
 # or a hash collision, about 3 in 10^8 for a file of 1M spans) only makes the merge keep one

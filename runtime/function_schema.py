@@ -10,6 +10,7 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import GenericAlias
 from typing import Any, Literal, get_origin, get_type_hints
 
 from griffe import Docstring, DocstringSectionKind
@@ -141,10 +142,15 @@ def function_schema(
         description = param_descriptions.get(name)
         default = param.default
         if param.kind == param.VAR_POSITIONAL:
-            annotation = list[annotation] if not get_origin(annotation) else annotation
+            # list[annotation], built at run time (the annotation is a value here).
+            annotation = (
+                GenericAlias(list, (annotation,)) if not get_origin(annotation) else annotation
+            )
             default = []
         elif param.kind == param.VAR_KEYWORD:
-            annotation = dict[str, annotation] if not get_origin(annotation) else annotation
+            annotation = (
+                GenericAlias(dict, (str, annotation)) if not get_origin(annotation) else annotation
+            )
             default = {}
         if default is inspect.Parameter.empty:
             fields[name] = (annotation, Field(..., description=description))

@@ -62,7 +62,10 @@ class InputGuardrail:
     run_in_parallel: bool = True
 
     def get_name(self) -> str:
-        return self.name or getattr(self.guardrail_function, "__name__", "input_guardrail")
+        if self.name:
+            return self.name
+        name: str = getattr(self.guardrail_function, "__name__", "input_guardrail")
+        return name
 
     async def run(
         self,
@@ -82,7 +85,10 @@ class OutputGuardrail:
     name: str | None = None
 
     def get_name(self) -> str:
-        return self.name or getattr(self.guardrail_function, "__name__", "output_guardrail")
+        if self.name:
+            return self.name
+        name: str = getattr(self.guardrail_function, "__name__", "output_guardrail")
+        return name
 
     async def run(
         self, context: RunContextWrapper[Any], agent: Agent[Any], agent_output: Any

@@ -20,6 +20,7 @@ from openai.types.responses import (
     ResponseReasoningItem,
     ResponseStreamEvent,
 )
+from openai.types.responses.response_input_item_param import FunctionCallOutput
 from pydantic import BaseModel
 
 from .exceptions import ModelBehaviorError
@@ -214,7 +215,9 @@ class ItemHelpers:
         return refusal or None
 
     @classmethod
-    def input_to_new_input_list(cls, input: str | Iterable[Any]) -> list[TResponseInputItem]:
+    def input_to_new_input_list(
+        cls, input: str | Iterable[TResponseInputItem | BaseModel]
+    ) -> list[TResponseInputItem]:
         """A string becomes one user message; a list is copied (items as plain dicts)."""
         if isinstance(input, str):
             return [cast(TResponseInputItem, {"content": input, "role": "user"})]
@@ -239,7 +242,7 @@ class ItemHelpers:
         )
 
     @classmethod
-    def tool_call_output_item(cls, tool_call: Any, output: Any) -> dict[str, Any]:
+    def tool_call_output_item(cls, tool_call: Any, output: Any) -> FunctionCallOutput:
         """The `function_call_output` input item answering `tool_call` with `output`."""
         return {
             "call_id": _field(tool_call, "call_id"),

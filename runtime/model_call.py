@@ -7,6 +7,8 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
+from openai.types.responses import Response
+
 from .agent import Agent
 from .agent_output import AgentOutputSchemaBase
 from .exceptions import ModelBehaviorError, UserError
@@ -107,7 +109,7 @@ async def call_model(
             conversation_id=conversation_id,
             prompt=prompt,
         )
-    final: Any = None
+    final: Response | None = None
     async for event in model.stream_response(
         instructions,
         input_items,
@@ -121,7 +123,7 @@ async def call_model(
         prompt=prompt,
     ):
         emit(RawResponsesStreamEvent(data=event))
-        if getattr(event, "type", None) == "response.completed":
+        if event.type == "response.completed":
             final = event.response
     if final is None:
         raise ModelBehaviorError("The model's stream ended without a response.completed event")

@@ -9,6 +9,7 @@ from typing import Any
 from .agent import Agent
 from .items import TResponseInputItem
 from .lifecycle import RunHooks
+from .memory.session import Session
 from .result import RunResult, RunResultStreaming
 from .run_config import DEFAULT_MAX_TURNS, RunConfig
 from .run_context import RunContextWrapper
@@ -39,7 +40,7 @@ class Runner:
         previous_response_id: str | None = None,
         auto_previous_response_id: bool = False,
         conversation_id: str | None = None,
-        session: Any | None = None,
+        session: Session | None = None,
     ) -> RunResult:
         """Run from `starting_agent` until an agent produces a final output: call the model,
         run the tools it asks for, follow handoffs. Raises MaxTurnsExceeded after `max_turns`
@@ -76,7 +77,7 @@ class Runner:
         previous_response_id: str | None = None,
         auto_previous_response_id: bool = False,
         conversation_id: str | None = None,
-        session: Any | None = None,
+        session: Session | None = None,
     ) -> RunResult:
         """`run()` for code without an event loop. Inside a running loop, await run() instead."""
         try:
@@ -115,7 +116,7 @@ class Runner:
         previous_response_id: str | None = None,
         auto_previous_response_id: bool = False,
         conversation_id: str | None = None,
-        session: Any | None = None,
+        session: Session | None = None,
     ) -> RunResultStreaming:
         """Start a run in the background and return at once; `async for event in
         result.stream_events()` yields raw model events, run item events and agent updates.

@@ -22,6 +22,7 @@ from .guardrail import InputGuardrailResult, OutputGuardrailResult
 from .handoffs import Handoff
 from .items import ItemHelpers, ModelResponse, RunItem, TResponseInputItem
 from .lifecycle import RunHooks
+from .memory.session import Session
 from .model_call import call_model, filter_model_input, resolve_model
 from .models.interface import Model
 from .result import RunResult, RunResultStreaming
@@ -62,7 +63,7 @@ class AgentRunLoop:
         run_config: RunConfig | None,
         previous_response_id: str | None,
         conversation_id: str | None,
-        session: Any | None,
+        session: Session | None,
         auto_previous_response_id: bool = False,
         streaming: RunResultStreaming | None = None,
     ) -> None:
@@ -120,7 +121,7 @@ class AgentRunLoop:
             final_output = await self._loop()
             result = self._result(final_output)
             if self.session is not None:
-                await self._save_to_session()
+                await self._save_to_session(self.session)
             return result
         except AgentsException as exc:
             exc.run_data = self._error_details()
@@ -157,10 +158,10 @@ class AgentRunLoop:
         self.original_input = combined
         self.model_input = list(combined)
 
-    async def _save_to_session(self) -> None:
+    async def _save_to_session(self, session: Session) -> None:
         items = [item.to_input_item() for item in self.generated_items]
         if items:
-            await self.session.add_items(items)
+            await session.add_items(items)
 
     async def _loop(self) -> Any:
         while True:

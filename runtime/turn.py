@@ -97,10 +97,9 @@ def process_model_response(
     handoff_by_name = {h.tool_name: h for h in handoffs}
     function_by_name = {t.name: t for t in tools if isinstance(t, FunctionTool)}
     for output in response.output:
-        kind = output.type
-        if kind == "message":
+        if output.type == "message":
             processed.new_items.append(MessageOutputItem(agent=agent, raw_item=output))
-        elif kind == "function_call":
+        elif output.type == "function_call":
             name = output.name
             processed.tools_used.append(name)
             target = handoff_by_name.get(name)
@@ -123,13 +122,13 @@ def process_model_response(
                 ToolCallItem(agent=agent, raw_item=output, description=tool.description)
             )
             processed.functions.append(FunctionRun(output, tool))
-        elif kind == "reasoning":
+        elif output.type == "reasoning":
             processed.new_items.append(ReasoningItem(agent=agent, raw_item=output))
-        elif kind in _HOSTED_TOOL_CALLS:
+        elif output.type in _HOSTED_TOOL_CALLS:
             processed.new_items.append(ToolCallItem(agent=agent, raw_item=output))
-            processed.tools_used.append(kind)
+            processed.tools_used.append(output.type)
         else:
-            logger.warning("Ignoring model output item of unexpected type %r", kind)
+            logger.warning("Ignoring model output item of unexpected type %r", output.type)
     return processed
 
 

@@ -250,3 +250,40 @@ def test_fast_cleaning_never_skips_what_the_exact_rules_catch() -> None:
         assert "xoxb-1234567890abc" not in text, label
         assert "Reply(" not in text, label
     assert cleaned == {"reply": {"text": "hi"}}
+
+
+class KeepingExporter(tracing.Exporter):
+    def __init__(self) -> None:
+        self.records: list[dict[str, Any]] = []
+        self.closed = 0
+
+    def export(self, records: list[dict[str, Any]]) -> None:
+        self.records.extend(records)
+
+    def close(self) -> None:
+        self.closed += 1
+
+
+def test_a_batching_processor_hands_batches_to_its_exporter() -> None:
+    exporter = KeepingExporter()
+    processor = tracing.BatchingProcessor(exporter, max_batch_size=3)
+    tracing.set_trace_processors([processor])
+    with tracing.trace("exported"):
+        for index in range(5):
+            with tracing.custom_span(f"step {index}"):
+                pass
+    processor.shutdown(timeout=5)
+    kinds = [record["kind"] for record in exporter.records]
+    assert kinds == ["span"] * 5 + ["trace"]
+    assert exporter.closed == 1  # once, after the last export
+    assert processor.stats()["exported"] == 6
+
+
+def test_a_batching_processor_without_exporter_says_so(caplog: pytest.LogCaptureFixture) -> None:
+    processor = tracing.BatchingProcessor()
+    tracing.set_trace_processors([processor])
+    with tracing.trace("nowhere"), tracing.custom_span("c"):
+        pass
+    processor.force_flush()
+    assert processor.stats()["failed_records"] == 2
+    assert "has no exporter: pass one, or override export()" in caplog.text

@@ -27,10 +27,10 @@ from .create import (
 from .ids import gen_group_id, gen_span_id, gen_trace_id
 from .lazy import lazy_getattr
 from .processor import TracingProcessor
-from .processors.batching import BatchingProcessor, stats
+from .processors.batching import BatchingProcessor, Exporter, stats
 from .processors.configure import configure
-from .processors.console import ConsoleProcessor
-from .processors.jsonl import JSONLProcessor
+from .processors.console import ConsoleExporter, ConsoleProcessor
+from .processors.jsonl import JSONLExporter, JSONLProcessor
 from .provider import (
     TraceProvider,
     add_trace_processor,
@@ -77,7 +77,9 @@ __getattr__ = lazy_getattr(
     {
         "SpanStore": ".store.span_store",
         "StoreLockedError": ".store.connection",
+        "DuckDBExporter": ".processors.duckdb",
         "DuckDBProcessor": ".processors.duckdb",
+        "OTLPExporter": ".processors.otlp",
         "OTLPProcessor": ".processors.otlp",
         "StoreClient": ".store.client",
         "instrument_openai_agents": ".processors.dropin",
@@ -91,19 +93,24 @@ __all__ = [
     "TRACE_RECORD_FIELDS",
     "AgentSpanData",
     "BatchingProcessor",
+    "ConsoleExporter",
     "ConsoleProcessor",
     "CustomSpanData",
     "DataPolicy",
+    "DuckDBExporter",
     "DuckDBProcessor",
+    "Exporter",
     "FunctionSpanData",
     "GenerationSpanData",
     "GuardrailSpanData",
     "HandoffSpanData",
+    "JSONLExporter",
     "JSONLProcessor",
     "MCPListToolsSpanData",
     "MalformedLine",
     "NoOpSpan",
     "NoOpTrace",
+    "OTLPExporter",
     "OTLPProcessor",
     "ResponseSpanData",
     "Span",

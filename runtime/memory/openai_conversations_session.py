@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from openai import APIError, AsyncOpenAI
 
@@ -54,7 +54,7 @@ class OpenAIConversationsSession(SessionABC):
         self._mutation_lock = asyncio.Lock()
 
     @property
-    def session_id(self) -> str:  # type: ignore[override]
+    def session_id(self) -> str:
         """The conversation id; known after the first call that reaches the API."""
         if self._conversation_id is None:
             raise SessionNotStartedError(
@@ -101,7 +101,7 @@ class OpenAIConversationsSession(SessionABC):
         conversation_id = await self._ensure_conversation()
         if limit == 0:
             return []
-        order = "asc" if limit is None else "desc"
+        order: Literal["asc", "desc"] = "asc" if limit is None else "desc"
         page_size = _MAX_PAGE if limit is None else min(limit, _MAX_PAGE)
         pages = self.client.conversations.items.list(conversation_id, order=order, limit=page_size)
 

@@ -127,4 +127,4 @@ class SessionABC(ABC):
 
 # Every SessionABC is a Session, also while an attribute such as a lazily assigned session_id
 # cannot be read yet (the structural check alone would then answer False).
-Session.register(SessionABC)
+Session.register(SessionABC)  # type: ignore[type-abstract]  # register() takes abstract classes

@@ -222,10 +222,12 @@ def clean_input_items(input: str | list[TResponseInputItem]) -> list[Any]:
         if isinstance(item, dict) and (
             item.get("id") == FAKE_RESPONSES_ID or "provider_data" in item
         ):
-            item = {k: v for k, v in item.items() if k != "provider_data"}
-            if item.get("id") == FAKE_RESPONSES_ID:
-                del item["id"]
-        cleaned.append(item)
+            trimmed = {k: v for k, v in item.items() if k != "provider_data"}
+            if trimmed.get("id") == FAKE_RESPONSES_ID:
+                del trimmed["id"]
+            cleaned.append(trimmed)
+        else:
+            cleaned.append(item)
     return cleaned
 
 

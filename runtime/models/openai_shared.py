@@ -14,6 +14,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 from openai import NOT_GIVEN, Omit, omit
 
+from agentoscope.tracing import SpanError
+
 from ..model_settings import ModelSettings
 from ..usage import Usage
 from .interface import ModelTracing
@@ -67,7 +69,7 @@ def model_config_for_trace(
     return config
 
 
-def span_error(message: str, error: BaseException, tracing: ModelTracing) -> dict[str, Any]:
+def span_error(message: str, error: BaseException, tracing: ModelTracing) -> SpanError:
     """The span error for a failed call: the exception's class always, its text only when data
     may be recorded (provider errors can echo the request)."""
     data: dict[str, Any] = {"type": type(error).__name__}

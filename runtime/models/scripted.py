@@ -125,7 +125,7 @@ def _coerce_turn(spec: TurnSpec) -> ScriptedTurn:
         return ScriptedTurn(error=spec)
     if isinstance(spec, Sequence) and not isinstance(spec, str | bytes):
         return ScriptedTurn(output=list(spec))
-    return ScriptedTurn(output=[spec])  # type: ignore[list-item]
+    return ScriptedTurn(output=[spec])
 
 
 def _per_call_usage(usage: Usage) -> Usage:
@@ -354,6 +354,7 @@ def _stream_events(model: str, turn: ScriptedTurn, usage: Usage) -> Iterable[Any
         response=_response(model, response_id, [], None),
     )
     for index, item in enumerate(turn.output):
+        pending: TResponseOutputItem
         if isinstance(item, ResponseOutputMessage):
             pending = item.model_copy(update={"status": "in_progress", "content": []})
         elif isinstance(item, ResponseFunctionToolCall):
@@ -421,7 +422,8 @@ def _stream_events(model: str, turn: ScriptedTurn, usage: Usage) -> Iterable[Any
                 item_id=item.id or "",
                 output_index=index,
                 arguments=item.arguments,
-                name=item.name,
+                # Not in openai's event model, which keeps unknown fields as extras.
+                name=item.name,  # type: ignore[call-arg]
             )
         yield ResponseOutputItemDoneEvent(
             type="response.output_item.done",

@@ -115,6 +115,7 @@ def test_a_file_that_is_not_a_store(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert "not a store this dashboard can read" in page_text(app)
 
 
+@pytest.mark.slow  # starts another process
 def test_reads_through_agentoscope_serve(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "traces.duckdb"
     build_dashboard_store(path)

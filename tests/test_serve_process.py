@@ -14,6 +14,9 @@ from agentoscope.tracing.processors.otlp import OTLPProcessor
 from agentoscope.tracing.store import SpanStore
 from support.serve import free_port, serve_subprocess, wait_healthy
 
+# Each test starts and stops whole processes.
+pytestmark = pytest.mark.slow
+
 
 @pytest.mark.slow
 def test_sigterm_flushes_and_exits_cleanly(tmp_path: Path) -> None:

@@ -246,6 +246,7 @@ async def test_a_server_that_goes_away_raises_a_clear_error() -> None:
         await session.close()
 
 
+@pytest.mark.slow  # starts another process
 def test_importing_sessions_does_not_need_the_redis_package() -> None:
     code = (
         "import sys; sys.modules['redis'] = None\n"  # any `import redis` now fails

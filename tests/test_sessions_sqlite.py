@@ -184,6 +184,7 @@ _CHILD = textwrap.dedent(
 )
 
 
+@pytest.mark.slow  # starts another process
 async def test_two_processes_append_to_one_file(tmp_path: Path) -> None:
     path, go = tmp_path / "shared.db", tmp_path / "go"
     children = [

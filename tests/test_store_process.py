@@ -20,6 +20,9 @@ from support.store_spans import span, store_rows
 CHILD_PRELUDE = """
 import sys
 from datetime import datetime, timedelta
+
+# Each test starts and stops whole processes.
+pytestmark = pytest.mark.slow
 BATCH = 1000
 START = datetime(2026, 1, 1)
 

@@ -16,13 +16,14 @@ import pytest
 from agentoscope.tracing.store import SpanStore, StoreLockedError
 from support.store_spans import span, store_rows
 
+# Each test starts and stops whole processes.
+pytestmark = pytest.mark.slow
+
 # Records of batch n: BATCH spans of one trace, starting one second after batch n-1.
 CHILD_PRELUDE = """
 import sys
 from datetime import datetime, timedelta
 
-# Each test starts and stops whole processes.
-pytestmark = pytest.mark.slow
 BATCH = 1000
 START = datetime(2026, 1, 1)
 

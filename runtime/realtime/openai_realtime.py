@@ -176,13 +176,13 @@ class OpenAIRealtimeWebSocketModel(RealtimeModel):
             model_name=self.model,
             playback_tracker=options.get("playback_tracker"),
         )
-        self._listen_task = asyncio.create_task(self._listen(), name="agentoscope-realtime-listen")
+        self._listen_task = asyncio.create_task(
+            self._listen(self._connection, self._protocol), name="agentoscope-realtime-listen"
+        )
         await self._emit(RealtimeModelConnectionStatusEvent(status="connected"))
         await self._protocol.send_session_update(settings)
 
-    async def _listen(self) -> None:
-        connection, protocol = self._connection, self._protocol
-        assert connection is not None and protocol is not None
+    async def _listen(self, connection: Any, protocol: OpenAIRealtimeProtocol) -> None:
         try:
             while True:
                 message = await connection.recv_bytes()

@@ -53,19 +53,28 @@ def _turn_detection(value: Any) -> Any:
     return result
 
 
-def session_tools(tools: list[Any], handoffs: list[Handoff]) -> list[dict[str, Any]]:
-    """Function tools and handoffs as the session's `tools`; anything else is an error."""
-    converted: list[dict[str, Any]] = []
+def check_tools(tools: list[Any], handoffs: list[Handoff]) -> None:
+    """Only function tools (a realtime model runs no hosted tools), every name once."""
     names: set[str] = set()
+    for name in [getattr(t, "name", t) for t in tools] + [h.tool_name for h in handoffs]:
+        if name in names:
+            raise UserError(f"Realtime tool name {name!r} is used twice")
+        names.add(name)
     for tool in tools:
         if not isinstance(tool, FunctionTool):
             raise UserError(
                 f"Realtime agents support function tools only; {getattr(tool, 'name', tool)!r} "
                 "is not one"
             )
+
+
+def session_tools(tools: list[Any], handoffs: list[Handoff]) -> list[dict[str, Any]]:
+    """Function tools and handoffs as the session's `tools`."""
+    check_tools(tools, handoffs)
+    converted: list[dict[str, Any]] = []
+    for tool in tools:
         if tool.is_enabled is False:
             continue
-        names.add(tool.name)
         converted.append(
             {
                 "type": "function",
@@ -77,9 +86,6 @@ def session_tools(tools: list[Any], handoffs: list[Handoff]) -> list[dict[str, A
     for handoff in handoffs:
         if handoff.is_enabled is False:
             continue
-        if handoff.tool_name in names:
-            raise UserError(f"Realtime tool name {handoff.tool_name!r} is used twice")
-        names.add(handoff.tool_name)
         converted.append(
             {
                 "type": "function",

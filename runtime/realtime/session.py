@@ -47,7 +47,7 @@ from .model_inputs import (
     RealtimeModelSendSessionUpdate,
     RealtimeModelSendUserInput,
 )
-from .openai_session_config import DEFAULT_MODEL_SETTINGS
+from .openai_session_config import DEFAULT_MODEL_SETTINGS, check_tools
 from .session_guardrails import OutputGuardrailRunner
 from .session_tools import ToolCallRunner
 from .session_tracing import RealtimeSessionTracer, TracingOptions
@@ -224,6 +224,7 @@ class RealtimeSession(RealtimeModelListener):
         settings["instructions"] = await agent.get_system_prompt(self._context_wrapper) or ""
         settings["tools"] = await agent.get_all_tools(self._context_wrapper)
         settings["handoffs"] = await enabled_handoffs(agent, self._context_wrapper)
+        check_tools(settings["tools"], settings["handoffs"])
         return settings
 
     async def set_agent(

@@ -7,6 +7,7 @@ traces all of it locally (see session_tracing)."""
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -131,10 +132,14 @@ class RealtimeSession(RealtimeModelListener):
         if starting:
             settings.update(starting)
         self._tracer = RealtimeSessionTracer(self._tracing_options(settings))
-        self._tracer.start(self._current_agent.name, *_names(settings))
+        # The model's tasks (its listener, and the tool and guardrail tasks made from it) start
+        # in a context where the session's trace is current; the caller's context is untouched.
+        context = contextvars.copy_context()
+        context.run(self._tracer.start, self._current_agent.name, *_names(settings))
         self._model.add_listener(self)
+        connect = self._model.connect({**self._model_config, "initial_model_settings": settings})
         try:
-            await self._model.connect({**self._model_config, "initial_model_settings": settings})
+            await asyncio.create_task(connect, context=context)
         except BaseException as error:
             self._model.remove_listener(self)
             self._closed = True

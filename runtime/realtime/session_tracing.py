@@ -117,7 +117,9 @@ class RealtimeSessionTracer:
             metadata={**(o.metadata or {}), "realtime_model": o.model},
             disabled=o.disabled,
         )
-        self.trace.start()
+        # Current in the context the session's tasks are made in (not the caller's), so spans
+        # a tool opens itself land in the session's trace.
+        self.trace.start(mark_as_current=True)
         self._open_agent(agent_name, tools, handoffs)
 
     def _open_agent(self, name: str, tools: list[str], handoffs: list[str]) -> None:

@@ -272,15 +272,17 @@ class RealtimeSession(RealtimeModelListener):
             transcription_model=(transcription or {}).get("model"),
         )
 
-    async def _hook(self, agent: RealtimeAgent[Any], name: str, *args: Any) -> None:
-        if agent.hooks is None:
+    async def _hook(self, owner: RealtimeAgent[Any], name: str, *args: Any) -> None:
+        """Call `owner`'s hook `name` with the context and `args`; a failing hook is an error
+        event, not the end of the session."""
+        if owner.hooks is None:
             return
         try:
-            await getattr(agent.hooks, name)(self._context_wrapper, agent, *args)
+            await getattr(owner.hooks, name)(self._context_wrapper, *args)
         except Exception as error:
             await self._put(
                 RealtimeError(
-                    error={"message": f"{name} hook of {agent.name!r} failed: {error!r}"},
+                    error={"message": f"{name} hook of {owner.name!r} failed: {error!r}"},
                     info=self._event_info,
                 )
             )
@@ -344,7 +346,7 @@ class RealtimeSession(RealtimeModelListener):
             await self._put(
                 RealtimeAgentStartEvent(agent=self._current_agent, info=self._event_info)
             )
-            await self._hook(self._current_agent, "on_start")
+            await self._hook(self._current_agent, "on_start", self._current_agent)
         elif kind == "usage":
             self._context_wrapper.usage.add(event.usage)
             self._tracer.usage(event.response_id, event.raw_usage)
@@ -355,7 +357,7 @@ class RealtimeSession(RealtimeModelListener):
             self._guardrails.response_ended(response_id)
             text = self._response_texts.pop(response_id, "")
             await self._put(RealtimeAgentEndEvent(agent=agent, info=self._event_info))
-            await self._hook(agent, "on_end", text)
+            await self._hook(agent, "on_end", agent, text)
         elif kind == "end_of_stream":
             self._stream_ended = True
             self._queue.put_nowait(_CLOSED)

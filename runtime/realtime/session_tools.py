@@ -123,7 +123,7 @@ class ToolCallRunner:
                 agent=agent, tool=tool, arguments=call.arguments, info=session.event_info
             )
         )
-        await session._hook(agent, "on_tool_start", tool)
+        await session._hook(agent, "on_tool_start", agent, tool)
         span = session.tracer.function_span(call.name, call.arguments, call.call_id)
         # Current in this task only, so a tool's own error reporting finds its span.
         span.start(mark_as_current=True)
@@ -164,7 +164,7 @@ class ToolCallRunner:
                 info=session.event_info,
             )
         )
-        await session._hook(agent, "on_tool_end", tool, result)
+        await session._hook(agent, "on_tool_end", agent, tool, result)
 
     async def _handoff(
         self, call: RealtimeModelToolCallEvent, agent: RealtimeAgent[Any], handoff: Any
@@ -191,7 +191,7 @@ class ToolCallRunner:
         await session.put_event(
             RealtimeHandoffEvent(from_agent=agent, to_agent=new_agent, info=session.event_info)
         )
-        await session._hook(agent, "on_handoff", new_agent)
+        await session._hook(agent, "on_handoff", new_agent, agent)
         # The new instructions and tools must be in place before the model responds.
         await session.send_model_event(RealtimeModelSendSessionUpdate(session_settings=settings))
         await self._send_output(call, handoff.get_transfer_message(new_agent), start_response=True)

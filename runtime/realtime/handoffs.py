@@ -78,7 +78,7 @@ async def enabled_handoffs(agent: RealtimeAgent[Any], ctx: RunContextWrapper[Any
             raise UserError(f"RealtimeAgent {agent.name!r}: invalid handoff {entry!r}")
         enabled = entry.is_enabled
         if callable(enabled):
-            enabled = enabled(ctx, agent)
+            enabled = enabled(ctx, agent)  # type: ignore[arg-type]
             if inspect.isawaitable(enabled):
                 enabled = await enabled
         if enabled:

@@ -145,6 +145,13 @@ class RealtimeModelRawServerEvent:
     type: Literal["raw_server_event"] = "raw_server_event"
 
 
+@dataclass
+class RealtimeModelEndOfStreamEvent:
+    """The connection ended normally; no more events will come."""
+
+    type: Literal["end_of_stream"] = "end_of_stream"
+
+
 RealtimeModelEvent: TypeAlias = (
     RealtimeModelErrorEvent
     | RealtimeModelToolCallEvent
@@ -163,14 +170,5 @@ RealtimeModelEvent: TypeAlias = (
     | RealtimeModelOtherEvent
     | RealtimeModelExceptionEvent
     | RealtimeModelRawServerEvent
+    | RealtimeModelEndOfStreamEvent
 )
-
-
-@dataclass
-class RealtimeModelEndOfStreamEvent:
-    """The connection ended normally; no more events will come."""
-
-    type: Literal["end_of_stream"] = "end_of_stream"
-
-
-RealtimeModelEvent = RealtimeModelEvent | RealtimeModelEndOfStreamEvent  # type: ignore[misc]

@@ -90,7 +90,8 @@ def user_input_item(user_input: RealtimeModelUserInput) -> dict[str, Any]:
     if not isinstance(user_input, Mapping) or user_input.get("type") != "message":
         raise UserError(f"send_message: expected a string or a user message, got {user_input!r}")
     content: list[dict[str, Any]] = []
-    for index, part in enumerate(user_input.get("content") or []):
+    parts: list[Any] = list(user_input.get("content") or [])
+    for index, part in enumerate(parts):
         kind = part.get("type") if isinstance(part, Mapping) else None
         if kind == "input_text" and isinstance(part.get("text"), str):
             content.append({"type": "input_text", "text": part["text"]})

@@ -207,19 +207,21 @@ class OpenAIRealtimeWebSocketModel(RealtimeModel):
             reason = (
                 f": {closed.rcvd.reason}" if closed.rcvd is not None and closed.rcvd.reason else ""
             )
-            error = RealtimeConnectionError(
+            dropped = RealtimeConnectionError(
                 f"the realtime server at {_safe_url(self._url)} closed the connection{where} "
                 f"(code {code}{reason})"
             )
-            error.__cause__ = closed
-            await self._emit(RealtimeModelExceptionEvent(exception=error, context="connection"))
+            dropped.__cause__ = closed
+            await self._emit(RealtimeModelExceptionEvent(exception=dropped, context="connection"))
         except asyncio.CancelledError:
             raise
         except Exception as failure:
             if not self._closing:
-                error = RealtimeConnectionError(f"realtime connection failed: {failure!r}")
-                error.__cause__ = failure
-                await self._emit(RealtimeModelExceptionEvent(exception=error, context="connection"))
+                broken = RealtimeConnectionError(f"realtime connection failed: {failure!r}")
+                broken.__cause__ = failure
+                await self._emit(
+                    RealtimeModelExceptionEvent(exception=broken, context="connection")
+                )
 
     async def _send_json(self, payload: dict[str, Any]) -> None:
         if self._connection is None:

@@ -192,9 +192,9 @@ class ScriptedRealtimeModel(RealtimeModel):
                 }
             )
         elif kind == "conversation.item.retrieve":
-            item = self._stand.items.get(event["item_id"])
-            if item is not None:
-                self._queue({"type": "conversation.item.retrieved", "item": item})
+            found = self._stand.items.get(event["item_id"])
+            if found is not None:
+                self._queue({"type": "conversation.item.retrieved", "item": found})
 
     def _commit_audio(self) -> None:
         item_id = self._id("item")
@@ -293,7 +293,7 @@ class ScriptedRealtimeModel(RealtimeModel):
             output.append(call)
             index += 1
         words = len(turn.text or "")
-        usage = (
+        usage: dict[str, Any] = (
             dict(turn.usage)
             if turn.usage is not None
             else {

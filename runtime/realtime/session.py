@@ -41,7 +41,24 @@ from .handoffs import enabled_handoffs
 from .history import with_assistant_transcript, with_item, with_transcript
 from .items import RealtimeItem
 from .model import RealtimeModel, RealtimeModelConfig, RealtimeModelListener
-from .model_events import RealtimeModelEvent
+from .model_events import (
+    RealtimeModelAudioDoneEvent,
+    RealtimeModelAudioEvent,
+    RealtimeModelAudioInterruptedEvent,
+    RealtimeModelEndOfStreamEvent,
+    RealtimeModelErrorEvent,
+    RealtimeModelEvent,
+    RealtimeModelExceptionEvent,
+    RealtimeModelInputAudioTranscriptionCompletedEvent,
+    RealtimeModelItemDeletedEvent,
+    RealtimeModelItemUpdatedEvent,
+    RealtimeModelOutputTextDeltaEvent,
+    RealtimeModelToolCallEvent,
+    RealtimeModelTranscriptDeltaEvent,
+    RealtimeModelTurnEndedEvent,
+    RealtimeModelTurnStartedEvent,
+    RealtimeModelUsageEvent,
+)
 from .model_inputs import (
     RealtimeModelSendAudio,
     RealtimeModelSendInterrupt,
@@ -92,7 +109,6 @@ class RealtimeSession(RealtimeModelListener):
         self._stored_exception: BaseException | None = None
         self._response_agents: dict[str, RealtimeAgent[Any]] = {}
         self._response_texts: dict[str, str] = {}
-        self._audio_items: set[str] = set()
         self._tracer = RealtimeSessionTracer(TracingOptions(disabled=True))
         self._guardrails = OutputGuardrailRunner(self)
         self._tools = ToolCallRunner(self)
@@ -246,9 +262,9 @@ class RealtimeSession(RealtimeModelListener):
             await self._queue.put(event)
 
     def _tracing_options(self, settings: RealtimeSessionModelSettings) -> TracingOptions:
-        tracing = settings.get("tracing", {})
-        disabled = bool(self._run_config.get("tracing_disabled")) or tracing is None
-        tracing = tracing or {}
+        configured: Any = settings.get("tracing", {})
+        disabled = bool(self._run_config.get("tracing_disabled")) or configured is None
+        tracing: dict[str, Any] = dict(configured or {})
         audio = settings.get("audio") or {}
         in_format = (audio.get("input") or {}).get("format") or settings.get(
             "input_audio_format", "pcm16"
@@ -293,75 +309,74 @@ class RealtimeSession(RealtimeModelListener):
         if self._closed:
             return
         await self._put(RealtimeRawModelEvent(data=event, info=self._event_info))
-        kind = event.type
-        if kind == "error":
+        info = self._event_info
+        if isinstance(event, RealtimeModelErrorEvent):
             self._tracer.error(event.error)
-            await self._put(RealtimeError(error=event.error, info=self._event_info))
-        elif kind == "function_call":
+            await self._put(RealtimeError(error=event.error, info=info))
+        elif isinstance(event, RealtimeModelToolCallEvent):
             self._tracer.tool_call(event.response_id, event.name, event.call_id, event.arguments)
             await self._tools.on_call(event, self._current_agent)
-        elif kind == "audio":
+        elif isinstance(event, RealtimeModelAudioEvent):
             self._tracer.audio(event.response_id, event.item_id, event.content_index, event.data)
-            self._audio_items.add(event.item_id)
             if not self._guardrails.interrupted(event.response_id):
                 await self._put(
                     RealtimeAudio(
                         audio=event,
                         item_id=event.item_id,
                         content_index=event.content_index,
-                        info=self._event_info,
+                        info=info,
                     )
                 )
-        elif kind == "audio_interrupted":
+        elif isinstance(event, RealtimeModelAudioInterruptedEvent):
             await self._put(
                 RealtimeAudioInterrupted(
-                    item_id=event.item_id, content_index=event.content_index, info=self._event_info
+                    item_id=event.item_id, content_index=event.content_index, info=info
                 )
             )
-        elif kind == "audio_done":
+        elif isinstance(event, RealtimeModelAudioDoneEvent):
             self._tracer.audio_done(event.item_id, event.content_index)
             await self._put(
                 RealtimeAudioEnd(
-                    item_id=event.item_id, content_index=event.content_index, info=self._event_info
+                    item_id=event.item_id, content_index=event.content_index, info=info
                 )
             )
-        elif kind == "input_audio_transcription_completed":
+        elif isinstance(event, RealtimeModelInputAudioTranscriptionCompletedEvent):
             self._tracer.user_transcript(event.transcript)
             self._history, added = with_transcript(self._history, event.item_id, event.transcript)
             await self._history_changed(event.item_id, added)
-        elif kind in ("transcript_delta", "output_text_delta"):
-            await self._on_delta(
-                event.response_id, event.item_id, event.delta, kind == "transcript_delta"
-            )
-        elif kind == "item_updated":
+        elif isinstance(
+            event, RealtimeModelTranscriptDeltaEvent | RealtimeModelOutputTextDeltaEvent
+        ):
+            audio = isinstance(event, RealtimeModelTranscriptDeltaEvent)
+            await self._on_delta(event.response_id, event.item_id, event.delta, audio)
+        elif isinstance(event, RealtimeModelItemUpdatedEvent):
             self._history, added = with_item(self._history, event.item)
             await self._history_changed(event.item.item_id, added)
-        elif kind == "item_deleted":
+        elif isinstance(event, RealtimeModelItemDeletedEvent):
             self._history = [item for item in self._history if item.item_id != event.item_id]
-            await self._put(RealtimeHistoryUpdated(history=self.history, info=self._event_info))
-        elif kind == "turn_started":
+            await self._put(RealtimeHistoryUpdated(history=self.history, info=info))
+        elif isinstance(event, RealtimeModelTurnStartedEvent):
             response_id = event.response_id or ""
-            self._response_agents[response_id] = self._current_agent
+            agent = self._current_agent
+            self._response_agents[response_id] = agent
             self._tracer.response_started(response_id)
-            await self._put(
-                RealtimeAgentStartEvent(agent=self._current_agent, info=self._event_info)
-            )
-            await self._hook(self._current_agent, "on_start", self._current_agent)
-        elif kind == "usage":
+            await self._put(RealtimeAgentStartEvent(agent=agent, info=info))
+            await self._hook(agent, "on_start", agent)
+        elif isinstance(event, RealtimeModelUsageEvent):
             self._context_wrapper.usage.add(event.usage)
             self._tracer.usage(event.response_id, event.raw_usage)
-        elif kind == "turn_ended":
+        elif isinstance(event, RealtimeModelTurnEndedEvent):
             response_id = event.response_id or ""
             agent = self._response_agents.pop(response_id, self._current_agent)
             self._tracer.response_ended(response_id, event.status)
             self._guardrails.response_ended(response_id)
             text = self._response_texts.pop(response_id, "")
-            await self._put(RealtimeAgentEndEvent(agent=agent, info=self._event_info))
+            await self._put(RealtimeAgentEndEvent(agent=agent, info=info))
             await self._hook(agent, "on_end", agent, text)
-        elif kind == "end_of_stream":
+        elif isinstance(event, RealtimeModelEndOfStreamEvent):
             self._stream_ended = True
             self._queue.put_nowait(_CLOSED)
-        elif kind == "exception":
+        elif isinstance(event, RealtimeModelExceptionEvent):
             self._stored_exception = event.exception
             self._queue.put_nowait(_CLOSED)
 

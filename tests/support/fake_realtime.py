@@ -140,6 +140,7 @@ class FakeRealtimeServer:
 
     async def _answer(self, ws: ServerConnection, event: dict[str, Any]) -> None:
         kind = event["type"]
+        reply: dict[str, Any]
         if kind == "session.update":
             reply = {"type": "session.updated", "session": {**event["session"], "id": "sess_1"}}
         elif kind == "conversation.item.create":
@@ -147,9 +148,9 @@ class FakeRealtimeServer:
             self.items[item["id"]] = item
             reply = {"type": "conversation.item.added", "previous_item_id": None, "item": item}
         elif kind == "conversation.item.truncate":
-            item = self.items.get(event["item_id"])
-            if item is not None:  # the server forgets the transcript of what was cut
-                item["content"] = [{"type": "output_audio", "transcript": None}]
+            cut = self.items.get(event["item_id"])
+            if cut is not None:  # the server forgets the transcript of what was cut
+                cut["content"] = [{"type": "output_audio", "transcript": None}]
             reply = {
                 "type": "conversation.item.truncated",
                 "item_id": event["item_id"],

@@ -16,6 +16,7 @@ from agentoscope.runtime.realtime import (
     RealtimeAgent,
     RealtimeConnectionError,
     RealtimeModelOtherEvent,
+    RealtimeModelSendRawMessage,
     RealtimeRunner,
     RealtimeSession,
 )
@@ -285,6 +286,34 @@ async def test_tool_names_colliding_with_a_handoff_are_an_error(server: FakeReal
     clash = RealtimeAgent(name="Clash", tools=[impostor], handoffs=[RealtimeAgent(name="Billing")])
     with pytest.raises(UserError, match="'transfer_to_billing' is used twice"):
         async with await RealtimeRunner(clash, model=OpenAIRealtimeWebSocketModel()).run(
+            model_config={"url": server.url, "api_key": "k"}
+        ):
+            pass
+
+
+async def test_attaching_to_a_call_and_sending_a_raw_client_event(
+    server: FakeRealtimeServer,
+) -> None:
+    async with await session_for({"url": server.url, "api_key": "k", "call_id": "rtc_123"}) as s:
+        await s.model.send_event(
+            RealtimeModelSendRawMessage(
+                message={"type": "input_audio_buffer.clear", "other_data": {"event_id": "mine"}}
+            )
+        )
+    await server.wait_closed()
+    assert server.request_path == "/v1/realtime?call_id=rtc_123"
+    assert server.received[-1] == {"type": "input_audio_buffer.clear", "event_id": "mine"}
+
+
+async def test_tool_settings_a_session_cannot_honour_are_errors(server: FakeRealtimeServer) -> None:
+    @function_tool(needs_approval=True)
+    def delete_account() -> str:
+        """Delete the caller's account."""
+        return "deleted"
+
+    careful = RealtimeAgent(name="Careful", tools=[delete_account])
+    with pytest.raises(UserError, match="'delete_account': needs_approval is not supported"):
+        async with await RealtimeRunner(careful, model=OpenAIRealtimeWebSocketModel()).run(
             model_config={"url": server.url, "api_key": "k"}
         ):
             pass

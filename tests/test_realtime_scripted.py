@@ -237,6 +237,28 @@ async def test_interrupt_truncates_and_cancels_and_a_spent_script_is_an_error() 
     assert error.error["code"] == "script_exhausted"
 
 
+async def test_tools_inline_and_no_sensitive_data_on_spans() -> None:
+    collector = CollectingProcessor()
+    add_trace_processor(collector)
+    agent, _ = phone_call()
+    config: RealtimeRunConfig = {"async_tool_calls": False, "trace_include_sensitive_data": False}
+    async with await RealtimeRunner(agent, model=scripted(), config=config).run() as session:
+        await session.send_audio(bytes(4800), commit=True)
+        events = await events_until(session, nth("agent_end", 3))
+    # Run inline, a tool finishes before the response that called it is over.
+    kinds = [e.type for e in events]
+    assert kinds.index("tool_end") < kinds.index("agent_end")
+    (function,) = spans_of(collector.ended_spans, "function")
+    assert (function.span_data.input, function.span_data.output) == (None, None)
+    for speech in spans_of(collector.ended_spans, "speech"):
+        assert speech.span_data.input is None
+    (heard,) = spans_of(collector.ended_spans, "transcription")
+    assert heard.span_data.output is None
+    for response in spans_of(collector.ended_spans, "response"):
+        assert response.span_data.response["output"] is None
+        assert response.span_data.usage["input_tokens"] > 0
+
+
 async def test_tracing_disabled_records_nothing() -> None:
     collector = CollectingProcessor()
     add_trace_processor(collector)

@@ -29,7 +29,8 @@ class RealtimeAgent(Generic[TContext]):
     handoff_description: str | None = None
     tools: list[Tool] = field(default_factory=list)
     mcp_servers: list[Any] = field(default_factory=list)
-    """Not supported for realtime agents here: a non-empty list is an error at session start."""
+    """Not supported for realtime agents here: a non-empty list (or mcp_config) is an error at
+    session start."""
     mcp_config: dict[str, Any] = field(default_factory=dict)
     instructions: (
         str | Callable[[RunContextWrapper[TContext], RealtimeAgent[TContext]], Any] | None
@@ -75,8 +76,9 @@ class RealtimeAgent(Generic[TContext]):
         return result
 
     async def get_all_tools(self, run_context: RunContextWrapper[TContext]) -> list[Tool]:
-        if self.mcp_servers:
+        if self.mcp_servers or self.mcp_config:
             raise UserError(
-                f"RealtimeAgent {self.name!r}: mcp_servers are not supported in realtime sessions"
+                f"RealtimeAgent {self.name!r}: mcp_servers and mcp_config are not supported in "
+                "realtime sessions"
             )
         return [t for t in self.tools if await is_tool_enabled(t, run_context, self)]  # type: ignore[arg-type]

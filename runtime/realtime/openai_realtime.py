@@ -15,7 +15,6 @@ from collections.abc import Callable
 from typing import Any, NotRequired
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
-import websockets
 from openai import AsyncOpenAI, Omit, OpenAIError
 from typing_extensions import TypedDict
 
@@ -88,6 +87,18 @@ def _split_url(url: str) -> tuple[str, dict[str, list[str]]]:
     return base, parse_qs(parts.query)
 
 
+def _websockets() -> Any:
+    """`websockets` (the `openai` client's realtime transport), with a clear error if absent."""
+    try:
+        import websockets
+    except ImportError as error:
+        raise UserError(
+            "OpenAIRealtimeWebSocketModel needs the websockets package: "
+            "pip install 'agentoscope[realtime]'"
+        ) from error
+    return websockets
+
+
 def _safe_url(url: str) -> str:
     """The URL without its query, which may carry a key (Azure's `api-key=`)."""
     parts = urlsplit(url)
@@ -155,6 +166,7 @@ class OpenAIRealtimeWebSocketModel(RealtimeModel):
             connect_args["call_id"] = call_id
         elif "model" not in query:
             connect_args["model"] = self.model
+        websockets = _websockets()
         client = AsyncOpenAI(api_key=api_key or "unused", websocket_base_url=base_url)
         ws_options = {_TRANSPORT_KEYS[key]: value for key, value in self._transport_config.items()}
         manager = client.realtime.connect(
@@ -183,6 +195,7 @@ class OpenAIRealtimeWebSocketModel(RealtimeModel):
         await self._protocol.send_session_update(settings)
 
     async def _listen(self, connection: Any, protocol: OpenAIRealtimeProtocol) -> None:
+        websockets = _websockets()
         try:
             while True:
                 message = await connection.recv_bytes()
@@ -224,6 +237,7 @@ class OpenAIRealtimeWebSocketModel(RealtimeModel):
                 )
 
     async def _send_json(self, payload: dict[str, Any]) -> None:
+        websockets = _websockets()
         if self._connection is None:
             raise RealtimeConnectionError("the realtime model is not connected")
         try:

@@ -66,6 +66,18 @@ def check_tools(tools: list[Any], handoffs: list[Handoff]) -> None:
                 f"Realtime agents support function tools only; {getattr(tool, 'name', tool)!r} "
                 "is not one"
             )
+        # Settings a realtime session cannot honour are errors, not silently skipped checks.
+        for setting in ("needs_approval", "tool_input_guardrails", "tool_output_guardrails"):
+            if getattr(tool, setting, None):
+                raise UserError(
+                    f"Realtime tool {tool.name!r}: {setting} is not supported in realtime sessions"
+                )
+    for handoff in handoffs:
+        if handoff.input_filter is not None or handoff.nest_handoff_history:
+            raise UserError(
+                f"Realtime handoff {handoff.tool_name!r}: input filters and nested history do "
+                "not apply (the server keeps one conversation)"
+            )
 
 
 def session_tools(tools: list[Any], handoffs: list[Handoff]) -> list[dict[str, Any]]:

@@ -161,7 +161,10 @@ class FakeRealtimeServer:
             reply = {"type": "conversation.item.retrieved", "item": self.items[event["item_id"]]}
         else:
             return
-        await ws.send(json.dumps({"event_id": f"event_{next(self._ids)}", **reply}))
+        try:
+            await ws.send(json.dumps({"event_id": f"event_{next(self._ids)}", **reply}))
+        except ConnectionClosed:
+            pass  # the client is closing: keep reading what it sent before it did
 
 
 def session_created() -> dict[str, Any]:

@@ -269,3 +269,44 @@ async def test_tracing_disabled_records_nothing() -> None:
         await events_until(session, nth("agent_end", 3))
         assert session.trace_id is None
     assert collector.events == []
+
+
+def test_the_sdks_realtime_names_are_here_but_approvals_and_sip() -> None:
+    import agents.realtime as sdk
+
+    import agentoscope.runtime.realtime as ours
+
+    missing = set(sdk.__all__) - set(ours.__all__)
+    # Tool approvals and SIP calls are not supported: a tool with needs_approval is an error.
+    assert missing == {
+        "OpenAIRealtimeSIPModel",
+        "RealtimeToolApprovalRequired",
+        "RealtimeToolExecutionConfig",
+    }
+
+
+def test_usage_from_response_done_keeps_the_modality_details() -> None:
+    from agentoscope.runtime.realtime.openai_protocol import usage_event
+
+    event = usage_event(
+        {
+            "input_tokens": 120,
+            "output_tokens": 40,
+            "input_token_details": {
+                "text_tokens": 20,
+                "audio_tokens": 100,
+                "cached_tokens": 64,
+                "cached_tokens_details": {"text_tokens": 0, "audio_tokens": 64},
+            },
+            "output_token_details": {"text_tokens": 10, "audio_tokens": 30},
+        },
+        "resp_9",
+    )
+    assert (event.usage.requests, event.usage.total_tokens) == (1, 160)
+    assert event.usage.input_tokens_details.cached_tokens == 64
+    assert event.input_tokens_details is not None and event.input_tokens_details.audio_tokens == 100
+    assert event.input_tokens_details.cached_tokens_details is not None
+    assert event.input_tokens_details.cached_tokens_details.audio_tokens == 64
+    assert event.output_tokens_details is not None
+    assert event.output_tokens_details.audio_tokens == 30
+    assert event.response_id == "resp_9"

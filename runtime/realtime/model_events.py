@@ -103,8 +103,36 @@ class RealtimeModelTurnStartedEvent:
 
 
 @dataclass
+class RealtimeModelCachedTokensDetails:
+    text_tokens: int | None = None
+    audio_tokens: int | None = None
+    image_tokens: int | None = None
+
+
+@dataclass
+class RealtimeModelInputTokensDetails:
+    """Input tokens by modality, as the server reports them."""
+
+    text_tokens: int | None = None
+    audio_tokens: int | None = None
+    image_tokens: int | None = None
+    cached_tokens: int | None = None
+    cached_tokens_details: RealtimeModelCachedTokensDetails | None = None
+
+
+@dataclass
+class RealtimeModelOutputTokensDetails:
+    text_tokens: int | None = None
+    audio_tokens: int | None = None
+
+
+@dataclass
 class RealtimeModelUsageEvent:
+    """A response's usage (from `response.done`)."""
+
     usage: Usage
+    input_tokens_details: RealtimeModelInputTokensDetails | None = None
+    output_tokens_details: RealtimeModelOutputTokensDetails | None = None
     response_id: str | None = None
     """Agentoscope: the response this usage belongs to."""
     raw_usage: dict[str, Any] | None = None

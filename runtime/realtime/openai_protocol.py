@@ -30,13 +30,16 @@ from .model_events import (
     RealtimeModelAudioDoneEvent,
     RealtimeModelAudioEvent,
     RealtimeModelAudioInterruptedEvent,
+    RealtimeModelCachedTokensDetails,
     RealtimeModelErrorEvent,
     RealtimeModelEvent,
     RealtimeModelInputAudioTranscriptionCompletedEvent,
+    RealtimeModelInputTokensDetails,
     RealtimeModelItemDeletedEvent,
     RealtimeModelItemUpdatedEvent,
     RealtimeModelOtherEvent,
     RealtimeModelOutputTextDeltaEvent,
+    RealtimeModelOutputTokensDetails,
     RealtimeModelRawServerEvent,
     RealtimeModelToolCallEvent,
     RealtimeModelTranscriptDeltaEvent,
@@ -154,6 +157,37 @@ def usage_of(usage: Mapping[str, Any]) -> Usage:
     details = usage.get("input_token_details") or {}
     result.input_tokens_details.cached_tokens = details.get("cached_tokens") or 0
     return result
+
+
+def usage_event(usage: Mapping[str, Any], response_id: str | None) -> RealtimeModelUsageEvent:
+    inputs = usage.get("input_token_details")
+    outputs = usage.get("output_token_details")
+    cached = (inputs or {}).get("cached_tokens_details")
+    return RealtimeModelUsageEvent(
+        usage=usage_of(usage),
+        input_tokens_details=None
+        if inputs is None
+        else RealtimeModelInputTokensDetails(
+            text_tokens=inputs.get("text_tokens"),
+            audio_tokens=inputs.get("audio_tokens"),
+            image_tokens=inputs.get("image_tokens"),
+            cached_tokens=inputs.get("cached_tokens"),
+            cached_tokens_details=None
+            if cached is None
+            else RealtimeModelCachedTokensDetails(
+                text_tokens=cached.get("text_tokens"),
+                audio_tokens=cached.get("audio_tokens"),
+                image_tokens=cached.get("image_tokens"),
+            ),
+        ),
+        output_tokens_details=None
+        if outputs is None
+        else RealtimeModelOutputTokensDetails(
+            text_tokens=outputs.get("text_tokens"), audio_tokens=outputs.get("audio_tokens")
+        ),
+        response_id=response_id,
+        raw_usage=dict(usage),
+    )
 
 
 class OpenAIRealtimeProtocol:
@@ -357,11 +391,7 @@ class OpenAIRealtimeProtocol:
         self._active_response_id = None
         if response.get("usage") is not None:
             usage = response["usage"]
-            await self._emit(
-                RealtimeModelUsageEvent(
-                    usage=usage_of(usage), response_id=response_id, raw_usage=usage
-                )
-            )
+            await self._emit(usage_event(usage, response_id))
         await self._emit(
             RealtimeModelTurnEndedEvent(response_id=response_id, status=response.get("status"))
         )

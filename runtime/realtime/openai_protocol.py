@@ -284,12 +284,14 @@ class OpenAIRealtimeProtocol:
             await self.request_response()
 
     def _playback(self) -> tuple[str, int, float] | None:
-        """(item, content index, ms heard) of the assistant audio playing now, if any."""
+        """(item, content index, ms heard) of the assistant audio playing now, if any: from
+        the playback tracker when there is one (it alone knows), else from arrival times."""
         if self._playback_tracker is not None:
             state = self._playback_tracker.get_state()
-            if state["current_item_id"] is not None and state["elapsed_ms"] is not None:
-                index = state["current_item_content_index"] or 0
-                return state["current_item_id"], index, state["elapsed_ms"]
+            if state["current_item_id"] is None or state["elapsed_ms"] is None:
+                return None
+            index = state["current_item_content_index"] or 0
+            return state["current_item_id"], index, state["elapsed_ms"]
         last = self._clock.last_item()
         if last is None:
             return None
@@ -300,27 +302,32 @@ class OpenAIRealtimeProtocol:
         """Stop playback and cut the assistant's item at what the user heard
         (conversation.item.truncate), so the model's memory matches; cancel the response
         unless the server does that by itself."""
+        last = self._clock.last_item()
         playing = self._playback()
-        if playing is not None:
-            item_id, index, heard_ms = playing
+        if playing is None and last is None:
+            if from_server_vad:
+                return  # the user spoke over nothing
+        else:
+            target = (playing[0], playing[1]) if playing is not None else last
+            assert target is not None
+            item_id, index = target
             await self._emit(
                 RealtimeModelAudioInterruptedEvent(item_id=item_id, content_index=index)
             )
-            received = self._clock.received_ms(item_id, index)
-            audio_end_ms = int(heard_ms if received is None else min(heard_ms, received))
-            await self._send_json(
-                {
-                    "type": "conversation.item.truncate",
-                    "item_id": item_id,
-                    "content_index": index,
-                    "audio_end_ms": max(audio_end_ms, 0),
-                }
-            )
+            if playing is not None:
+                received = self._clock.received_ms(item_id, index)
+                heard_ms = playing[2] if received is None else min(playing[2], received)
+                await self._send_json(
+                    {
+                        "type": "conversation.item.truncate",
+                        "item_id": item_id,
+                        "content_index": index,
+                        "audio_end_ms": max(int(heard_ms), 0),
+                    }
+                )
             self._clock.on_interrupted()
             if self._playback_tracker is not None:
                 self._playback_tracker.on_interrupted()
-        elif from_server_vad:
-            return
         server_cancels = interrupts_by_itself(self.server_session)
         if self.response_active and (force_cancel or not server_cancels):
             await self._send_json({"type": "response.cancel"})

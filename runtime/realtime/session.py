@@ -288,7 +288,7 @@ class RealtimeSession(RealtimeModelListener):
             transcription_model=(transcription or {}).get("model"),
         )
 
-    async def _hook(self, owner: RealtimeAgent[Any], name: str, *args: Any) -> None:
+    async def run_hook(self, owner: RealtimeAgent[Any], name: str, *args: Any) -> None:
         """Call `owner`'s hook `name` with the context and `args`; a failing hook is an error
         event, not the end of the session."""
         if owner.hooks is None:
@@ -361,7 +361,7 @@ class RealtimeSession(RealtimeModelListener):
             self._response_agents[response_id] = agent
             self._tracer.response_started(response_id)
             await self._put(RealtimeAgentStartEvent(agent=agent, info=info))
-            await self._hook(agent, "on_start", agent)
+            await self.run_hook(agent, "on_start", agent)
         elif isinstance(event, RealtimeModelUsageEvent):
             self._context_wrapper.usage.add(event.usage)
             self._tracer.usage(event.response_id, event.raw_usage)
@@ -372,7 +372,7 @@ class RealtimeSession(RealtimeModelListener):
             self._guardrails.response_ended(response_id)
             text = self._response_texts.pop(response_id, "")
             await self._put(RealtimeAgentEndEvent(agent=agent, info=info))
-            await self._hook(agent, "on_end", agent, text)
+            await self.run_hook(agent, "on_end", agent, text)
         elif isinstance(event, RealtimeModelEndOfStreamEvent):
             self._stream_ended = True
             self._queue.put_nowait(_CLOSED)

@@ -14,7 +14,7 @@ from pydantic import BaseModel
 
 from agentoscope.tracing import error_from_exception
 
-from ..exceptions import UserError
+from ..exceptions import ModelBehaviorError, UserError
 from ..run_context import ToolContext
 from ..tool import FunctionTool, default_tool_error_function, invoke_function_tool
 from .agent import RealtimeAgent
@@ -123,7 +123,7 @@ class ToolCallRunner:
                 agent=agent, tool=tool, arguments=call.arguments, info=session.event_info
             )
         )
-        await session._hook(agent, "on_tool_start", agent, tool)
+        await session.run_hook(agent, "on_tool_start", agent, tool)
         span = session.tracer.function_span(call.name, call.arguments, call.call_id)
         # Current in this task only, so a tool's own error reporting finds its span.
         span.start(mark_as_current=True)
@@ -164,7 +164,7 @@ class ToolCallRunner:
                 info=session.event_info,
             )
         )
-        await session._hook(agent, "on_tool_end", agent, tool, result)
+        await session.run_hook(agent, "on_tool_end", agent, tool, result)
 
     async def _handoff(
         self, call: RealtimeModelToolCallEvent, agent: RealtimeAgent[Any], handoff: Any
@@ -183,7 +183,9 @@ class ToolCallRunner:
         except Exception as error:
             span.set_error(error_from_exception(error))
             span.finish()
-            await self._send_output(call, f"Handoff failed: {error}", start_response=True)
+            # The model may learn what was wrong with its own arguments, nothing else.
+            reason = str(error) if isinstance(error, ModelBehaviorError) else type(error).__name__
+            await self._send_output(call, f"Handoff failed: {reason}", start_response=True)
             raise
         span.span_data.to_agent = new_agent.name
         span.finish()
@@ -191,7 +193,7 @@ class ToolCallRunner:
         await session.put_event(
             RealtimeHandoffEvent(from_agent=agent, to_agent=new_agent, info=session.event_info)
         )
-        await session._hook(agent, "on_handoff", new_agent, agent)
+        await session.run_hook(agent, "on_handoff", new_agent, agent)
         # The new instructions and tools must be in place before the model responds.
         await session.send_model_event(RealtimeModelSendSessionUpdate(session_settings=settings))
         await self._send_output(call, handoff.get_transfer_message(new_agent), start_response=True)

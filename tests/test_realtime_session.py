@@ -504,3 +504,47 @@ async def test_audio_turn_history_and_sensitive_audio_on_spans(
         "  response",
         "    speech",
     ]
+
+
+async def test_failed_transcription_marks_the_transcription_span(
+    server: FakeRealtimeServer, spans: CollectingProcessor
+) -> None:
+    server.script(
+        Step(
+            "input_audio_buffer.commit",
+            [
+                {
+                    "type": "input_audio_buffer.committed",
+                    "item_id": "item_u1",
+                    "previous_item_id": None,
+                },
+                {
+                    "type": "conversation.item.input_audio_transcription.failed",
+                    "item_id": "item_u1",
+                    "content_index": 0,
+                    "error": {
+                        "type": "transcription_error",
+                        "code": "audio_unintelligible",
+                        "message": "Audio unintelligible",
+                    },
+                },
+                *spoken_response("resp_1", "item_m1", "Sorry, could you repeat that?"),
+            ],
+        ),
+    )
+    async with await open_session(server) as session:
+        await session.send_audio(b"\x00\x00" * 2400, commit=True)
+        events = await events_until(session, nth("agent_end", 1))
+    (error,) = [e.error for e in events if e.type == "error"]
+    assert (error["type"], error["code"], error["item_id"]) == (
+        "transcription_failed",
+        "audio_unintelligible",
+        "item_u1",
+    )
+    (heard,) = spans_of(spans.ended_spans, "transcription")
+    assert heard.error == {
+        "message": "transcription of the user's audio failed: Audio unintelligible",
+        "data": {"type": "transcription_failed"},
+    }
+    (response,) = spans_of(spans.ended_spans, "response")
+    assert response.error is None

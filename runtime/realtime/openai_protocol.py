@@ -494,6 +494,19 @@ class OpenAIRealtimeProtocol:
             )
         )
 
+    async def _on_transcription_failed(self, data: dict[str, Any]) -> None:
+        error = data.get("error") or {}
+        await self._emit(
+            RealtimeModelErrorEvent(
+                error={
+                    "type": "transcription_failed",
+                    "code": error.get("code"),
+                    "item_id": data["item_id"],
+                    "message": f"transcription of the user's audio failed: {error.get('message')}",
+                }
+            )
+        )
+
     async def _on_truncated(self, data: dict[str, Any]) -> None:
         # The server dropped the unheard audio and its transcript: fetch the item as it now is.
         await self._send_json({"type": "conversation.item.retrieve", "item_id": data["item_id"]})
@@ -520,6 +533,9 @@ _HANDLERS: dict[str, _Handler] = {
     "conversation.item.done": OpenAIRealtimeProtocol._on_conversation_item,
     "conversation.item.deleted": OpenAIRealtimeProtocol._on_item_deleted,
     "conversation.item.truncated": OpenAIRealtimeProtocol._on_truncated,
+    "conversation.item.input_audio_transcription.failed": (
+        OpenAIRealtimeProtocol._on_transcription_failed
+    ),
     "conversation.item.input_audio_transcription.completed": (
         OpenAIRealtimeProtocol._on_transcription_completed
     ),

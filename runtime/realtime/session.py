@@ -311,7 +311,10 @@ class RealtimeSession(RealtimeModelListener):
         await self._put(RealtimeRawModelEvent(data=event, info=self._event_info))
         info = self._event_info
         if isinstance(event, RealtimeModelErrorEvent):
-            self._tracer.error(event.error)
+            if isinstance(event.error, dict) and event.error.get("type") == "transcription_failed":
+                self._tracer.user_transcript_failed(str(event.error["message"]))
+            else:
+                self._tracer.error(event.error)
             await self._put(RealtimeError(error=event.error, info=info))
         elif isinstance(event, RealtimeModelToolCallEvent):
             self._tracer.tool_call(event.response_id, event.name, event.call_id, event.arguments)

@@ -310,6 +310,13 @@ class RealtimeSessionTracer:
             data.input = base64.b64encode(bytes(turn.audio)).decode("ascii")
         turn.span.finish()
 
+    def user_transcript_failed(self, message: str) -> None:
+        if self._user_audio is None:
+            return
+        turn, self._user_audio = self._user_audio, None
+        turn.span.set_error({"message": message, "data": {"type": "transcription_failed"}})
+        turn.span.finish()
+
     # -- the end -----------------------------------------------------------------------------------
 
     def finish(self, error: BaseException | None = None) -> None:

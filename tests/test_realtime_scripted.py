@@ -286,7 +286,7 @@ def test_the_sdks_realtime_names_are_here_but_approvals_and_sip() -> None:
 
 
 def test_usage_from_response_done_keeps_the_modality_details() -> None:
-    from agentoscope.runtime.realtime.openai_protocol import usage_event
+    from agentoscope.runtime.realtime.openai_conversions import usage_event
 
     event = usage_event(
         {

@@ -7,7 +7,8 @@
 - a three-turn conversation kept in a SQLite session;
 - a parallel batch of runs;
 - a voice line (transcription, the support desk, speech) whose specialist lists its tools from an
-  MCP server, so every span kind appears in the store.
+  MCP server, so every span kind appears in the store;
+- a realtime phone line (cli/demo_realtime.py): a tool call and a handoff in a live session.
 
 Offline (the default), every agent runs on a `ScriptedModel` whose turns say what a real model
 would answer, with plausible token counts and latencies; with `model="openai"` the same agents run
@@ -436,7 +437,12 @@ async def run_all(
     # 5. A voice line: transcription, MCP tool listing, Responses-style model spans, speech.
     done(DemoResult("Voice line", True, await voice_line(choose, base)))
 
-    # 6. A parallel batch of support runs.
+    # 6. A realtime phone line: a tool call and a handoff in a live session.
+    from .demo_realtime import phone_line
+
+    done(DemoResult("Realtime phone line", True, await phone_line(online, metadata)))
+
+    # 7. A parallel batch of support runs.
     batch = [
         _support_run(choose, SUPPORT_REQUESTS[n % len(SUPPORT_REQUESTS)], "Support batch", base)
         for n in range(batch_size)
@@ -447,4 +453,4 @@ async def run_all(
 
 
 def expected_runs(batch_size: int) -> int:
-    return len(SUPPORT_REQUESTS) + 1 + 1 + len(CONVERSATION) + 1 + batch_size
+    return len(SUPPORT_REQUESTS) + 1 + 1 + len(CONVERSATION) + 1 + 1 + batch_size

@@ -53,7 +53,7 @@ def test_demo_fills_a_store_with_every_span_kind_and_the_errors(tmp_path: Path) 
         )
         assert tripped["n"][0] == 1
         traces = store.query("SELECT workflow_name, group_id FROM traces")
-        assert len(traces) == 5 + 1 + 1 + 3 + 1 + 4
+        assert len(traces) == 5 + 1 + 1 + 3 + 1 + 1 + 4
         chats = traces[traces["workflow_name"] == "Concierge chat"]
         assert len(chats) == 3 and chats["group_id"].nunique() == 1
         summary = store.query(

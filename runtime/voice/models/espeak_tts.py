@@ -19,7 +19,7 @@ from ..exceptions import VoiceModelError
 from ..model import DEFAULT_TTS_INSTRUCTIONS, TTSModel, TTSModelSettings
 
 DEFAULT_VOICE = "en-us"
-DEFAULT_WORDS_PER_MINUTE = 160
+DEFAULT_WORDS_PER_MINUTE = 150
 READ_BYTES = 4096
 _HEADER_MAX = 4096
 
@@ -90,6 +90,8 @@ class EspeakTTSModel(TTSModel):
                 block = await process.stdout.read(READ_BYTES)
                 if resampler is None:
                     head += block
+                    if not head and not block:
+                        await self._raise_failure(process)
                     parsed = _parse_header(head, final=not block)
                     if parsed is None:
                         continue
@@ -104,16 +106,20 @@ class EspeakTTSModel(TTSModel):
                     yield float32_to_pcm16(out).astype("<i2").tobytes()
                 if not block:
                     break
-            code = await process.wait()
-            if code != 0:
-                assert process.stderr is not None
-                message = (await process.stderr.read()).decode("utf-8", "replace").strip()
-                raise VoiceModelError(f"espeak-ng failed (exit {code}): {message}")
+            if await process.wait() != 0:
+                await self._raise_failure(process)
         finally:
             if process.returncode is None:
                 with contextlib.suppress(ProcessLookupError):
                     process.kill()
                 await process.wait()
+
+    @staticmethod
+    async def _raise_failure(process: asyncio.subprocess.Process) -> None:
+        code = await process.wait()
+        assert process.stderr is not None
+        message = (await process.stderr.read()).decode("utf-8", "replace").strip()
+        raise VoiceModelError(f"espeak-ng failed (exit {code}): {message or 'no audio'}")
 
 
 def _pcm_to_float(data: bytes) -> npt.NDArray[np.float32]:

@@ -75,7 +75,9 @@ class PocketSphinxSTTModel(STTModel):
                     "PocketSphinxSTTModel needs the pocketsphinx package: "
                     "pip install 'agentoscope[voice]'"
                 ) from error
-            self._decoder = Decoder(samprate=MODEL_RATE, loglevel="FATAL")
+            # bestpath=False keeps the grammar search's own result: the lattice rescoring
+            # drops the last words of longer phrases.
+            self._decoder = Decoder(samprate=MODEL_RATE, loglevel="FATAL", bestpath=False)
         return self._decoder
 
     def _search_for(self, decoder: Any, keywords: list[str] | None) -> str | None:

@@ -11,6 +11,7 @@ committed (`input_audio_buffer.committed`) and answered with the next scripted t
 
     async with FakeTranscriptionServer(["hello there", "bye"]) as server:
         client = AsyncOpenAI(api_key="test-key", base_url=server.base_url)
+        # or, with the HTTP API elsewhere: AsyncOpenAI(..., websocket_base_url=...)
 """
 
 from __future__ import annotations
@@ -63,6 +64,11 @@ class FakeTranscriptionServer:
         port = next(iter(self._server.sockets)).getsockname()[1]
         return f"http://127.0.0.1:{port}/v1"
 
+    @property
+    def websocket_base_url(self) -> str:
+        """For `AsyncOpenAI(websocket_base_url=...)`, next to an HTTP `base_url` elsewhere."""
+        return self.base_url.replace("http://", "ws://")
+
     async def _handle(self, ws: ServerConnection) -> None:
         assert ws.request is not None
         self.paths.append(ws.request.path)
@@ -89,14 +95,19 @@ class FakeTranscriptionServer:
                 data = np.concatenate([partial, pcm.astype(np.float32) / 32767])
                 whole = data.size - data.size % FRAME
                 partial = data[whole:]
+                first = self.appended_samples - pcm.size - (data.size - pcm.size)
                 for start in range(0, whole, FRAME):
                     frame = data[start : start + FRAME]
                     loud = float(np.sqrt(np.mean(frame.astype(np.float64) ** 2))) >= self.threshold
+                    at_ms = (first + start) * 1000 // 24_000
+                    if loud and not speaking:
+                        await self._send(ws, "input_audio_buffer.speech_started", at_ms)
                     if loud:
                         speaking, silent = True, 0
                     elif speaking:
                         silent += 1
                         if silent >= self.vad_frames:
+                            await self._send(ws, "input_audio_buffer.speech_stopped", at_ms)
                             await self._commit(ws)
                             buffer, speaking, silent = [], False, 0
             elif kind == "input_audio_buffer.commit":
@@ -113,6 +124,11 @@ class FakeTranscriptionServer:
             elif kind == "input_audio_buffer.clear":
                 buffer, partial, speaking, silent = [], np.zeros(0, dtype=np.float32), False, 0
                 await ws.send(json.dumps({"type": "input_audio_buffer.cleared"}))
+
+    async def _send(self, ws: ServerConnection, kind: str, at_ms: int) -> None:
+        """speech_started / speech_stopped, with the offset in the session's audio."""
+        key = "audio_start_ms" if kind.endswith("started") else "audio_end_ms"
+        await ws.send(json.dumps({"type": kind, key: at_ms, "item_id": f"item_{self._turns}"}))
 
     async def _commit(self, ws: ServerConnection) -> None:
         turn = self._turns

@@ -5,7 +5,8 @@ appended as base64 24 kHz PCM16, the server's VAD committing turns, one
 last audio is committed and the buffer cleared; the session ends once every committed turn has its
 transcript.
 
-One transcription span per turn, from its first audio to its transcript.
+One transcription span per turn, from the server's `speech_started` (or commit) to its transcript,
+holding that turn's audio (cut at the server's `audio_end_ms`) when sensitive audio is on.
 """
 
 from __future__ import annotations
@@ -87,8 +88,13 @@ class OpenAISTTTranscriptionSession(StreamedTranscriptionSession):
         self._transcription_config = config
         self._ws: Any = None
         self._span: Span[Any] | None = None
-        self._turn_audio: list[npt.NDArray[np.int16]] = []
-        self._turn_frames = 0
+        # Audio sent and not yet given to a turn's span (kept only with sensitive audio on),
+        # counted in 24 kHz frames from the start of the session.
+        self._sent: list[npt.NDArray[np.int16]] = []
+        self._sent_base = 0
+        self._sent_frames = 0
+        self._turn_start = 0
+        self._turn_ends: dict[str, int] = {}  # item id -> frame where its speech stopped
         self._final_commit_id: str | None = None
         self._input_ended = False
         self._closing = False
@@ -114,17 +120,32 @@ class OpenAISTTTranscriptionSession(StreamedTranscriptionSession):
         )
         self._span.start()
 
-    def _close_span(self, transcript: str | None, error: str | None = None) -> None:
+    def _take_turn_audio(self, end: int | None) -> tuple[int, npt.NDArray[np.int16] | None]:
+        """(frames, audio) of the turn ending at frame `end` (None: everything sent so far)."""
+        end = (
+            self._sent_frames if end is None else max(self._turn_start, min(end, self._sent_frames))
+        )
+        frames = end - self._turn_start
+        audio = None
+        if self._sent:
+            sent = np.concatenate(self._sent)
+            audio = sent[self._turn_start - self._sent_base : end - self._sent_base]
+            self._sent = [sent[end - self._sent_base :]]
+            self._sent_base = end
+        self._turn_start = end
+        return frames, audio
+
+    def _close_span(
+        self, transcript: str | None, error: str | None = None, item_id: str | None = None
+    ) -> None:
         span, self._span = self._span, None
-        audio, self._turn_audio = self._turn_audio, []
-        frames, self._turn_frames = self._turn_frames, 0
         if span is None:
             return
+        frames, audio = self._take_turn_audio(self._turn_ends.pop(str(item_id), None))
         if isinstance(span.span_data.model_config, dict):
             span.span_data.model_config["audio_duration_ms"] = duration_ms(frames, TRACE_AUDIO_RATE)
-        if self._sensitive_audio and audio:
-            pcm = np.concatenate(audio).astype("<i2").tobytes()
-            span.span_data.input = base64.b64encode(pcm).decode("ascii")
+        if self._sensitive_audio and audio is not None and audio.size:
+            span.span_data.input = base64.b64encode(audio.astype("<i2").tobytes()).decode("ascii")
         if transcript is not None and self._sensitive:
             span.span_data.output = transcript
         if error is not None:
@@ -190,10 +211,9 @@ class OpenAISTTTranscriptionSession(StreamedTranscriptionSession):
             pcm = to_pcm16_mono(
                 chunk, self._input.frame_rate, self._input.channels, TRACE_AUDIO_RATE
             )
-            self._open_span()
-            self._turn_frames += pcm.size
+            self._sent_frames += pcm.size
             if self._sensitive_audio:
-                self._turn_audio.append(pcm)
+                self._sent.append(pcm)
             await ws.send(
                 json.dumps(
                     {
@@ -248,14 +268,20 @@ class OpenAISTTTranscriptionSession(StreamedTranscriptionSession):
                     if error.get("code") == "input_audio_buffer_commit_empty":
                         continue  # the server's VAD had already committed the last audio
                     raise STTWebsocketConnectionError(f"transcription error: {error}")
-                if kind == "input_audio_buffer.committed":
+                if kind in ("input_audio_buffer.speech_started", "input_audio_buffer.committed"):
+                    self._open_span()  # a turn from its first speech to its transcript
+                if kind == "input_audio_buffer.speech_stopped" and "audio_end_ms" in event:
+                    end = int(event["audio_end_ms"]) * TRACE_AUDIO_RATE // 1000
+                    self._turn_ends[str(event.get("item_id"))] = end
+                elif kind == "input_audio_buffer.committed":
                     pending.add(str(event.get("item_id")))
                 elif kind == "input_audio_buffer.cleared":
                     cleared = self._input_ended
                 elif kind == "conversation.item.input_audio_transcription.failed":
                     pending.discard(str(event.get("item_id")))
                     detail = (event.get("error") or {}).get("message", "unknown error")
-                    self._close_span(None, f"transcription failed: {detail}")
+                    self._open_span()
+                    self._close_span(None, f"transcription failed: {detail}", event.get("item_id"))
                     failure = STTWebsocketConnectionError(
                         f"input audio transcription failed: {detail}"
                     )
@@ -265,14 +291,16 @@ class OpenAISTTTranscriptionSession(StreamedTranscriptionSession):
                 elif kind in _COMPLETED:
                     pending.discard(str(event.get("item_id")))
                     transcript = str(event.get("transcript") or "")
-                    self._close_span(transcript)
+                    self._open_span()
+                    self._close_span(transcript, item_id=event.get("item_id"))
                     if transcript.strip():
                         yield transcript
         finally:
             sender.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await sender
-            self._close_span(None)
+            if self._span is not None:  # speech that never got its transcript
+                self._close_span(None, "the session ended before this turn's transcript")
             await ws.close()
 
     async def close(self) -> None:

@@ -9,9 +9,10 @@ one tool on ScriptedModel).
 2. The same for a streamed session fed in real time (20 ms chunks at the pace of speech): the
    clock starts when the last chunk holding speech is pushed. This includes the silence the
    detector must hear before it ends the turn (`silence_duration_ms`, 300 here), by design.
-3. Tracing overhead: the wall time of a whole single turn (all audio consumed) traced to a JSONL
-   file, with and without the audio kept in the spans, against `tracing_disabled=True`. Cases
-   run round-robin; medians are reported.
+3. Tracing overhead: the wall time and this process's CPU time (espeak-ng's subprocess not
+   counted) of a whole single turn (all audio consumed) traced to a JSONL file, with and
+   without the audio kept in the spans, against `tracing_disabled=True`. Cases run
+   round-robin; medians are reported.
 
 The utterance is "where is my order" (espeak-ng, 150 words per minute, ~1.1 s), the answer two
 sentences. Everything runs after one warm-up run (PocketSphinx loads its model, ~1 s, once).
@@ -85,12 +86,15 @@ async def single_turn(stt: PocketSphinxSTTModel, audio: np.ndarray, **config: An
     return first
 
 
-async def whole_turn(stt: PocketSphinxSTTModel, audio: np.ndarray, **config: Any) -> float:
-    started = time.perf_counter()
+async def whole_turn(
+    stt: PocketSphinxSTTModel, audio: np.ndarray, **config: Any
+) -> tuple[float, float]:
+    """(wall seconds, this process's CPU seconds) of a whole turn, all audio consumed."""
+    started, cpu = time.perf_counter(), time.process_time()
     result = await pipeline(stt, **config).run(AudioInput(audio, RATE))
     async for _event in result.stream():
         pass
-    return time.perf_counter() - started
+    return time.perf_counter() - started, time.process_time() - cpu
 
 
 async def streamed_turn(stt: PocketSphinxSTTModel, speech: np.ndarray) -> float:
@@ -147,7 +151,7 @@ async def main(runs: int, streamed_runs: int) -> None:
             "traced, no audio in spans": {"trace_include_sensitive_audio_data": False},
             "traced, audio in spans": {},
         }
-        times: dict[str, list[float]] = {name: [] for name in cases}
+        times: dict[str, list[tuple[float, float]]] = {name: [] for name in cases}
         for _ in range(runs):
             for name, config in cases.items():
                 times[name].append(await whole_turn(stt, speech, **config))
@@ -166,12 +170,14 @@ async def main(runs: int, streamed_runs: int) -> None:
             f"| {label} | {ms(statistics.median(values))} | {ms(min(values))} "
             f"| {ms(max(values))} | {len(values)} |"
         )
-    base = statistics.median(times["tracing disabled"])
-    print("\n| whole turn | median | ratio to tracing disabled |")
-    print("|---|---|---|")
+    base = statistics.median(wall for wall, _ in times["tracing disabled"])
+    base_cpu = statistics.median(cpu for _, cpu in times["tracing disabled"])
+    print("\n| whole turn | median wall | ratio | median CPU (this process) | ratio |")
+    print("|---|---|---|---|---|")
     for name, values in times.items():
-        median = statistics.median(values)
-        print(f"| {name} | {ms(median)} | {median / base:.3f} |")
+        wall = statistics.median(w for w, _ in values)
+        cpu = statistics.median(c for _, c in values)
+        print(f"| {name} | {ms(wall)} | {wall / base:.3f} | {ms(cpu)} | {cpu / base_cpu:.3f} |")
 
 
 if __name__ == "__main__":

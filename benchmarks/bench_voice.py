@@ -155,6 +155,9 @@ async def main(runs: int, streamed_runs: int) -> None:
         for _ in range(runs):
             for name, config in cases.items():
                 times[name].append(await whole_turn(stt, speech, **config))
+                # The JSONL writer works in the background: let it finish here, so its work is
+                # not billed to the next case's turn.
+                tracing.flush_traces()
         tracing.flush_traces()
         tracing.set_trace_processors([])
         jsonl.shutdown()
@@ -174,9 +177,9 @@ async def main(runs: int, streamed_runs: int) -> None:
     base_cpu = statistics.median(cpu for _, cpu in times["tracing disabled"])
     print("\n| whole turn | median wall | ratio | median CPU (this process) | ratio |")
     print("|---|---|---|---|---|")
-    for name, values in times.items():
-        wall = statistics.median(w for w, _ in values)
-        cpu = statistics.median(c for _, c in values)
+    for name, turns in times.items():
+        wall = statistics.median(w for w, _ in turns)
+        cpu = statistics.median(c for _, c in turns)
         print(f"| {name} | {ms(wall)} | {wall / base:.3f} | {ms(cpu)} | {cpu / base_cpu:.3f} |")
 
 

@@ -330,3 +330,17 @@ async def test_tts_settings_that_espeak_cannot_honour_are_refused() -> None:
 async def speak_with(model: EspeakTTSModel, settings: TTSModelSettings) -> np.ndarray:
     pcm = b"".join([c async for c in model.run("book a table for two", settings)])
     return np.frombuffer(pcm, dtype="<i2")
+
+
+async def test_a_chunk_with_the_wrong_channels_is_skipped_with_an_error(
+    stt: PocketSphinxSTTModel,
+) -> None:
+    voice = pipeline(weather_agent([ANSWER]), stt, silence_threshold=0.02)
+    stream = StreamedAudioInput(frame_rate=RATE, channels=1)
+    await stream.add_audio(np.zeros((2400, 2), dtype=np.int16))  # stereo into a mono stream
+    await stream.add_audio(np.concatenate([await speak(PHRASES[0]), silence(0.7)]))
+    await stream.add_audio(None)
+    events = await collect(await voice.run(stream), include_text_events=True)
+    errors = [str(e.error) for e in events if e.type == "voice_stream_event_error"]
+    assert len(errors) == 1 and "2 channels where 1 were declared" in errors[0]
+    assert [e.text for e in events if e.type == "voice_stream_event_transcription"] == [PHRASES[0]]

@@ -12,21 +12,34 @@ $(PY):
 	$(PY) -m pip install --quiet --upgrade pip
 
 $(STAMP): pyproject.toml | $(PY)
-	$(PY) -m pip install --quiet -e ".[dev,redis,dashboard]"
+	$(PY) -m pip install --quiet -e ".[dev,redis,dashboard,voice]"
 	touch $(STAMP)
 
 install: $(STAMP)
 
-# redis-server for session tests, chromium for the dashboard browser test (Debian packages).
+# redis-server for session tests, chromium for the dashboard browser test, espeak-ng for the
+# offline voice pipeline (Debian packages).
 $(SYSTEM_STAMP): | $(PY)
-	@if ! command -v redis-server >/dev/null 2>&1 || ! command -v chromium >/dev/null 2>&1; then \
+	@if ! command -v redis-server >/dev/null 2>&1 || ! command -v chromium >/dev/null 2>&1 \
+		|| ! command -v espeak-ng >/dev/null 2>&1; then \
 		if [ "$$(id -u)" = "0" ]; then SUDO=""; else SUDO="sudo"; fi; \
 		$$SUDO apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq redis-server chromium >/dev/null; \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq redis-server chromium \
+			espeak-ng >/dev/null; \
 	fi
 	touch $(SYSTEM_STAMP)
 
 system-deps: $(SYSTEM_STAMP)
+
+# The demo's voice line speaks with espeak-ng (Debian), nothing else of the system deps.
+VOICE_STAMP := $(VENV)/.voice-stamp
+$(VOICE_STAMP): | $(PY)
+	@if ! command -v espeak-ng >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = "0" ]; then SUDO=""; else SUDO="sudo"; fi; \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq espeak-ng >/dev/null; \
+	fi
+	touch $(VOICE_STAMP)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
@@ -50,7 +63,7 @@ test: $(STAMP) $(SYSTEM_STAMP) lint typecheck
 test-fast: $(STAMP) $(SYSTEM_STAMP)
 	$(VENV)/bin/pytest -m "not slow"
 
-demo: $(STAMP)
+demo: $(STAMP) $(VOICE_STAMP)
 	$(VENV)/bin/agentoscope demo
 
 bench: $(STAMP)

@@ -6,8 +6,9 @@
 - a tool that fails once and is recovered by the model retrying it;
 - a three-turn conversation kept in a SQLite session;
 - a parallel batch of runs;
-- a voice line (transcription, the support desk, speech) whose specialist lists its tools from an
-  MCP server, so every span kind appears in the store;
+- a voice line: a real offline `VoicePipeline` (espeak-ng speaks the question, PocketSphinx hears
+  it, the support desk answers, espeak-ng speaks the answer) whose specialist lists its tools
+  from an MCP server, so every span kind appears in the store;
 - a realtime phone line (cli/demo_realtime.py): a tool call and a handoff in a live session.
 
 Offline (the default), every agent runs on a `ScriptedModel` whose turns say what a real model
@@ -24,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from pydantic import BaseModel
 
 from agentoscope import tracing
@@ -328,29 +330,48 @@ def build_concierge(choose: ModelChooser, turn: int) -> Agent[Any]:
     )
 
 
+VOICE_QUESTION = "where is my order a one zero zero three"
+VOICE_PHRASES = [VOICE_QUESTION, "where is my refund", "talk to a person"]
+
+
 async def voice_line(choose: ModelChooser, config: dict[str, Any]) -> str:
-    """A customer calls: the voicemail is transcribed, the support desk answers, the answer is
-    spoken. The Orders agent lists its tools from the warehouse's MCP server first."""
+    """A customer calls: a real `VoicePipeline`, offline. The question is spoken by espeak-ng,
+    heard by PocketSphinx (which listens for the phrases a support line expects), answered by
+    the support desk (triage hands off to the Orders agent, which calls its tools) and spoken
+    back by espeak-ng. The call's audio is kept in the trace for the dashboard's player. The
+    Orders agent lists its tools from the warehouse's MCP server first."""
+    from agentoscope.runtime.voice import (
+        AudioInput,
+        EspeakTTSModel,
+        OfflineVoiceModelProvider,
+        PocketSphinxSTTModel,
+        TTSModelSettings,
+        VoicePipeline,
+        VoicePipelineConfig,
+    )
+
     request = ("Where is my order A-1003?", "orders", "A-1003")
+    tts = EspeakTTSModel()
+    spoken = b"".join([c async for c in tts.run(VOICE_QUESTION, TTSModelSettings())])
+    question = AudioInput(np.frombuffer(spoken, dtype="<i2"), frame_rate=tts.sample_rate)
     with tracing.trace("Voice line", metadata=config.get("trace_metadata")):
-        with tracing.speech_group_span(input=request[0]):
-            with tracing.transcription_span(
-                model="gpt-4o-transcribe", input="UklGRiQAAABXQVZF", input_format="wav"
-            ) as heard:
-                await asyncio.sleep(random.uniform(0.2, 0.4))
-                heard.span_data.output = request[0]
-            with tracing.mcp_tools_span(
-                server="warehouse-mcp", result=["lookup_order", "track_shipment"]
-            ):
-                await asyncio.sleep(0.03)
-            agent = build_support_desk(choose, request, RefundGateway(), responses_api=True)
-            result = await Runner.run(agent, request[0], run_config=RunConfig(**config))
-            with tracing.speech_span(
-                model="gpt-4o-mini-tts", input=str(result.final_output), output_format="mp3"
-            ) as spoken:
-                await asyncio.sleep(random.uniform(0.1, 0.3))
-                spoken.span_data.output = "SUQzBAAAAAAA"
-    return str(result.final_output)
+        with tracing.mcp_tools_span(
+            server="warehouse-mcp", result=["lookup_order", "track_shipment"]
+        ):
+            await asyncio.sleep(0.03)
+        agent = build_support_desk(choose, request, RefundGateway(), responses_api=True)
+        pipeline = VoicePipeline(
+            agent,
+            VoicePipelineConfig(model_provider=OfflineVoiceModelProvider(), language="en"),
+            tts_model=tts,
+            stt_model=PocketSphinxSTTModel(VOICE_PHRASES),
+        )
+        result = await pipeline.run(question)
+        seconds = 0.0
+        async for event in result.stream():
+            if event.type == "voice_stream_event_audio" and event.data is not None:
+                seconds += event.data.size / tts.sample_rate
+    return f"{result.total_output_text} ({seconds:.1f} s of speech)"
 
 
 # -- the runs ----------
@@ -434,7 +455,8 @@ async def run_all(
         )
         done(DemoResult(f"Concierge turn {turn + 1}", True, str(answer.final_output)))
 
-    # 5. A voice line: transcription, MCP tool listing, Responses-style model spans, speech.
+    # 5. A voice line: a spoken question through the offline voice pipeline, MCP tool listing,
+    #    Responses-style model spans, the spoken answer.
     done(DemoResult("Voice line", True, await voice_line(choose, base)))
 
     # 6. A realtime phone line: a tool call and a handoff in a live session.

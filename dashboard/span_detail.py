@@ -10,6 +10,7 @@ import streamlit as st
 from .format import count, duration, is_missing, money, parse_json, pretty, span_icon, timestamp
 from .messages import conversation
 from .pricing import ModelPrice, match_price, token_cost
+from .voice_audio import VOICE_RENDERERS
 
 ROLE_AVATARS = {
     "user": ":material/person:",
@@ -169,4 +170,5 @@ _RENDERERS = {
     "handoff": _show_handoff,
     "guardrail": _show_guardrail,
     "agent": _show_agent,
+    **VOICE_RENDERERS,
 }

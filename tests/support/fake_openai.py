@@ -1,8 +1,9 @@
 """A local HTTP server that speaks the OpenAI API, for tests that use the real `openai` client.
 
 It answers `POST /v1/responses` and `POST /v1/chat/completions`, as JSON or as SSE streams when the
-request has `"stream": true`. Replies are scripted by the test and served in order, whichever of
-the two endpoints asks; every request is captured so the test can check what the client sent.
+request has `"stream": true`, and the audio endpoints (`support.fake_openai_audio`). Replies are
+scripted by the test and served in order, whichever endpoint asks; every request is captured so
+the test can check what the client sent.
 Response bodies are built from the `openai` package's own pydantic types, so the client parses
 exactly what the real API would send.
 
@@ -52,6 +53,13 @@ from typing import Any
 from openai import AsyncOpenAI
 from pydantic import BaseModel
 
+from .fake_openai_audio import (
+    AUDIO_ENDPOINTS,
+    FakeSpeech,
+    FakeTranscription,
+    answer_audio,
+    parse_multipart,
+)
 from .fake_openai_bodies import (
     STREAM_CHUNK_CHARS,
     TEST_API_KEY,
@@ -111,14 +119,28 @@ class _Handler(BaseHTTPRequestHandler):
     def _answer_post(self) -> None:
         length = int(self.headers.get("content-length") or 0)
         raw = self.rfile.read(length) if length else b""
-        try:
-            body: Any = json.loads(raw) if raw else None
-        except ValueError:
-            body = raw.decode("utf-8", "replace")
         headers = {key.lower(): value for key, value in self.headers.items()}
+        body: Any
+        if headers.get("content-type", "").startswith("multipart/form-data"):
+            body = parse_multipart(headers["content-type"], raw)
+        else:
+            try:
+                body = json.loads(raw) if raw else None
+            except ValueError:
+                body = raw.decode("utf-8", "replace")
         fake = self.server.fake
         fake._capture(CapturedRequest("POST", self.path, headers, body))
         endpoint = self.path.split("?", 1)[0]
+        if endpoint in AUDIO_ENDPOINTS:
+            audio_item = fake._next_item()
+            if audio_item is None:
+                message = f"fake_openai: no scripted reply queued for POST {endpoint}"
+                self._send_error(FakeError(500, message, {"x-should-retry": "false"}, "server"))
+            elif isinstance(audio_item, FakeError):
+                self._send_error(audio_item)
+            else:
+                answer_audio(self, endpoint, audio_item)
+            return
         if endpoint not in ("/v1/responses", "/v1/chat/completions"):
             self._send_error(FakeError(404, f"Unknown endpoint {endpoint}", {}, "not_found", None))
             return
@@ -207,7 +229,7 @@ class FakeOpenAIServer:
         self._host = host
         self._port = port
         self._lock = threading.Lock()
-        self._queue: deque[ScriptedItem] = deque()
+        self._queue: deque[ScriptedItem | FakeTranscription | FakeSpeech] = deque()
         self._requests: list[CapturedRequest] = []
         self._httpd: _OpenAIHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -272,7 +294,7 @@ class FakeOpenAIServer:
             await client.close()
 
     # scripting
-    def enqueue(self, *items: ScriptedItem) -> None:
+    def enqueue(self, *items: ScriptedItem | FakeTranscription | FakeSpeech) -> None:
         """Queue replies and errors; each request takes the next one, whatever its endpoint."""
         with self._lock:
             self._queue.extend(items)
@@ -306,7 +328,7 @@ class FakeOpenAIServer:
         with self._lock:
             self._requests.append(request)
 
-    def _next_item(self) -> ScriptedItem | None:
+    def _next_item(self) -> Any:
         with self._lock:
             return self._queue.popleft() if self._queue else None
 

@@ -34,6 +34,7 @@ from .run_config import RunConfig
 from .run_context import RunContextWrapper, ToolContext
 from .stream_events import RunItemStreamEvent, StreamEvent
 from .tool import FunctionTool, FunctionToolResult, invoke_function_tool
+from .tool_output import function_call_output
 
 logger = logging.getLogger("agentoscope.runtime")
 
@@ -164,7 +165,11 @@ async def _run_one_tool(
         text = tool_output_text(result)
         if include_data:
             span.span_data.output = text
-    raw = {"call_id": call.call_id, "output": text, "type": "function_call_output"}
+    raw = {
+        "call_id": call.call_id,
+        "output": function_call_output(result),
+        "type": "function_call_output",
+    }
     item = ToolCallOutputItem(agent=agent, raw_item=raw, output=result)
     return FunctionToolResult(tool=tool, output=result, run_item=item)
 

@@ -27,7 +27,18 @@ PIXEL_PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
 )
 
-server = MCPServer("agentoscope-test")
+
+class CountingServer(MCPServer):
+    """Counts `tools/list` requests, so a test can tell a cached listing from a fresh one."""
+
+    listings = 0
+
+    async def list_tools(self):  # type: ignore[no-untyped-def]
+        CountingServer.listings += 1
+        return await super().list_tools()
+
+
+server = CountingServer("agentoscope-test")
 
 
 class Forecast(BaseModel):
@@ -77,6 +88,12 @@ async def slow(seconds: float) -> str:
 def pid() -> str:
     """The server's process id."""
     return str(os.getpid())
+
+
+@server.tool()
+def listings() -> str:
+    """How many times the tools were listed."""
+    return str(CountingServer.listings)
 
 
 @server.tool()

@@ -45,6 +45,11 @@ def _stdio(**options: Any) -> MCPServerStdio:
     return MCPServerStdio(stdio_params(), name="test-stdio", **options)
 
 
+def _http(server: HttpMCPServer, name: str = "test-http", **options: Any) -> MCPServerStreamableHttp:
+    """Most tests share one HTTP server process: a stdio server costs a Python start each."""
+    return MCPServerStreamableHttp({"url": server.url}, name=name, **options)
+
+
 def _spans(collector: CollectingProcessor, kind: str) -> list[Any]:
     return [s for s in collector.ended_spans if s.span_data.type == kind]
 
@@ -160,24 +165,24 @@ async def test_chat_completions_model_calls_mcp_tools(http_server: HttpMCPServer
     assert tool_message["content"] == "2"
 
 
-async def test_static_and_callable_filters_hide_tools() -> None:
+async def test_static_and_callable_filters_hide_tools(http_server: HttpMCPServer) -> None:
     def only_for_admins(context: Any, tool: Any) -> bool:
-        assert context.server_name == "test-stdio"
+        assert context.server_name == "test-http"
         return tool.name != "die" or context.agent.name == "Admin"
 
     static = create_static_tool_filter(allowed_tool_names=["add", "echo", "die"])
     assert create_static_tool_filter() is None
-    async with _stdio(tool_filter=static) as allow_list:
+    async with _http(http_server, tool_filter=static) as allow_list:
         model = ScriptedModel([[text_message("ok")]])
         await Runner.run(Agent(name="A", mcp_servers=[allow_list], model=model), "hi")
         assert sorted(_tool_names(model)) == ["add", "die", "echo"]
 
     blocked = create_static_tool_filter(blocked_tool_names=["die", "slow"])
-    async with _stdio(tool_filter=blocked) as block_list:
+    async with _http(http_server, tool_filter=blocked) as block_list:
         names = {t.name for t in await block_list.list_tools()}
         assert "add" in names and not {"die", "slow"} & names
 
-    async with _stdio(tool_filter=only_for_admins) as dynamic:
+    async with _http(http_server, tool_filter=only_for_admins) as dynamic:
         user_model, admin_model = ScriptedModel([[text_message("u")]]), ScriptedModel(
             [[text_message("a")]]
         )
@@ -189,50 +194,59 @@ async def test_static_and_callable_filters_hide_tools() -> None:
             await dynamic.list_tools()
 
 
-async def test_a_filtered_out_tool_cannot_be_called() -> None:
+async def test_a_filtered_out_tool_cannot_be_called(http_server: HttpMCPServer) -> None:
     model = ScriptedModel([[tool_call("die", {})]])
-    async with _stdio(tool_filter={"blocked_tool_names": ["die"]}) as server:
+    async with _http(http_server, tool_filter={"blocked_tool_names": ["die"]}) as server:
         agent = Agent(name="A", mcp_servers=[server], model=model)
         with pytest.raises(Exception, match="Tool die not found"):
             await Runner.run(agent, "crash the server")
         assert (await server.call_tool("add", {"a": 1, "b": 2})).content[0].text == "3"
 
 
-async def test_cache_avoids_a_second_listing() -> None:
-    async def listings(server: MCPServerStdio) -> int:
+async def test_cache_avoids_a_second_listing(http_server: HttpMCPServer) -> None:
+    async def listings(server: MCPServerStreamableHttp) -> int:
         return int((await server.call_tool("listings", {})).content[0].text)
 
-    async with _stdio(cache_tools_list=True) as cached:
+    async def baseline(server: MCPServerStreamableHttp) -> int:
+        # mcp's client lists the tools itself after its first call on a session.
+        await listings(server)
+        return await listings(server)
+
+    async with _http(http_server, cache_tools_list=True) as cached:
         assert cached.cached_tools is None
+        before = await baseline(cached)
         for _ in range(3):
             await Runner.run(
                 Agent(name="A", mcp_servers=[cached], model=ScriptedModel([[text_message("x")]])),
                 "hi",
             )
-        assert await listings(cached) == 1
+        assert await listings(cached) == before + 1
         assert [t.name for t in cached.cached_tools or []][:1] == ["add"]
         cached.invalidate_tools_cache()
         await cached.list_tools()
-        assert await listings(cached) == 2
+        assert await listings(cached) == before + 2
 
-    async with _stdio() as uncached:
+    async with _http(http_server) as uncached:
+        before = await baseline(uncached)
         await uncached.list_tools()
         await uncached.list_tools()
-        assert await listings(uncached) == 2
+        assert await listings(uncached) == before + 2
 
 
-async def test_a_raising_tool_is_an_error_the_model_sees(collector: CollectingProcessor) -> None:
+async def test_a_raising_tool_is_an_error_the_model_sees(
+    http_server: HttpMCPServer, collector: CollectingProcessor
+) -> None:
     model = ScriptedModel(
         [[tool_call("fail", {"reason": "no stock"}, "c1")], [text_message("Sorry.")]]
     )
-    async with _stdio() as server:
+    async with _http(http_server) as server:
         result = await Runner.run(Agent(name="A", mcp_servers=[server], model=model), "go")
     assert result.final_output == "Sorry."
     assert _outputs(model, 1)["c1"] == [
         {"type": "input_text", "text": "Error executing tool fail: refused: no stock"}
     ]
     (span,) = _spans(collector, "function")
-    assert span.span_data.mcp_data == {"server": "test-stdio"}
+    assert span.span_data.mcp_data == {"server": "test-http"}
     assert span.error["message"] == "MCP tool returned an error"
     assert "refused: no stock" in span.span_data.output
 
@@ -275,23 +289,26 @@ async def test_a_dead_server_fails_the_next_listing(collector: CollectingProcess
     assert len(broken) == 1 and broken[0].error["data"]["server"] == "test-stdio"
 
 
-async def test_a_slow_tool_times_out(collector: CollectingProcessor) -> None:
+async def test_a_slow_tool_times_out(
+    http_server: HttpMCPServer, collector: CollectingProcessor
+) -> None:
     model = ScriptedModel([[tool_call("slow", {"seconds": 30}, "c1")], [text_message("Too slow.")]])
-    async with _stdio(client_session_timeout_seconds=0.5) as server:
+    async with _http(http_server, client_session_timeout_seconds=0.5) as server:
         result = await Runner.run(Agent(name="A", mcp_servers=[server], model=model), "go")
         # The session survives a timed-out request.
         assert (await server.call_tool("add", {"a": 2, "b": 2})).content[0].text == "4"
     assert result.final_output == "Too slow."
     told = _outputs(model, 1)["c1"]
-    assert "test-stdio" in told and "client_session_timeout_seconds" in told
+    assert "test-http" in told and "client_session_timeout_seconds" in told
     (span,) = _spans(collector, "function")
-    assert span.error is not None and span.span_data.mcp_data == {"server": "test-stdio"}
+    assert span.error is not None and span.span_data.mcp_data == {"server": "test-http"}
 
 
-async def test_failure_error_function_none_fails_the_run() -> None:
+async def test_failure_error_function_none_fails_the_run(http_server: HttpMCPServer) -> None:
     model = ScriptedModel([[tool_call("slow", {"seconds": 30})]])
-    async with _stdio(client_session_timeout_seconds=0.3, failure_error_function=None) as server:
-        with pytest.raises(UserError, match="call tool 'slow' on MCP server 'test-stdio'"):
+    slow = _http(http_server, client_session_timeout_seconds=0.3, failure_error_function=None)
+    async with slow as server:
+        with pytest.raises(UserError, match="call tool 'slow' on MCP server 'test-http'"):
             await Runner.run(Agent(name="A", mcp_servers=[server], model=model), "go")
 
 
@@ -343,8 +360,8 @@ async def test_prompts_and_resources_calls(http_server: HttpMCPServer) -> None:
         assert (await server.list_resources()).resources == []
 
 
-async def test_structured_content_and_strict_schemas() -> None:
-    async with _stdio(use_structured_content=True) as server:
+async def test_structured_content_and_strict_schemas(http_server: HttpMCPServer) -> None:
+    async with _http(http_server, use_structured_content=True) as server:
         model = ScriptedModel([[tool_call("forecast", {"city": "Oslo"}, "c1")], [text_message("ok")]])
         agent = Agent(
             name="A",
@@ -359,8 +376,8 @@ async def test_structured_content_and_strict_schemas() -> None:
     assert add.params_json_schema["additionalProperties"] is False
 
 
-async def test_two_servers_with_the_same_tools() -> None:
-    async with _stdio() as one, MCPServerStdio(stdio_params(), name="other") as two:
+async def test_two_servers_with_the_same_tools(http_server: HttpMCPServer) -> None:
+    async with _http(http_server) as one, _http(http_server, name="other") as two:
         clash = Agent(name="A", mcp_servers=[one, two], model=ScriptedModel([]))
         with pytest.raises(UserError, match="Duplicate tool names.*add"):
             await Runner.run(clash, "hi")
@@ -372,7 +389,7 @@ async def test_two_servers_with_the_same_tools() -> None:
             model=model,
         )
         await Runner.run(prefixed, "hi")
-    assert "mcp_test-stdio__add" in _tool_names(model)
+    assert "mcp_test-http__add" in _tool_names(model)
     assert _outputs(model, 1)["c"] == [{"type": "input_text", "text": "3"}]
 
 

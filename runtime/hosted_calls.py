@@ -86,7 +86,9 @@ def _find(tools: list[Any], cls: type, what: str, agent: Any) -> Any:
     for tool in tools:
         if isinstance(tool, cls):
             return tool
-    raise ModelBehaviorError(f"The model made a {what} but agent {agent.name!r} has no {cls.__name__}")
+    raise ModelBehaviorError(
+        f"The model made a {what} but agent {agent.name!r} has no {cls.__name__}"
+    )
 
 
 def sort_hosted_call(agent: Any, tools: list[Any], output: Any, processed: Any) -> None:
@@ -413,6 +415,7 @@ async def _run_local_shell(
 
 
 def _shell_entries(result: Any, limit: int | None) -> tuple[list[dict[str, Any]], str]:
+    entries: list[dict[str, Any]]
     if isinstance(result, ShellResult):
         entries = []
         for out in result.output:

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, NotRequired
 
-from typing_extensions import NotRequired, TypedDict
+from typing_extensions import TypedDict
 
 from .computer import AsyncComputer, Computer
 from .exceptions import UserError
@@ -126,10 +126,10 @@ class ComputerTool:
     custom_data_extractor: Callable[..., Any] | None = field(default=None, kw_only=True)
 
     def __post_init__(self) -> None:
-        if not isinstance(self.computer, Computer | AsyncComputer) and not callable(
-            self.computer
-        ):
-            raise UserError("ComputerTool.computer must be a Computer, an AsyncComputer or a factory")
+        if not isinstance(self.computer, Computer | AsyncComputer) and not callable(self.computer):
+            raise UserError(
+                "ComputerTool.computer must be a Computer, an AsyncComputer or a factory"
+            )
         if self.custom_data_extractor is not None:
             raise UserError("ComputerTool custom_data_extractor is not supported by this runtime")
 

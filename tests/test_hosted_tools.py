@@ -455,7 +455,11 @@ async def test_local_shell_runs_a_real_command(
     (answer,) = [
         i for i in server.requests[1].body["input"] if i.get("type") == "local_shell_call_output"
     ]
-    assert answer == {"type": "local_shell_call_output", "call_id": "sh1", "output": "from the shell\n"}
+    assert answer == {
+        "type": "local_shell_call_output",
+        "call_id": "sh1",
+        "output": "from the shell\n",
+    }
     span = _functions(collector)["local_shell"]
     assert span.span_data.output == "from the shell\n"
     assert json.loads(span.span_data.input)["command"] == ["echo", "from the shell"]

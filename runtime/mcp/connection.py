@@ -108,7 +108,7 @@ class MCPServerConnection(MCPServer, abc.ABC):
         retry_backoff_seconds_base: float = 1.0,
         message_handler: Callable[..., Any] | None = None,
         require_approval: RequireApprovalSetting = None,
-        failure_error_function: ToolErrorFunction | None | Any = UNSET,
+        failure_error_function: ToolErrorFunction | Any | None = UNSET,
         tool_meta_resolver: Callable[..., Any] | None = None,
         custom_data_extractor: Callable[..., Any] | None = None,
         retry_backoff_seconds_max: float | None = None,
@@ -327,7 +327,7 @@ class MCPServerConnection(MCPServer, abc.ABC):
     ) -> CallToolResult:
         return await self._request(
             f"call tool {tool_name!r}",
-            lambda session: session.call_tool(tool_name, arguments, meta=meta),
+            lambda session: session.call_tool(tool_name, arguments, meta=meta),  # type: ignore[arg-type]
         )
 
     async def list_prompts(self) -> ListPromptsResult:
@@ -336,7 +336,9 @@ class MCPServerConnection(MCPServer, abc.ABC):
         prompts = await self._paged("list prompts", "list_prompts", "prompts")
         return ListPromptsResult(prompts=prompts)
 
-    async def get_prompt(self, name: str, arguments: dict[str, Any] | None = None) -> GetPromptResult:
+    async def get_prompt(
+        self, name: str, arguments: dict[str, Any] | None = None
+    ) -> GetPromptResult:
         return await self._request(
             f"get prompt {name!r}", lambda session: session.get_prompt(name, arguments)
         )

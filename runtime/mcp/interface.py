@@ -81,7 +81,7 @@ class MCPServer(abc.ABC):
         self,
         use_structured_content: bool = False,
         require_approval: RequireApprovalSetting = None,
-        failure_error_function: ToolErrorFunction | None | Any = UNSET,
+        failure_error_function: ToolErrorFunction | Any | None = UNSET,
         tool_meta_resolver: Callable[..., Any] | None = None,
         custom_data_extractor: Callable[..., Any] | None = None,
         *,
@@ -169,4 +169,3 @@ class MCPServer(abc.ABC):
         if self._failure_error_function is UNSET:
             return agent_default
         return cast("ToolErrorFunction | None", self._failure_error_function)
-

@@ -8,10 +8,10 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import IO, Any, Literal, NotRequired
 from urllib.parse import urlsplit, urlunsplit
 
-from typing_extensions import NotRequired, TypedDict
+from typing_extensions import TypedDict
 
 from ..exceptions import UserError
 from .connection import MCPServerConnection
@@ -336,7 +336,9 @@ class MCPServerStreamableHttp(MCPServerConnection):
         timeout = httpx2.Timeout(
             _seconds(params.get("timeout", 5)), read=_seconds(params.get("sse_read_timeout", 300))
         )
-        http_client = factory(headers=params.get("headers"), timeout=timeout, auth=params.get("auth"))
+        http_client = factory(
+            headers=params.get("headers"), timeout=timeout, auth=params.get("auth")
+        )
         async with http_client:
             async with streamable_http_client(
                 params["url"],

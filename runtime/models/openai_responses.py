@@ -17,9 +17,9 @@ from openai.types.responses import Response, ResponseStreamEvent
 from agentoscope.tracing import response_span
 
 from ..exceptions import ModelBehaviorError, UserError
+from ..hosted_wire import check_hosted_tools, hosted_tool_param
 from ..items import ItemHelpers, ModelResponse
 from ..model_settings import MCPToolChoice
-from ..hosted_wire import check_hosted_tools, hosted_tool_param
 from ..tool import FileSearchTool, FunctionTool, WebSearchTool
 from .chatcmpl_converter import FAKE_RESPONSES_ID
 from .interface import Model, ModelTracing

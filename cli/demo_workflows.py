@@ -6,8 +6,9 @@
 - a tool that fails once and is recovered by the model retrying it;
 - a three-turn conversation kept in a SQLite session;
 - a parallel batch of runs;
-- a voice line (transcription, the support desk, speech) whose specialist lists its tools from an
-  MCP server, so every span kind appears in the store.
+- a voice line (transcription, the support desk, speech);
+- a warehouse assistant whose tools come from a real MCP server (a stdio subprocess started by
+  the demo), so every span kind appears in the store.
 
 Offline (the default), every agent runs on a `ScriptedModel` whose turns say what a real model
 would answer, with plausible token counts and latencies; with `model="openai"` the same agents run
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -329,7 +331,7 @@ def build_concierge(choose: ModelChooser, turn: int) -> Agent[Any]:
 
 async def voice_line(choose: ModelChooser, config: dict[str, Any]) -> str:
     """A customer calls: the voicemail is transcribed, the support desk answers, the answer is
-    spoken. The Orders agent lists its tools from the warehouse's MCP server first."""
+    spoken."""
     request = ("Where is my order A-1003?", "orders", "A-1003")
     with tracing.trace("Voice line", metadata=config.get("trace_metadata")):
         with tracing.speech_group_span(input=request[0]):
@@ -338,10 +340,6 @@ async def voice_line(choose: ModelChooser, config: dict[str, Any]) -> str:
             ) as heard:
                 await asyncio.sleep(random.uniform(0.2, 0.4))
                 heard.span_data.output = request[0]
-            with tracing.mcp_tools_span(
-                server="warehouse-mcp", result=["lookup_order", "track_shipment"]
-            ):
-                await asyncio.sleep(0.03)
             agent = build_support_desk(choose, request, RefundGateway(), responses_api=True)
             result = await Runner.run(agent, request[0], run_config=RunConfig(**config))
             with tracing.speech_span(
@@ -350,6 +348,48 @@ async def voice_line(choose: ModelChooser, config: dict[str, Any]) -> str:
                 await asyncio.sleep(random.uniform(0.1, 0.3))
                 spoken.span_data.output = "SUQzBAAAAAAA"
     return str(result.final_output)
+
+
+WAREHOUSE_MCP_SERVER = Path(__file__).with_name("demo_mcp_server.py")
+
+
+async def warehouse_mcp(choose: ModelChooser, config: dict[str, Any]) -> DemoResult:
+    """An agent whose tools come from the warehouse's MCP server, a real stdio subprocess: the
+    trace shows the `mcp_tools` listings and the tool calls naming the server."""
+    name = "Warehouse (MCP)"
+    try:
+        from agentoscope.runtime.mcp import MCPServerStdio
+    except ImportError:
+        return DemoResult(name, True, "skipped: pip install 'agentoscope[mcp]'")
+    order_id = "A-1001"
+    _status, tracking = _ORDERS[order_id]
+    turns: list[tuple[list[Any], int, int]] = [
+        ([tool_call("lookup_order", {"order_id": order_id})], 540, 20),
+        ([tool_call("track_shipment", {"tracking_id": tracking})], 610, 22),
+        (
+            [text_message(f"Order {order_id} is out for delivery, expected today by 18:00.")],
+            680,
+            30,
+        ),
+    ]
+    server = MCPServerStdio(
+        {"command": sys.executable, "args": [str(WAREHOUSE_MCP_SERVER)]},
+        name="warehouse",
+        cache_tools_list=True,
+    )
+    async with server:
+        agent = Agent(
+            name="Warehouse assistant",
+            instructions="Answer questions about orders with the warehouse tools.",
+            mcp_servers=[server],
+            model=choose(SPECIALIST_MODEL, turns),
+        )
+        result = await Runner.run(
+            agent,
+            f"Where is my order {order_id}?",
+            run_config=RunConfig(workflow_name=name, **config),
+        )
+    return DemoResult(name, True, str(result.final_output))
 
 
 # -- the runs ----------
@@ -433,8 +473,11 @@ async def run_all(
         )
         done(DemoResult(f"Concierge turn {turn + 1}", True, str(answer.final_output)))
 
-    # 5. A voice line: transcription, MCP tool listing, Responses-style model spans, speech.
+    # 5. A voice line: transcription, Responses-style model spans, speech.
     done(DemoResult("Voice line", True, await voice_line(choose, base)))
+
+    # 5b. Tools from a real MCP server (a stdio subprocess): listings and calls naming it.
+    done(await warehouse_mcp(choose, base))
 
     # 6. A parallel batch of support runs.
     batch = [
@@ -447,4 +490,4 @@ async def run_all(
 
 
 def expected_runs(batch_size: int) -> int:
-    return len(SUPPORT_REQUESTS) + 1 + 1 + len(CONVERSATION) + 1 + batch_size
+    return len(SUPPORT_REQUESTS) + 1 + 1 + len(CONVERSATION) + 1 + 1 + batch_size

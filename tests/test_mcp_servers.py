@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from agentoscope.runtime import Agent, RunContextWrapper, Runner, UserError
+from agentoscope.runtime import Agent, RunContextWrapper, Runner, UserError, function_tool
 from agentoscope.runtime.mcp import (
     MCPServerSse,
     MCPServerStdio,
@@ -387,6 +387,15 @@ async def test_two_servers_with_the_same_tools(http_server: HttpMCPServer) -> No
         clash = Agent(name="A", mcp_servers=[one, two], model=ScriptedModel([]))
         with pytest.raises(UserError, match=r"Duplicate tool names.*add"):
             await Runner.run(clash, "hi")
+
+        @function_tool
+        def echo(text: str) -> str:
+            """A local tool named like one of the server's."""
+            return text
+
+        local = Agent(name="A", tools=[echo], mcp_servers=[one], model=ScriptedModel([]))
+        with pytest.raises(UserError, match=r"Duplicate tool names.*echo"):
+            await Runner.run(local, "hi")
         model = ScriptedModel(
             [[tool_call("mcp_other__add", {"a": 1, "b": 2}, "c")], [text_message("x")]]
         )

@@ -259,7 +259,8 @@ async def test_a_server_killed_mid_run(collector: CollectingProcessor) -> None:
     """With a cached listing the model hears about every failed call; the process is reaped."""
     model = ScriptedModel(
         [
-            [tool_call("pid", {}, "c-pid")],
+            # The failing call makes the server log its reason on stderr.
+            [tool_call("pid", {}, "c-pid"), tool_call("fail", {"reason": "db-pw-7"}, "c-f")],
             [tool_call("die", {}, "c-die")],
             [tool_call("add", {"a": 1, "b": 1}, "c-add")],
             [text_message("The server is gone.")],
@@ -276,6 +277,8 @@ async def test_a_server_killed_mid_run(collector: CollectingProcessor) -> None:
     for call_id, turn in (("c-die", 2), ("c-add", 3)):
         told = _outputs(model, turn)[call_id]
         assert "'test-stdio'" in told and "connection closed" in told
+        # What the server printed stays out of the model's input.
+        assert "stderr" not in told and "db-pw-7" not in told
     failed = {s.span_data.name: s for s in _spans(collector, "function") if s.error is not None}
     assert set(failed) == {"die", "add"}
     assert all(s.span_data.mcp_data == {"server": "test-stdio"} for s in failed.values())

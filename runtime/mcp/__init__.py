@@ -18,7 +18,7 @@ except ImportError as error:  # pragma: no cover - depends on the installation
         "agentoscope.runtime.mcp needs the `mcp` package: pip install 'agentoscope[mcp]'"
     ) from error
 
-from .connection import MCPServerConnection
+from .connection import MCPRequestError, MCPServerConnection
 from .filters import (
     ToolFilter,
     ToolFilterCallable,
@@ -39,6 +39,7 @@ from .util import MCPFunctionTool, MCPToolMetaContext, MCPUtil, default_mcp_tool
 
 __all__ = [
     "MCPFunctionTool",
+    "MCPRequestError",
     "MCPServer",
     "MCPServerConnection",
     "MCPServerSse",

@@ -45,6 +45,16 @@ _CONNECTION_CLOSED = -32000
 _CLEANUP_DEADLINE_S = 15.0  # stdio shutdown is bounded by mcp (about 6 s); HTTP by its timeouts
 
 
+class MCPRequestError(UserError):
+    """A request to an MCP server failed. `summary` names the server, the operation and the
+    reason, without the server's stderr that the full message may quote: it is what the model
+    is told (stderr can hold anything the server printed)."""
+
+    def __init__(self, message: str, summary: str) -> None:
+        super().__init__(message)
+        self.summary = summary
+
+
 def check_timeout(timeout_seconds: float | None) -> float | None:
     """The read timeout for the `Client`: None and 0 mean none."""
     if timeout_seconds is None or timeout_seconds == 0:
@@ -268,10 +278,8 @@ class MCPServerConnection(MCPServer, abc.ABC):
                 if (limit == -1 or failures <= limit) and self.session is not None:
                     await asyncio.sleep(self._backoff(failures - 1))
                     continue
-                raise UserError(
-                    f"Failed to {what} on MCP server {self.name!r}: {describe_failure(error)}"
-                    f"{self._diagnostics()}"
-                ) from error
+                summary = f"Failed to {what} on MCP server {self.name!r}: {describe_failure(error)}"
+                raise MCPRequestError(summary + self._diagnostics(), summary) from error
 
     async def list_tools(
         self, run_context: RunContextWrapper[Any] | None = None, agent: Any | None = None

@@ -19,6 +19,7 @@ from ..exceptions import ModelBehaviorError, UserError
 from ..run_context import RunContextWrapper, ToolContext
 from ..strict_schema import ensure_strict_json_schema
 from ..tool import FunctionTool, ToolErrorFunction, _maybe_await, _record_tool_error
+from .connection import MCPRequestError
 
 if TYPE_CHECKING:
     from mcp.types import CallToolResult
@@ -32,10 +33,10 @@ _MAX_TOOL_NAME = 64  # the OpenAI APIs' limit on function names
 
 
 def default_mcp_tool_error_function(ctx: RunContextWrapper[Any], error: Exception) -> str:
-    """The model sees why an MCP call failed when we wrote the reason ourselves (a UserError
-    naming the server: not reachable, timed out, closed); other errors stay generic."""
-    if isinstance(error, UserError):
-        return f"An error occurred while running the tool: {error.message}"
+    """The model sees why an MCP request failed (server, operation, reason: closed, timed out,
+    MCP error), in words we wrote; other errors stay generic."""
+    if isinstance(error, MCPRequestError):
+        return f"An error occurred while running the tool: {error.summary}"
     return "An error occurred while running the tool. Please try again."
 
 

@@ -280,7 +280,7 @@ async def test_a_server_killed_mid_run(collector: CollectingProcessor) -> None:
         # What the server printed stays out of the model's input.
         assert "stderr" not in told and "db-pw-7" not in told
     failed = {s.span_data.name: s for s in _spans(collector, "function") if s.error is not None}
-    assert set(failed) == {"die", "add"}
+    assert set(failed) == {"fail", "die", "add"}
     assert all(s.span_data.mcp_data == {"server": "test-stdio"} for s in failed.values())
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)  # exited and reaped, not a zombie

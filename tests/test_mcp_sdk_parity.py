@@ -21,6 +21,7 @@ MCP_NAMES = [
     "MCPServerSseParams",
     "MCPServerStreamableHttp",
     "MCPServerStreamableHttpParams",
+    "MCPServerManager",
     "MCPUtil",
     "ToolFilter",
     "ToolFilterCallable",
@@ -62,7 +63,9 @@ def test_mcp_names_exist(name: str) -> None:
     assert hasattr(agents.mcp, name)
 
 
-@pytest.mark.parametrize("name", ["MCPServerStdio", "MCPServerSse", "MCPServerStreamableHttp"])
+@pytest.mark.parametrize(
+    "name", ["MCPServerStdio", "MCPServerSse", "MCPServerStreamableHttp", "MCPServerManager"]
+)
 def test_server_constructors_take_the_sdks_parameters(name: str) -> None:
     assert _parameters(getattr(ours_mcp, name)) == _parameters(getattr(agents.mcp, name))
 

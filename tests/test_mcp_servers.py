@@ -15,6 +15,7 @@ import pytest
 
 from agentoscope.runtime import Agent, RunContextWrapper, Runner, UserError, function_tool
 from agentoscope.runtime.mcp import (
+    MCPServerManager,
     MCPServerSse,
     MCPServerStdio,
     MCPServerStreamableHttp,
@@ -474,3 +475,28 @@ async def test_third_party_server_from_pypi(collector: CollectingProcessor) -> N
     assert json.loads(part["text"])["timezone"] == "Europe/Paris"
     (span,) = _spans(collector, "function")
     assert span.span_data.mcp_data == {"server": "time"}
+
+
+async def test_manager_keeps_going_with_the_servers_that_came_up(
+    http_server: HttpMCPServer,
+) -> None:
+    broken = MCPServerStdio({"command": "no-such-mcp-server"}, name="broken")
+    good = _http(http_server)
+    unreachable = MCPServerStreamableHttp(
+        {"url": f"http://127.0.0.1:{free_port()}/mcp", "timeout": 2}, name="unreachable"
+    )
+    async with MCPServerManager([broken, good, unreachable], connect_in_parallel=True) as manager:
+        assert manager.active_servers == [good]
+        assert manager.failed_servers == [broken, unreachable]
+        assert "command not found" in str(manager.errors[broken])
+        model = ScriptedModel([[tool_call("add", {"a": 1, "b": 1}, "c")], [text_message("2")]])
+        agent = Agent(name="A", mcp_servers=manager.active_servers, model=model)
+        assert (await Runner.run(agent, "1+1")).final_output == "2"
+        assert await manager.reconnect() == [good]
+    assert good.session is None  # cleaned up on exit
+
+    with pytest.raises(UserError, match="broken"):
+        async with MCPServerManager([_http(http_server), broken], strict=True):
+            pass
+    with pytest.raises(UserError, match="connect_timeout_seconds"):
+        MCPServerManager([], connect_timeout_seconds=0)

@@ -27,6 +27,7 @@ from .filters import (
     create_static_tool_filter,
 )
 from .interface import MCPServer
+from .manager import MCPServerManager
 from .server import (
     MCPServerSse,
     MCPServerSseParams,
@@ -42,6 +43,7 @@ __all__ = [
     "MCPRequestError",
     "MCPServer",
     "MCPServerConnection",
+    "MCPServerManager",
     "MCPServerSse",
     "MCPServerSseParams",
     "MCPServerStdio",

@@ -34,7 +34,7 @@ def _servers(kind: str, url: str | None) -> list[tuple[str, Any]]:
             ("ours", lambda: ours.MCPServerStdio(stdio_params())),
             ("SDK", lambda: sdk.MCPServerStdio(stdio_params())),
         ]
-    params = {"url": url}
+    params: Any = {"url": url}
     return [
         ("ours", lambda: ours.MCPServerStreamableHttp(params)),
         ("SDK", lambda: sdk.MCPServerStreamableHttp(params)),

@@ -13,7 +13,7 @@ from typing import Any
 TEST_SERVER = str(Path(__file__).with_name("mcp_test_server.py"))
 
 
-def stdio_params() -> dict[str, Any]:
+def stdio_params() -> Any:
     return {"command": sys.executable, "args": [TEST_SERVER, "stdio"]}
 
 

@@ -78,6 +78,13 @@ async def test_stdio_tools_results_and_spans(collector: CollectingProcessor) -> 
     async with _stdio() as server:
         agent = Agent(name="Calculator", mcp_servers=[server], model=model)
         result = await Runner.run(agent, "What is 2 + 3?")
+        pid = int((await server.call_tool("pid", {})).content[0].text)
+        os.kill(pid, 0)
+    # Leaving `async with` ended the server process and reaped it.
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+    with pytest.raises(UserError, match="not connected"):
+        await server.list_tools()
 
     assert result.final_output == "2 + 3 = 5"
     assert {"add", "echo", "forecast", "pixel", "fail", "slow", "die"} <= set(_tool_names(model))
@@ -138,6 +145,7 @@ async def test_streamable_http_with_the_real_openai_client(
     assert [s.span_data.server for s in _spans(collector, "mcp_tools")] == ["test-http"] * 2
 
 
+@pytest.mark.slow
 async def test_sse_transport_lists_and_calls() -> None:
     with HttpMCPServer("sse") as sse:
         async with MCPServerSse({"url": sse.url}) as server:
@@ -320,18 +328,6 @@ async def test_failure_error_function_none_fails_the_run(http_server: HttpMCPSer
             await Runner.run(Agent(name="A", mcp_servers=[server], model=model), "go")
 
 
-async def test_cleanup_reaps_the_server_process() -> None:
-    server = _stdio()
-    await server.connect()
-    pid = int((await server.call_tool("pid", {})).content[0].text)
-    os.kill(pid, 0)
-    await server.cleanup()
-    with pytest.raises(ProcessLookupError):
-        os.kill(pid, 0)
-    with pytest.raises(UserError, match="not connected"):
-        await server.list_tools()
-
-
 async def test_connect_failures_name_the_server() -> None:
     with pytest.raises(UserError) as missing:
         await MCPServerStdio({"command": "no-such-mcp-server", "args": ["--x"]}).connect()
@@ -458,6 +454,7 @@ def _time_server_command() -> list[str]:
     return [script, "--local-timezone", "UTC"]
 
 
+@pytest.mark.slow
 async def test_third_party_server_from_pypi(collector: CollectingProcessor) -> None:
     command, *args = _time_server_command()
     model = ScriptedModel(

@@ -7,8 +7,9 @@
 - a three-turn conversation kept in a SQLite session;
 - a parallel batch of runs;
 - a voice line: a real offline `VoicePipeline` (espeak-ng speaks the question, PocketSphinx hears
-  it, the support desk answers, espeak-ng speaks the answer) whose specialist lists its tools
-  from an MCP server, so every span kind appears in the store;
+  it, the support desk answers, espeak-ng speaks the answer);
+- a warehouse assistant whose tools come from a real MCP server (a stdio subprocess started by
+  the demo), so every span kind appears in the store;
 - a realtime phone line (cli/demo_realtime.py): a tool call and a handoff in a live session.
 
 Offline (the default), every agent runs on a `ScriptedModel` whose turns say what a real model
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -338,8 +340,7 @@ async def voice_line(choose: ModelChooser, config: dict[str, Any]) -> str:
     """A customer calls: a real `VoicePipeline`, offline. The question is spoken by espeak-ng,
     heard by PocketSphinx (which listens for the phrases a support line expects), answered by
     the support desk (triage hands off to the Orders agent, which calls its tools) and spoken
-    back by espeak-ng. The call's audio is kept in the trace for the dashboard's player. The
-    Orders agent lists its tools from the warehouse's MCP server first."""
+    back by espeak-ng. The call's audio is kept in the trace for the dashboard's player."""
     from agentoscope.runtime.voice import (
         AudioInput,
         EspeakTTSModel,
@@ -355,10 +356,6 @@ async def voice_line(choose: ModelChooser, config: dict[str, Any]) -> str:
     spoken = b"".join([c async for c in tts.run(VOICE_QUESTION, TTSModelSettings())])
     question = AudioInput(np.frombuffer(spoken, dtype="<i2"), frame_rate=tts.sample_rate)
     with tracing.trace("Voice line", metadata=config.get("trace_metadata")):
-        with tracing.mcp_tools_span(
-            server="warehouse-mcp", result=["lookup_order", "track_shipment"]
-        ):
-            await asyncio.sleep(0.03)
         agent = build_support_desk(choose, request, RefundGateway(), responses_api=True)
         pipeline = VoicePipeline(
             agent,
@@ -372,6 +369,48 @@ async def voice_line(choose: ModelChooser, config: dict[str, Any]) -> str:
             if event.type == "voice_stream_event_audio" and event.data is not None:
                 seconds += event.data.size / tts.sample_rate
     return f"{result.total_output_text} ({seconds:.1f} s of speech)"
+
+
+WAREHOUSE_MCP_SERVER = Path(__file__).with_name("demo_mcp_server.py")
+
+
+async def warehouse_mcp(choose: ModelChooser, config: dict[str, Any]) -> DemoResult:
+    """An agent whose tools come from the warehouse's MCP server, a real stdio subprocess: the
+    trace shows the `mcp_tools` listings and the tool calls naming the server."""
+    name = "Warehouse (MCP)"
+    try:
+        from agentoscope.runtime.mcp import MCPServerStdio
+    except ImportError:
+        return DemoResult(name, True, "skipped: pip install 'agentoscope[mcp]'")
+    order_id = "A-1001"
+    _status, tracking = _ORDERS[order_id]
+    turns: list[tuple[list[Any], int, int]] = [
+        ([tool_call("lookup_order", {"order_id": order_id})], 540, 20),
+        ([tool_call("track_shipment", {"tracking_id": tracking})], 610, 22),
+        (
+            [text_message(f"Order {order_id} is out for delivery, expected today by 18:00.")],
+            680,
+            30,
+        ),
+    ]
+    server = MCPServerStdio(
+        {"command": sys.executable, "args": [str(WAREHOUSE_MCP_SERVER)]},
+        name="warehouse",
+        cache_tools_list=True,
+    )
+    async with server:
+        agent = Agent(
+            name="Warehouse assistant",
+            instructions="Answer questions about orders with the warehouse tools.",
+            mcp_servers=[server],
+            model=choose(SPECIALIST_MODEL, turns),
+        )
+        result = await Runner.run(
+            agent,
+            f"Where is my order {order_id}?",
+            run_config=RunConfig(workflow_name=name, **config),
+        )
+    return DemoResult(name, True, str(result.final_output))
 
 
 # -- the runs ----------
@@ -455,9 +494,12 @@ async def run_all(
         )
         done(DemoResult(f"Concierge turn {turn + 1}", True, str(answer.final_output)))
 
-    # 5. A voice line: a spoken question through the offline voice pipeline, MCP tool listing,
-    #    Responses-style model spans, the spoken answer.
+    # 5. A voice line: a spoken question through the offline voice pipeline, Responses-style
+    #    model spans, the spoken answer.
     done(DemoResult("Voice line", True, await voice_line(choose, base)))
+
+    # 5b. Tools from a real MCP server (a stdio subprocess): listings and calls naming it.
+    done(await warehouse_mcp(choose, base))
 
     # 6. A realtime phone line: a tool call and a handoff in a live session.
     from .demo_realtime import phone_line
@@ -475,4 +517,4 @@ async def run_all(
 
 
 def expected_runs(batch_size: int) -> int:
-    return len(SUPPORT_REQUESTS) + 1 + 1 + len(CONVERSATION) + 1 + 1 + batch_size
+    return len(SUPPORT_REQUESTS) + 1 + 1 + len(CONVERSATION) + 1 + 1 + 1 + batch_size

@@ -10,6 +10,7 @@ import streamlit as st
 from .format import count, duration, is_missing, money, parse_json, pretty, span_icon, timestamp
 from .messages import conversation
 from .pricing import ModelPrice, match_price, token_cost
+from .span_tree import mcp_server_of
 from .voice_audio import VOICE_RENDERERS
 
 ROLE_AVATARS = {
@@ -122,7 +123,9 @@ def _show_model_call(span: Mapping[str, Any], data: dict[str, Any]) -> None:
 
 
 def _show_function(span: Mapping[str, Any], data: dict[str, Any]) -> None:
-    st.markdown(f"**Tool** `{data.get('name') or _value(span, 'tool_name')}`")
+    server = mcp_server_of(data)
+    beside = f" · MCP server `{server}`" if server else ""
+    st.markdown(f"**Tool** `{data.get('name') or _value(span, 'tool_name')}`{beside}")
     if data.get("call_id"):
         st.caption(f"call id `{data['call_id']}`")
     st.markdown("**Arguments**")

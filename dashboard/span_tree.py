@@ -3,11 +3,36 @@ rows behind the span tree table and the waterfall chart."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
+from typing import Any
 
 import pandas as pd
 
 from agentoscope.tracing.tree import TABLE_GLYPHS, tree_rows
+
+
+def mcp_server_of(span_data: Any) -> str | None:
+    """The MCP server a function span's call went to (its `mcp_data.server`), if any."""
+    if isinstance(span_data, str):
+        if "mcp_data" not in span_data:
+            return None
+        try:
+            span_data = json.loads(span_data)
+        except ValueError:
+            return None
+    mcp_data = span_data.get("mcp_data") if isinstance(span_data, dict) else None
+    server = mcp_data.get("server") if isinstance(mcp_data, dict) else None
+    return server if isinstance(server, str) and server else None
+
+
+def _label(kind: Any, name: Any, span_data: Any) -> str:
+    label = name if isinstance(name, str) and name else str(kind)
+    if kind == "function":
+        server = mcp_server_of(span_data)
+        if server is not None:
+            return f"{label} · MCP {server}"
+    return label
 
 
 def tree_order(spans: pd.DataFrame, trace_started_at: datetime | None = None) -> pd.DataFrame:
@@ -39,9 +64,12 @@ def tree_order(spans: pd.DataFrame, trace_started_at: datetime | None = None) ->
     offset = (ordered_starts - origin).dt.total_seconds() * 1000
     length = ordered["duration_ms"].astype("float64").fillna(0.0)
     ordered["depth"] = [depths.get(index, 0) for index in order]
+    data = ordered["data"] if "data" in ordered else [None] * len(ordered)
     ordered["tree"] = [
-        prefixes.get(index, "") + (name if isinstance(name, str) and name else str(kind))
-        for index, kind, name in zip(order, ordered["span_type"], ordered["name"], strict=True)
+        prefixes.get(index, "") + _label(kind, name, span_data)
+        for index, kind, name, span_data in zip(
+            order, ordered["span_type"], ordered["name"], data, strict=True
+        )
     ]
     ordered["offset_ms"] = offset
     ordered["end_ms"] = offset + length

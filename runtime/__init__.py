@@ -49,6 +49,9 @@ _LAZY: dict[str, str] = {
     "HandoffCallItem": ".items",
     "HandoffOutputItem": ".items",
     "ReasoningItem": ".items",
+    "MCPListToolsItem": ".items",
+    "MCPApprovalRequestItem": ".items",
+    "MCPApprovalResponseItem": ".items",
     "StreamEvent": ".stream_events",
     "RawResponsesStreamEvent": ".stream_events",
     "RunItemStreamEvent": ".stream_events",
@@ -61,6 +64,30 @@ _LAZY: dict[str, str] = {
     "WebSearchTool": ".tool",
     "FileSearchTool": ".tool",
     "default_tool_error_function": ".tool",
+    # built-in tools (hosted by the provider, or run here through the user's executor)
+    "CodeInterpreterTool": ".hosted_tools",
+    "ImageGenerationTool": ".hosted_tools",
+    "HostedMCPTool": ".hosted_tools",
+    "MCPToolApprovalRequest": ".hosted_tools",
+    "MCPToolApprovalFunction": ".hosted_tools",
+    "MCPToolApprovalFunctionResult": ".hosted_tools",
+    "ComputerTool": ".hosted_tools",
+    "ComputerToolSafetyCheckData": ".hosted_tools",
+    "LocalShellTool": ".hosted_tools",
+    "LocalShellCommandRequest": ".hosted_tools",
+    "LocalShellExecutor": ".hosted_tools",
+    "ShellTool": ".hosted_tools",
+    "ShellExecutor": ".hosted_tools",
+    "ShellCommandRequest": ".hosted_tools",
+    "ShellActionRequest": ".hosted_tools",
+    "ShellCallData": ".hosted_tools",
+    "ShellResult": ".hosted_tools",
+    "ShellCommandOutput": ".hosted_tools",
+    "ShellCallOutcome": ".hosted_tools",
+    "Computer": ".computer",
+    "AsyncComputer": ".computer",
+    "Environment": ".computer",
+    "Button": ".computer",
     "function_schema": ".function_schema",
     "FuncSchema": ".function_schema",
     "ensure_strict_json_schema": ".strict_schema",
@@ -106,7 +133,7 @@ _LAZY: dict[str, str] = {
     "OpenAIConversationsSession": ".memory",
     "CompressedSession": ".memory",
 }
-_SUBMODULES = {"handoff_filters", "models", "memory"}
+_SUBMODULES = {"handoff_filters", "models", "memory", "mcp", "computer"}
 
 
 def __getattr__(name: str) -> Any:

@@ -59,8 +59,9 @@ class Agent(Generic[TContext]):
     """Shown to other agents that can hand off to this one."""
     tools: list[Tool] = field(default_factory=list)
     mcp_servers: list[Any] = field(default_factory=list)
-    """Accepted for source compatibility; MCP servers are not supported by this runtime."""
+    """MCP servers (`agentoscope.runtime.mcp`) whose tools the agent gets; connect them first."""
     mcp_config: dict[str, Any] = field(default_factory=dict)
+    """`convert_schemas_to_strict`, `failure_error_function`, `include_server_in_tool_names`."""
     instructions: str | Callable[[RunContextWrapper[TContext], Agent[TContext]], Any] | None = None
     """The system prompt, or a (sync or async) function of (ctx, agent) returning it."""
     prompt: Any | None = None
@@ -114,14 +115,20 @@ class Agent(Generic[TContext]):
         return prompt
 
     async def get_mcp_tools(self, run_context: RunContextWrapper[TContext]) -> list[Tool]:
-        return []
+        """The tools of the agent's MCP servers (listed now, or from their caches)."""
+        if not self.mcp_servers:
+            return []
+        from .mcp.agent_tools import mcp_tools_of
+
+        return await mcp_tools_of(self, run_context)
 
     async def get_all_tools(self, run_context: RunContextWrapper[TContext]) -> list[Tool]:
-        """The tools that are enabled for this run context."""
+        """The MCP servers' tools, then the agent's tools that are enabled for this context."""
+        mcp_tools = await self.get_mcp_tools(run_context) if self.mcp_servers else []
         tools = self.tools
         if all(getattr(t, "is_enabled", True) is True for t in tools):
-            return list(tools)
-        return [t for t in tools if await is_tool_enabled(t, run_context, self)]
+            return [*mcp_tools, *tools]
+        return [*mcp_tools, *[t for t in tools if await is_tool_enabled(t, run_context, self)]]
 
     def as_tool(
         self,

@@ -20,6 +20,7 @@ from .agent import Agent, get_handoffs_of, get_output_schema
 from .exceptions import AgentsException, MaxTurnsExceeded, RunErrorDetails
 from .guardrail import InputGuardrailResult, OutputGuardrailResult
 from .handoffs import Handoff
+from .hosted_calls import run_hosted_calls
 from .items import ItemHelpers, ModelResponse, RunItem, TResponseInputItem
 from .lifecycle import RunHooks
 from .memory.session import Session
@@ -310,6 +311,13 @@ class AgentRunLoop:
             tool_items = [r.run_item for r in tool_results if r.run_item is not None]
             emit_items(self.emit, tool_items)
             step_items.extend(tool_items)
+        hosted_items: list[RunItem] = []
+        if processed.hosted:
+            hosted_items = await run_hosted_calls(
+                processed.hosted, agent, hooks, context, run_config
+            )
+            emit_items(self.emit, hosted_items)
+            step_items.extend(hosted_items)
 
         if processed.handoffs:
             outcome = await execute_handoff(
@@ -333,6 +341,8 @@ class AgentRunLoop:
             if decided.is_final_output:
                 return decided.final_output
             return _NO_FINAL_OUTPUT
+        if hosted_items:
+            return _NO_FINAL_OUTPUT  # the model has to see what our computer or shell did
         return self._final_output_from_messages(agent, processed.new_items, processed.tools_used)
 
     def _final_output_from_messages(

@@ -17,6 +17,14 @@ from agentoscope.tracing import get_current_span
 
 from .exceptions import ModelBehaviorError, ToolTimeoutError
 from .function_schema import DocstringStyle, function_schema
+from .hosted_tools import (
+    CodeInterpreterTool,
+    ComputerTool,
+    HostedMCPTool,
+    ImageGenerationTool,
+    LocalShellTool,
+    ShellTool,
+)
 from .run_context import RunContextWrapper, ToolContext
 
 if TYPE_CHECKING:
@@ -80,6 +88,9 @@ class WebSearchTool:
     user_location: Any | None = None
     filters: Any | None = None
     search_context_size: Literal["low", "medium", "high"] = "medium"
+    external_web_access: bool | None = None
+    search_content_types: list[Literal["text", "image"]] | None = None
+    image_settings: dict[str, Any] | None = None
 
     @property
     def name(self) -> str:
@@ -101,7 +112,17 @@ class FileSearchTool:
         return "file_search"
 
 
-Tool: TypeAlias = FunctionTool | WebSearchTool | FileSearchTool
+Tool: TypeAlias = (
+    FunctionTool
+    | WebSearchTool
+    | FileSearchTool
+    | CodeInterpreterTool
+    | ImageGenerationTool
+    | HostedMCPTool
+    | ComputerTool
+    | LocalShellTool
+    | ShellTool
+)
 
 
 async def _maybe_await(value: Any) -> Any:

@@ -16,6 +16,7 @@ from agentoscope.tracing import function_span, get_current_span, handoff_span
 from .agent import Agent, ToolsToFinalOutputResult
 from .exceptions import ModelBehaviorError, UserError
 from .handoffs import Handoff, HandoffInputData
+from .hosted_calls import HOSTED_CALL_TYPES, sort_hosted_call
 from .items import (
     HandoffCallItem,
     HandoffOutputItem,
@@ -34,25 +35,12 @@ from .run_config import RunConfig
 from .run_context import RunContextWrapper, ToolContext
 from .stream_events import RunItemStreamEvent, StreamEvent
 from .tool import FunctionTool, FunctionToolResult, invoke_function_tool
+from .tool_output import function_call_output
 
 logger = logging.getLogger("agentoscope.runtime")
 
 Emit = Callable[[StreamEvent], None] | None
 
-# Output item types of tools the provider runs itself: recorded, never executed here.
-_HOSTED_TOOL_CALLS = frozenset(
-    {
-        "web_search_call",
-        "file_search_call",
-        "code_interpreter_call",
-        "image_generation_call",
-        "computer_call",
-        "local_shell_call",
-        "mcp_call",
-        "mcp_list_tools",
-        "mcp_approval_request",
-    }
-)
 _ITEM_EVENT_NAMES = {
     "message_output_item": "message_output_created",
     "tool_call_item": "tool_called",
@@ -60,6 +48,9 @@ _ITEM_EVENT_NAMES = {
     "reasoning_item": "reasoning_item_created",
     "tool_call_output_item": "tool_output",
     "handoff_output_item": "handoff_occured",
+    "mcp_list_tools_item": "mcp_list_tools",
+    "mcp_approval_request_item": "mcp_approval_requested",
+    "mcp_approval_response_item": "mcp_approval_response",
 }
 
 
@@ -81,6 +72,8 @@ class ProcessedResponse:
     functions: list[FunctionRun] = field(default_factory=list)
     handoffs: list[HandoffRun] = field(default_factory=list)
     tools_used: list[str] = field(default_factory=list)
+    hosted: list[Any] = field(default_factory=list)
+    """Built-in tool calls: run here (computer, shell), answered (approvals), or traced."""
 
 
 def emit_items(emit: Emit, items: list[RunItem]) -> None:
@@ -124,9 +117,8 @@ def process_model_response(
             processed.functions.append(FunctionRun(output, tool))
         elif output.type == "reasoning":
             processed.new_items.append(ReasoningItem(agent=agent, raw_item=output))
-        elif output.type in _HOSTED_TOOL_CALLS:
-            processed.new_items.append(ToolCallItem(agent=agent, raw_item=output))
-            processed.tools_used.append(output.type)
+        elif output.type in HOSTED_CALL_TYPES:
+            sort_hosted_call(agent, tools, output, processed)
         else:
             logger.warning("Ignoring model output item of unexpected type %r", output.type)
     return processed
@@ -163,7 +155,11 @@ async def _run_one_tool(
         text = tool_output_text(result)
         if include_data:
             span.span_data.output = text
-    raw = {"call_id": call.call_id, "output": text, "type": "function_call_output"}
+    raw = {
+        "call_id": call.call_id,
+        "output": function_call_output(result),
+        "type": "function_call_output",
+    }
     item = ToolCallOutputItem(agent=agent, raw_item=raw, output=result)
     return FunctionToolResult(tool=tool, output=result, run_item=item)
 

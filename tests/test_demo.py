@@ -53,7 +53,15 @@ def test_demo_fills_a_store_with_every_span_kind_and_the_errors(tmp_path: Path) 
         )
         assert tripped["n"][0] == 1
         traces = store.query("SELECT workflow_name, group_id FROM traces")
-        assert len(traces) == 5 + 1 + 1 + 3 + 1 + 1 + 4
+        assert len(traces) == 5 + 1 + 1 + 3 + 1 + 1 + 1 + 4  # + voice, MCP, realtime
+        mcp_calls = store.query(
+            "SELECT tool_name AS name, json_extract_string(mcp_data, '$.server') AS server "
+            "FROM tool_calls WHERE json_extract_string(mcp_data, '$.server') IS NOT NULL"
+        )
+        assert sorted(mcp_calls["name"]) == ["lookup_order", "track_shipment"]
+        assert set(mcp_calls["server"]) == {"warehouse"}
+        listings = store.query("SELECT data FROM spans WHERE span_type='mcp_tools'")
+        assert len(listings) == 3  # one per model call of the warehouse assistant
         chats = traces[traces["workflow_name"] == "Concierge chat"]
         assert len(chats) == 3 and chats["group_id"].nunique() == 1
         summary = store.query(

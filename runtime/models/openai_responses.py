@@ -17,6 +17,7 @@ from openai.types.responses import Response, ResponseStreamEvent
 from agentoscope.tracing import response_span
 
 from ..exceptions import ModelBehaviorError, UserError
+from ..hosted_wire import check_hosted_tools, hosted_tool_param
 from ..items import ItemHelpers, ModelResponse
 from ..model_settings import MCPToolChoice
 from ..tool import FileSearchTool, FunctionTool, WebSearchTool
@@ -38,7 +39,18 @@ if TYPE_CHECKING:
     from ..tool import Tool
 
 _TERMINAL_FAILURES = frozenset({"response.failed", "response.incomplete", "error"})
-_HOSTED_TOOL_CHOICES = frozenset({"web_search", "web_search_preview", "file_search"})
+_HOSTED_TOOL_CHOICES = frozenset(
+    {
+        "web_search",
+        "web_search_preview",
+        "file_search",
+        "code_interpreter",
+        "image_generation",
+        "computer",
+        "computer_use_preview",
+        "shell",
+    }
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -171,7 +183,7 @@ class OpenAIResponsesModel(Model):
         prompt: Any | None,
         stream: bool,
     ) -> dict[str, Any]:
-        converted_tools, includes = convert_tools(tools, handoffs)
+        converted_tools, includes = convert_tools(tools, handoffs, model=self.model)
         if model_settings.response_include:
             includes.extend(i for i in model_settings.response_include if i not in includes)
         if model_settings.top_logprobs is not None:
@@ -232,11 +244,12 @@ def clean_input_items(input: str | list[TResponseInputItem]) -> list[Any]:
 
 
 def convert_tools(
-    tools: Sequence[Tool], handoffs: Sequence[Handoff]
+    tools: Sequence[Tool], handoffs: Sequence[Handoff], *, model: str | None = None
 ) -> tuple[list[dict[str, Any]], list[str]]:
     """Tool params for the Responses API, and the `include` values some hosted tools need."""
     converted: list[dict[str, Any]] = []
     includes: list[str] = []
+    check_hosted_tools(list(tools))
     for tool in tools:
         if isinstance(tool, FunctionTool):
             converted.append(
@@ -257,7 +270,12 @@ def convert_tools(
                 web["user_location"] = tool.user_location
             if tool.filters is not None:
                 web["filters"] = tool.filters
+            for name in ("external_web_access", "search_content_types", "image_settings"):
+                if (value := getattr(tool, name)) is not None:
+                    web[name] = value
             converted.append(web)
+            if tool.search_content_types and "image" in tool.search_content_types:
+                includes.append("web_search_call.results")
         elif isinstance(tool, FileSearchTool):
             search: dict[str, Any] = {
                 "type": "file_search",
@@ -270,7 +288,10 @@ def convert_tools(
             if tool.include_search_results:
                 includes.append("file_search_call.results")
         else:
-            raise UserError(f"Unsupported tool for the Responses API: {tool!r}")
+            param, include = hosted_tool_param(tool, model=model)
+            converted.append(param)
+            if include is not None:
+                includes.append(include)
     for handoff in handoffs:
         converted.append(
             {

@@ -96,6 +96,8 @@ class FakeReply:
     model: str | None = None  # None: echo the requested model
     delay_s: float = 0.0  # wait this long before answering (latency, timeouts)
     truncated: bool = False  # cut at the token limit: status "incomplete" / finish "length"
+    output_items: list[dict[str, Any]] = field(default_factory=list)
+    """Responses API output items as JSON (hosted tool calls, ...), sent before the text."""
 
 
 @dataclass
@@ -152,8 +154,8 @@ def _pieces(text: str) -> list[str]:
 # --- Responses API bodies -------------------------------------------------------------------
 
 
-def _responses_output(reply: FakeReply) -> list[ResponseOutputMessage | ResponseFunctionToolCall]:
-    output: list[ResponseOutputMessage | ResponseFunctionToolCall] = []
+def _responses_output(reply: FakeReply) -> list[Any]:
+    output: list[Any] = list(reply.output_items)
     if reply.text is not None:
         output.append(
             ResponseOutputMessage(
@@ -274,6 +276,15 @@ def build_response_events(reply: FakeReply, request: dict[str, Any]) -> list[Res
                     output_index=index,
                     content_index=0,
                     part=done_part,
+                    sequence_number=seq(),
+                )
+            )
+        elif not isinstance(item, ResponseFunctionToolCall):
+            events.append(
+                ResponseOutputItemAddedEvent(
+                    type="response.output_item.added",
+                    item=item,
+                    output_index=index,
                     sequence_number=seq(),
                 )
             )

@@ -1,0 +1,243 @@
+"""The Responses API's built-in tools beyond web and file search, with the SDK's names.
+
+Run by the provider: `CodeInterpreterTool`, `ImageGenerationTool`, `HostedMCPTool` (its
+approval requests answered by `on_approval_request`). Run here, by code the user supplies:
+`ComputerTool` (a `Computer`/`AsyncComputer`), `LocalShellTool` and `ShellTool` (an executor).
+Only OpenAI Responses models can use them; the Chat Completions model refuses them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, NotRequired
+
+from typing_extensions import TypedDict
+
+from .computer import AsyncComputer, Computer
+from .exceptions import UserError
+from .run_context import RunContextWrapper
+
+_APPROVAL_HINT = "human approval of tool calls is not available in this runtime yet"
+
+
+def _config_of(tool_config: Any, expected_type: str, cls_name: str) -> dict[str, Any]:
+    if not isinstance(tool_config, Mapping):
+        raise UserError(f"{cls_name}.tool_config must be a dict, got {type(tool_config)!r}")
+    config = dict(tool_config)
+    if config.get("type") != expected_type:
+        raise UserError(
+            f"{cls_name}.tool_config needs type={expected_type!r}, got {config.get('type')!r}"
+        )
+    return config
+
+
+@dataclass
+class CodeInterpreterTool:
+    """Code run in a sandbox of the provider. `tool_config` is the API's tool param, e.g.
+    `{"type": "code_interpreter", "container": {"type": "auto"}}`."""
+
+    tool_config: dict[str, Any]
+
+    def __post_init__(self) -> None:
+        self.tool_config = _config_of(self.tool_config, "code_interpreter", "CodeInterpreterTool")
+
+    @property
+    def name(self) -> str:
+        return "code_interpreter"
+
+
+@dataclass
+class ImageGenerationTool:
+    """Image generation by the provider, e.g. `{"type": "image_generation", "quality": "low"}`."""
+
+    tool_config: dict[str, Any]
+
+    def __post_init__(self) -> None:
+        self.tool_config = _config_of(self.tool_config, "image_generation", "ImageGenerationTool")
+
+    @property
+    def name(self) -> str:
+        return "image_generation"
+
+
+@dataclass
+class MCPToolApprovalRequest:
+    """An approval request of a hosted MCP server, as `on_approval_request` receives it."""
+
+    ctx_wrapper: RunContextWrapper[Any]
+    data: Any
+    """The `mcp_approval_request` output item (server_label, name, arguments)."""
+
+
+class MCPToolApprovalFunctionResult(TypedDict):
+    approve: bool
+    reason: NotRequired[str]
+    """Why, when rejected (the model sees it)."""
+
+
+MCPToolApprovalFunction = Callable[[MCPToolApprovalRequest], Any]
+"""(request) -> MCPToolApprovalFunctionResult, or an awaitable of one."""
+
+
+@dataclass
+class HostedMCPTool:
+    """A remote MCP server the provider calls for the model. `tool_config` is the API's `mcp`
+    tool param (`server_label`, `server_url` or `connector_id`, `require_approval`, ...).
+    When the server asks for approval, `on_approval_request` decides; without it such a
+    request fails the run with a UserError (pausing a run for a person is not available yet)."""
+
+    tool_config: dict[str, Any]
+    on_approval_request: MCPToolApprovalFunction | None = None
+
+    def __post_init__(self) -> None:
+        self.tool_config = _config_of(self.tool_config, "mcp", "HostedMCPTool")
+        if not self.tool_config.get("server_label"):
+            raise UserError("HostedMCPTool.tool_config needs a server_label")
+
+    @property
+    def name(self) -> str:
+        return "hosted_mcp"
+
+
+@dataclass
+class ComputerToolSafetyCheckData:
+    """A pending safety check of a computer call, for `on_safety_check`."""
+
+    ctx_wrapper: RunContextWrapper[Any]
+    agent: Any
+    tool_call: Any
+    safety_check: Any
+
+
+ComputerFactory = Callable[..., Any]
+"""(run_context=...) -> a Computer or AsyncComputer (or an awaitable of one), once per run."""
+
+
+@dataclass(eq=False)
+class ComputerTool:
+    """The model operates a computer: each `computer_call` is executed on `computer` and
+    answered with a screenshot. `computer` is a Computer/AsyncComputer, or a factory called
+    with `run_context=` once per run. `on_safety_check` returns True to acknowledge a pending
+    safety check, False to stop the run; without it checks are logged and the call goes on."""
+
+    computer: Computer | AsyncComputer | ComputerFactory
+    on_safety_check: Callable[[ComputerToolSafetyCheckData], Any] | None = None
+    custom_data_extractor: Callable[..., Any] | None = field(default=None, kw_only=True)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.computer, Computer | AsyncComputer) and not callable(self.computer):
+            raise UserError(
+                "ComputerTool.computer must be a Computer, an AsyncComputer or a factory"
+            )
+        if self.custom_data_extractor is not None:
+            raise UserError("ComputerTool custom_data_extractor is not supported by this runtime")
+
+    @property
+    def name(self) -> str:
+        return "computer_use_preview"
+
+    @property
+    def trace_name(self) -> str:
+        return "computer"
+
+
+@dataclass
+class LocalShellCommandRequest:
+    ctx_wrapper: RunContextWrapper[Any]
+    data: Any
+    """The `local_shell_call` output item (its `action` has command, env, working_directory)."""
+
+
+LocalShellExecutor = Callable[[LocalShellCommandRequest], Any]
+"""(request) -> the command's output text (or an awaitable of it)."""
+
+
+@dataclass
+class LocalShellTool:
+    """The model runs commands through `executor` (the legacy `local_shell` tool)."""
+
+    executor: LocalShellExecutor
+
+    @property
+    def name(self) -> str:
+        return "local_shell"
+
+
+@dataclass
+class ShellCallOutcome:
+    type: Literal["exit", "timeout"]
+    exit_code: int | None = None
+
+
+@dataclass
+class ShellCommandOutput:
+    stdout: str = ""
+    stderr: str = ""
+    outcome: ShellCallOutcome = field(default_factory=lambda: ShellCallOutcome(type="exit"))
+    command: str | None = None
+    provider_data: dict[str, Any] | None = None
+
+
+@dataclass
+class ShellResult:
+    output: list[ShellCommandOutput]
+    max_output_length: int | None = None
+    provider_data: dict[str, Any] | None = None
+
+
+@dataclass
+class ShellActionRequest:
+    commands: list[str]
+    timeout_ms: int | None = None
+    max_output_length: int | None = None
+
+
+@dataclass
+class ShellCallData:
+    call_id: str
+    action: ShellActionRequest
+    status: Literal["in_progress", "completed"] | None = None
+    raw: Any | None = None
+
+
+@dataclass
+class ShellCommandRequest:
+    ctx_wrapper: RunContextWrapper[Any]
+    data: ShellCallData
+
+
+ShellExecutor = Callable[[ShellCommandRequest], Any]
+"""(request) -> a string or a ShellResult (or an awaitable of one)."""
+
+
+@dataclass
+class ShellTool:
+    """The `shell` tool: commands run by `executor` here (environment `{"type": "local"}`, the
+    default) or in a container of the provider (any other environment, with no executor)."""
+
+    executor: ShellExecutor | None = None
+    name: str = "shell"
+    needs_approval: bool | Callable[..., Any] = False
+    on_approval: Callable[..., Any] | None = None
+    environment: dict[str, Any] | None = None
+    allowed_callers: list[str] | None = field(default=None, kw_only=True)
+
+    def __post_init__(self) -> None:
+        if self.needs_approval is not False or self.on_approval is not None:
+            raise UserError(f"ShellTool needs_approval/on_approval: {_APPROVAL_HINT}")
+        environment = dict(self.environment or {"type": "local"})
+        environment.setdefault("type", "local")
+        self.environment = environment
+        if environment["type"] == "local" and self.executor is None:
+            raise UserError("ShellTool with a local environment needs an executor")
+        if environment["type"] != "local" and self.executor is not None:
+            raise UserError("ShellTool with a hosted environment takes no executor")
+
+    @property
+    def type(self) -> str:
+        return "shell"
+
+    @property
+    def is_local(self) -> bool:
+        return bool(self.environment and self.environment.get("type") == "local")

@@ -49,6 +49,8 @@ _LAZY: dict[str, str] = {
     "HandoffCallItem": ".items",
     "HandoffOutputItem": ".items",
     "ReasoningItem": ".items",
+    "ToolApprovalItem": ".items",
+    "RunState": ".run_state",
     "StreamEvent": ".stream_events",
     "RawResponsesStreamEvent": ".stream_events",
     "RunItemStreamEvent": ".stream_events",

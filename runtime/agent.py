@@ -133,6 +133,7 @@ class Agent(Generic[TContext]):
         max_turns: int | None = None,
         hooks: RunHooks[TContext] | None = None,
         failure_error_function: ToolErrorFunction | None = default_tool_error_function,
+        needs_approval: bool | Callable[..., Any] = False,
     ) -> FunctionTool:
         """This agent as a tool of another agent: it gets the tool's `input` as its input, runs
         to completion in the same trace, and its final output is the tool's result. Unlike a
@@ -177,6 +178,7 @@ class Agent(Generic[TContext]):
             params_json_schema=schema,
             on_invoke_tool=run_agent,
             is_enabled=is_enabled,
+            needs_approval=needs_approval,
             _is_agent_tool=True,
         )
 

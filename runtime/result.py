@@ -15,7 +15,9 @@ if TYPE_CHECKING:
 
     from .agent import Agent
     from .guardrail import InputGuardrailResult, OutputGuardrailResult
+    from .items import ToolApprovalItem
     from .run_context import RunContextWrapper
+    from .run_state import RunState
 
 T = TypeVar("T")
 
@@ -52,6 +54,19 @@ class RunResultBase:
             item.to_input_item() for item in self.new_items
         ]
 
+    def to_state(self) -> RunState:
+        """The run as a RunState: approve or reject its `interruptions` on it, then pass it to
+        `Runner.run(agent, state)` to continue; `state.to_json()` keeps it for later."""
+        from .exceptions import UserError
+
+        state = getattr(self, "_state", None)
+        if state is None:
+            raise UserError(
+                "This run finished without interruptions, so there is nothing to resume; "
+                "continue the conversation with `result.to_input_list()` (or a session)"
+            )
+        return state
+
     def release_agents(self) -> None:
         """Drop references to agents held by the items (for long-lived results)."""
         for item in self.new_items:
@@ -62,6 +77,9 @@ class RunResultBase:
 class RunResult(RunResultBase):
     _last_agent: Agent[Any] | None = field(default=None, repr=False)
     max_turns: int = 10
+    interruptions: list[ToolApprovalItem] = field(default_factory=list)
+    """Tool calls waiting for approval: the run paused on them (final_output is None)."""
+    _state: RunState | None = field(default=None, repr=False)
 
     @property
     def last_agent(self) -> Agent[Any]:
@@ -94,6 +112,9 @@ class RunResultStreaming(RunResultBase):
     _event_queue: asyncio.Queue[Any] = field(default_factory=asyncio.Queue, repr=False)
     _run_task: asyncio.Task[Any] | None = field(default=None, repr=False)
     _stop_after_turn: bool = field(default=False, repr=False)
+    interruptions: list[ToolApprovalItem] = field(default_factory=list)
+    """Tool calls waiting for approval, once the stream ended on a pause."""
+    _state: RunState | None = field(default=None, repr=False)
 
     @property
     def last_agent(self) -> Agent[Any]:

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from agentoscope.tracing import get_current_span
 
-from .exceptions import ModelBehaviorError, ToolTimeoutError
+from .exceptions import ModelBehaviorError, ToolTimeoutError, UserError
 from .function_schema import DocstringStyle, function_schema
 from .run_context import RunContextWrapper, ToolContext
 
@@ -50,7 +50,9 @@ class FunctionTool:
     strict_json_schema: bool = True
     is_enabled: bool | Callable[[RunContextWrapper[Any], Agent[Any]], MaybeAwaitable] = True
     """False (or a callable returning False) hides the tool from the model."""
-    needs_approval: bool = False
+    needs_approval: bool | Callable[..., Any] = False
+    """True, or `(ctx, params, call_id) -> bool` (may be async): the call waits for a human
+    decision and the run pauses (see RunState)."""
     timeout_seconds: float | None = None
     timeout_behavior: ToolTimeoutBehavior = "error_as_result"
     timeout_error_function: ToolErrorFunction | None = None
@@ -60,6 +62,11 @@ class FunctionTool:
     _is_agent_tool: bool = field(default=False, kw_only=True, repr=False)
 
     def __post_init__(self) -> None:
+        if not isinstance(self.needs_approval, bool) and not callable(self.needs_approval):
+            raise UserError(
+                f"Tool {self.name!r}: needs_approval must be a bool or a callable "
+                f"(ctx, params, call_id) -> bool, got {type(self.needs_approval).__name__}"
+            )
         if self.timeout_seconds is not None and self.timeout_seconds <= 0:
             raise ValueError(f"Tool {self.name!r}: timeout must be > 0, got {self.timeout_seconds}")
         if self.timeout_behavior not in ("error_as_result", "raise_exception"):
@@ -134,7 +141,9 @@ def function_tool(
     failure_error_function: ToolErrorFunction | None = default_tool_error_function,
     strict_mode: bool = True,
     is_enabled: bool | Callable[[RunContextWrapper[Any], Agent[Any]], MaybeAwaitable] = True,
-    needs_approval: bool = False,
+    needs_approval: bool | Callable[..., Any] = False,
+    tool_input_guardrails: list[Any] | None = None,
+    tool_output_guardrails: list[Any] | None = None,
     timeout: float | None = None,
     timeout_behavior: ToolTimeoutBehavior = "error_as_result",
     timeout_error_function: ToolErrorFunction | None = None,
@@ -151,7 +160,9 @@ def function_tool(
     failure_error_function: ToolErrorFunction | None = default_tool_error_function,
     strict_mode: bool = True,
     is_enabled: bool | Callable[[RunContextWrapper[Any], Agent[Any]], MaybeAwaitable] = True,
-    needs_approval: bool = False,
+    needs_approval: bool | Callable[..., Any] = False,
+    tool_input_guardrails: list[Any] | None = None,
+    tool_output_guardrails: list[Any] | None = None,
     timeout: float | None = None,
     timeout_behavior: ToolTimeoutBehavior = "error_as_result",
     timeout_error_function: ToolErrorFunction | None = None,
@@ -213,6 +224,8 @@ def function_tool(
             strict_json_schema=strict_mode,
             is_enabled=is_enabled,
             needs_approval=needs_approval,
+            tool_input_guardrails=tool_input_guardrails,
+            tool_output_guardrails=tool_output_guardrails,
             timeout_seconds=timeout,
             timeout_behavior=timeout_behavior,
             timeout_error_function=timeout_error_function,

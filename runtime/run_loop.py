@@ -118,7 +118,7 @@ class AgentRunLoop:
         self.agents_that_used_tools: set[int] = set()
         self._model_cache: dict[int, Model] = {}
         self._handoff_cache: dict[int, Handoff] = {}
-        self.trace: Trace | None = trace_for_run(self.run_config)
+        self.trace: Trace | None = trace_for_run(self.run_config, session)
         self.tracing = model_tracing(self.run_config)
         self.pending_turn: PendingTurn | None = None
         """Set when resuming a paused run: the turn whose tool calls waited for approval."""

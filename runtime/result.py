@@ -80,6 +80,10 @@ class RunResult(RunResultBase):
     interruptions: list[ToolApprovalItem] = field(default_factory=list)
     """Tool calls waiting for approval: the run paused on them (final_output is None)."""
     _state: RunState | None = field(default=None, repr=False)
+    tool_input_guardrail_results: list[Any] = field(default_factory=list)
+    """ToolInputGuardrailResult of every tool input guardrail that ran."""
+    tool_output_guardrail_results: list[Any] = field(default_factory=list)
+    """ToolOutputGuardrailResult of every tool output guardrail that ran."""
 
     @property
     def last_agent(self) -> Agent[Any]:
@@ -115,6 +119,10 @@ class RunResultStreaming(RunResultBase):
     interruptions: list[ToolApprovalItem] = field(default_factory=list)
     """Tool calls waiting for approval, once the stream ended on a pause."""
     _state: RunState | None = field(default=None, repr=False)
+    tool_input_guardrail_results: list[Any] = field(default_factory=list)
+    """ToolInputGuardrailResult of every tool input guardrail that ran."""
+    tool_output_guardrail_results: list[Any] = field(default_factory=list)
+    """ToolOutputGuardrailResult of every tool output guardrail that ran."""
 
     @property
     def last_agent(self) -> Agent[Any]:

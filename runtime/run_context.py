@@ -34,6 +34,10 @@ class RunContextWrapper(Generic[TContext]):
     """Structured input of the current agent-as-tool run, when there is one."""
     _approvals: ApprovalLedger = field(default_factory=ApprovalLedger, repr=False)
     """Approval decisions on tool calls (see RunState.approve / reject)."""
+    _tool_guardrail_results: dict[str, list[Any]] = field(
+        default_factory=lambda: {"input": [], "output": []}, repr=False
+    )
+    """Results of tool input/output guardrails, for RunResult.tool_*_guardrail_results."""
 
     def approve_tool(self, approval_item: ToolApprovalItem, always_approve: bool = False) -> None:
         """Approve this call, or with always_approve every call of the tool by that agent."""
@@ -86,6 +90,7 @@ class ToolContext(RunContextWrapper[TContext]):
             turn_input=run_context.turn_input,
             tool_input=run_context.tool_input,
             _approvals=run_context._approvals,
+            _tool_guardrail_results=run_context._tool_guardrail_results,
             tool_name=tool_name,
             tool_call_id=tool_call_id,
             tool_arguments=tool_arguments,

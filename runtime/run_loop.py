@@ -481,6 +481,8 @@ class AgentRunLoop:
             context_wrapper=self.context,
             _last_agent=self.current_agent,
             max_turns=self.max_turns,
+            tool_input_guardrail_results=list(self.context._tool_guardrail_results["input"]),
+            tool_output_guardrail_results=list(self.context._tool_guardrail_results["output"]),
         )
 
     def _error_details(self) -> RunErrorDetails:
@@ -507,6 +509,8 @@ async def run_streaming(loop: AgentRunLoop, result: RunResultStreaming) -> None:
         result.input_guardrail_results = run_result.input_guardrail_results
         result.output_guardrail_results = run_result.output_guardrail_results
         result.interruptions = run_result.interruptions
+        result.tool_input_guardrail_results = run_result.tool_input_guardrail_results
+        result.tool_output_guardrail_results = run_result.tool_output_guardrail_results
         result._state = run_result._state
     except BaseException as exc:  # the stream re-raises it to the consumer
         error = exc

@@ -67,6 +67,10 @@ class FunctionTool:
                 f"Tool {self.name!r}: needs_approval must be a bool or a callable "
                 f"(ctx, params, call_id) -> bool, got {type(self.needs_approval).__name__}"
             )
+        if self.tool_input_guardrails or self.tool_output_guardrails:
+            from .tool_guardrails import check_guardrail_lists
+
+            check_guardrail_lists(self)
         if self.timeout_seconds is not None and self.timeout_seconds <= 0:
             raise ValueError(f"Tool {self.name!r}: timeout must be > 0, got {self.timeout_seconds}")
         if self.timeout_behavior not in ("error_as_result", "raise_exception"):

@@ -35,6 +35,7 @@ from .run_context import RunContextWrapper, ToolContext
 from .stream_events import RunItemStreamEvent, StreamEvent
 from .tool import FunctionTool, FunctionToolResult, invoke_function_tool
 from .tool_guardrails import check_tool_input, check_tool_output, is_rejected
+from .tool_output import structured_output
 
 logger = logging.getLogger("agentoscope.runtime")
 
@@ -165,7 +166,12 @@ async def _run_one_tool(
         text = tool_output_text(result)
         if include_data:
             span.span_data.output = text
-    raw = {"call_id": call.call_id, "output": text, "type": "function_call_output"}
+    # Images and files reach the model as content parts; everything else as text.
+    raw = {
+        "call_id": call.call_id,
+        "output": structured_output(result) or text,
+        "type": "function_call_output",
+    }
     item = ToolCallOutputItem(agent=agent, raw_item=raw, output=result)
     return FunctionToolResult(tool=tool, output=result, run_item=item)
 

@@ -146,8 +146,9 @@ class Agent(Generic[TContext]):
         stays in charge. See agent_tool.py."""
         if on_stream is not None or on_stream_max_pending_events != 1024:
             raise UserError(
-                "as_tool(on_stream=...) is not supported: run the sub-agent with "
-                "Runner.run_streamed inside a function_tool to see its events"
+                "as_tool(on_stream=..., on_stream_max_pending_events=...) is not supported: "
+                "run the sub-agent with Runner.run_streamed inside a function_tool to see its "
+                "events"
             )
         from .agent_tool import build_agent_tool
 

@@ -94,6 +94,11 @@ def handoff(
 ) -> Handoff:
     """A handoff to `agent`. `on_handoff(ctx)` (or `on_handoff(ctx, input)` with `input_type`,
     validated from the model's arguments) runs when the model takes the handoff."""
+    if nest_handoff_history:
+        raise UserError(
+            "handoff(nest_handoff_history=True) is not supported by agentoscope.runtime: shape "
+            "what the next agent sees with input_filter=..."
+        )
     adapter: TypeAdapter[Any] | None = None
     if input_type is not None:
         if on_handoff is None:

@@ -37,6 +37,7 @@ class Runner:
         max_turns: int = DEFAULT_MAX_TURNS,
         hooks: RunHooks[Any] | None = None,
         run_config: RunConfig | Mapping[str, Any] | None = None,
+        error_handlers: Any | None = None,
         previous_response_id: str | None = None,
         auto_previous_response_id: bool = False,
         conversation_id: str | None = None,
@@ -66,6 +67,7 @@ class Runner:
             conversation_id=conversation_id,
             session=session,
             auto_previous_response_id=auto_previous_response_id,
+            error_handlers=error_handlers,
         )
         if isinstance(input, RunState):
             _resume(loop, input, context, max_turns)
@@ -81,6 +83,7 @@ class Runner:
         max_turns: int = DEFAULT_MAX_TURNS,
         hooks: RunHooks[Any] | None = None,
         run_config: RunConfig | Mapping[str, Any] | None = None,
+        error_handlers: Any | None = None,
         previous_response_id: str | None = None,
         auto_previous_response_id: bool = False,
         conversation_id: str | None = None,
@@ -104,6 +107,7 @@ class Runner:
                 max_turns=max_turns,
                 hooks=hooks,
                 run_config=run_config,
+                error_handlers=error_handlers,
                 previous_response_id=previous_response_id,
                 auto_previous_response_id=auto_previous_response_id,
                 conversation_id=conversation_id,
@@ -120,6 +124,7 @@ class Runner:
         max_turns: int = DEFAULT_MAX_TURNS,
         hooks: RunHooks[Any] | None = None,
         run_config: RunConfig | Mapping[str, Any] | None = None,
+        error_handlers: Any | None = None,
         previous_response_id: str | None = None,
         auto_previous_response_id: bool = False,
         conversation_id: str | None = None,
@@ -158,6 +163,7 @@ class Runner:
             session=session,
             auto_previous_response_id=auto_previous_response_id,
             streaming=result,
+            error_handlers=error_handlers,
         )
         if state is not None:
             _resume(loop, state, given_context, max_turns)

@@ -31,6 +31,7 @@ from .run_context import RunContextWrapper
 from .run_guardrails import run_input_guardrails, run_output_guardrails
 from .run_state import PendingTurn, state_from_loop
 from .run_tracing import model_tracing, set_span_error, start_agent_span, trace_for_run
+from .settings_check import check_run_inputs
 from .stream_events import AgentUpdatedStreamEvent
 from .tool import FunctionToolResult
 from .turn import (
@@ -78,12 +79,14 @@ class AgentRunLoop:
         session: Any | None,
         auto_previous_response_id: bool = False,
         streaming: RunResultStreaming | None = None,
+        error_handlers: Any = None,
     ) -> None:
         if not isinstance(starting_agent, Agent):
             raise TypeError(f"starting_agent must be an Agent, got {type(starting_agent)!r}")
         if not isinstance(input, str | list | tuple):
             raise TypeError(f"input must be a string or a list of items, got {type(input)!r}")
         self.run_config = run_config or RunConfig()
+        check_run_inputs(starting_agent, self.run_config, error_handlers)
         self.hooks: RunHooks[Any] = hooks or _NO_HOOKS
         self.max_turns = max_turns
         self.previous_response_id = previous_response_id

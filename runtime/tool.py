@@ -151,6 +151,11 @@ def function_tool(
     timeout: float | None = None,
     timeout_behavior: ToolTimeoutBehavior = "error_as_result",
     timeout_error_function: ToolErrorFunction | None = None,
+    defer_loading: bool = False,
+    custom_data_extractor: Any | None = None,
+    allowed_callers: list[Any] | None = None,
+    output_type: Any | None = None,
+    output_json_schema: dict[str, Any] | None = None,
 ) -> Callable[[Callable[..., Any]], FunctionTool]: ...
 
 
@@ -170,6 +175,11 @@ def function_tool(
     timeout: float | None = None,
     timeout_behavior: ToolTimeoutBehavior = "error_as_result",
     timeout_error_function: ToolErrorFunction | None = None,
+    defer_loading: bool = False,
+    custom_data_extractor: Any | None = None,
+    allowed_callers: list[Any] | None = None,
+    output_type: Any | None = None,
+    output_json_schema: dict[str, Any] | None = None,
 ) -> FunctionTool | Callable[[Callable[..., Any]], FunctionTool]:
     """Make a FunctionTool of a function, bare (`@function_tool`) or with options.
 
@@ -178,6 +188,16 @@ def function_tool(
     ToolContext receives the context. If the function raises, `failure_error_function` turns the
     error into the text the model sees (None: the run fails instead).
     """
+
+    from .settings_check import check_function_tool_options
+
+    check_function_tool_options(
+        defer_loading=defer_loading,
+        custom_data_extractor=custom_data_extractor,
+        allowed_callers=allowed_callers,
+        output_type=output_type,
+        output_json_schema=output_json_schema,
+    )
 
     def build(the_func: Callable[..., Any]) -> FunctionTool:
         schema = function_schema(

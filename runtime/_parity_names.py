@@ -60,6 +60,7 @@ PARITY_LAZY: dict[str, str] = {
     "Prompt": ".prompts",
     "GenerateDynamicPromptData": ".prompts",
     "DynamicPromptFunction": ".prompts",
+    "ToolErrorFormatterArgs": ".approvals",
     "ToolOutputText": ".tool_output",
     "ToolOutputTextDict": ".tool_output",
     "ToolOutputImage": ".tool_output",

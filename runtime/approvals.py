@@ -18,18 +18,18 @@ import inspect
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, Literal
 
 from agentoscope.tracing import custom_span, function_span
 
 from .approvals_ledger import DEFAULT_APPROVAL_REJECTION_MESSAGE, ApprovalLedger
 from .exceptions import UserError
 from .items import ToolApprovalItem, ToolCallOutputItem
+from .run_context import RunContextWrapper, TContext
 
 if TYPE_CHECKING:
     from .agent import Agent
     from .run_config import RunConfig
-    from .run_context import RunContextWrapper
     from .tool import FunctionTool, FunctionToolResult
 
 NeedsApproval = bool | Callable[..., Any]
@@ -95,8 +95,59 @@ async def plan_tool_calls(
         if status:
             plan.ready.append(run)
         else:
-            plan.rejected.append(_rejection(run, agent, ledger, run_config))
+            message = await _rejection_message(run, agent, context, ledger, run_config)
+            plan.rejected.append(_rejection(run, agent, message, run_config))
     return plan
+
+
+@dataclass
+class ToolErrorFormatterArgs(Generic[TContext]):
+    """What RunConfig.tool_error_formatter gets. This runtime calls it for rejected approvals
+    (kind "approval_rejected"); tool exceptions go through each tool's failure_error_function
+    and an unknown tool raises ModelBehaviorError."""
+
+    kind: Literal["approval_rejected", "tool_not_found", "tool_exception"]
+    tool_type: Literal["function", "computer", "shell", "apply_patch", "custom"]
+    tool_name: str
+    call_id: str
+    default_message: str
+    run_context: RunContextWrapper[TContext]
+    error: Exception | None = None
+
+
+async def _rejection_message(
+    run: Any,
+    agent: Agent[Any],
+    context: RunContextWrapper[Any],
+    ledger: ApprovalLedger,
+    run_config: RunConfig,
+) -> str:
+    """The reject() call's message, else the run's tool_error_formatter's, else the default."""
+    call, tool = run.tool_call, run.tool
+    given = ledger.rejection_message(agent.name, tool.name, call.call_id)
+    if given is not None:
+        return given
+    formatter = run_config.tool_error_formatter
+    if formatter is not None:
+        args = ToolErrorFormatterArgs(
+            kind="approval_rejected",
+            tool_type="function",
+            tool_name=tool.name,
+            call_id=call.call_id,
+            default_message=DEFAULT_APPROVAL_REJECTION_MESSAGE,
+            run_context=context,
+        )
+        formatted = formatter(args)
+        if inspect.isawaitable(formatted):
+            formatted = await formatted
+        if formatted is not None:
+            if not isinstance(formatted, str):
+                raise UserError(
+                    "RunConfig.tool_error_formatter must return a str or None, got "
+                    f"{type(formatted).__name__}"
+                )
+            return formatted
+    return DEFAULT_APPROVAL_REJECTION_MESSAGE
 
 
 def _decision_span(
@@ -119,12 +170,11 @@ def _decision_span(
 
 
 def _rejection(
-    run: Any, agent: Agent[Any], ledger: ApprovalLedger, run_config: RunConfig
+    run: Any, agent: Agent[Any], message: str, run_config: RunConfig
 ) -> FunctionToolResult:
     from .tool import FunctionToolResult
 
     call, tool = run.tool_call, run.tool
-    message = ledger.rejection_message(agent.name, tool.name, call.call_id)
     include = run_config.trace_include_sensitive_data
     with function_span(tool.name, call_id=call.call_id) as span:
         if include:
@@ -168,6 +218,7 @@ __all__ = [
     "ApprovalLedger",
     "NeedsApproval",
     "ToolCallPlan",
+    "ToolErrorFormatterArgs",
     "call_needs_approval",
     "check_needs_approval_setting",
     "plan_tool_calls",

@@ -122,15 +122,12 @@ class ApprovalLedger:
         decisions = self._tools.get(_key(agent_name, tool_name))
         return decisions is not None and (decisions.approved is True or decisions.rejected is True)
 
-    def rejection_message(self, agent_name: str | None, tool_name: str, call_id: str) -> str:
+    def rejection_message(self, agent_name: str | None, tool_name: str, call_id: str) -> str | None:
+        """The message given with the rejection (per call, else the permanent one), if any."""
         decisions = self._tools.get(_key(agent_name, tool_name))
         if decisions is None:
-            return DEFAULT_APPROVAL_REJECTION_MESSAGE
-        return (
-            decisions.messages.get(call_id)
-            or decisions.messages.get("*")
-            or DEFAULT_APPROVAL_REJECTION_MESSAGE
-        )
+            return None
+        return decisions.messages.get(call_id) or decisions.messages.get("*")
 
     def to_json(self) -> dict[str, Any]:
         return {key: decisions.to_json() for key, decisions in self._tools.items()}

@@ -62,14 +62,6 @@ ALTERNATIVES: dict[str, str] = {
     "RunErrorHandlerResult": _ERROR_HANDLERS,
     "RunErrorHandlers": _ERROR_HANDLERS,
     "RunErrorData": _ERROR_HANDLERS,
-    "ToolErrorFormatter": (
-        "RunConfig.tool_error_formatter is not supported: give each tool a "
-        "failure_error_function (function_tool(failure_error_function=...))"
-    ),
-    "ToolErrorFormatterArgs": (
-        "RunConfig.tool_error_formatter is not supported: use RunState.reject(item, "
-        "rejection_message=...) for approval rejections and failure_error_function for errors"
-    ),
     "AgentToolStreamEvent": (
         "Agent.as_tool(on_stream=...) is not supported: run the sub-agent with "
         "Runner.run_streamed inside a function_tool to see its events"

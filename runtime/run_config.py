@@ -85,7 +85,8 @@ class RunConfig:
     call_model_input_filter: CallModelInputFilter | None = None
     """Sees (and may change) the instructions and input of every model call."""
     tool_error_formatter: Any | None = None
-    """Not supported: set to anything but its default, it raises UserError."""
+    """`(ToolErrorFormatterArgs) -> str | None` (may be async): the message the model gets for
+    a rejected approval, unless reject() gave one (None: the default message)."""
     session_settings: Any | None = None
     """Overrides the sessions' own SessionSettings (e.g. the history limit) for this run."""
     reasoning_item_id_policy: Any | None = None

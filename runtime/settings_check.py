@@ -18,10 +18,6 @@ _RUN_CONFIG_UNSUPPORTED: dict[str, tuple[Any, str]] = {
         "shape what the next agent sees with handoff(agent, input_filter=...)",
     ),
     "handoff_history_mapper": (None, "use handoff(agent, input_filter=...)"),
-    "tool_error_formatter": (
-        None,
-        "give tools a failure_error_function, and RunState.reject(item, rejection_message=...)",
-    ),
     "reasoning_item_id_policy": (None, "reasoning items are replayed as the model returned them"),
     "sandbox": (None, "sandbox agents are not part of this runtime"),
     "tool_execution": (None, "tool calls of a turn always run concurrently"),

@@ -541,3 +541,35 @@ async def test_resume_from_json_in_another_process(
 
 def test_approval_item_type_is_public() -> None:
     assert ToolApprovalItem.__name__ == "ToolApprovalItem"
+
+
+async def test_tool_error_formatter_words_rejections_unless_reject_gave_a_message() -> None:
+    from agentoscope.runtime import ToolErrorFormatterArgs
+
+    seen: list[ToolErrorFormatterArgs[Any]] = []
+
+    async def formatter(args: ToolErrorFormatterArgs[Any]) -> str | None:
+        seen.append(args)
+        return f"{args.tool_name} was vetoed"
+
+    bank = Bank()
+    model = ScriptedModel(
+        [
+            [
+                tool_call("delete_account", {"user": "a"}, call_id="c1"),
+                tool_call("delete_account", {"user": "b"}, call_id="c2"),
+            ],
+            [text_message("ok")],
+        ]
+    )
+    agent = Agent(name="Admin", tools=bank.tools(), model=model)
+    config = RunConfig(tool_error_formatter=formatter)
+    result = await Runner.run(agent, "delete", run_config=config)
+    state = result.to_state()
+    state.reject(result.interruptions[0])
+    state.reject(result.interruptions[1], rejection_message="b is protected")
+    resumed = await Runner.run(agent, state, run_config=config)
+    assert _outputs(resumed.new_items) == ["delete_account was vetoed", "b is protected"]
+    assert [(a.kind, a.call_id, a.default_message) for a in seen] == [
+        ("approval_rejected", "c1", "Tool execution was not approved.")
+    ]

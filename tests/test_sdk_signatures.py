@@ -56,7 +56,6 @@ CASES: list[tuple[str, Any, Any, dict[str, Callable[[], Any]], set[str]]] = [
         {
             "nest_handoff_history": lambda: RunConfig(nest_handoff_history=True),
             "handoff_history_mapper": lambda: RunConfig(handoff_history_mapper=lambda x: x),
-            "tool_error_formatter": lambda: RunConfig(tool_error_formatter=lambda a: "x"),
             "reasoning_item_id_policy": lambda: RunConfig(reasoning_item_id_policy="omit"),
             "sandbox": lambda: RunConfig(sandbox=object()),
             "tool_execution": lambda: RunConfig(tool_execution={"max_concurrency": 1}),

@@ -76,6 +76,7 @@ _NOT_TOP_LEVEL = {
     "DaprSession",
     "MongoDBSession",
     "EncryptedEnvelope",
+    "AnyLLMModel",
 }
 LEFT_OUT_TOP_LEVEL = frozenset(ALTERNATIVES) - _NOT_TOP_LEVEL
 SUBMODULES = frozenset({"decorators", "extensions", "tracing"})

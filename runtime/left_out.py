@@ -82,6 +82,10 @@ ALTERNATIVES: dict[str, str] = {
     "EncryptedSession": f"not included: {_SESSIONS} (encrypt at the storage layer)",
     "SQLAlchemySession": f"not included: {_SESSIONS}",
     "EncryptedEnvelope": f"not included: {_SESSIONS} (encrypt at the storage layer)",
+    "AnyLLMModel": (
+        "not included: use LitellmModel (agentoscope[litellm]) or the 'litellm/<provider>/"
+        "<model>' names for other providers"
+    ),
     "DaprSession": f"not included: {_SESSIONS}",
     "MongoDBSession": f"not included: {_SESSIONS}",
 }

@@ -51,7 +51,10 @@ class RunResultBase:
     def to_input_list(self) -> list[TResponseInputItem]:
         """The input plus everything the run produced: the input of a follow-up run."""
         return ItemHelpers.input_to_new_input_list(self.input) + [
-            item.to_input_item() for item in self.new_items
+            item.to_input_item()
+            for item in self.new_items
+            # A call waiting for approval is already there as its tool_call_item.
+            if item.type != "tool_approval_item"
         ]
 
     def to_state(self) -> RunState:

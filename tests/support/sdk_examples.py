@@ -180,7 +180,7 @@ def left_out_names_imported(path: Path) -> list[str]:
 
     from agentoscope.runtime.left_out import ALTERNATIVES
 
-    names = set()
+    names: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             if node.module == "agents" or node.module.startswith("agents."):

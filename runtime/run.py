@@ -13,7 +13,8 @@ from .result import RunResult, RunResultStreaming
 from .run_config import DEFAULT_MAX_TURNS, RunConfig
 from .run_context import RunContextWrapper
 from .run_loop import AgentRunLoop, run_streaming
-from .run_state import RunState, resume_loop
+from .run_resume import resume_loop
+from .run_state import RunState
 
 
 def _coerce_run_config(run_config: RunConfig | Mapping[str, Any] | None) -> RunConfig | None:

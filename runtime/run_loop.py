@@ -29,7 +29,8 @@ from .result import RunResult, RunResultStreaming
 from .run_config import RunConfig
 from .run_context import RunContextWrapper
 from .run_guardrails import run_input_guardrails, run_output_guardrails
-from .run_state import PendingTurn, state_from_loop
+from .run_resume import state_from_loop
+from .run_state import PendingTurn
 from .run_tracing import model_tracing, set_span_error, start_agent_span, trace_for_run
 from .settings_check import check_run_inputs
 from .stream_events import AgentUpdatedStreamEvent

@@ -56,6 +56,7 @@ PARITY_LAZY: dict[str, str] = {
     "set_default_openai_api": ".openai_defaults",
     "enable_verbose_stdout_logging": ".openai_defaults",
     "AgentBase": ".agent_base",
+    "AgentToolStreamEvent": ".agent_tool",
     "TContext": ".run_context",
     "Prompt": ".prompts",
     "GenerateDynamicPromptData": ".prompts",

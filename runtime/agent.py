@@ -144,12 +144,6 @@ class Agent(Generic[TContext]):
         `parameters`, structured arguments) as its input, runs to completion in the same
         trace, and its final output is the tool's result. Unlike a handoff, the calling agent
         stays in charge. See agent_tool.py."""
-        if on_stream is not None or on_stream_max_pending_events != 1024:
-            raise UserError(
-                "as_tool(on_stream=..., on_stream_max_pending_events=...) is not supported: "
-                "run the sub-agent with Runner.run_streamed inside a function_tool to see its "
-                "events"
-            )
         from .agent_tool import build_agent_tool
 
         return build_agent_tool(
@@ -169,6 +163,8 @@ class Agent(Generic[TContext]):
             parameters=parameters,
             input_builder=input_builder,
             include_input_schema=include_input_schema,
+            on_stream=on_stream,
+            on_stream_max_pending_events=on_stream_max_pending_events,
         )
 
 

@@ -13,7 +13,9 @@ import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from openai.types.responses import ResponseFunctionToolCall
 from pydantic import BaseModel, TypeAdapter, ValidationError
+from typing_extensions import TypedDict
 
 from .exceptions import ModelBehaviorError, UserError
 from .handoffs import snake_case
@@ -22,6 +24,18 @@ from .tool import FunctionTool, _maybe_await, _record_tool_error
 
 if TYPE_CHECKING:
     from .agent import Agent
+    from .stream_events import StreamEvent
+
+
+class AgentToolStreamEvent(TypedDict):
+    """What `as_tool(on_stream=...)` gets for each event of the sub-agent's run."""
+
+    event: StreamEvent
+    agent: Agent[Any]
+    """The sub-agent the event comes from."""
+    tool_call: ResponseFunctionToolCall | None
+    """The calling agent's tool call."""
+
 
 _DEFAULT_SCHEMA = {
     "type": "object",
@@ -77,8 +91,12 @@ def build_agent_tool(
     parameters: type[Any] | None = None,
     input_builder: Callable[[dict[str, Any]], Any] | None = None,
     include_input_schema: bool = False,
+    on_stream: Callable[[AgentToolStreamEvent], Any] | None = None,
+    on_stream_max_pending_events: int | None = 1024,
 ) -> FunctionTool:
     name = tool_name or snake_case(agent.name)
+    if on_stream_max_pending_events is not None and on_stream_max_pending_events < 1:
+        raise UserError(f"as_tool({name!r}): on_stream_max_pending_events must be >= 1 or None")
     adapter: TypeAdapter[Any] | None = None
     if parameters is not None:
         adapter = TypeAdapter(parameters)
@@ -116,17 +134,20 @@ def build_agent_tool(
         from .run import DEFAULT_MAX_TURNS, Runner
 
         try:
-            result = await Runner.run(
-                agent,
-                await agent_input(arguments),
-                context=ctx.context,
-                max_turns=max_turns or DEFAULT_MAX_TURNS,
-                hooks=hooks,
-                run_config=run_config,
-                previous_response_id=previous_response_id,
-                conversation_id=conversation_id,
-                session=session,
-            )
+            options: dict[str, Any] = {
+                "context": ctx.context,
+                "max_turns": max_turns or DEFAULT_MAX_TURNS,
+                "hooks": hooks,
+                "run_config": run_config,
+                "previous_response_id": previous_response_id,
+                "conversation_id": conversation_id,
+                "session": session,
+            }
+            prompt = await agent_input(arguments)
+            if on_stream is None:
+                result: Any = await Runner.run(agent, prompt, **options)
+            else:
+                result = await _run_streamed(agent, prompt, options, on_stream, ctx)
             if custom_output_extractor is not None:
                 return await _maybe_await(custom_output_extractor(result))
             return result.final_output
@@ -147,4 +168,22 @@ def build_agent_tool(
     )
 
 
-__all__ = ["build_agent_tool", "default_input_builder"]
+async def _run_streamed(
+    agent: Agent[Any],
+    prompt: Any,
+    options: dict[str, Any],
+    on_stream: Callable[[AgentToolStreamEvent], Any],
+    ctx: Any,
+) -> Any:
+    """The sub-agent streamed, each event handed to on_stream as it comes (awaited before the
+    next, so events never pile up); the finished streaming result is the run's result."""
+    from .run import Runner
+
+    streamed = Runner.run_streamed(agent, prompt, **options)
+    tool_call = getattr(ctx, "tool_call", None)
+    async for event in streamed.stream_events():
+        await _maybe_await(on_stream({"event": event, "agent": agent, "tool_call": tool_call}))
+    return streamed
+
+
+__all__ = ["AgentToolStreamEvent", "build_agent_tool", "default_input_builder"]

@@ -62,10 +62,6 @@ ALTERNATIVES: dict[str, str] = {
     "RunErrorHandlerResult": _ERROR_HANDLERS,
     "RunErrorHandlers": _ERROR_HANDLERS,
     "RunErrorData": _ERROR_HANDLERS,
-    "AgentToolStreamEvent": (
-        "Agent.as_tool(on_stream=...) is not supported: run the sub-agent with "
-        "Runner.run_streamed inside a function_tool to see its events"
-    ),
     "set_trace_provider": (
         "the trace provider is agentoscope.tracing's; plug in with "
         "agentoscope.tracing.add_trace_processor / set_trace_processors"

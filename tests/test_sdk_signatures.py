@@ -105,9 +105,8 @@ CASES: list[tuple[str, Any, Any, dict[str, Callable[[], Any]], set[str]]] = [
         agents.Agent.as_tool,
         Agent.as_tool,
         {
-            "on_stream": lambda: Agent(name="B").as_tool("b", "b", on_stream=lambda e: None),
             "on_stream_max_pending_events": lambda: Agent(name="B").as_tool(
-                "b", "b", on_stream_max_pending_events=5
+                "b", "b", on_stream=print, on_stream_max_pending_events=0
             ),
         },
         set(),

@@ -573,3 +573,22 @@ async def test_tool_error_formatter_words_rejections_unless_reject_gave_a_messag
     assert [(a.kind, a.call_id, a.default_message) for a in seen] == [
         ("approval_rejected", "c1", "Tool execution was not approved.")
     ]
+
+
+async def test_resume_keeps_the_server_side_conversation_chain(server: FakeOpenAIServer) -> None:
+    bank = Bank()
+    agent = Agent(
+        name="Admin",
+        tools=bank.tools(),
+        model=OpenAIResponsesModel(model="gpt-4o", openai_client=server.client()),
+    )
+    server.enqueue(tool_call_reply("delete_account", {"user": "a"}), text_reply("gone"))
+    result = await Runner.run(agent, "delete a", auto_previous_response_id=True)
+    state = await RunState.from_json(agent, result.to_state().to_json())
+    state.approve(state.get_interruptions()[0])
+    resumed = await Runner.run(agent, state)
+    assert resumed.final_output == "gone"
+    first, second = (r.body for r in server.requests)
+    # The resumed call continues the paused one's response and sends only the tool output.
+    assert second["previous_response_id"] == result.raw_responses[0].response_id
+    assert [i["type"] for i in second["input"]] == ["function_call_output"]

@@ -588,7 +588,7 @@ async def test_resume_keeps_the_server_side_conversation_chain(server: FakeOpenA
     state.approve(state.get_interruptions()[0])
     resumed = await Runner.run(agent, state)
     assert resumed.final_output == "gone"
-    first, second = (r.body for r in server.requests)
+    _first, second = (r.body for r in server.requests)
     # The resumed call continues the paused one's response and sends only the tool output.
     assert second["previous_response_id"] == result.raw_responses[0].response_id
     assert [i["type"] for i in second["input"]] == ["function_call_output"]

@@ -7,14 +7,18 @@ from __future__ import annotations
 from typing import Any
 
 import agentoscope.tracing as _tracing
-from agentoscope.tracing import *  # noqa: F403
 
 from .processor_interface import TracingExporter
 from .processors import BatchTraceProcessor
 
+# Names that agentoscope.tracing has loaded already are bound here; its heavy ones (the DuckDB
+# store, OTLP) load on first use, as they do there (a star import would load them all).
+globals().update(
+    {name: _tracing.__dict__[name] for name in _tracing.__all__ if name in _tracing.__dict__}
+)
+
 
 def __getattr__(name: str) -> Any:
-    # The heavy processors of agentoscope.tracing (DuckDB, OTLP) load on first use there too.
     return getattr(_tracing, name)
 
 

@@ -52,6 +52,8 @@ _LAZY: dict[str, str] = {
     "MCPListToolsItem": ".items",
     "MCPApprovalRequestItem": ".items",
     "MCPApprovalResponseItem": ".items",
+    "ToolApprovalItem": ".items",
+    "RunState": ".run_state",
     "StreamEvent": ".stream_events",
     "RawResponsesStreamEvent": ".stream_events",
     "RunItemStreamEvent": ".stream_events",
@@ -102,6 +104,15 @@ _LAZY: dict[str, str] = {
     "InputGuardrailResult": ".guardrail",
     "OutputGuardrailResult": ".guardrail",
     "GuardrailFunctionOutput": ".guardrail",
+    "tool_input_guardrail": ".tool_guardrails",
+    "tool_output_guardrail": ".tool_guardrails",
+    "ToolGuardrailFunctionOutput": ".tool_guardrails",
+    "ToolInputGuardrail": ".tool_guardrails",
+    "ToolOutputGuardrail": ".tool_guardrails",
+    "ToolInputGuardrailData": ".tool_guardrails",
+    "ToolOutputGuardrailData": ".tool_guardrails",
+    "ToolInputGuardrailResult": ".tool_guardrails",
+    "ToolOutputGuardrailResult": ".tool_guardrails",
     "AgentOutputSchema": ".agent_output",
     "AgentOutputSchemaBase": ".agent_output",
     # exceptions
@@ -114,6 +125,8 @@ _LAZY: dict[str, str] = {
     "InputGuardrailTripwireTriggered": ".exceptions",
     "OutputGuardrailTripwireTriggered": ".exceptions",
     "RunErrorDetails": ".exceptions",
+    "ToolInputGuardrailTripwireTriggered": ".exceptions",
+    "ToolOutputGuardrailTripwireTriggered": ".exceptions",
     # models (the OpenAI ones are the models helper's modules)
     "Model": ".models.interface",
     "ModelProvider": ".models.interface",
@@ -135,12 +148,26 @@ _LAZY: dict[str, str] = {
 }
 _SUBMODULES = {"handoff_filters", "models", "memory", "mcp", "computer"}
 
+# SDK parity (issue 18): tracing re-exports, OpenAI defaults, and names left out on purpose.
+from ._parity_names import LEFT_OUT_TOP_LEVEL, PARITY_LAZY, SUBMODULES  # noqa: E402
+
+_LAZY.update(PARITY_LAZY)
+_SUBMODULES |= SUBMODULES
+
 
 def __getattr__(name: str) -> Any:
     if name in _SUBMODULES:
         return importlib.import_module(f".{name}", __name__)
     module_name = _LAZY.get(name)
     if module_name is None:
+        if name in LEFT_OUT_TOP_LEVEL:  # resolves; raises UserError naming the alternative
+            from .left_out import left_out
+
+            return left_out(name)
+        if name == "__version__":
+            from importlib.metadata import version
+
+            return version("agentoscope")
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     value = getattr(importlib.import_module(module_name, __name__), name)
     globals()[name] = value  # later lookups skip __getattr__

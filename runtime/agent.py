@@ -13,7 +13,7 @@ from typing_extensions import TypedDict
 from .agent_output import AgentOutputSchema, AgentOutputSchemaBase
 from .exceptions import UserError
 from .guardrail import InputGuardrail, OutputGuardrail
-from .handoffs import Handoff, handoff, snake_case
+from .handoffs import Handoff, handoff
 from .lifecycle import AgentHooks
 from .model_settings import ModelSettings
 from .run_context import RunContextWrapper, TContext
@@ -107,12 +107,9 @@ class Agent(Generic[TContext]):
         raise UserError(f"Agent {self.name!r}: instructions must be a string or a function")
 
     async def get_prompt(self, run_context: RunContextWrapper[TContext]) -> Any | None:
-        prompt = self.prompt
-        if callable(prompt):
-            prompt = prompt(run_context, self)
-            if inspect.isawaitable(prompt):
-                prompt = await prompt
-        return prompt
+        from .prompts import resolve_prompt
+
+        return await resolve_prompt(self.prompt, run_context, self)
 
     async def get_mcp_tools(self, run_context: RunContextWrapper[TContext]) -> list[Tool]:
         """The tools of the agent's MCP servers (listed now, or from their caches)."""
@@ -136,55 +133,45 @@ class Agent(Generic[TContext]):
         tool_description: str | None,
         custom_output_extractor: Callable[[RunResult], Awaitable[str]] | None = None,
         is_enabled: bool | Callable[[RunContextWrapper[Any], Agent[Any]], Any] = True,
-        run_config: RunConfig | None = None,
+        on_stream: Callable[..., Any] | None = None,
+        run_config: RunConfig | dict[str, Any] | None = None,
         max_turns: int | None = None,
         hooks: RunHooks[TContext] | None = None,
+        previous_response_id: str | None = None,
+        conversation_id: str | None = None,
+        session: Any | None = None,
         failure_error_function: ToolErrorFunction | None = default_tool_error_function,
+        needs_approval: bool | Callable[..., Any] = False,
+        parameters: type[Any] | None = None,
+        input_builder: Callable[[dict[str, Any]], Any] | None = None,
+        include_input_schema: bool = False,
+        on_stream_max_pending_events: int | None = 1024,
     ) -> FunctionTool:
-        """This agent as a tool of another agent: it gets the tool's `input` as its input, runs
-        to completion in the same trace, and its final output is the tool's result. Unlike a
-        handoff, the calling agent stays in charge."""
-        name = tool_name or snake_case(self.name)
-        schema = {
-            "type": "object",
-            "properties": {"input": {"type": "string", "description": "The input for the agent"}},
-            "required": ["input"],
-            "additionalProperties": False,
-        }
+        """This agent as a tool of another agent: it gets the tool's `input` (or, with
+        `parameters`, structured arguments) as its input, runs to completion in the same
+        trace, and its final output is the tool's result. Unlike a handoff, the calling agent
+        stays in charge. See agent_tool.py."""
+        from .agent_tool import build_agent_tool
 
-        async def run_agent(ctx: Any, arguments: str) -> Any:
-            import json
-
-            from .run import DEFAULT_MAX_TURNS, Runner
-
-            try:
-                agent_input = json.loads(arguments)["input"]
-                result = await Runner.run(
-                    self,
-                    agent_input,
-                    context=ctx.context,
-                    max_turns=max_turns or DEFAULT_MAX_TURNS,
-                    hooks=hooks,
-                    run_config=run_config,
-                )
-                if custom_output_extractor is not None:
-                    return await custom_output_extractor(result)
-                return result.final_output
-            except Exception as exc:
-                if failure_error_function is None:
-                    raise
-                from .tool import _maybe_await, _record_tool_error
-
-                _record_tool_error(ctx, exc)
-                return await _maybe_await(failure_error_function(ctx, exc))
-
-        return FunctionTool(
-            name=name,
-            description=tool_description or "",
-            params_json_schema=schema,
-            on_invoke_tool=run_agent,
+        return build_agent_tool(
+            self,
+            tool_name,
+            tool_description,
+            custom_output_extractor=custom_output_extractor,
             is_enabled=is_enabled,
-            _is_agent_tool=True,
+            run_config=run_config,
+            max_turns=max_turns,
+            hooks=hooks,
+            failure_error_function=failure_error_function,
+            needs_approval=needs_approval,
+            previous_response_id=previous_response_id,
+            conversation_id=conversation_id,
+            session=session,
+            parameters=parameters,
+            input_builder=input_builder,
+            include_input_schema=include_input_schema,
+            on_stream=on_stream,
+            on_stream_max_pending_events=on_stream_max_pending_events,
         )
 
 

@@ -11,6 +11,11 @@ if TYPE_CHECKING:
     from .guardrail import InputGuardrailResult, OutputGuardrailResult
     from .items import ModelResponse, RunItem, TResponseInputItem
     from .run_context import RunContextWrapper
+    from .tool_guardrails import (
+        ToolGuardrailFunctionOutput,
+        ToolInputGuardrail,
+        ToolOutputGuardrail,
+    )
 
 
 @dataclass
@@ -98,3 +103,21 @@ class OutputGuardrailTripwireTriggered(AgentsException):
     def __init__(self, guardrail_result: OutputGuardrailResult) -> None:
         self.guardrail_result = guardrail_result
         super().__init__(f"Output guardrail {guardrail_result.guardrail.get_name()!r} triggered")
+
+
+class ToolInputGuardrailTripwireTriggered(AgentsException):
+    """A tool input guardrail answered raise_exception: the call did not run."""
+
+    def __init__(self, guardrail: ToolInputGuardrail[Any], output: ToolGuardrailFunctionOutput):
+        self.guardrail = guardrail
+        self.output = output
+        super().__init__(f"Tool input guardrail {guardrail.get_name()!r} triggered tripwire")
+
+
+class ToolOutputGuardrailTripwireTriggered(AgentsException):
+    """A tool output guardrail answered raise_exception: the output never reached the model."""
+
+    def __init__(self, guardrail: ToolOutputGuardrail[Any], output: ToolGuardrailFunctionOutput):
+        self.guardrail = guardrail
+        self.output = output
+        super().__init__(f"Tool output guardrail {guardrail.get_name()!r} triggered tripwire")

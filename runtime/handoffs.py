@@ -7,7 +7,7 @@ import inspect
 import json
 import re
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from pydantic import TypeAdapter, ValidationError
@@ -63,6 +63,8 @@ class Handoff:
     nest_handoff_history: bool | None = None
     strict_json_schema: bool = True
     is_enabled: bool | Callable[[RunContextWrapper[Any], Agent[Any]], Any] = True
+    _agent: Any = field(default=None, repr=False, kw_only=True)
+    """The target agent when known (lets a RunState from JSON find agents by name)."""
 
     def get_transfer_message(self, agent: Agent[Any]) -> str:
         """The tool output recorded for the handoff call."""
@@ -92,6 +94,11 @@ def handoff(
 ) -> Handoff:
     """A handoff to `agent`. `on_handoff(ctx)` (or `on_handoff(ctx, input)` with `input_type`,
     validated from the model's arguments) runs when the model takes the handoff."""
+    if nest_handoff_history:
+        raise UserError(
+            "handoff(nest_handoff_history=True) is not supported by agentoscope.runtime: shape "
+            "what the next agent sees with input_filter=..."
+        )
     adapter: TypeAdapter[Any] | None = None
     if input_type is not None:
         if on_handoff is None:
@@ -135,4 +142,5 @@ def handoff(
         input_filter=input_filter,
         nest_handoff_history=nest_handoff_history,
         is_enabled=is_enabled,
+        _agent=agent,
     )

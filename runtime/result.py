@@ -15,7 +15,9 @@ if TYPE_CHECKING:
 
     from .agent import Agent
     from .guardrail import InputGuardrailResult, OutputGuardrailResult
+    from .items import ToolApprovalItem
     from .run_context import RunContextWrapper
+    from .run_state import RunState
 
 T = TypeVar("T")
 
@@ -49,8 +51,24 @@ class RunResultBase:
     def to_input_list(self) -> list[TResponseInputItem]:
         """The input plus everything the run produced: the input of a follow-up run."""
         return ItemHelpers.input_to_new_input_list(self.input) + [
-            item.to_input_item() for item in self.new_items
+            item.to_input_item()
+            for item in self.new_items
+            # A call waiting for approval is already there as its tool_call_item.
+            if item.type != "tool_approval_item"
         ]
+
+    def to_state(self) -> RunState:
+        """The run as a RunState: approve or reject its `interruptions` on it, then pass it to
+        `Runner.run(agent, state)` to continue; `state.to_json()` keeps it for later."""
+        from .exceptions import UserError
+
+        state = getattr(self, "_state", None)
+        if state is None:
+            raise UserError(
+                "This run finished without interruptions, so there is nothing to resume; "
+                "continue the conversation with `result.to_input_list()` (or a session)"
+            )
+        return state
 
     def release_agents(self) -> None:
         """Drop references to agents held by the items (for long-lived results)."""
@@ -62,6 +80,13 @@ class RunResultBase:
 class RunResult(RunResultBase):
     _last_agent: Agent[Any] | None = field(default=None, repr=False)
     max_turns: int = 10
+    interruptions: list[ToolApprovalItem] = field(default_factory=list)
+    """Tool calls waiting for approval: the run paused on them (final_output is None)."""
+    _state: RunState | None = field(default=None, repr=False)
+    tool_input_guardrail_results: list[Any] = field(default_factory=list)
+    """ToolInputGuardrailResult of every tool input guardrail that ran."""
+    tool_output_guardrail_results: list[Any] = field(default_factory=list)
+    """ToolOutputGuardrailResult of every tool output guardrail that ran."""
 
     @property
     def last_agent(self) -> Agent[Any]:
@@ -94,6 +119,13 @@ class RunResultStreaming(RunResultBase):
     _event_queue: asyncio.Queue[Any] = field(default_factory=asyncio.Queue, repr=False)
     _run_task: asyncio.Task[Any] | None = field(default=None, repr=False)
     _stop_after_turn: bool = field(default=False, repr=False)
+    interruptions: list[ToolApprovalItem] = field(default_factory=list)
+    """Tool calls waiting for approval, once the stream ended on a pause."""
+    _state: RunState | None = field(default=None, repr=False)
+    tool_input_guardrail_results: list[Any] = field(default_factory=list)
+    """ToolInputGuardrailResult of every tool input guardrail that ran."""
+    tool_output_guardrail_results: list[Any] = field(default_factory=list)
+    """ToolOutputGuardrailResult of every tool output guardrail that ran."""
 
     @property
     def last_agent(self) -> Agent[Any]:

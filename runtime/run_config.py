@@ -62,12 +62,17 @@ class RunConfig:
     handoff_input_filter: HandoffInputFilter | None = None
     """Used for handoffs that have no input_filter of their own."""
     nest_handoff_history: bool = False
+    """Not supported: set to anything but its default, it raises UserError."""
+    handoff_history_mapper: Any | None = None
+    """Not supported: set to anything but its default, it raises UserError."""
     input_guardrails: list[InputGuardrail] | None = None
     """Run on the first agent's input, with the agent's own."""
     output_guardrails: list[OutputGuardrail] | None = None
     """Run on the final output, with the final agent's own."""
     tracing_disabled: bool = False
     """No trace and no spans for this run."""
+    tracing: dict[str, Any] | None = None
+    """The SDK's TracingConfig keys; see settings_check.py for what is accepted."""
     trace_include_sensitive_data: bool = field(default_factory=_default_include_sensitive)
     """False: spans are still made but model and tool inputs/outputs stay None."""
     workflow_name: str = "Agent workflow"
@@ -79,4 +84,25 @@ class RunConfig:
     """How session history and new input combine; default: history + new input."""
     call_model_input_filter: CallModelInputFilter | None = None
     """Sees (and may change) the instructions and input of every model call."""
+    tool_error_formatter: Any | None = None
+    """`(ToolErrorFormatterArgs) -> str | None` (may be async): the message the model gets for
+    a rejected approval, unless reject() gave one (None: the default message)."""
     session_settings: Any | None = None
+    """Overrides the sessions' own SessionSettings (e.g. the history limit) for this run."""
+    reasoning_item_id_policy: Any | None = None
+    """Not supported: set to anything but its default, it raises UserError."""
+    sandbox: Any | None = None
+    """Not supported: set to anything but its default, it raises UserError."""
+    tool_execution: Any | None = None
+    """Not supported: set to anything but its default, it raises UserError."""
+    tool_not_found_behavior: Any = "raise_error"
+    """Not supported: set to anything but its default, it raises UserError."""
+    tool_name_collision_policy: Any = "warn"
+    """Not supported: set to anything but its default, it raises UserError."""
+    output_guardrail_blocked_message: Any | None = None
+    """Not supported: set to anything but its default, it raises UserError."""
+
+    def __post_init__(self) -> None:
+        from .settings_check import check_run_config
+
+        check_run_config(self)

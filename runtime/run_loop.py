@@ -17,6 +17,7 @@ from typing import Any
 from agentoscope.tracing import Span, Trace
 
 from .agent import Agent, get_handoffs_of, get_output_schema
+from .approvals import plan_tool_calls, record_pause, result_call_id
 from .exceptions import AgentsException, MaxTurnsExceeded, RunErrorDetails
 from .guardrail import InputGuardrailResult, OutputGuardrailResult
 from .handoffs import Handoff
@@ -30,9 +31,14 @@ from .result import RunResult, RunResultStreaming
 from .run_config import RunConfig
 from .run_context import RunContextWrapper
 from .run_guardrails import run_input_guardrails, run_output_guardrails
+from .run_resume import state_from_loop
+from .run_state import PendingTurn
 from .run_tracing import model_tracing, set_span_error, start_agent_span, trace_for_run
+from .settings_check import check_run_inputs
 from .stream_events import AgentUpdatedStreamEvent
+from .tool import FunctionToolResult
 from .turn import (
+    ProcessedResponse,
     emit_items,
     execute_function_tools,
     execute_handoff,
@@ -48,6 +54,15 @@ class _Handoff:
 
     def __init__(self, agent: Agent[Any]) -> None:
         self.agent = agent
+
+
+class _Paused:
+    """The run stopped on tool calls waiting for approval (see approvals.py)."""
+
+    __slots__ = ("pending",)
+
+    def __init__(self, pending: PendingTurn) -> None:
+        self.pending = pending
 
 
 class AgentRunLoop:
@@ -67,12 +82,14 @@ class AgentRunLoop:
         session: Session | None,
         auto_previous_response_id: bool = False,
         streaming: RunResultStreaming | None = None,
+        error_handlers: Any = None,
     ) -> None:
         if not isinstance(starting_agent, Agent):
             raise TypeError(f"starting_agent must be an Agent, got {type(starting_agent)!r}")
         if not isinstance(input, str | list | tuple):
             raise TypeError(f"input must be a string or a list of items, got {type(input)!r}")
         self.run_config = run_config or RunConfig()
+        check_run_inputs(starting_agent, self.run_config, error_handlers)
         self.hooks: RunHooks[Any] = hooks or _NO_HOOKS
         self.max_turns = max_turns
         self.previous_response_id = previous_response_id
@@ -85,12 +102,14 @@ class AgentRunLoop:
             or auto_previous_response_id
         )
         self.chain_responses = previous_response_id is not None or auto_previous_response_id
+        self.auto_previous_response_id = auto_previous_response_id
         self.sent_to_server = 0
         self.session = session
         self.streaming = streaming
         self.emit = streaming._push if streaming is not None else None
         self.context = RunContextWrapper(context=context)
         self.current_agent = starting_agent
+        self.starting_agent = starting_agent
         self.original_input: str | list[TResponseInputItem] = (
             input if isinstance(input, str) else list(input)
         )
@@ -105,8 +124,10 @@ class AgentRunLoop:
         self.agents_that_used_tools: set[int] = set()
         self._model_cache: dict[int, Model] = {}
         self._handoff_cache: dict[int, Handoff] = {}
-        self.trace: Trace | None = trace_for_run(self.run_config)
+        self.trace: Trace | None = trace_for_run(self.run_config, session)
         self.tracing = model_tracing(self.run_config)
+        self.pending_turn: PendingTurn | None = None
+        """Set when resuming a paused run: the turn whose tool calls waited for approval."""
 
     # -- the run -------------------------------------------------------------------------------
 
@@ -115,11 +136,15 @@ class AgentRunLoop:
         if trace is not None:
             trace.start(mark_as_current=True)
         try:
-            await self._prepare_input()
+            if self.pending_turn is None:  # a resumed run had its input prepared before
+                await self._prepare_input()
             if self.session is not None and self.new_input_items:
                 # Saved before the loop, as the SDK does: a failed run keeps what the user said.
                 await self.session.add_items(self.new_input_items)
             final_output = await self._loop()
+            if isinstance(final_output, _Paused):
+                # Nothing goes to the session yet: the resumed run saves the whole turn.
+                return self._paused_result(final_output.pending)
             result = self._result(final_output)
             if self.session is not None:
                 await self._save_to_session(self.session)
@@ -169,20 +194,13 @@ class AgentRunLoop:
             agent = self.current_agent
             if self.agent_span is None:
                 await self._enter_agent(agent)
-            self.current_turn += 1
-            if self.streaming is not None:
-                self.streaming.current_turn = self.current_turn
-            if self.current_turn > self.max_turns:
-                set_span_error(
-                    self.agent_span,
-                    "Max turns exceeded",
-                    "MaxTurnsExceeded",
-                    max_turns=self.max_turns,
-                )
-                raise MaxTurnsExceeded(f"Max turns ({self.max_turns}) exceeded")
-
-            outcome = await self._turn_with_input_guardrails(agent)
+            if self.pending_turn is not None:
+                outcome = await self._resume_turn(agent, self.pending_turn)
+            else:
+                outcome = await self._next_turn(agent)
             self._publish()
+            if isinstance(outcome, _Paused):
+                return outcome
             if isinstance(outcome, _Handoff):
                 self.agent_span.finish(reset_current=True)  # type: ignore[union-attr]
                 self.agent_span = None
@@ -192,20 +210,38 @@ class AgentRunLoop:
                 if self.streaming is not None and self.streaming._stop_after_turn:
                     return None
                 continue
-            guardrails = agent.output_guardrails + (self.run_config.output_guardrails or [])
-            if guardrails:
-                await run_output_guardrails(
-                    guardrails,
-                    agent,
-                    outcome,
-                    self.context,
-                    self.agent_span,
-                    self.output_guardrail_results,
-                )
-            await self.hooks.on_agent_end(self.context, agent, outcome)
-            if agent.hooks is not None:
-                await agent.hooks.on_end(self.context, agent, outcome)
-            return outcome
+            return await self._finish_agent(agent, outcome)
+
+    async def _next_turn(self, agent: Agent[Any]) -> Any:
+        self.current_turn += 1
+        if self.streaming is not None:
+            self.streaming.current_turn = self.current_turn
+        if self.current_turn > self.max_turns:
+            set_span_error(
+                self.agent_span,
+                "Max turns exceeded",
+                "MaxTurnsExceeded",
+                max_turns=self.max_turns,
+            )
+            raise MaxTurnsExceeded(f"Max turns ({self.max_turns}) exceeded")
+        return await self._turn_with_input_guardrails(agent)
+
+    async def _finish_agent(self, agent: Agent[Any], outcome: Any) -> Any:
+        """The final output's guardrails and end hooks."""
+        guardrails = agent.output_guardrails + (self.run_config.output_guardrails or [])
+        if guardrails:
+            await run_output_guardrails(
+                guardrails,
+                agent,
+                outcome,
+                self.context,
+                self.agent_span,
+                self.output_guardrail_results,
+            )
+        await self.hooks.on_agent_end(self.context, agent, outcome)
+        if agent.hooks is not None:
+            await agent.hooks.on_end(self.context, agent, outcome)
+        return outcome
 
     async def _enter_agent(self, agent: Agent[Any]) -> None:
         schema = get_output_schema(agent)
@@ -302,15 +338,50 @@ class AgentRunLoop:
         emit_items(self.emit, processed.new_items)
         if processed.tools_used:
             self.agents_that_used_tools.add(id(agent))
+        return await self._after_response(agent, handoffs, processed, [])
+
+    async def _resume_turn(self, agent: Agent[Any], pending: PendingTurn) -> Any:
+        """Finish the turn a paused run stopped in, with the approvals decided since."""
+        self.pending_turn = None
+        span = self.agent_span
+        if span is not None and span.span_data.tools is None:
+            span.span_data.tools = [t.name for t in pending.tools]
+            span.span_data.handoffs = [h.agent_name for h in pending.handoffs]
+        return await self._after_response(agent, pending.handoffs, pending.processed, pending.done)
+
+    async def _after_response(
+        self,
+        agent: Agent[Any],
+        handoffs: list[Handoff],
+        processed: ProcessedResponse,
+        done: list[FunctionToolResult],
+    ) -> Any:
+        """Run the turn's tools (those needing approval only once approved), then hand off or
+        decide on the final output. `done`: results of calls that ran before a pause."""
+        context, run_config, hooks = self.context, self.run_config, self.hooks
         step_items = list(processed.new_items)
-        tool_results = []
+        tool_results = list(done)
         if processed.functions:
-            tool_results = await execute_function_tools(
-                processed.functions, agent, hooks, context, run_config
+            ran = {result_call_id(r) for r in done}
+            waiting = [r for r in processed.functions if r.tool_call.call_id not in ran]
+            plan = await plan_tool_calls(waiting, agent, context, run_config, context._approvals)
+            fresh = list(plan.rejected)
+            if plan.ready:
+                fresh = (
+                    await execute_function_tools(plan.ready, agent, hooks, context, run_config)
+                    + fresh
+                )
+            emit_items(self.emit, [r.run_item for r in fresh if r.run_item is not None])
+            order = {r.tool_call.call_id: i for i, r in enumerate(processed.functions)}
+            tool_results = sorted(
+                tool_results + fresh,
+                key=lambda r: order.get(result_call_id(r) or "", 0),
             )
-            tool_items = [r.run_item for r in tool_results if r.run_item is not None]
-            emit_items(self.emit, tool_items)
-            step_items.extend(tool_items)
+            if plan.pending:
+                record_pause(plan.pending)
+                tools = await agent.get_all_tools(context)
+                return _Paused(PendingTurn(processed, tool_results, plan.pending, tools, handoffs))
+            step_items.extend(r.run_item for r in tool_results if r.run_item is not None)
         hosted_items: list[RunItem] = []
         if processed.hosted:
             hosted_items = await run_hosted_calls(
@@ -407,6 +478,13 @@ class AgentRunLoop:
             streaming.new_items = self.generated_items
             streaming.raw_responses = self.model_responses
 
+    def _paused_result(self, pending: PendingTurn) -> RunResult:
+        result = self._result(None)
+        result.new_items = pending.preview(self.generated_items)
+        result.interruptions = list(pending.approvals)
+        result._state = state_from_loop(self, pending)
+        return result
+
     def _result(self, final_output: Any) -> RunResult:
         return RunResult(
             input=self.original_input,
@@ -418,6 +496,8 @@ class AgentRunLoop:
             context_wrapper=self.context,
             _last_agent=self.current_agent,
             max_turns=self.max_turns,
+            tool_input_guardrail_results=list(self.context._tool_guardrail_results["input"]),
+            tool_output_guardrail_results=list(self.context._tool_guardrail_results["output"]),
         )
 
     def _error_details(self) -> RunErrorDetails:
@@ -443,10 +523,16 @@ async def run_streaming(loop: AgentRunLoop, result: RunResultStreaming) -> None:
         result.final_output = run_result.final_output
         result.input_guardrail_results = run_result.input_guardrail_results
         result.output_guardrail_results = run_result.output_guardrail_results
+        result.interruptions = run_result.interruptions
+        result.tool_input_guardrail_results = run_result.tool_input_guardrail_results
+        result.tool_output_guardrail_results = run_result.tool_output_guardrail_results
+        result._state = run_result._state
     except BaseException as exc:  # the stream re-raises it to the consumer
         error = exc
     finally:
         loop._publish()
+        if result.interruptions:
+            result.new_items = run_result.new_items
         result.current_agent = loop.current_agent
         result._finish(error)
     if isinstance(error, asyncio.CancelledError):

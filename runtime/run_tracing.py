@@ -10,9 +10,11 @@ from .models.interface import ModelTracing
 from .run_config import RunConfig
 
 
-def trace_for_run(run_config: RunConfig) -> Trace | None:
+def trace_for_run(run_config: RunConfig, session: Any = None) -> Trace | None:
     """The trace a run must open: None when the caller's trace is current (the run nests in
-    it), a NoOpTrace when tracing is disabled for the run (so every span inside is a no-op)."""
+    it), a NoOpTrace when tracing is disabled for the run (so every span inside is a no-op).
+    A run with a session groups its trace under the session id unless RunConfig.group_id is
+    set, so the traces of one conversation show together (the dashboard's Sessions page)."""
     if run_config.tracing_disabled:
         return NoOpTrace(run_config.workflow_name)
     if get_current_trace() is not None:
@@ -20,7 +22,7 @@ def trace_for_run(run_config: RunConfig) -> Trace | None:
     return trace(
         workflow_name=run_config.workflow_name,
         trace_id=run_config.trace_id,
-        group_id=run_config.group_id,
+        group_id=run_config.group_id or _session_group(session),
         metadata=run_config.trace_metadata,
     )
 
@@ -44,3 +46,13 @@ def start_agent_span(name: str, output_type: str) -> Span[Any]:
 def set_span_error(span: Span[Any] | None, message: str, error_type: str, **data: Any) -> None:
     if span is not None:
         span.set_error({"message": message, "data": {"type": error_type, **data}})
+
+
+def _session_group(session: Any) -> str | None:
+    if session is None:
+        return None
+    try:
+        session_id = session.session_id
+    except Exception:  # e.g. a server-side conversation not created yet: no id to group by
+        return None
+    return str(session_id) if session_id else None

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from agentoscope.tracing import get_current_span
 
-from .exceptions import ModelBehaviorError, ToolTimeoutError
+from .exceptions import ModelBehaviorError, ToolTimeoutError, UserError
 from .function_schema import DocstringStyle, function_schema
 from .hosted_tools import (
     CodeInterpreterTool,
@@ -58,7 +58,9 @@ class FunctionTool:
     strict_json_schema: bool = True
     is_enabled: bool | Callable[[RunContextWrapper[Any], Agent[Any]], MaybeAwaitable] = True
     """False (or a callable returning False) hides the tool from the model."""
-    needs_approval: bool = False
+    needs_approval: bool | Callable[..., Any] = False
+    """True, or `(ctx, params, call_id) -> bool` (may be async): the call waits for a human
+    decision and the run pauses (see RunState)."""
     timeout_seconds: float | None = None
     timeout_behavior: ToolTimeoutBehavior = "error_as_result"
     timeout_error_function: ToolErrorFunction | None = None
@@ -68,6 +70,15 @@ class FunctionTool:
     _is_agent_tool: bool = field(default=False, kw_only=True, repr=False)
 
     def __post_init__(self) -> None:
+        if not isinstance(self.needs_approval, bool) and not callable(self.needs_approval):
+            raise UserError(
+                f"Tool {self.name!r}: needs_approval must be a bool or a callable "
+                f"(ctx, params, call_id) -> bool, got {type(self.needs_approval).__name__}"
+            )
+        if self.tool_input_guardrails or self.tool_output_guardrails:
+            from .tool_guardrails import check_guardrail_lists
+
+            check_guardrail_lists(self)
         if self.timeout_seconds is not None and self.timeout_seconds <= 0:
             raise ValueError(f"Tool {self.name!r}: timeout must be > 0, got {self.timeout_seconds}")
         if self.timeout_behavior not in ("error_as_result", "raise_exception"):
@@ -155,10 +166,17 @@ def function_tool(
     failure_error_function: ToolErrorFunction | None = default_tool_error_function,
     strict_mode: bool = True,
     is_enabled: bool | Callable[[RunContextWrapper[Any], Agent[Any]], MaybeAwaitable] = True,
-    needs_approval: bool = False,
+    needs_approval: bool | Callable[..., Any] = False,
+    tool_input_guardrails: list[Any] | None = None,
+    tool_output_guardrails: list[Any] | None = None,
     timeout: float | None = None,
     timeout_behavior: ToolTimeoutBehavior = "error_as_result",
     timeout_error_function: ToolErrorFunction | None = None,
+    defer_loading: bool = False,
+    custom_data_extractor: Any | None = None,
+    allowed_callers: list[Any] | None = None,
+    output_type: Any | None = None,
+    output_json_schema: dict[str, Any] | None = None,
 ) -> Callable[[Callable[..., Any]], FunctionTool]: ...
 
 
@@ -172,10 +190,17 @@ def function_tool(
     failure_error_function: ToolErrorFunction | None = default_tool_error_function,
     strict_mode: bool = True,
     is_enabled: bool | Callable[[RunContextWrapper[Any], Agent[Any]], MaybeAwaitable] = True,
-    needs_approval: bool = False,
+    needs_approval: bool | Callable[..., Any] = False,
+    tool_input_guardrails: list[Any] | None = None,
+    tool_output_guardrails: list[Any] | None = None,
     timeout: float | None = None,
     timeout_behavior: ToolTimeoutBehavior = "error_as_result",
     timeout_error_function: ToolErrorFunction | None = None,
+    defer_loading: bool = False,
+    custom_data_extractor: Any | None = None,
+    allowed_callers: list[Any] | None = None,
+    output_type: Any | None = None,
+    output_json_schema: dict[str, Any] | None = None,
 ) -> FunctionTool | Callable[[Callable[..., Any]], FunctionTool]:
     """Make a FunctionTool of a function, bare (`@function_tool`) or with options.
 
@@ -184,6 +209,16 @@ def function_tool(
     ToolContext receives the context. If the function raises, `failure_error_function` turns the
     error into the text the model sees (None: the run fails instead).
     """
+
+    from .settings_check import check_function_tool_options
+
+    check_function_tool_options(
+        defer_loading=defer_loading,
+        custom_data_extractor=custom_data_extractor,
+        allowed_callers=allowed_callers,
+        output_type=output_type,
+        output_json_schema=output_json_schema,
+    )
 
     def build(the_func: Callable[..., Any]) -> FunctionTool:
         schema = function_schema(
@@ -234,6 +269,8 @@ def function_tool(
             strict_json_schema=strict_mode,
             is_enabled=is_enabled,
             needs_approval=needs_approval,
+            tool_input_guardrails=tool_input_guardrails,
+            tool_output_guardrails=tool_output_guardrails,
             timeout_seconds=timeout,
             timeout_behavior=timeout_behavior,
             timeout_error_function=timeout_error_function,

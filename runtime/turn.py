@@ -35,7 +35,8 @@ from .run_config import RunConfig
 from .run_context import RunContextWrapper, ToolContext
 from .stream_events import RunItemStreamEvent, StreamEvent
 from .tool import FunctionTool, FunctionToolResult, invoke_function_tool
-from .tool_output import function_call_output
+from .tool_guardrails import check_tool_input, check_tool_output, is_rejected
+from .tool_output import structured_output
 
 logger = logging.getLogger("agentoscope.runtime")
 
@@ -148,20 +149,34 @@ async def _run_one_tool(
         await hooks.on_tool_start(tool_context, agent, tool)
         if agent.hooks is not None:
             await agent.hooks.on_tool_start(tool_context, agent, tool)
-        result = await invoke_function_tool(tool, tool_context, call.arguments)
+        result = await _guarded_call(tool, tool_context, agent, call.arguments)
         await hooks.on_tool_end(tool_context, agent, tool, result)
         if agent.hooks is not None:
             await agent.hooks.on_tool_end(tool_context, agent, tool, result)
         text = tool_output_text(result)
         if include_data:
             span.span_data.output = text
+    # Images and files reach the model as content parts; everything else as text.
     raw = {
         "call_id": call.call_id,
-        "output": function_call_output(result),
+        "output": structured_output(result) or text,
         "type": "function_call_output",
     }
     item = ToolCallOutputItem(agent=agent, raw_item=raw, output=result)
     return FunctionToolResult(tool=tool, output=result, run_item=item)
+
+
+async def _guarded_call(
+    tool: FunctionTool, tool_context: ToolContext[Any], agent: Agent[Any], arguments: str
+) -> Any:
+    """The tool call between its input and output guardrails (tool_guardrails.py)."""
+    if not tool.tool_input_guardrails and not tool.tool_output_guardrails:
+        return await invoke_function_tool(tool, tool_context, arguments)
+    rejected = await check_tool_input(tool, tool_context, agent)
+    if is_rejected(rejected):
+        return rejected
+    result = await invoke_function_tool(tool, tool_context, arguments)
+    return await check_tool_output(tool, tool_context, agent, result)
 
 
 async def execute_function_tools(

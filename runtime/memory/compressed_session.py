@@ -32,7 +32,30 @@ class CompressedSession(SessionABC):
     through this object.
     """
 
-    def __init__(self, base: Session, threshold: int = 1024, level: int = 6) -> None:
+    def __init__(
+        self,
+        base: Session | None = None,
+        threshold: int = 1024,
+        level: int | None = None,
+        *,
+        base_session: Session | None = None,
+        compression_level: int | None = None,
+    ) -> None:
+        # `base_session` and `compression_level` are the seeds' names for `base` and `level`.
+        if base is not None and base_session is not None:
+            raise TypeError(
+                "CompressedSession: pass the wrapped session once (base or base_session)"
+            )
+        base = base if base is not None else base_session
+        if base is None:
+            raise TypeError("CompressedSession needs the session to wrap (base)")
+        if level is not None and compression_level is not None and level != compression_level:
+            raise ValueError(
+                f"CompressedSession: level={level} and compression_level={compression_level} "
+                "disagree; pass one of them"
+            )
+        level = level if level is not None else compression_level
+        level = 6 if level is None else level
         if threshold < 0:
             raise ValueError(f"threshold must be >= 0 characters, got {threshold!r}")
         if not -1 <= level <= 9:
@@ -40,6 +63,7 @@ class CompressedSession(SessionABC):
         self.base = base
         self.threshold = threshold
         self.level = level
+        self.compression_level = level
         self._corrupt = CorruptRowLog("CompressedSession")
 
     @property

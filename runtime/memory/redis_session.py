@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from .codec import decode_item, encode_item
 from .errors import CorruptRow, CorruptRowLog, SessionBackendError, SessionClosedError
+from .loop_clients import LoopBoundClients
 from .session import (
     SessionABC,
     SessionSettings,
@@ -78,6 +79,9 @@ class RedisSession(SessionABC):
             url = os.environ.get("AGENTOSCOPE_REDIS_URL") or os.environ.get("REDIS_URL")
             redis_client = _client_from_url(url or _DEFAULT_URL, {})
         self._redis = redis_client
+        # The session may be used from several event loops (run_sync / asyncio.run repeated):
+        # each loop gets a client of its own, see loop_clients.py.
+        self._clients = LoopBoundClients(redis_client)
         self._corrupt = CorruptRowLog("RedisSession")
         self._closed = False
 
@@ -143,16 +147,20 @@ class RedisSession(SessionABC):
         if session_limit == 0:
             return []
         if session_limit is None:
-            raw = await self._call("get_items", self._redis.lrange(self.messages_key, 0, -1))
+            raw = await self._call(
+                "get_items", self._clients.get().lrange(self.messages_key, 0, -1)
+            )
             return self._readable(raw, first_position=0)
         window = session_limit
         while True:
-            raw = await self._call("get_items", self._redis.lrange(self.messages_key, -window, -1))
+            raw = await self._call(
+                "get_items", self._clients.get().lrange(self.messages_key, -window, -1)
+            )
             items = _decode_all(raw)
             if items is None:
                 # Some rows are corrupt: read again with the list's length, atomically, so the
                 # report can say which rows (positions from the oldest).
-                pipe = self._redis.pipeline(transaction=True)
+                pipe = self._clients.get().pipeline(transaction=True)
                 pipe.llen(self.messages_key)
                 pipe.lrange(self.messages_key, -window, -1)
                 length, raw = await self._call("get_items", pipe.execute())
@@ -177,7 +185,7 @@ class RedisSession(SessionABC):
         if not encoded:
             return
         now = str(int(time.time()))
-        pipe = self._redis.pipeline(transaction=True)
+        pipe = self._clients.get().pipeline(transaction=True)
         pipe.hset(self.session_key, "session_id", self.session_id)
         pipe.hsetnx(self.session_key, "created_at", now)
         pipe.rpush(self.messages_key, *encoded)
@@ -192,7 +200,7 @@ class RedisSession(SessionABC):
         self._check_open()
         return await self._call(
             "pop_item",
-            self._redis.transaction(
+            self._clients.get().transaction(
                 self._claim_newest, self.messages_key, value_from_callable=True
             ),
         )
@@ -226,7 +234,8 @@ class RedisSession(SessionABC):
         self._check_open()
         counter_key = f"{self.session_key}:counter"
         await self._call(
-            "clear_session", self._redis.delete(self.session_key, self.messages_key, counter_key)
+            "clear_session",
+            self._clients.get().delete(self.session_key, self.messages_key, counter_key),
         )
 
     # -- beyond the protocol -----------------------------------------------------------------
@@ -235,7 +244,7 @@ class RedisSession(SessionABC):
         """`{"session_id", "item_count", "ttl_remaining", "created_at", "updated_at"}`;
         `ttl_remaining` is seconds, or None when the key does not expire; times are UTC."""
         self._check_open()
-        pipe = self._redis.pipeline(transaction=True)
+        pipe = self._clients.get().pipeline(transaction=True)
         pipe.llen(self.messages_key)
         pipe.ttl(self.messages_key)
         pipe.hmget(self.session_key, ["created_at", "updated_at"])
@@ -251,7 +260,7 @@ class RedisSession(SessionABC):
     async def ping(self) -> bool:
         """True when the server answers; False (not an exception) when it does not."""
         try:
-            return bool(await self._redis.ping())
+            return bool(await self._clients.get().ping())
         except _redis_error_type():
             return False
 
@@ -265,8 +274,7 @@ class RedisSession(SessionABC):
         if self._closed:
             return
         self._closed = True
-        if self._owns_client:
-            await self._redis.aclose()
+        await self._clients.aclose(close_home=self._owns_client)
 
     def __repr__(self) -> str:
         return f"RedisSession(session_id={self.session_id!r}, key={self.messages_key!r})"

@@ -18,6 +18,8 @@ _LAZY = {
     "OpenAIChatCompletionsModel": ".openai_chatcompletions",
     "OpenAIProvider": ".openai_provider",
     "MultiProvider": ".multi_provider",
+    "get_default_model": ".openai_provider",
+    "is_gpt_5_default": ".openai_provider",
 }
 
 
@@ -44,6 +46,8 @@ __all__ = [
     "OpenAIResponsesModel",
     "ScriptedModel",
     "ScriptedTurn",
+    "get_default_model",
+    "is_gpt_5_default",
     "text_message",
     "tool_call",
 ]

@@ -20,6 +20,7 @@ from .openai_provider import OpenAIProvider
 OpenAIPrefixMode = Literal["alias", "model_id"]
 UnknownPrefixMode = Literal["error", "model_id"]
 OPENAI_PREFIX = "openai"
+LITELLM_PREFIX = "litellm"
 
 
 class MultiProviderMap:
@@ -95,10 +96,18 @@ class MultiProvider(ModelProvider):
         if prefix == OPENAI_PREFIX:
             name = bare_name if self._openai_prefix_mode == "alias" else model_name
             return self.openai_provider.get_model(name)
+        if prefix == LITELLM_PREFIX:  # litellm/<provider>/<model>, with agentoscope[litellm]
+            from ..extensions.models.litellm_model import LitellmProvider
+
+            return LitellmProvider().get_model(bare_name)
         if self._unknown_prefix_mode == "model_id":
             return self.openai_provider.get_model(model_name)
         known = sorted(
-            {OPENAI_PREFIX, *(self.provider_map.get_mapping() if self.provider_map else {})}
+            {
+                OPENAI_PREFIX,
+                LITELLM_PREFIX,
+                *(self.provider_map.get_mapping() if self.provider_map else {}),
+            }
         )
         raise UserError(
             f"Unknown model prefix {prefix!r} in {model_name!r}. Known prefixes: "

@@ -26,6 +26,12 @@ def get_default_model() -> str:
     return os.environ.get(DEFAULT_MODEL_ENV, "").strip() or FALLBACK_DEFAULT_MODEL
 
 
+def is_gpt_5_default() -> bool:
+    """Whether the default model is of the gpt-5 family (the SDK's helper, used by examples to
+    pick reasoning settings)."""
+    return get_default_model().startswith("gpt-5")
+
+
 class OpenAIProvider(ModelProvider):
     """Makes `OpenAIResponsesModel`s (or, with `use_responses=False`,
     `OpenAIChatCompletionsModel`s) sharing one client."""
@@ -53,11 +59,31 @@ class OpenAIProvider(ModelProvider):
         self._base_url = base_url
         self._organization = organization
         self._project = project
-        self.use_responses = True if use_responses is None else use_responses
+        # None: follow set_default_openai_api() at the time a model is made.
+        self._use_responses = use_responses
+
+    @property
+    def use_responses(self) -> bool:
+        if self._use_responses is not None:
+            return self._use_responses
+        from ..openai_defaults import default_use_responses
+
+        return default_use_responses()
+
+    @use_responses.setter
+    def use_responses(self, value: bool) -> None:
+        self._use_responses = value
 
     def _get_client(self) -> AsyncOpenAI:
         if self._client is None:
-            api_key = self._api_key or os.environ.get("OPENAI_API_KEY")
+            from ..openai_defaults import default_openai_client, default_openai_key
+
+            shared = default_openai_client()
+            if shared is not None and not any(
+                (self._api_key, self._base_url, self._organization, self._project)
+            ):
+                return shared  # set_default_openai_client(): not ours to close
+            api_key = self._api_key or default_openai_key() or os.environ.get("OPENAI_API_KEY")
             if not api_key:
                 raise UserError(
                     "No OpenAI API key: pass OpenAIProvider(api_key=...) or openai_client=..., "

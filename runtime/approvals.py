@@ -1,0 +1,227 @@
+"""Human approval of tool calls: which calls need it, what was decided, and how a decision shows
+in the trace.
+
+A tool with `needs_approval` (True, or a callable `(ctx, params, call_id) -> bool`, sync or
+async) does not run until someone approves its call. The decisions live in an `ApprovalLedger` on
+the run context: per call (`approve(item)`), or for every later call of that tool by that agent
+(`always_approve=True` / `always_reject=True`). A call nobody has decided yet pauses the run.
+
+Tracing: a pause leaves a custom span `tool_approval_requested` per waiting call, and the
+resumed run records each decision it applies as a custom span `tool_approval_decision` (data:
+tool_name, call_id, agent, approved, always), just before the tool's function span. A rejected
+call's function span carries the error "Tool execution rejected", as the SDK's does.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Generic, Literal
+
+from agentoscope.tracing import custom_span, function_span
+
+from .approvals_ledger import DEFAULT_APPROVAL_REJECTION_MESSAGE, ApprovalLedger
+from .exceptions import UserError
+from .items import ToolApprovalItem, ToolCallOutputItem
+from .run_context import RunContextWrapper, TContext
+
+if TYPE_CHECKING:
+    from .agent import Agent
+    from .run_config import RunConfig
+    from .tool import FunctionTool, FunctionToolResult
+
+NeedsApproval = bool | Callable[..., Any]
+"""True/False, or `(run_context, params: dict, call_id: str) -> bool` (may be async)."""
+
+
+def check_needs_approval_setting(value: Any, where: str) -> None:
+    """Fail at definition time on a needs_approval that is neither a bool nor a callable."""
+    if not isinstance(value, bool) and not callable(value):
+        raise UserError(
+            f"{where}: needs_approval must be a bool or a callable "
+            f"(run_context, params, call_id) -> bool, got {type(value).__name__}"
+        )
+
+
+async def call_needs_approval(
+    tool: FunctionTool, context: RunContextWrapper[Any], arguments: str, call_id: str
+) -> bool:
+    setting = tool.needs_approval
+    if isinstance(setting, bool):
+        return setting
+    try:
+        params = json.loads(arguments) if arguments else {}
+    except json.JSONDecodeError:
+        # A policy cannot judge arguments it cannot read: ask a human.
+        return True
+    decided = setting(context, params if isinstance(params, dict) else {}, call_id)
+    if inspect.isawaitable(decided):
+        decided = await decided
+    return bool(decided)
+
+
+@dataclass
+class ToolCallPlan:
+    """What to do with a turn's function calls, given the approvals so far."""
+
+    ready: list[Any] = field(default_factory=list)
+    """FunctionRuns to execute now (no approval needed, or approved)."""
+    rejected: list[FunctionToolResult] = field(default_factory=list)
+    """Answered with the rejection message; their tools never run."""
+    pending: list[ToolApprovalItem] = field(default_factory=list)
+    """Calls waiting for a decision: the run pauses on them."""
+
+
+async def plan_tool_calls(
+    runs: list[Any],
+    agent: Agent[Any],
+    context: RunContextWrapper[Any],
+    run_config: RunConfig,
+    ledger: ApprovalLedger,
+) -> ToolCallPlan:
+    plan = ToolCallPlan()
+    for run in runs:
+        call, tool = run.tool_call, run.tool
+        status = ledger.status(agent.name, tool.name, call.call_id)
+        if status is None:
+            if not await call_needs_approval(tool, context, call.arguments, call.call_id):
+                plan.ready.append(run)
+                continue
+            plan.pending.append(ToolApprovalItem(agent=agent, raw_item=call, tool_name=tool.name))
+            continue
+        _decision_span(agent, tool.name, call.call_id, status, ledger, run_config)
+        if status:
+            plan.ready.append(run)
+        else:
+            message = await _rejection_message(run, agent, context, ledger, run_config)
+            plan.rejected.append(_rejection(run, agent, message, run_config))
+    return plan
+
+
+@dataclass
+class ToolErrorFormatterArgs(Generic[TContext]):
+    """What RunConfig.tool_error_formatter gets. This runtime calls it for rejected approvals
+    (kind "approval_rejected"); tool exceptions go through each tool's failure_error_function
+    and an unknown tool raises ModelBehaviorError."""
+
+    kind: Literal["approval_rejected", "tool_not_found", "tool_exception"]
+    tool_type: Literal["function", "computer", "shell", "apply_patch", "custom"]
+    tool_name: str
+    call_id: str
+    default_message: str
+    run_context: RunContextWrapper[TContext]
+    error: Exception | None = None
+
+
+async def _rejection_message(
+    run: Any,
+    agent: Agent[Any],
+    context: RunContextWrapper[Any],
+    ledger: ApprovalLedger,
+    run_config: RunConfig,
+) -> str:
+    """The reject() call's message, else the run's tool_error_formatter's, else the default."""
+    call, tool = run.tool_call, run.tool
+    given = ledger.rejection_message(agent.name, tool.name, call.call_id)
+    if given is not None:
+        return given
+    formatter = run_config.tool_error_formatter
+    if formatter is not None:
+        args = ToolErrorFormatterArgs(
+            kind="approval_rejected",
+            tool_type="function",
+            tool_name=tool.name,
+            call_id=call.call_id,
+            default_message=DEFAULT_APPROVAL_REJECTION_MESSAGE,
+            run_context=context,
+        )
+        formatted = formatter(args)
+        if inspect.isawaitable(formatted):
+            formatted = await formatted
+        if formatted is not None:
+            if not isinstance(formatted, str):
+                raise UserError(
+                    "RunConfig.tool_error_formatter must return a str or None, got "
+                    f"{type(formatted).__name__}"
+                )
+            return formatted
+    return DEFAULT_APPROVAL_REJECTION_MESSAGE
+
+
+def _decision_span(
+    agent: Agent[Any],
+    tool_name: str,
+    call_id: str,
+    approved: bool,
+    ledger: ApprovalLedger,
+    run_config: RunConfig,
+) -> None:
+    data = {
+        "tool_name": tool_name,
+        "call_id": call_id,
+        "agent": agent.name,
+        "approved": approved,
+        "always": ledger.is_permanent(agent.name, tool_name),
+    }
+    with custom_span("tool_approval_decision", data):
+        pass
+
+
+def _rejection(
+    run: Any, agent: Agent[Any], message: str, run_config: RunConfig
+) -> FunctionToolResult:
+    from .tool import FunctionToolResult
+
+    call, tool = run.tool_call, run.tool
+    include = run_config.trace_include_sensitive_data
+    with function_span(tool.name, call_id=call.call_id) as span:
+        if include:
+            span.span_data.input = call.arguments
+            span.span_data.output = message
+        span.set_error(
+            {
+                # The message is the application's text: it reaches the span only when
+                # sensitive data may.
+                "message": message if include else "Tool execution rejected",
+                "data": {
+                    "tool_name": tool.name,
+                    "error": f"Tool execution for {call.call_id} was rejected",
+                },
+            }
+        )
+    raw = {"call_id": call.call_id, "output": message, "type": "function_call_output"}
+    item = ToolCallOutputItem(agent=agent, raw_item=raw, output=message)
+    return FunctionToolResult(tool=tool, output=message, run_item=item)
+
+
+def result_call_id(result: FunctionToolResult) -> str | None:
+    """The call id a tool result answers."""
+    return getattr(result.run_item, "call_id", None)
+
+
+def record_pause(pending: list[ToolApprovalItem]) -> None:
+    """One custom span per call the run now waits on: the pause is visible in the trace."""
+    for item in pending:
+        data = {
+            "tool_name": item.tool_name,
+            "call_id": item.call_id,
+            "agent": item.agent_name,
+        }
+        with custom_span("tool_approval_requested", data):
+            pass
+
+
+__all__ = [
+    "DEFAULT_APPROVAL_REJECTION_MESSAGE",
+    "ApprovalLedger",
+    "NeedsApproval",
+    "ToolCallPlan",
+    "ToolErrorFormatterArgs",
+    "call_needs_approval",
+    "check_needs_approval_setting",
+    "plan_tool_calls",
+    "record_pause",
+    "result_call_id",
+]

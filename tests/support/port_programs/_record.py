@@ -1,0 +1,44 @@
+"""Shared by the port programs: a trace processor that notes span types, written to $RECORD.
+
+Written against `agents`, like the programs; the port test rewrites it too."""
+
+import json
+import os
+
+from agents import TracingProcessor, set_trace_processors
+
+
+class SpanTypes(TracingProcessor):
+    def __init__(self) -> None:
+        self.types: list[str] = []
+        self.traces: list[str] = []
+
+    def on_trace_start(self, trace) -> None:
+        self.traces.append(trace.trace_id)
+
+    def on_trace_end(self, trace) -> None:
+        pass
+
+    def on_span_start(self, span) -> None:
+        pass
+
+    def on_span_end(self, span) -> None:
+        data = span.span_data
+        self.types.append(f"custom:{data.name}" if data.type == "custom" else data.type)
+
+    def shutdown(self) -> None:
+        pass
+
+    def force_flush(self) -> None:
+        pass
+
+
+def install() -> SpanTypes:
+    recorder = SpanTypes()
+    set_trace_processors([recorder])  # replaces any default exporter: nothing leaves the host
+    return recorder
+
+
+def save(recorder: SpanTypes, **outputs) -> None:
+    with open(os.environ["RECORD"], "w") as f:
+        json.dump({"span_types": recorder.types, "traces": len(set(recorder.traces)), **outputs}, f)

@@ -1,0 +1,88 @@
+"""The official SDK's example programs, with `agents` imports rewritten to ours, import cleanly
+(their agents, tools and guardrails get built): "change the imports and keep the code"."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from support.sdk_examples import REPO, sdk_source_dir
+
+# Files that do not import here, and why. Each reason is a part this branch does not build;
+# `True` marks those another package of this wave builds (they may start to pass on merge).
+EXPECTED_FAILURES: dict[str, tuple[str, bool]] = {
+    "tools/apply_patch.py": ("ApplyPatchTool: hosted/local tools, issue 17", True),
+    "tools/code_interpreter.py": ("CodeInterpreterTool: hosted tools, issue 17", True),
+    "tools/container_shell_inline_skill.py": ("ShellTool: issue 17", True),
+    "tools/container_shell_skill_reference.py": ("ShellTool: issue 17", True),
+    "tools/image_generator.py": ("ImageGenerationTool: hosted tools, issue 17", True),
+    "tools/local_shell_skill.py": ("ShellTool: issue 17", True),
+    "tools/programmatic_tool_calling.py": ("ProgrammaticToolCallingTool: issue 17", True),
+    "tools/shell.py": ("ShellTool: issue 17", True),
+    "tools/shell_human_in_the_loop.py": ("ShellTool: issue 17", True),
+    "tools/tool_search.py": ("ToolSearchTool: issue 17", True),
+    "tools/computer_use.py": ("needs playwright (a browser), not a dependency", True),
+    "memory/mongodb_session_example.py": ("needs pymongo; MongoDBSession is left out", False),
+    "tools/codex.py": ("agents.extensions.experimental (Codex) is not provided", False),
+    "tools/codex_same_thread.py": ("agents.extensions.experimental is not provided", False),
+    "agent_patterns/hosted_multi_agent_beta.py": ("experimental hosted multi-agent", False),
+}
+
+
+@pytest.mark.slow
+def test_sdk_examples_import_with_our_runtime() -> None:
+    examples = sdk_source_dir() / "examples"
+    done = subprocess.run(
+        [sys.executable, "-m", "support.sdk_examples", str(examples), "--json"],
+        capture_output=True,
+        text=True,
+        cwd=REPO / "tests",
+        timeout=600,
+        check=True,
+    )
+    report = json.loads(done.stdout)
+    failed = {name: error for name, error in report["errors"].items() if error is not None}
+    unexpected = {name: error for name, error in failed.items() if name not in EXPECTED_FAILURES}
+    assert unexpected == {}, "examples that stopped importing"
+    now_pass = [
+        name
+        for name, (_, may_pass) in EXPECTED_FAILURES.items()
+        if name not in failed and not may_pass
+    ]
+    assert now_pass == [], "these import now: drop them from EXPECTED_FAILURES"
+    assert report["files"] == 82
+    assert report["clean"] >= 67  # 82% on this branch; 77 (94%) once issue 17's tools land
+    print(f"{report['clean']} of {report['files']} SDK example files import cleanly")
+
+
+def test_the_measure_reports_a_broken_example(tmp_path: Path) -> None:
+    examples = tmp_path / "examples"
+    (examples / "basic").mkdir(parents=True)
+    (examples / "basic" / "good.py").write_text(
+        "from agents import Agent, Runner, function_tool, trace\n"
+        "from agents.decorators import tool\n"
+        "agent = Agent(name='a', tools=[tool(lambda: 'x')]) if False else Agent(name='a')\n"
+        "if __name__ == '__main__':\n    raise SystemExit('main must not run')\n"
+    )
+    (examples / "basic" / "bad.py").write_text("from agents import NoSuchName\n")
+    (examples / "basic" / "left.py").write_text(
+        "from agents import ModelRetrySettings\nModelRetrySettings(max_retries=2)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "support.sdk_examples", str(examples), "--json"],
+        capture_output=True,
+        text=True,
+        cwd=REPO / "tests",
+        timeout=120,
+        check=True,
+    )
+    report = json.loads(done.stdout)
+    errors = report["errors"]
+    assert errors["basic/good.py"] is None
+    assert "NoSuchName" in errors["basic/bad.py"]
+    assert errors["basic/left.py"].startswith("UserError: ModelRetrySettings")
+    assert report["left_out_names"] == {"basic/left.py": ["ModelRetrySettings"]}

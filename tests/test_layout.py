@@ -57,3 +57,12 @@ def test_tracing_arrows_point_inward() -> None:
             if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module:
                 first = node.module.split(".")[0]
                 assert not (ROOT / "tracing" / first / "__init__.py").exists(), (path, first)
+
+
+def test_documented_module_paths_still_import() -> None:
+    from agentoscope.tracing import queries
+    from agentoscope.tracing.store import SpanStore
+    from agentoscope.tracing.store import queries as store_queries
+
+    assert queries is store_queries and "latest_traces" in queries.QUERIES
+    assert SpanStore.__module__ == "agentoscope.tracing.store.span_store"

@@ -84,6 +84,8 @@ __getattr__ = lazy_getattr(
         "StoreClient": ".store.client",
         "instrument_openai_agents": ".processors.dropin",
     },
+    # The named queries kept their documented spelling, `from agentoscope.tracing import queries`.
+    modules={"queries": ".store.queries"},
 )
 
 

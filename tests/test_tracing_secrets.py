@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from agentoscope import tracing
+from support.sinks import sink_texts
 
 _PEM_BODY = "MIIEpAIBAAKCAQEA3Tz2mr7SZiAMfQyuvBjM2mbLQh7dVvVxbBM9Vx0fTjzP1V8y"
 _JWT = (
@@ -116,55 +116,26 @@ def _spans_with(secret: str, index: int) -> None:
         raise RuntimeError(f"boom {secret}")
 
 
-def _run_corpus(texts: list[str], dicts: list[dict[str, Any]], tmp_path: Path) -> list[str]:
+def _run_corpus(texts: list[str], dicts: list[dict[str, Any]], tmp_path: Path) -> dict[str, str]:
     """Every sink's output, as text, after the corpus went through it."""
-    from agentoscope.tracing import DuckDBProcessor, OTLPProcessor
 
-    memory = InMemorySpanExporter()
-    jsonl = tracing.JSONLProcessor(tmp_path / "spans.jsonl")
-    duck = DuckDBProcessor(tmp_path / "traces.duckdb")
-    otlp = OTLPProcessor(exporter=memory, capture_content=True)
-    tracing.set_trace_processors([jsonl, duck, otlp])
-    for index, text in enumerate(texts):
-        with tracing.trace(f"wf {index}", metadata={"note": text, "ok": "1"}):
-            _spans_with(text, index)
-    for index, data in enumerate(dicts):
-        with tracing.trace(f"dict {index}", metadata=data):
-            with tracing.custom_span(f"dict_{index}", data):
-                pass
-    tracing.flush_traces()
-    jsonl_text = (tmp_path / "spans.jsonl").read_text()
-    assert duck.store is not None
-    rows = duck.store.query("SELECT * FROM spans").to_json(orient="records", date_format="iso")
-    traces = duck.store.query("SELECT * FROM traces").to_json(orient="records", date_format="iso")
-    otel = [
-        json.dumps(
-            {
-                "name": span.name,
-                "attributes": dict(span.attributes or {}),
-                "events": [dict(event.attributes or {}) for event in span.events],
-                "status": span.status.description,
-            },
-            default=str,
-        )
-        for span in memory.get_finished_spans()
-    ]
-    assert otel, "the OTLP processor exported nothing"
-    return [jsonl_text, rows, traces, "\n".join(otel)]
+    def make_spans() -> None:
+        for index, text in enumerate(texts):
+            with tracing.trace(f"wf {index}", metadata={"note": text, "ok": "1"}):
+                _spans_with(text, index)
+        for index, data in enumerate(dicts):
+            with tracing.trace(f"dict {index}", metadata=data):
+                with tracing.custom_span(f"dict_{index}", data):
+                    pass
 
-
-def _visible(sink: str) -> str:
-    """The text as a reader sees it: JSON escapes ('/' from pandas, quotes of JSON in JSON,
-    newlines) undone."""
-    return sink.replace("\\/", "/").replace("\\n", "\n").replace('\\"', '"')
+    return sink_texts(tmp_path, make_spans)
 
 
 def test_no_secret_form_reaches_jsonl_duckdb_or_otlp(tmp_path: Path) -> None:
     tracing.set_data_policy(include_sensitive_data=True)
     assert len(SECRETS) + len(SECRET_DICTS) >= 30
     sinks = _run_corpus([text for text, _ in SECRETS], [data for data, _ in SECRET_DICTS], tmp_path)
-    for name, sink in zip(("jsonl", "duckdb spans", "duckdb traces", "otlp"), sinks, strict=True):
-        visible = _visible(sink)
+    for name, visible in sinks.items():
         assert "[masked]" in visible, name
         leaked = [part for _, part in [*SECRETS, *SECRET_DICTS] if part in visible]
         assert not leaked, f"{name} holds {leaked}"
@@ -176,8 +147,7 @@ def test_look_alikes_come_through_unmasked(tmp_path: Path) -> None:
     sinks = _run_corpus(
         BENIGN, [{"input_tokens": 12, "cache_key": "abc", "token_count": 3}], tmp_path
     )
-    for name, sink in zip(("jsonl", "duckdb spans", "duckdb traces", "otlp"), sinks, strict=True):
-        visible = _visible(sink)
+    for name, visible in sinks.items():
         missing = [text for text in BENIGN if text not in visible]
         assert not missing, f"{name} lost {missing}"
         assert "[masked]" not in visible, name

@@ -13,6 +13,7 @@ summing them never double counts; task/turn aggregates stay inside `data.data.us
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Mapping
 from typing import Any
@@ -106,21 +107,71 @@ def _span_name(span_type: str, exported: Mapping[str, Any], model: str | None) -
     return span_type
 
 
-def _error_fields(error: Any) -> tuple[str | None, str | None]:
+# With sensitive data off, a span error keeps what code wrote, never what a user did: the
+# error's class name, the fixed message it was set with, numbers, and these keys when their value
+# is a name (a tool, a guardrail, an exception class). Exception text, echoed inputs and free-form
+# details go.
+_NAME_KEYS = frozenset(
+    {
+        "type",
+        "error_type",
+        "exception_type",
+        "tool_name",
+        "guardrail",
+        "guardrail_name",
+        "agent_name",
+        "requested_agents",
+        "sdk_span_type",
+    }
+)
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]{0,199}")
+_TYPE_KEYS = ("type", "error_type", "exception_type")
+
+
+def _is_name(value: Any) -> bool:
+    return isinstance(value, str) and _NAME.fullmatch(value) is not None
+
+
+def _code_only(data: Any) -> dict[str, Any] | None:
+    """An error's `data` without user text: numbers, booleans and names under known keys."""
+    if not isinstance(data, Mapping):
+        return None
+    kept: dict[str, Any] = {}
+    for key, value in data.items():
+        if value is None or isinstance(value, bool | int | float):
+            kept[str(key)] = value
+        elif key in _NAME_KEYS and (
+            _is_name(value)
+            or (isinstance(value, list | tuple) and all(_is_name(item) for item in value))
+        ):
+            kept[str(key)] = list(value) if isinstance(value, list | tuple) else value
+    return kept
+
+
+def _error_fields(
+    error: Any, include_sensitive: bool
+) -> tuple[str | None, str | None, dict[str, Any] | None]:
+    """(error_type, error_message, error) of a span's error, as the policy allows."""
     if not error:
-        return None, None
+        return None, None, None
     message = _get(error, "message")
     data = _get(error, "data")
     error_type = None
     if isinstance(data, Mapping):
-        for key in ("type", "error_type", "exception_type"):
-            if data.get(key):
-                error_type = str(data[key])
+        for key in _TYPE_KEYS:
+            value = data.get(key)
+            if value and (include_sensitive or _is_name(value)):
+                error_type = str(value)
                 break
     message_text = str(message) if message is not None else None
+    if include_sensitive:
+        if error_type is None:
+            error_type = (message_text or "Error")[:200]
+        return error_type, message_text, error
     if error_type is None:
-        error_type = (message_text or "Error")[:200]
-    return error_type, message_text
+        error_type = "Error"
+    kept = {"message": message_text, "data": _code_only(data)}
+    return error_type, message_text, kept
 
 
 def span_record(
@@ -170,7 +221,7 @@ def span_record(
 
     start, end = _times(span)
     span_error = span.error
-    error_type, error_message = _error_fields(span_error)
+    error_type, error_message, error_kept = _error_fields(span_error, policy.include_sensitive_data)
     if agent_name is _UNSET:
         agent_name = getattr(span, "agent_name", None)
     metadata = getattr(span_data, "metadata", None)
@@ -199,7 +250,7 @@ def span_record(
         "reasoning_tokens": reasoning,
         "triggered": bool(exported.get("triggered")) if span_type == "guardrail" else None,
         "data": clean_fast(exported, limit),
-        "error": clean_fast(span_error, limit) if span_error else None,
+        "error": clean_fast(error_kept, limit) if error_kept else None,
         "metadata": clean_fast(metadata, limit) if metadata else None,
     }
     if policy.redact is not None:

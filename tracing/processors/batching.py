@@ -110,6 +110,11 @@ class BatchingProcessor(TracingProcessor):
         )
         self._foreign_agents = ForeignSpanAgents()
         self._foreign_trace_starts: dict[str, int] = {}
+        # Every item ends in exactly one count: `dropped` (refused, or still queued at a shutdown
+        # deadline), or taken by the worker and then `exported` or failed (`failed_records`);
+        # until then it is `queued`. Moves between counts happen under `_counter_lock`, so
+        # `stats()` always adds up: created = exported + dropped + failed + queued.
+        self._taken = 0
         self._exported = 0
         self._dropped = 0
         self._errors = 0
@@ -213,14 +218,11 @@ class BatchingProcessor(TracingProcessor):
         with self._export_lock:
             queue = self._queue
             chunk = self.record_chunk or self._max_batch_size
+            pop = queue.popleft
             while queue:
-                items = []
-                pop = queue.popleft
-                try:
-                    for _ in range(self._max_batch_size):
-                        items.append(pop())
-                except IndexError:
-                    pass
+                with self._counter_lock:  # taken and counted in one step (see __init__)
+                    items = [pop() for _ in range(min(len(queue), self._max_batch_size))]
+                    self._taken += len(items)
                 for start in range(0, len(items), chunk):
                     records = self._to_records(items[start : start + chunk])
                     if records:
@@ -324,8 +326,9 @@ class BatchingProcessor(TracingProcessor):
             self._wake.set()
             thread.join(timeout)
             if thread.is_alive():
-                with self._counter_lock:
+                with self._counter_lock:  # dropped, and no longer queued
                     left = len(self._queue)
+                    self._queue.clear()
                     self._dropped += left
                 logger.warning(
                     "%s: shutdown deadline passed; %d queued items dropped", self.name, left
@@ -346,11 +349,18 @@ class BatchingProcessor(TracingProcessor):
             self.exporter.after_fork_in_child()
 
     def stats(self) -> dict[str, int]:
+        """`created` = `exported` + `dropped` + `failed` + `queued`, at any moment: `queued`
+        counts what waits and what the worker holds (converting, or being exported);
+        `failed_records` is `failed` under its earlier name."""
         with self._counter_lock:
+            waiting = len(self._queue)
+            held = self._taken - self._exported - self._failed_records
             return {
-                "queued": len(self._queue),
+                "created": self._dropped + self._taken + waiting,
+                "queued": waiting + held,
                 "exported": self._exported,
                 "dropped": self._dropped,
+                "failed": self._failed_records,
                 "errors": self._errors + callback_errors(self),
                 "failed_records": self._failed_records,
             }
@@ -365,7 +375,8 @@ os.register_at_fork(after_in_child=_reset_after_fork)
 
 
 def stats() -> dict[str, dict[str, int]]:
-    """Per processor: queued, exported, dropped, errors and failed_records. Includes every
+    """Per processor: created, queued, exported, dropped, failed, errors (see
+    `BatchingProcessor.stats`). Includes every
     batching processor alive in this process (also ones added to the official SDK) and, for
     other registered processors, how often their callbacks raised."""
     from ..provider import get_trace_provider

@@ -21,6 +21,7 @@ from typing import Any
 from .clock import iso_from_ns, ns_from_iso
 from .schema import MODEL_SPAN_TYPES, RECORD_VERSION
 from .sensitive import DataPolicy, clean_fast, clean_text, get_data_policy
+from .validate import checked_count, checked_id, checked_times, warn
 
 _SENSITIVE_FIELDS: dict[str, tuple[str, ...]] = {
     "generation": ("input", "output"),
@@ -36,9 +37,20 @@ def _times(obj: Any) -> tuple[int | None, int | None]:
     start = getattr(obj, "started_at_ns", _UNSET)  # our Span and Trace: integer nanoseconds
     if start is not _UNSET:
         return start, obj.ended_at_ns
-    return ns_from_iso(getattr(obj, "started_at", None)), ns_from_iso(
-        getattr(obj, "ended_at", None)
-    )
+    return _iso_time(obj, "started_at"), _iso_time(obj, "ended_at")
+
+
+def _iso_time(obj: Any, field: str) -> int | None:
+    value = getattr(obj, field, None)
+    try:
+        return ns_from_iso(value)
+    except (TypeError, ValueError):
+        warn(field, f"not an ISO-8601 time: {value!r}; dropped")
+        return None
+
+
+def _text_id(value: Any, field: str) -> str | None:
+    return value if type(value) is str else checked_id(value, field)
 
 
 def _duration_ms(start: int | None, end: int | None) -> float | None:
@@ -55,36 +67,32 @@ def _get(obj: Any, name: str) -> Any:
     return getattr(obj, name, None)
 
 
-def _int(value: Any) -> int | None:
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
+def _count(usage: Any, field: str, *names: str) -> int | None:
+    """The first of `names` present in `usage`, as a count checked under `field`."""
+    for name in names:
+        value = _get(usage, name)
+        if value is not None:
+            return checked_count(value, field)
+    return None
 
 
 def usage_numbers(usage: Any) -> tuple[int | None, ...]:
     """(input, output, total, cached input, reasoning) from a Responses- or Chat-style usage."""
     if usage is None:
         return (None, None, None, None, None)
-    input_tokens = _int(_get(usage, "input_tokens"))
-    if input_tokens is None:
-        input_tokens = _int(_get(usage, "prompt_tokens"))
-    output_tokens = _int(_get(usage, "output_tokens"))
-    if output_tokens is None:
-        output_tokens = _int(_get(usage, "completion_tokens"))
-    total = _int(_get(usage, "total_tokens"))
+    input_tokens = _count(usage, "input_tokens", "input_tokens", "prompt_tokens")
+    output_tokens = _count(usage, "output_tokens", "output_tokens", "completion_tokens")
+    total = _count(usage, "total_tokens", "total_tokens")
     if total is None and input_tokens is not None and output_tokens is not None:
         total = input_tokens + output_tokens
     input_details = _get(usage, "input_tokens_details") or _get(usage, "prompt_tokens_details")
     output_details = _get(usage, "output_tokens_details") or _get(
         usage, "completion_tokens_details"
     )
-    cached = _int(_get(input_details, "cached_tokens"))
+    cached = _count(input_details, "cached_input_tokens", "cached_tokens")
     if cached is None:
-        cached = _int(_get(usage, "cached_input_tokens"))
-    reasoning = _int(_get(output_details, "reasoning_tokens"))
+        cached = _count(usage, "cached_input_tokens", "cached_input_tokens")
+    reasoning = _count(output_details, "reasoning_tokens", "reasoning_tokens")
     return (input_tokens, output_tokens, total, cached, reasoning)
 
 
@@ -219,7 +227,7 @@ def span_record(
     else:
         input_tokens = output_tokens = total = cached = reasoning = None
 
-    start, end = _times(span)
+    start, end = checked_times(*_times(span))
     span_error = span.error
     error_type, error_message, error_kept = _error_fields(span_error, policy.include_sensitive_data)
     if agent_name is _UNSET:
@@ -229,9 +237,9 @@ def span_record(
     record: dict[str, Any] = {
         "v": RECORD_VERSION,
         "kind": "span",
-        "trace_id": span.trace_id,
-        "span_id": span.span_id,
-        "parent_id": span.parent_id,
+        "trace_id": _text_id(span.trace_id, "trace_id"),
+        "span_id": _text_id(span.span_id, "span_id"),
+        "parent_id": _text_id(span.parent_id, "parent_id"),
         "span_type": span_type,
         "name": clean_text(str(_span_name(span_type, exported, model)), 512),
         "agent_name": agent_name,
@@ -267,13 +275,15 @@ def trace_record(
     """The record of a finished trace. SDK traces carry no times: pass the ones seen here."""
     policy = policy or get_data_policy()
     own_start, own_end = _times(trace)  # the SDK's traces have none
-    start = own_start if own_start is not None else started_ns
-    end = own_end if own_end is not None else ended_ns
+    start, end = checked_times(
+        own_start if own_start is not None else started_ns,
+        own_end if own_end is not None else ended_ns,
+    )
     metadata = getattr(trace, "metadata", None)
     record: dict[str, Any] = {
         "v": RECORD_VERSION,
         "kind": "trace",
-        "trace_id": trace.trace_id,
+        "trace_id": _text_id(trace.trace_id, "trace_id"),
         "workflow_name": clean_text(str(getattr(trace, "name", "") or ""), 512),
         "group_id": getattr(trace, "group_id", None),
         "metadata": clean_fast(metadata, policy.max_field_chars) if metadata else None,

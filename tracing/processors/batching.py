@@ -21,6 +21,7 @@ from ..processor import TracingProcessor
 from ..records import ForeignSpanAgents, span_record, trace_record
 from ..spans import Span
 from ..traces import Trace
+from ..validate import record_warnings
 
 logger = logging.getLogger("agentoscope.tracing")
 
@@ -390,6 +391,9 @@ def stats() -> dict[str, dict[str, int]]:
             key, n = f"{name}#{n}", n + 1
         return key
 
+    warnings = record_warnings()
+    if warnings:  # values repaired when spans became records, per field
+        result["record_warnings"] = warnings
     for processor in [*get_trace_provider().processors, *list(_all_processors)]:
         if id(processor) in seen:
             continue

@@ -157,7 +157,9 @@ def child(case: str, spans: int, tasks: int) -> dict[str, Any]:
                 "created": stats["created"],
             }
         result["sinks"] = sinks
-        lines = (Path(tmp) / "busy.jsonl").read_text().splitlines()
+        lines = [  # the file rotates at 100 MB: read every part
+            line for part in Path(tmp).glob("busy*.jsonl") for line in part.read_text().splitlines()
+        ]
         result["jsonl_spans"] = sum('"kind":"span"' in line for line in lines)
         result["jsonl_traces"] = sum('"kind":"trace"' in line for line in lines)
     else:

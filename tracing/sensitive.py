@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import orjson
-from ahocorasick_rs import AhoCorasick, BytesAhoCorasick
+from ahocorasick_rs import BytesAhoCorasick
 
 from .env import env_text, is_true
 
@@ -160,7 +160,6 @@ _RULES: tuple[tuple[tuple[str, ...], _Confirm, re.Pattern[str], _Replacement], .
 _HINTS = tuple(sorted({hint for hints, _, _, _ in _RULES for hint in hints}))
 # One Aho-Corasick pass finds every hint at once (~1 µs for a 400-character reply, where a loop
 # of `in` tests takes ~20 µs and a regex alternation ~25 µs).
-_HINT_FINDER = AhoCorasick(list(_HINTS))
 _HINT_FINDER_BYTES = BytesAhoCorasick([hint.encode() for hint in _HINTS])
 _RULES_OF_HINT: tuple[tuple[int, ...], ...] = tuple(
     tuple(number for number, rule in enumerate(_RULES) if hint in rule[0]) for hint in _HINTS
@@ -280,9 +279,15 @@ def mask_secrets(text: str) -> str:
     return text
 
 
-def _rules_for(lowered: str) -> list[tuple[re.Pattern[str], _Replacement]]:
-    """The rules whose hints are in `lowered` and whose confirmation agrees, in rule order."""
-    found = _HINT_FINDER.find_matches_as_indexes(lowered, overlapping=True)
+def _rules_for(
+    lowered: str, encoded: bytes | None = None
+) -> list[tuple[re.Pattern[str], _Replacement]]:
+    """The rules whose hints are in `lowered` (`encoded`: the same as UTF-8, if at hand) and
+    whose confirmation agrees, in rule order."""
+    # The bytes automaton: no character-index bookkeeping, several times faster on text.
+    found = _HINT_FINDER_BYTES.find_matches_as_indexes(
+        lowered.encode() if encoded is None else encoded, overlapping=True
+    )
     if not found:
         return []
     rules_of_hint = _RULES_OF_HINT
@@ -359,9 +364,7 @@ def clean_fast(value: Any, max_chars: int) -> Any:
         lowered = blob.lower()
         # A secret-named key shows as `"name":` in the blob, which the named-value rule's
         # confirmation sees: no rule to run means no string and no key needs masking.
-        if not _HINT_FINDER_BYTES.find_matches_as_indexes(lowered) or not _rules_for(
-            lowered.decode()
-        ):
+        if not _rules_for(lowered.decode(), lowered):
             return value
     return clean(value, max_chars)
 

@@ -110,23 +110,22 @@ _NAME_WORDS = (
     "authoriz",
     "cookie",
 )
-_SEPARATOR_AFTER = re.compile(r"[a-z]{0,6}(?:_id)?\\?[\"']?\s*[:=]")
+_SEPARATOR_AFTER = re.compile(rb"[a-z]{0,6}(?:_id)?\\?[\"']?\s*[:=]")
+
+# (hint number, start, end) of each hint found in the UTF-8 text
+_Found = list[tuple[int, int, int]]
 
 
-def _names_a_value(lowered: str) -> bool:
+def _names_a_value(encoded: bytes, found: _Found) -> bool:
+    """Whether a name word the automaton found is followed by a separator (checked right at
+    each find's end, so no search repeats)."""
     match_after = _SEPARATOR_AFTER.match
-    for word in _NAME_WORDS:
-        index = lowered.find(word)
-        while index != -1:
-            end = index + len(word)
-            if match_after(lowered, end):
-                return True
-            index = lowered.find(word, end)
-    return False
+    name_hints = _NAME_HINTS
+    return any(hint in name_hints and match_after(encoded, end) for hint, _, end in found)
 
 
-def _has_at(lowered: str) -> bool:
-    return "@" in lowered
+def _has_at(encoded: bytes, found: _Found) -> bool:
+    return b"@" in encoded
 
 
 def _keep_name(match: re.Match[str]) -> str:
@@ -134,9 +133,9 @@ def _keep_name(match: re.Match[str]) -> str:
 
 
 _Replacement = str | Callable[[re.Match[str]], str]
-_Confirm = Callable[[str], bool] | None
+_Confirm = Callable[[bytes, _Found], bool] | None
 # (hints, confirm, pattern, replacement): the pattern runs when the lower-cased text holds a hint
-# and `confirm(lowered)` (if any) agrees.
+# and `confirm(encoded, found)` (if any) agrees.
 _RULES: tuple[tuple[tuple[str, ...], _Confirm, re.Pattern[str], _Replacement], ...] = (
     (("-----begin",), None, _PEM_PRIVATE_KEY, MASK),  # first: the block goes whole
     # Then named values, whole (`Authorization: Basic ...`), before the shapes inside them.
@@ -161,6 +160,7 @@ _HINTS = tuple(sorted({hint for hints, _, _, _ in _RULES for hint in hints}))
 # One Aho-Corasick pass finds every hint at once (~1 µs for a 400-character reply, where a loop
 # of `in` tests takes ~20 µs and a regex alternation ~25 µs).
 _HINT_FINDER_BYTES = BytesAhoCorasick([hint.encode() for hint in _HINTS])
+_NAME_HINTS = frozenset(_HINTS.index(word) for word in _NAME_WORDS)
 _RULES_OF_HINT: tuple[tuple[int, ...], ...] = tuple(
     tuple(number for number, rule in enumerate(_RULES) if hint in rule[0]) for hint in _HINTS
 )
@@ -285,9 +285,9 @@ def _rules_for(
     """The rules whose hints are in `lowered` (`encoded`: the same as UTF-8, if at hand) and
     whose confirmation agrees, in rule order."""
     # The bytes automaton: no character-index bookkeeping, several times faster on text.
-    found = _HINT_FINDER_BYTES.find_matches_as_indexes(
-        lowered.encode() if encoded is None else encoded, overlapping=True
-    )
+    if encoded is None:
+        encoded = lowered.encode()
+    found = _HINT_FINDER_BYTES.find_matches_as_indexes(encoded, overlapping=True)
     if not found:
         return []
     rules_of_hint = _RULES_OF_HINT
@@ -295,7 +295,7 @@ def _rules_for(
     rules = []
     for number in numbers:
         _, confirm, pattern, replacement = _RULES[number]
-        if confirm is None or confirm(lowered):
+        if confirm is None or confirm(encoded, found):
             rules.append((pattern, replacement))
     return rules
 

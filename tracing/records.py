@@ -13,6 +13,7 @@ summing them never double counts; task/turn aggregates stay inside `data.data.us
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Mapping
 from typing import Any
@@ -20,6 +21,7 @@ from typing import Any
 from .clock import iso_from_ns, ns_from_iso
 from .schema import MODEL_SPAN_TYPES, RECORD_VERSION
 from .sensitive import DataPolicy, clean_fast, clean_text, get_data_policy
+from .validate import checked_count, checked_id, checked_times, warn
 
 _SENSITIVE_FIELDS: dict[str, tuple[str, ...]] = {
     "generation": ("input", "output"),
@@ -35,9 +37,20 @@ def _times(obj: Any) -> tuple[int | None, int | None]:
     start = getattr(obj, "started_at_ns", _UNSET)  # our Span and Trace: integer nanoseconds
     if start is not _UNSET:
         return start, obj.ended_at_ns
-    return ns_from_iso(getattr(obj, "started_at", None)), ns_from_iso(
-        getattr(obj, "ended_at", None)
-    )
+    return _iso_time(obj, "started_at"), _iso_time(obj, "ended_at")
+
+
+def _iso_time(obj: Any, field: str) -> int | None:
+    value = getattr(obj, field, None)
+    try:
+        return ns_from_iso(value)
+    except (TypeError, ValueError):
+        warn(field, f"not an ISO-8601 time: {value!r}; dropped")
+        return None
+
+
+def _text_id(value: Any, field: str) -> str | None:
+    return value if type(value) is str else checked_id(value, field)
 
 
 def _duration_ms(start: int | None, end: int | None) -> float | None:
@@ -54,36 +67,32 @@ def _get(obj: Any, name: str) -> Any:
     return getattr(obj, name, None)
 
 
-def _int(value: Any) -> int | None:
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
+def _count(usage: Any, field: str, *names: str) -> int | None:
+    """The first of `names` present in `usage`, as a count checked under `field`."""
+    for name in names:
+        value = _get(usage, name)
+        if value is not None:
+            return checked_count(value, field)
+    return None
 
 
 def usage_numbers(usage: Any) -> tuple[int | None, ...]:
     """(input, output, total, cached input, reasoning) from a Responses- or Chat-style usage."""
     if usage is None:
         return (None, None, None, None, None)
-    input_tokens = _int(_get(usage, "input_tokens"))
-    if input_tokens is None:
-        input_tokens = _int(_get(usage, "prompt_tokens"))
-    output_tokens = _int(_get(usage, "output_tokens"))
-    if output_tokens is None:
-        output_tokens = _int(_get(usage, "completion_tokens"))
-    total = _int(_get(usage, "total_tokens"))
+    input_tokens = _count(usage, "input_tokens", "input_tokens", "prompt_tokens")
+    output_tokens = _count(usage, "output_tokens", "output_tokens", "completion_tokens")
+    total = _count(usage, "total_tokens", "total_tokens")
     if total is None and input_tokens is not None and output_tokens is not None:
         total = input_tokens + output_tokens
     input_details = _get(usage, "input_tokens_details") or _get(usage, "prompt_tokens_details")
     output_details = _get(usage, "output_tokens_details") or _get(
         usage, "completion_tokens_details"
     )
-    cached = _int(_get(input_details, "cached_tokens"))
+    cached = _count(input_details, "cached_input_tokens", "cached_tokens")
     if cached is None:
-        cached = _int(_get(usage, "cached_input_tokens"))
-    reasoning = _int(_get(output_details, "reasoning_tokens"))
+        cached = _count(usage, "cached_input_tokens", "cached_input_tokens")
+    reasoning = _count(output_details, "reasoning_tokens", "reasoning_tokens")
     return (input_tokens, output_tokens, total, cached, reasoning)
 
 
@@ -106,21 +115,71 @@ def _span_name(span_type: str, exported: Mapping[str, Any], model: str | None) -
     return span_type
 
 
-def _error_fields(error: Any) -> tuple[str | None, str | None]:
+# With sensitive data off, a span error keeps what code wrote, never what a user did: the
+# error's class name, the fixed message it was set with, numbers, and these keys when their value
+# is a name (a tool, a guardrail, an exception class). Exception text, echoed inputs and free-form
+# details go.
+_NAME_KEYS = frozenset(
+    {
+        "type",
+        "error_type",
+        "exception_type",
+        "tool_name",
+        "guardrail",
+        "guardrail_name",
+        "agent_name",
+        "requested_agents",
+        "sdk_span_type",
+    }
+)
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]{0,199}")
+_TYPE_KEYS = ("type", "error_type", "exception_type")
+
+
+def _is_name(value: Any) -> bool:
+    return isinstance(value, str) and _NAME.fullmatch(value) is not None
+
+
+def _code_only(data: Any) -> dict[str, Any] | None:
+    """An error's `data` without user text: numbers, booleans and names under known keys."""
+    if not isinstance(data, Mapping):
+        return None
+    kept: dict[str, Any] = {}
+    for key, value in data.items():
+        if value is None or isinstance(value, bool | int | float):
+            kept[str(key)] = value
+        elif key in _NAME_KEYS and (
+            _is_name(value)
+            or (isinstance(value, list | tuple) and all(_is_name(item) for item in value))
+        ):
+            kept[str(key)] = list(value) if isinstance(value, list | tuple) else value
+    return kept
+
+
+def _error_fields(
+    error: Any, include_sensitive: bool
+) -> tuple[str | None, str | None, dict[str, Any] | None]:
+    """(error_type, error_message, error) of a span's error, as the policy allows."""
     if not error:
-        return None, None
+        return None, None, None
     message = _get(error, "message")
     data = _get(error, "data")
     error_type = None
     if isinstance(data, Mapping):
-        for key in ("type", "error_type", "exception_type"):
-            if data.get(key):
-                error_type = str(data[key])
+        for key in _TYPE_KEYS:
+            value = data.get(key)
+            if value and (include_sensitive or _is_name(value)):
+                error_type = str(value)
                 break
     message_text = str(message) if message is not None else None
+    if include_sensitive:
+        if error_type is None:
+            error_type = (message_text or "Error")[:200]
+        return error_type, message_text, error
     if error_type is None:
-        error_type = (message_text or "Error")[:200]
-    return error_type, message_text
+        error_type = "Error"
+    kept = {"message": message_text, "data": _code_only(data)}
+    return error_type, message_text, kept
 
 
 def span_record(
@@ -168,9 +227,9 @@ def span_record(
     else:
         input_tokens = output_tokens = total = cached = reasoning = None
 
-    start, end = _times(span)
+    start, end = checked_times(*_times(span))
     span_error = span.error
-    error_type, error_message = _error_fields(span_error)
+    error_type, error_message, error_kept = _error_fields(span_error, policy.include_sensitive_data)
     if agent_name is _UNSET:
         agent_name = getattr(span, "agent_name", None)
     metadata = getattr(span_data, "metadata", None)
@@ -178,9 +237,9 @@ def span_record(
     record: dict[str, Any] = {
         "v": RECORD_VERSION,
         "kind": "span",
-        "trace_id": span.trace_id,
-        "span_id": span.span_id,
-        "parent_id": span.parent_id,
+        "trace_id": _text_id(span.trace_id, "trace_id"),
+        "span_id": _text_id(span.span_id, "span_id"),
+        "parent_id": _text_id(span.parent_id, "parent_id"),
         "span_type": span_type,
         "name": clean_text(str(_span_name(span_type, exported, model)), 512),
         "agent_name": agent_name,
@@ -199,7 +258,7 @@ def span_record(
         "reasoning_tokens": reasoning,
         "triggered": bool(exported.get("triggered")) if span_type == "guardrail" else None,
         "data": clean_fast(exported, limit),
-        "error": clean_fast(span_error, limit) if span_error else None,
+        "error": clean_fast(error_kept, limit) if error_kept else None,
         "metadata": clean_fast(metadata, limit) if metadata else None,
     }
     if policy.redact is not None:
@@ -216,13 +275,15 @@ def trace_record(
     """The record of a finished trace. SDK traces carry no times: pass the ones seen here."""
     policy = policy or get_data_policy()
     own_start, own_end = _times(trace)  # the SDK's traces have none
-    start = own_start if own_start is not None else started_ns
-    end = own_end if own_end is not None else ended_ns
+    start, end = checked_times(
+        own_start if own_start is not None else started_ns,
+        own_end if own_end is not None else ended_ns,
+    )
     metadata = getattr(trace, "metadata", None)
     record: dict[str, Any] = {
         "v": RECORD_VERSION,
         "kind": "trace",
-        "trace_id": trace.trace_id,
+        "trace_id": _text_id(trace.trace_id, "trace_id"),
         "workflow_name": clean_text(str(getattr(trace, "name", "") or ""), 512),
         "group_id": getattr(trace, "group_id", None),
         "metadata": clean_fast(metadata, policy.max_field_chars) if metadata else None,

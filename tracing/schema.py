@@ -167,11 +167,19 @@ def check_record(value: Any) -> str | None:
         return f"missing or invalid record version 'v': {version!r}"
     if version > RECORD_VERSION:
         return f"record version {version} is newer than this reader ({RECORD_VERSION})"
-    if not isinstance(value.get("trace_id"), str):
-        return "missing 'trace_id'"
-    if kind == "span" and not isinstance(value.get("span_id"), str):
-        return "missing 'span_id'"
+    for field in ("trace_id", "span_id") if kind == "span" else ("trace_id",):
+        problem = _id_problem(value.get(field), field)
+        if problem is not None:
+            return problem
     return None
+
+
+def _id_problem(value: Any, field: str) -> str | None:
+    if isinstance(value, str):
+        return None
+    if value is None:
+        return f"missing {field!r}"
+    return f"{field!r} must be text, got {type(value).__name__} {value!r}"
 
 
 def read_jsonl(

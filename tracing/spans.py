@@ -12,6 +12,7 @@ from .ids import random_bits, span_id_from_bits
 from .isolation import processor_failed
 from .records import span_record
 from .scope import current_span, reset_var
+from .sensitive import get_data_policy
 from .span_data import SpanData
 
 logger = logging.getLogger("agentoscope.tracing")
@@ -25,11 +26,13 @@ class SpanError(TypedDict):
 
 
 def error_from_exception(error: BaseException) -> SpanError:
-    """The span error for an exception: its message, and its class name as `data.type`."""
-    return {
-        "message": str(error) or type(error).__name__,
-        "data": {"type": type(error).__name__},
-    }
+    """The span error for an exception: its message, and its class name as `data.type`. With
+    sensitive data off the message is the class name too: exception text often quotes the input
+    that caused it."""
+    name = type(error).__name__
+    if not get_data_policy().include_sensitive_data:
+        return {"message": name, "data": {"type": name}}
+    return {"message": str(error) or name, "data": {"type": name}}
 
 
 class Span(Generic[TSpanData]):

@@ -21,6 +21,7 @@ from ..processor import TracingProcessor
 from ..records import ForeignSpanAgents, span_record, trace_record
 from ..spans import Span
 from ..traces import Trace
+from ..validate import record_warnings
 
 logger = logging.getLogger("agentoscope.tracing")
 
@@ -56,9 +57,16 @@ class Exporter:
 
     # Exporters that write record by record (JSONL) set this to convert and export in small
     # chunks: a whole batch of fresh record dicts, alive at once, outlives the young GC
-    # generations and in a large process sets off a full collection (measured: 22% of the
-    # JSONL drain with the openai-agents SDK imported).
+    # generations and in a large process sets off a full collection.
     record_chunk: int | None = None
+    # An exporter that sends bytes sets `encodes` and `encode(record)`: the worker encodes each
+    # record as soon as it is made, so the dict dies at once (bytes are not tracked by the GC),
+    # and `export` receives the encoded batch, written with one call (every write that releases
+    # the GIL costs the worker a switch interval to get it back from a busy agent thread).
+    encodes: bool = False
+
+    def encode(self, record: dict[str, Any]) -> Any:
+        return record
 
     def export(self, records: list[dict[str, Any]]) -> Future[Any] | None:
         raise NotImplementedError
@@ -84,7 +92,7 @@ class BatchingProcessor(TracingProcessor):
         self,
         exporter: Exporter | None = None,
         *,
-        max_queue_size: int = 65_536,
+        max_queue_size: int = 262_144,
         max_batch_size: int = 2_048,
         schedule_delay: float = 0.2,
         export_trigger: int | None = None,
@@ -110,6 +118,11 @@ class BatchingProcessor(TracingProcessor):
         )
         self._foreign_agents = ForeignSpanAgents()
         self._foreign_trace_starts: dict[str, int] = {}
+        # Every item ends in exactly one count: `dropped` (refused, or still queued at a shutdown
+        # deadline), or taken by the worker and then `exported` or failed (`failed_records`);
+        # until then it is `queued`. Moves between counts happen under `_counter_lock`, so
+        # `stats()` always adds up: created = exported + dropped + failed + queued.
+        self._taken = 0
         self._exported = 0
         self._dropped = 0
         self._errors = 0
@@ -213,32 +226,32 @@ class BatchingProcessor(TracingProcessor):
         with self._export_lock:
             queue = self._queue
             chunk = self.record_chunk or self._max_batch_size
+            pop = queue.popleft
             while queue:
-                items = []
-                pop = queue.popleft
-                try:
-                    for _ in range(self._max_batch_size):
-                        items.append(pop())
-                except IndexError:
-                    pass
+                with self._counter_lock:  # taken and counted in one step (see __init__)
+                    items = [pop() for _ in range(min(len(queue), self._max_batch_size))]
+                    self._taken += len(items)
                 for start in range(0, len(items), chunk):
                     records = self._to_records(items[start : start + chunk])
                     if records:
                         self._export_batch(records)
             self._settle(wait=True)
 
-    def _to_records(self, items: list[Any]) -> list[dict[str, Any]]:
-        records: list[dict[str, Any]] = []
+    def _to_records(self, items: list[Any]) -> list[Any]:
+        records: list[Any] = []
+        exporter = self.exporter
+        encode = exporter.encode if exporter is not None and exporter.encodes else None
         for item in items:
             try:
                 if isinstance(item, Span):
-                    records.append(item.to_record())
+                    record = item.to_record()
                 elif isinstance(item, Trace):
-                    records.append(trace_record(item))
+                    record = trace_record(item)
                 elif isinstance(item, _ForeignSpan):
-                    records.append(span_record(item.span, item.agent_name))
+                    record = span_record(item.span, item.agent_name)
                 else:
-                    records.append(trace_record(item.trace, item.started_ns, item.ended_ns))
+                    record = trace_record(item.trace, item.started_ns, item.ended_ns)
+                records.append(record if encode is None else encode(record))
             except Exception as error:
                 self._count_error("convert", error, f"could not convert {item!r}", 1)
         return records
@@ -324,8 +337,9 @@ class BatchingProcessor(TracingProcessor):
             self._wake.set()
             thread.join(timeout)
             if thread.is_alive():
-                with self._counter_lock:
+                with self._counter_lock:  # dropped, and no longer queued
                     left = len(self._queue)
+                    self._queue.clear()
                     self._dropped += left
                 logger.warning(
                     "%s: shutdown deadline passed; %d queued items dropped", self.name, left
@@ -346,11 +360,18 @@ class BatchingProcessor(TracingProcessor):
             self.exporter.after_fork_in_child()
 
     def stats(self) -> dict[str, int]:
+        """`created` = `exported` + `dropped` + `failed` + `queued`, at any moment: `queued`
+        counts what waits and what the worker holds (converting, or being exported);
+        `failed_records` is `failed` under its earlier name."""
         with self._counter_lock:
+            waiting = len(self._queue)
+            held = self._taken - self._exported - self._failed_records
             return {
-                "queued": len(self._queue),
+                "created": self._dropped + self._taken + waiting,
+                "queued": waiting + held,
                 "exported": self._exported,
                 "dropped": self._dropped,
+                "failed": self._failed_records,
                 "errors": self._errors + callback_errors(self),
                 "failed_records": self._failed_records,
             }
@@ -365,7 +386,8 @@ os.register_at_fork(after_in_child=_reset_after_fork)
 
 
 def stats() -> dict[str, dict[str, int]]:
-    """Per processor: queued, exported, dropped, errors and failed_records. Includes every
+    """Per processor: created, queued, exported, dropped, failed, errors (see
+    `BatchingProcessor.stats`). Includes every
     batching processor alive in this process (also ones added to the official SDK) and, for
     other registered processors, how often their callbacks raised."""
     from ..provider import get_trace_provider
@@ -379,6 +401,9 @@ def stats() -> dict[str, dict[str, int]]:
             key, n = f"{name}#{n}", n + 1
         return key
 
+    warnings = record_warnings()
+    if warnings:  # values repaired when spans became records, per field
+        result["record_warnings"] = warnings
     for processor in [*get_trace_provider().processors, *list(_all_processors)]:
         if id(processor) in seen:
             continue

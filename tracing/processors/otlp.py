@@ -280,7 +280,7 @@ class OTLPProcessor(BatchingProcessor):
                 else capture_content,
                 resource=Resource.create(attributes),
             ),
-            max_queue_size=max_queue_size or _env_int("OTEL_BSP_MAX_QUEUE_SIZE", 65_536),
+            max_queue_size=max_queue_size or _env_int("OTEL_BSP_MAX_QUEUE_SIZE", 262_144),
             max_batch_size=max_batch_size or _env_int("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", 512),
             schedule_delay=schedule_delay
             if schedule_delay is not None

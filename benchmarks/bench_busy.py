@@ -1,0 +1,248 @@
+"""The busy run: 100 asyncio tasks make 200k spans with some CPU work each, with JSONL + DuckDB +
+OTLP (to a local sink process) attached at their default settings. What a user would notice:
+drops per sink, pauses on the agent's thread (span start + finish, p50/p99.9/max), garbage
+collections, and how fast each processor drains *while* the caller works. The official
+openai-agents SDK with its BatchTraceProcessor (default settings, a discarding exporter) runs
+the same loop, each case in a fresh process.
+
+    .venv/bin/python benchmarks/bench_busy.py [--spans 200000] [--tasks 100] [--runs 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import http.server
+import json
+import multiprocessing
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+def _sink(port_out: Any) -> None:
+    """A local OTLP/HTTP endpoint that accepts and discards, in its own process (its work must
+    not compete with the agent for the GIL: a real collector runs elsewhere)."""
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            self.send_response(200)
+            self.send_header("Content-Type", "application/x-protobuf")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    port_out.send(server.server_address[1])
+    server.serve_forever()
+
+
+def _work(i: int) -> int:
+    # Some CPU work per span (~10-20 µs): what a tool or a parser does between spans.
+    total = 0
+    for j in range(150):
+        total += (i * j) % 7
+    return total
+
+
+async def _task(make_span: Any, make_trace: Any, spans: int, lat: np.ndarray, base: int) -> None:
+    clock = time.perf_counter_ns
+    with make_trace("busy task"):
+        for i in range(spans):
+            span = make_span("step")
+            t0 = clock()
+            span.start(mark_as_current=True)
+            t1 = clock()
+            _work(i)
+            t2 = clock()
+            span.finish(reset_current=True)
+            t3 = clock()
+            lat[base + i] = (t1 - t0) + (t3 - t2)
+            if i % 20 == 19:
+                await asyncio.sleep(0)  # tasks interleave, as agents awaiting I/O do
+
+
+def _gc_watch() -> tuple[list[float], list[int]]:
+    pauses: list[float] = []
+    generations: list[int] = []
+    started: list[float] = [0.0]
+
+    def callback(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            started[0] = time.perf_counter()
+        else:
+            pauses.append(time.perf_counter() - started[0])
+            generations.append(info["generation"])
+
+    gc.callbacks.append(callback)
+    return pauses, generations
+
+
+def child(case: str, spans: int, tasks: int) -> dict[str, Any]:
+    per_task = spans // tasks
+    lat = np.zeros(per_task * tasks, dtype=np.int64)
+    result: dict[str, Any] = {"case": case}
+    tmp = tempfile.mkdtemp(prefix="bench-busy-")
+    if case == "ours":
+        import requests  # noqa: F401 (an app with the OTLP HTTP exporter has this imported)
+
+        from agentoscope import tracing
+        from agentoscope.tracing import DuckDBProcessor, OTLPProcessor
+
+        receiver, sender = multiprocessing.Pipe(duplex=False)
+        sink = multiprocessing.Process(target=_sink, args=(sender,), daemon=True)
+        sink.start()
+        port = receiver.recv()
+        processors = [
+            tracing.JSONLProcessor(Path(tmp) / "busy.jsonl"),
+            DuckDBProcessor(Path(tmp) / "busy.duckdb"),
+            OTLPProcessor(f"http://127.0.0.1:{port}"),
+        ]
+        tracing.set_trace_processors(processors)
+        make_span: Any = lambda name: tracing.custom_span(name)  # noqa: E731
+        make_trace: Any = tracing.trace
+    else:
+        import agents
+        from agents.tracing.processor_interface import TracingExporter
+        from agents.tracing.processors import BatchTraceProcessor
+
+        class Discard(TracingExporter):
+            def __init__(self) -> None:
+                self.count = 0
+
+            def export(self, items: list[Any]) -> None:
+                for item in items:
+                    item.export()  # what the SDK's backend exporter does per item
+                self.count += len(items)
+
+        exporter = Discard()
+        sdk_processor = BatchTraceProcessor(exporter)
+        agents.set_trace_processors([sdk_processor])
+        make_span = lambda name: agents.custom_span(name)  # noqa: E731
+        make_trace = agents.trace
+
+    pauses, generations = _gc_watch()
+
+    async def run_all() -> None:
+        await asyncio.gather(
+            *(_task(make_span, make_trace, per_task, lat, k * per_task) for k in range(tasks))
+        )
+
+    start = time.perf_counter()
+    asyncio.run(run_all())
+    elapsed = time.perf_counter() - start
+    result["caller_s"] = elapsed
+    if case == "ours":
+        during = {p.name: p.stats()["exported"] for p in processors}
+        shutdown_start = time.perf_counter()
+        tracing.shutdown_tracing()
+        result["shutdown_s"] = time.perf_counter() - shutdown_start
+        sinks = {}
+        for p in processors:
+            stats = p.stats()
+            sinks[p.name] = {
+                "drained_per_s": during[p.name] / elapsed,
+                "dropped": stats["dropped"],
+                "failed": stats["failed"],
+                "exported": stats["exported"],
+                "created": stats["created"],
+            }
+        result["sinks"] = sinks
+        lines = [  # the file rotates at 100 MB: read every part
+            line for part in Path(tmp).glob("busy*.jsonl") for line in part.read_text().splitlines()
+        ]
+        result["jsonl_spans"] = sum('"kind":"span"' in line for line in lines)
+        result["jsonl_traces"] = sum('"kind":"trace"' in line for line in lines)
+    else:
+        shutdown_start = time.perf_counter()
+        sdk_processor.shutdown()
+        result["shutdown_s"] = time.perf_counter() - shutdown_start
+        made = per_task * tasks + tasks
+        result["sinks"] = {
+            "SDK BatchTraceProcessor": {
+                "drained_per_s": float("nan"),
+                "dropped": made - exporter.count,
+                "failed": 0,
+                "exported": exporter.count,
+                "created": made,
+            }
+        }
+    gc.callbacks.clear()
+    us = lat / 1000
+    result["p50_us"] = float(np.percentile(us, 50))
+    result["p999_us"] = float(np.percentile(us, 99.9))
+    result["max_us"] = float(us.max())
+    result["over_10ms"] = int((us > 10_000).sum())
+    result["gc_max_ms"] = max(pauses, default=0) * 1000
+    result["gc_full"] = sum(1 for g in generations if g == 2)
+    result["spans"] = int(lat.size)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--spans", type=int, default=200_000)
+    parser.add_argument("--tasks", type=int, default=100)
+    parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--child", choices=("ours", "sdk"))
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(child(args.child, args.spans, args.tasks)))
+        return
+    results = []
+    for _ in range(args.runs):
+        for case in ("ours", "sdk"):
+            out = subprocess.run(
+                [
+                    sys.executable,
+                    __file__,
+                    "--child",
+                    case,
+                    "--spans",
+                    str(args.spans),
+                    "--tasks",
+                    str(args.tasks),
+                ],
+                check=True,
+                capture_output=True,
+                text=True,
+            ).stdout
+            results.append(json.loads(out.strip().splitlines()[-1]))
+    print(
+        f"\nBusy run: {args.tasks} asyncio tasks, {args.spans:,} spans with CPU work, "
+        "default settings, one fresh process per case\n"
+    )
+    print("| case | p50 µs | p99.9 µs | max ms | spans >10 ms | full GCs | GC max ms | caller s |")
+    print("|---|---|---|---|---|---|---|---|")
+    for r in results:
+        label = "ours: JSONL + DuckDB + OTLP" if r["case"] == "ours" else "SDK: BatchTraceProcessor"
+        print(
+            f"| {label} | {r['p50_us']:.2f} | {r['p999_us']:.2f} | {r['max_us'] / 1000:.2f} | "
+            f"{r['over_10ms']} | {r['gc_full']} | {r['gc_max_ms']:.1f} | {r['caller_s']:.2f} |"
+        )
+    print("\n| case | sink | created | exported | dropped | failed | drained/s while working |")
+    print("|---|---|---|---|---|---|---|")
+    for r in results:
+        for name, s in r["sinks"].items():
+            print(
+                f"| {r['case']} | {name} | {s['created']:,} | {s['exported']:,} | "
+                f"{s['dropped']:,} | {s['failed']:,} | {s['drained_per_s']:,.0f} |"
+            )
+        if r["case"] == "ours":
+            print(
+                f"| ours | JSONL file lines | {r['jsonl_spans']:,} spans, "
+                f"{r['jsonl_traces']} traces | | | | |"
+            )
+
+
+if __name__ == "__main__":
+    main()

@@ -16,6 +16,7 @@ from typing_extensions import TypedDict
 
 from .computer import AsyncComputer, Computer
 from .exceptions import UserError
+from .hosted_tool_types import image_generation_config, normalize_shell_environment
 from .run_context import RunContextWrapper
 
 _APPROVAL_HINT = "human approval of tool calls is not available in this runtime yet"
@@ -49,12 +50,15 @@ class CodeInterpreterTool:
 
 @dataclass
 class ImageGenerationTool:
-    """Image generation by the provider, e.g. `{"type": "image_generation", "quality": "low"}`."""
+    """Image generation by the provider, e.g. `{"type": "image_generation", "quality": "low"}`
+    (an ImageGenerationToolConfig, or the openai client's typed ImageGeneration)."""
 
     tool_config: dict[str, Any]
 
     def __post_init__(self) -> None:
-        self.tool_config = _config_of(self.tool_config, "image_generation", "ImageGenerationTool")
+        self.tool_config = _config_of(
+            image_generation_config(self.tool_config), "image_generation", "ImageGenerationTool"
+        )
 
     @property
     def name(self) -> str:
@@ -226,8 +230,7 @@ class ShellTool:
     def __post_init__(self) -> None:
         if self.needs_approval is not False or self.on_approval is not None:
             raise UserError(f"ShellTool needs_approval/on_approval: {_APPROVAL_HINT}")
-        environment = dict(self.environment or {"type": "local"})
-        environment.setdefault("type", "local")
+        environment = normalize_shell_environment(self.environment)
         self.environment = environment
         if environment["type"] == "local" and self.executor is None:
             raise UserError("ShellTool with a local environment needs an executor")

@@ -31,6 +31,18 @@ _ERROR_HANDLERS = (
     "run error handlers are not supported: catch MaxTurnsExceeded and other AgentsException "
     "around Runner.run; each carries run_data with what the run produced"
 )
+_APPLY_PATCH = (
+    "the apply_patch tool is not supported: give the agent a function_tool that edits files "
+    "(or a ShellTool with an executor), and review its changes with needs_approval=True"
+)
+_TOOL_SEARCH = (
+    "tool search (deferred tools and namespaces) is not supported: give the agent the tools it "
+    "needs, or split them across agents with handoffs or Agent.as_tool"
+)
+_PROGRAMMATIC = (
+    "programmatic tool calling is not supported: the model calls function tools directly, "
+    "several in one turn with ModelSettings(parallel_tool_calls=True)"
+)
 _SESSIONS = "use SQLiteSession, RedisSession, OpenAIConversationsSession or CompressedSession"
 
 ALTERNATIVES: dict[str, str] = {
@@ -82,6 +94,14 @@ ALTERNATIVES: dict[str, str] = {
         "not included: use LitellmModel (agentoscope[litellm]) or the 'litellm/<provider>/"
         "<model>' names for other providers"
     ),
+    "ApplyPatchTool": _APPLY_PATCH,
+    "ApplyPatchEditor": _APPLY_PATCH,
+    "ApplyPatchOperation": _APPLY_PATCH,
+    "ApplyPatchResult": _APPLY_PATCH,
+    "apply_diff": _APPLY_PATCH,
+    "ToolSearchTool": _TOOL_SEARCH,
+    "tool_namespace": _TOOL_SEARCH,
+    "ProgrammaticToolCallingTool": _PROGRAMMATIC,
     "DaprSession": f"not included: {_SESSIONS}",
     "MongoDBSession": f"not included: {_SESSIONS}",
 }

@@ -17,6 +17,16 @@ from agentoscope.tracing import get_current_span
 
 from .exceptions import ModelBehaviorError, ToolTimeoutError, UserError
 from .function_schema import DocstringStyle, function_schema
+from .hosted_tool_types import (  # the SDK's agents.tool has these names too
+    ImageGenerationToolConfig as ImageGenerationToolConfig,
+)
+from .hosted_tool_types import (
+    ShellOnApprovalFunctionResult as ShellOnApprovalFunctionResult,
+)
+from .hosted_tool_types import ShellToolEnvironment as ShellToolEnvironment
+from .hosted_tool_types import ShellToolInlineSkill as ShellToolInlineSkill
+from .hosted_tool_types import ShellToolLocalSkill as ShellToolLocalSkill
+from .hosted_tool_types import ShellToolSkillReference as ShellToolSkillReference
 from .hosted_tools import (
     CodeInterpreterTool,
     ComputerTool,

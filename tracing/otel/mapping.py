@@ -325,8 +325,13 @@ def _type_attributes(
         _set(attrs, "tool.name", record.get("tool_name"))
         attrs["gen_ai.tool.type"] = "extension" if data.get("mcp_data") else "function"
         _set(attrs, "gen_ai.tool.call.id", data.get("call_id"))
-        if data.get("mcp_data"):
+        mcp_data = data.get("mcp_data")
+        if mcp_data:
             attrs["mcp.method.name"] = "tools/call"
+            # The MCP semantic conventions name no server attribute (only server.address for
+            # a network peer): the server's name goes under the key the tools/list span uses.
+            if isinstance(mcp_data, Mapping):
+                _set(attrs, "agentoscope.mcp.server", mcp_data.get("server"))
     elif span_type == "guardrail":
         attrs[OP] = "apply_guardrail"
         result = {

@@ -188,6 +188,16 @@ def foreign_span_type(attrs: Mapping[str, Any]) -> str:
     return "custom"
 
 
+def _foreign_data(span_type: str, attrs: Mapping[str, Any], otel: dict[str, Any]) -> dict[str, Any]:
+    data: dict[str, Any] = {"type": span_type, "otel": otel}
+    # A tool call through an MCP server (our mapping's attribute): the shape our function spans
+    # have, so the dashboard and the tool_calls view see the server.
+    server = _str_attr(attrs, "agentoscope.mcp.server")
+    if span_type == "function" and server is not None:
+        data["mcp_data"] = {"server": server}
+    return data
+
+
 def _foreign_span(span: OtelSpan) -> dict[str, Any]:
     attrs = span.attributes
     span_type = foreign_span_type(attrs)
@@ -266,7 +276,7 @@ def _foreign_span(span: OtelSpan) -> dict[str, Any]:
         "cached_input_tokens": tokens[3],
         "reasoning_tokens": tokens[4],
         "triggered": None,
-        "data": {"type": span_type, "otel": otel},
+        "data": _foreign_data(span_type, attrs, otel),
         "error": clean(error, limit),
         "metadata": None,
     }

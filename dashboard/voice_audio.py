@@ -78,11 +78,15 @@ def _settings(data: Mapping[str, Any]) -> None:
             st.json(dict(config))
 
 
+def _quote(label: str, text: Any) -> None:
+    """A bold label over the text quoted, or a note that the trace did not keep it."""
+    st.markdown(f"**{label}**")
+    st.markdown(f"> {text}" if text else "*(not recorded)*")
+
+
 def show_transcription(span: Mapping[str, Any], data: dict[str, Any]) -> None:
     st.markdown(f"**Model** `{data.get('model') or '?'}`")
-    text = data.get("output")
-    st.markdown("**Heard**")
-    st.markdown(f"> {text}" if text else "*(not recorded)*")
+    _quote("Heard", data.get("output"))
     _player(data)
     _settings(data)
 
@@ -93,17 +97,13 @@ def show_speech(span: Mapping[str, Any], data: dict[str, Any]) -> None:
     first_audio = (config or {}).get("time_to_first_audio_ms")
     if first_audio is not None:
         st.caption(f"first audio after {first_audio} ms")
-    text = data.get("input")
-    st.markdown("**Said**")
-    st.markdown(f"> {text}" if text else "*(not recorded)*")
+    _quote("Said", data.get("input"))
     _player(data)
     _settings(data)
 
 
 def show_speech_group(span: Mapping[str, Any], data: dict[str, Any]) -> None:
-    text = data.get("input")
-    st.markdown("**The spoken answer of this turn**")
-    st.markdown(f"> {text}" if text else "*(not recorded)*")
+    _quote("The spoken answer of this turn", data.get("input"))
     st.caption("Its speech spans below hold the audio, piece by piece.")
 
 

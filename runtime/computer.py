@@ -11,8 +11,8 @@ Environment = Literal["mac", "windows", "ubuntu", "browser"]
 Button = Literal["left", "right", "wheel", "back", "forward"]
 
 
-class Computer(abc.ABC):
-    """A computer with synchronous operations."""
+class _ComputerDescription:
+    """What a computer, sync or async, says about itself (both default to unknown)."""
 
     @property
     def environment(self) -> Environment | None:
@@ -23,6 +23,10 @@ class Computer(abc.ABC):
     def dimensions(self) -> tuple[int, int] | None:
         """(width, height): needed only for the preview computer tool."""
         return None
+
+
+class Computer(_ComputerDescription, abc.ABC):
+    """A computer with synchronous operations."""
 
     @abc.abstractmethod
     def screenshot(self) -> str: ...
@@ -52,16 +56,8 @@ class Computer(abc.ABC):
     def drag(self, path: list[tuple[int, int]]) -> None: ...
 
 
-class AsyncComputer(abc.ABC):
+class AsyncComputer(_ComputerDescription, abc.ABC):
     """A computer with asynchronous operations."""
-
-    @property
-    def environment(self) -> Environment | None:
-        return None
-
-    @property
-    def dimensions(self) -> tuple[int, int] | None:
-        return None
 
     @abc.abstractmethod
     async def screenshot(self) -> str: ...

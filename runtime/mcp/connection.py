@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import abc
 import asyncio
+import inspect
 import logging
 import math
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -374,3 +375,13 @@ class MCPServerConnection(MCPServer, abc.ABC):
         return await self._request(
             f"read resource {uri!r}", lambda session: session.read_resource(uri)
         )
+
+
+# The base's parameters, which every transport's constructor repeats: the transports spell out
+# the SDK's full signatures (for IDEs, type checkers and ports), then hand these on as one.
+_CONNECTION_OPTIONS = tuple(inspect.signature(MCPServerConnection.__init__).parameters)[1:]
+
+
+def connection_options(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The `MCPServerConnection.__init__` arguments out of a transport constructor's `locals()`."""
+    return {name: values[name] for name in _CONNECTION_OPTIONS}

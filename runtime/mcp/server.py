@@ -14,7 +14,7 @@ from urllib.parse import urlsplit, urlunsplit
 from typing_extensions import TypedDict
 
 from ..exceptions import UserError
-from .connection import MCPServerConnection
+from .connection import MCPServerConnection, connection_options
 from .filters import ToolFilter
 from .interface import UNSET, MCPServer, RequireApprovalSetting
 
@@ -85,23 +85,7 @@ class MCPServerStdio(MCPServerConnection):
         tool_output_guardrails: list[Any] | None = None,
         max_list_pages: int | None = None,
     ) -> None:
-        super().__init__(
-            cache_tools_list=cache_tools_list,
-            client_session_timeout_seconds=client_session_timeout_seconds,
-            tool_filter=tool_filter,
-            use_structured_content=use_structured_content,
-            max_retry_attempts=max_retry_attempts,
-            retry_backoff_seconds_base=retry_backoff_seconds_base,
-            message_handler=message_handler,
-            require_approval=require_approval,
-            failure_error_function=failure_error_function,
-            tool_meta_resolver=tool_meta_resolver,
-            custom_data_extractor=custom_data_extractor,
-            retry_backoff_seconds_max=retry_backoff_seconds_max,
-            tool_input_guardrails=tool_input_guardrails,
-            tool_output_guardrails=tool_output_guardrails,
-            max_list_pages=max_list_pages,
-        )
+        super().__init__(**connection_options(locals()))
         from mcp import StdioServerParameters
 
         if not isinstance(params, dict) or not params.get("command"):
@@ -175,14 +159,32 @@ def _default_http_client(
     return httpx2.AsyncClient(headers=headers, timeout=timeout, auth=auth)
 
 
-def _check_url(url: Any, cls_name: str) -> str:
-    if not isinstance(url, str) or urlsplit(url).scheme not in ("http", "https"):
-        raise UserError(f"{cls_name} params need an http(s) 'url', got {url!r}")
-    return url
+class _MCPServerHttp(MCPServerConnection):
+    """What the SSE and streamable HTTP servers share: a URL, named without its secrets."""
+
+    params: MCPServerSseParams | MCPServerStreamableHttpParams
+    _name: str
+
+    @staticmethod
+    def _http_name(params: Any, name: str | None, transport: str, cls_name: str) -> str:
+        """Checks the params' URL; the server's name (`name`, else the transport and URL)."""
+        url = params.get("url") if isinstance(params, dict) else None
+        if not isinstance(url, str) or urlsplit(url).scheme not in ("http", "https"):
+            raise UserError(f"{cls_name} params need an http(s) 'url', got {url!r}")
+        return name or f"{transport}: {redact_url(url)}"
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    def _where(self) -> str:
+        return f" (url: {redact_url(self.params['url'])})"
 
 
-class MCPServerSse(MCPServerConnection):
+class MCPServerSse(_MCPServerHttp):
     """A server behind the (older) HTTP with Server-Sent Events transport."""
+
+    params: MCPServerSseParams
 
     def __init__(
         self,
@@ -205,33 +207,9 @@ class MCPServerSse(MCPServerConnection):
         tool_output_guardrails: list[Any] | None = None,
         max_list_pages: int | None = None,
     ) -> None:
-        super().__init__(
-            cache_tools_list=cache_tools_list,
-            client_session_timeout_seconds=client_session_timeout_seconds,
-            tool_filter=tool_filter,
-            use_structured_content=use_structured_content,
-            max_retry_attempts=max_retry_attempts,
-            retry_backoff_seconds_base=retry_backoff_seconds_base,
-            message_handler=message_handler,
-            require_approval=require_approval,
-            failure_error_function=failure_error_function,
-            tool_meta_resolver=tool_meta_resolver,
-            custom_data_extractor=custom_data_extractor,
-            retry_backoff_seconds_max=retry_backoff_seconds_max,
-            tool_input_guardrails=tool_input_guardrails,
-            tool_output_guardrails=tool_output_guardrails,
-            max_list_pages=max_list_pages,
-        )
-        _check_url(params.get("url") if isinstance(params, dict) else None, "MCPServerSse")
+        super().__init__(**connection_options(locals()))
         self.params = params
-        self._name = name or f"sse: {redact_url(params['url'])}"
-
-    @property
-    def name(self) -> str:
-        return self._name
-
-    def _where(self) -> str:
-        return f" (url: {redact_url(self.params['url'])})"
+        self._name = self._http_name(params, name, "sse", "MCPServerSse")
 
     def create_streams(self) -> AbstractAsyncContextManager[Any]:
         from mcp.client.sse import sse_client
@@ -265,8 +243,10 @@ class MCPServerStreamableHttpParams(TypedDict):
     """mcp 1.x only; True raises UserError, as with the SDK on mcp 2.x."""
 
 
-class MCPServerStreamableHttp(MCPServerConnection):
+class MCPServerStreamableHttp(_MCPServerHttp):
     """A server behind the Streamable HTTP transport (one endpoint, e.g. `.../mcp`)."""
+
+    params: MCPServerStreamableHttpParams
 
     def __init__(
         self,
@@ -289,39 +269,15 @@ class MCPServerStreamableHttp(MCPServerConnection):
         tool_output_guardrails: list[Any] | None = None,
         max_list_pages: int | None = None,
     ) -> None:
-        super().__init__(
-            cache_tools_list=cache_tools_list,
-            client_session_timeout_seconds=client_session_timeout_seconds,
-            tool_filter=tool_filter,
-            use_structured_content=use_structured_content,
-            max_retry_attempts=max_retry_attempts,
-            retry_backoff_seconds_base=retry_backoff_seconds_base,
-            message_handler=message_handler,
-            require_approval=require_approval,
-            failure_error_function=failure_error_function,
-            tool_meta_resolver=tool_meta_resolver,
-            custom_data_extractor=custom_data_extractor,
-            retry_backoff_seconds_max=retry_backoff_seconds_max,
-            tool_input_guardrails=tool_input_guardrails,
-            tool_output_guardrails=tool_output_guardrails,
-            max_list_pages=max_list_pages,
-        )
-        url = params.get("url") if isinstance(params, dict) else None
-        _check_url(url, "MCPServerStreamableHttp")
+        super().__init__(**connection_options(locals()))
+        http_name = self._http_name(params, name, "streamable_http", "MCPServerStreamableHttp")
         if params.get("ignore_initialized_notification_failure"):
             raise UserError(
                 "ignore_initialized_notification_failure is not supported with mcp 2.x: its "
                 "transport does not report initialized-notification failures"
             )
         self.params = params
-        self._name = name or f"streamable_http: {redact_url(params['url'])}"
-
-    @property
-    def name(self) -> str:
-        return self._name
-
-    def _where(self) -> str:
-        return f" (url: {redact_url(self.params['url'])})"
+        self._name = http_name
 
     def create_streams(self) -> AbstractAsyncContextManager[Any]:
         return self._streams()

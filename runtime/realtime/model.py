@@ -90,3 +90,24 @@ class RealtimeModel(abc.ABC):
 
     @abc.abstractmethod
     async def close(self) -> None: ...
+
+
+class FanOutRealtimeModel(RealtimeModel):
+    """A model that hands each of its events to every listener, in the order they were added
+    (what the OpenAI WebSocket model and the scripted model both do)."""
+
+    def __init__(self) -> None:
+        self._listeners: list[RealtimeModelListener] = []
+
+    def add_listener(self, listener: RealtimeModelListener) -> None:
+        if listener not in self._listeners:
+            self._listeners.append(listener)
+
+    def remove_listener(self, listener: RealtimeModelListener) -> None:
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
+    async def _emit(self, event: RealtimeModelEvent) -> None:
+        # A copy: a listener may remove itself while handling the event.
+        for listener in list(self._listeners):
+            await listener.on_event(event)

@@ -21,12 +21,11 @@ from typing_extensions import TypedDict
 from ..exceptions import UserError
 from .config import RealtimeSessionModelSettings
 from .errors import RealtimeConnectionError
-from .model import RealtimeModel, RealtimeModelConfig, RealtimeModelListener
+from .model import FanOutRealtimeModel, RealtimeModelConfig
 from .model_events import (
     RealtimeModelConnectionStatusEvent,
     RealtimeModelEndOfStreamEvent,
     RealtimeModelErrorEvent,
-    RealtimeModelEvent,
     RealtimeModelExceptionEvent,
 )
 from .model_inputs import RealtimeModelSendEvent
@@ -105,35 +104,21 @@ def _safe_url(url: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
 
 
-class OpenAIRealtimeWebSocketModel(RealtimeModel):
+class OpenAIRealtimeWebSocketModel(FanOutRealtimeModel):
     """A realtime model reached over a WebSocket that speaks the OpenAI Realtime protocol."""
 
     def __init__(self, *, transport_config: TransportConfig | None = None) -> None:
+        super().__init__()
         self.model = DEFAULT_REALTIME_MODEL
         unknown = sorted(set(transport_config or {}) - set(_TRANSPORT_KEYS))
         if unknown:
             raise UserError(f"transport_config: unsupported key(s) {', '.join(unknown)}")
         self._transport_config = transport_config or {}
-        self._listeners: list[RealtimeModelListener] = []
         self._connection: Any = None
         self._protocol: OpenAIRealtimeProtocol | None = None
         self._listen_task: asyncio.Task[None] | None = None
         self._closing = False
         self._url = DEFAULT_URL
-
-    # -- listeners ------------------------------------------------------------------------------
-
-    def add_listener(self, listener: RealtimeModelListener) -> None:
-        if listener not in self._listeners:
-            self._listeners.append(listener)
-
-    def remove_listener(self, listener: RealtimeModelListener) -> None:
-        if listener in self._listeners:
-            self._listeners.remove(listener)
-
-    async def _emit(self, event: RealtimeModelEvent) -> None:
-        for listener in list(self._listeners):
-            await listener.on_event(event)
 
     # -- connection -----------------------------------------------------------------------------
 

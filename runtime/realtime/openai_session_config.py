@@ -80,33 +80,23 @@ def check_tools(tools: list[Any], handoffs: list[Handoff]) -> None:
             )
 
 
+def _function(name: str, description: str | None, parameters: Any) -> dict[str, Any]:
+    return {"type": "function", "name": name, "description": description, "parameters": parameters}
+
+
 def session_tools(tools: list[Any], handoffs: list[Handoff]) -> list[dict[str, Any]]:
-    """Function tools and handoffs as the session's `tools`."""
+    """Function tools and handoffs (both as functions the model may call) as the session's
+    `tools`; disabled ones are left out."""
     check_tools(tools, handoffs)
-    converted: list[dict[str, Any]] = []
-    for tool in tools:
-        if tool.is_enabled is False:
-            continue
-        converted.append(
-            {
-                "type": "function",
-                "name": tool.name,
-                "description": tool.description,
-                "parameters": tool.params_json_schema,
-            }
-        )
-    for handoff in handoffs:
-        if handoff.is_enabled is False:
-            continue
-        converted.append(
-            {
-                "type": "function",
-                "name": handoff.tool_name,
-                "description": handoff.tool_description,
-                "parameters": handoff.input_json_schema,
-            }
-        )
-    return converted
+    return [
+        _function(tool.name, tool.description, tool.params_json_schema)
+        for tool in tools
+        if tool.is_enabled is not False
+    ] + [
+        _function(handoff.tool_name, handoff.tool_description, handoff.input_json_schema)
+        for handoff in handoffs
+        if handoff.is_enabled is not False
+    ]
 
 
 def session_config(settings: RealtimeSessionModelSettings, default_model: str) -> dict[str, Any]:

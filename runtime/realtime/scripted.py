@@ -23,8 +23,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .model import RealtimeModel, RealtimeModelConfig, RealtimeModelListener
-from .model_events import RealtimeModelConnectionStatusEvent, RealtimeModelEvent
+from .model import FanOutRealtimeModel, RealtimeModelConfig
+from .model_events import RealtimeModelConnectionStatusEvent
 from .model_inputs import RealtimeModelSendEvent
 from .openai_protocol import OpenAIRealtimeProtocol
 
@@ -61,7 +61,7 @@ class _Stand:
     active: str | None = None
 
 
-class ScriptedRealtimeModel(RealtimeModel):
+class ScriptedRealtimeModel(FanOutRealtimeModel):
     def __init__(
         self,
         turns: Sequence[ScriptedRealtimeTurn | str],
@@ -69,13 +69,13 @@ class ScriptedRealtimeModel(RealtimeModel):
         user_transcripts: Sequence[str] = (),
         model: str = "scripted-realtime",
     ) -> None:
+        super().__init__()
         self.model = model
         self._turns = [
             t if isinstance(t, ScriptedRealtimeTurn) else ScriptedRealtimeTurn(text=t)
             for t in turns
         ]
         self._transcripts = list(user_transcripts)
-        self._listeners: list[RealtimeModelListener] = []
         self._protocol: OpenAIRealtimeProtocol | None = None
         self._outbox: asyncio.Queue[_Queued | None] = asyncio.Queue()
         self._deliver_task: asyncio.Task[None] | None = None
@@ -87,18 +87,6 @@ class ScriptedRealtimeModel(RealtimeModel):
     @property
     def turns_left(self) -> int:
         return len(self._turns)
-
-    def add_listener(self, listener: RealtimeModelListener) -> None:
-        if listener not in self._listeners:
-            self._listeners.append(listener)
-
-    def remove_listener(self, listener: RealtimeModelListener) -> None:
-        if listener in self._listeners:
-            self._listeners.remove(listener)
-
-    async def _emit(self, event: RealtimeModelEvent) -> None:
-        for listener in list(self._listeners):
-            await listener.on_event(event)
 
     async def connect(self, options: RealtimeModelConfig) -> None:
         settings = options.get("initial_model_settings") or {}

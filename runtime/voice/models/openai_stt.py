@@ -5,29 +5,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from openai import AsyncOpenAI, omit
+from openai import omit
 
-from agentoscope.tracing import transcription_span
-
-from ..audio import duration_ms, trace_audio_base64
 from ..input import AudioInput, StreamedAudioInput
 from ..model import StreamedTranscriptionSession, STTModel, STTModelSettings
+from .openai_model import OpenAIVoiceModel
 from .openai_stt_session import OpenAISTTTranscriptionSession
+from .utterance_span import utterance_span
 
 # Models that take a list of `languages` rather than one `language`.
 _LANGUAGE_LIST_MODELS = frozenset({"gpt-transcribe", "gpt-live-transcribe"})
 
 
-class OpenAISTTModel(STTModel):
+class OpenAISTTModel(OpenAIVoiceModel, STTModel):
     detects_turns = True
-
-    def __init__(self, model: str, openai_client: AsyncOpenAI) -> None:
-        self.model = model
-        self._client = openai_client
-
-    @property
-    def model_name(self) -> str:
-        return self.model
 
     def _language_fields(self, settings: STTModelSettings) -> dict[str, Any]:
         if settings.languages is not None:
@@ -51,18 +42,15 @@ class OpenAISTTModel(STTModel):
             extra_body["languages"] = languages["languages"]
         if settings.keywords is not None:
             extra_body["keywords"] = list(settings.keywords)
-        with transcription_span(
-            model=self.model,
-            input=trace_audio_base64(input.buffer, input.frame_rate, input.channels)
-            if trace_include_sensitive_audio_data
-            else "",
-            input_format="pcm",
-            model_config={
+        with utterance_span(
+            self.model,
+            input,
+            {
                 "temperature": settings.temperature,
                 **languages,
                 "prompt": settings.prompt if trace_include_sensitive_data else None,
-                "audio_duration_ms": duration_ms(input.frames, input.frame_rate),
             },
+            trace_include_sensitive_audio_data,
         ) as span:
             response = await self._client.audio.transcriptions.create(
                 model=self.model,

@@ -4,25 +4,18 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-from openai import AsyncOpenAI, omit
+from openai import omit
 
 from ...exceptions import UserError
 from ..model import TTSModel, TTSModelSettings
+from .openai_model import OpenAIVoiceModel
 
 DEFAULT_VOICE = "ash"
 STREAM_CHUNK_BYTES = 1024
 
 
-class OpenAITTSModel(TTSModel):
+class OpenAITTSModel(OpenAIVoiceModel, TTSModel):
     sample_rate = 24_000
-
-    def __init__(self, model: str, openai_client: AsyncOpenAI) -> None:
-        self.model = model
-        self._client = openai_client
-
-    @property
-    def model_name(self) -> str:
-        return self.model
 
     async def run(self, text: str, settings: TTSModelSettings) -> AsyncIterator[bytes]:
         if settings.speed is not None and not 0.25 <= settings.speed <= 4.0:

@@ -18,14 +18,13 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-from agentoscope.tracing import transcription_span
-
 from ...exceptions import UserError
-from ..audio import duration_ms, to_pcm16_mono, trace_audio_base64
+from ..audio import to_pcm16_mono
 from ..exceptions import VoiceModelError
 from ..input import AudioInput, StreamedAudioInput
 from ..model import StreamedTranscriptionSession, STTModel, STTModelSettings
 from ..silence import SilenceTurnSession, silence_settings
+from .utterance_span import utterance_span
 
 MODEL_RATE = 16_000
 _ENGLISH = frozenset({"en", "en-us", "en_us", "english"})
@@ -159,18 +158,11 @@ class PocketSphinxSTTModel(STTModel):
             if self._phrases or settings.keywords
             else "free"
         )
-        with transcription_span(
-            model=self._model_name,
-            input=trace_audio_base64(input.buffer, input.frame_rate, input.channels)
-            if trace_include_sensitive_audio_data
-            else "",
-            input_format="pcm",
-            model_config={
-                "language": "en-us",
-                "search": mode,
-                "sample_rate": MODEL_RATE,
-                "audio_duration_ms": duration_ms(input.frames, input.frame_rate),
-            },
+        with utterance_span(
+            self._model_name,
+            input,
+            {"language": "en-us", "search": mode, "sample_rate": MODEL_RATE},
+            trace_include_sensitive_audio_data,
         ) as span:
             pcm = to_pcm16_mono(input.buffer, input.frame_rate, input.channels, MODEL_RATE)
             text = await asyncio.to_thread(

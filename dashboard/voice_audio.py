@@ -2,7 +2,7 @@
 
 Audio in `transcription` and `speech` spans is base64 of 24 kHz mono PCM16 (the official SDK's
 "pcm", and ours). It is there only when the run kept sensitive audio, and it may have been cut
-by the store's field limit (`AGENTOSCOPE_MAX_FIELD_CHARS`): the part that is there still plays,
+by its own limit (`AGENTOSCOPE_MAX_AUDIO_CHARS`): the part that is there still plays,
 with a note saying so.
 """
 
@@ -66,8 +66,8 @@ def _player(data: Mapping[str, Any]) -> None:
     st.audio(audio.wav, format="audio/wav")
     if audio.truncated:
         st.caption(
-            f"Only the first {audio.seconds:.1f} s were stored: the field limit "
-            "(AGENTOSCOPE_MAX_FIELD_CHARS) cut the rest."
+            f"Only the first {audio.seconds:.1f} s were stored: the audio limit "
+            "(AGENTOSCOPE_MAX_AUDIO_CHARS) cut the rest."
         )
 
 

@@ -287,3 +287,29 @@ def test_a_batching_processor_without_exporter_says_so(caplog: pytest.LogCapture
     processor.force_flush()
     assert processor.stats()["failed_records"] == 2
     assert "has no exporter: pass one, or override export()" in caplog.text
+
+
+def test_span_audio_has_its_own_bound_and_is_never_masked() -> None:
+    import base64
+
+    # 3 s of 24 kHz PCM16 is ~192k base64 characters, past the 65,536-character field limit;
+    # bytes chosen so the base64 holds an 'sk-'-like run the secret rules would otherwise mask.
+    pcm = (b"\xb2\x4b\xe9" * 48_000) + bytes(range(256)) * 200
+    audio = base64.b64encode(pcm).decode()
+    assert len(audio) > tracing.get_data_policy().max_field_chars
+    with tracing.trace("call"), tracing.speech_span(model="m", input="hi", output=audio) as spoken:
+        pass
+    record = tracing.span_record(spoken)
+    assert record["data"]["output"]["data"] == audio  # whole, byte for byte
+    assert record["data"]["input"] == "hi"
+
+    tracing.get_data_policy().max_audio_chars = 1_001
+    try:
+        with tracing.trace("long call"), tracing.transcription_span(input=audio) as heard:
+            pass
+        kept = tracing.span_record(heard)["data"]["input"]["data"]
+    finally:
+        tracing.get_data_policy().max_audio_chars = 16 * 1024 * 1024
+    head, marker = kept.split("…[truncated ")
+    assert head == audio[:1_000] and marker == f"{len(audio) - 1_000} chars]"
+    assert base64.b64decode(head)  # the kept part still decodes

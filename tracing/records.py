@@ -234,6 +234,7 @@ def span_record(
         agent_name = getattr(span, "agent_name", None)
     metadata = getattr(span_data, "metadata", None)
     limit = policy.max_field_chars
+    audio = _take_audio(span_type, exported)
     record: dict[str, Any] = {
         "v": RECORD_VERSION,
         "kind": "span",
@@ -261,9 +262,39 @@ def span_record(
         "error": clean_fast(error_kept, limit) if error_kept else None,
         "metadata": clean_fast(metadata, limit) if metadata else None,
     }
+    if audio is not None:
+        _put_audio(record["data"], *audio, policy.max_audio_chars)
     if policy.redact is not None:
         record = policy.redact(record)
     return record
+
+
+# Where transcription and speech spans carry their audio (base64 PCM, present only with the
+# sensitive-audio switch on): it is bounded by `max_audio_chars`, not the field limit, and never
+# run through the secret rules (it is not text, and a masked run would corrupt the sound).
+_AUDIO_FIELDS = {"transcription": "input", "speech": "output"}
+
+
+def _take_audio(span_type: str, exported: dict[str, Any]) -> tuple[str, str] | None:
+    field = _AUDIO_FIELDS.get(span_type)
+    holder = exported.get(field) if field else None
+    if field is None or not isinstance(holder, Mapping):
+        return None
+    data = holder.get("data")
+    if not isinstance(data, str) or not data:
+        return None
+    exported[field] = {**holder, "data": ""}
+    return field, data
+
+
+def _put_audio(data: Any, field: str, audio: str, max_chars: int) -> None:
+    holder = data.get(field) if isinstance(data, dict) else None
+    if not isinstance(holder, dict):
+        return
+    if len(audio) > max_chars:
+        kept = max_chars - max_chars % 4  # whole base64 quanta: the kept part still decodes
+        audio = f"{audio[:kept]}…[truncated {len(audio) - kept} chars]"
+    data[field] = {**holder, "data": audio}
 
 
 def trace_record(

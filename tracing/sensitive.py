@@ -23,6 +23,10 @@ INCLUDE_SENSITIVE_ENV = "AGENTOSCOPE_INCLUDE_SENSITIVE_DATA"
 SDK_INCLUDE_SENSITIVE_ENV = "OPENAI_AGENTS_TRACE_INCLUDE_SENSITIVE_DATA"
 MAX_FIELD_CHARS_ENV = "AGENTOSCOPE_MAX_FIELD_CHARS"
 DEFAULT_MAX_FIELD_CHARS = 65_536
+# Audio kept on transcription and speech spans (base64 PCM) has its own bound: the field limit
+# would keep about 1.4 s of 24 kHz speech. 16 Mi characters hold about 4 minutes.
+MAX_AUDIO_CHARS_ENV = "AGENTOSCOPE_MAX_AUDIO_CHARS"
+DEFAULT_MAX_AUDIO_CHARS = 16 * 1024 * 1024
 MASK = "[masked]"
 
 # -- what a secret looks like ---------------------------------------------------------------------
@@ -229,6 +233,7 @@ class DataPolicy:
     include_sensitive_data: bool = True
     max_field_chars: int = DEFAULT_MAX_FIELD_CHARS
     redact: Redactor | None = None
+    max_audio_chars: int = DEFAULT_MAX_AUDIO_CHARS
 
 
 def env_include_sensitive(default: bool = True) -> bool:
@@ -240,14 +245,18 @@ def env_include_sensitive(default: bool = True) -> bool:
     return default
 
 
-def _env_max_chars() -> int:
+def _env_chars(name: str, default: int) -> int:
     try:
-        return max(64, int(os.environ.get(MAX_FIELD_CHARS_ENV, DEFAULT_MAX_FIELD_CHARS)))
+        return max(64, int(os.environ.get(name, default)))
     except ValueError:
-        return DEFAULT_MAX_FIELD_CHARS
+        return default
 
 
-_policy = DataPolicy(env_include_sensitive(), _env_max_chars())
+_policy = DataPolicy(
+    env_include_sensitive(),
+    _env_chars(MAX_FIELD_CHARS_ENV, DEFAULT_MAX_FIELD_CHARS),
+    max_audio_chars=_env_chars(MAX_AUDIO_CHARS_ENV, DEFAULT_MAX_AUDIO_CHARS),
+)
 
 
 def get_data_policy() -> DataPolicy:

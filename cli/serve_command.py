@@ -41,6 +41,22 @@ def register(subparsers: Any) -> None:
         help=f"bearer token required for ingest and query (default: env {TOKEN_ENV})",
     )
     parser.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help=(
+            "a Host name HTTP clients may use besides loopback ones (repeatable; '*' for any). "
+            "Requests naming another host are refused, so web pages cannot reach serve by DNS "
+            "rebinding"
+        ),
+    )
+    parser.add_argument(
+        "--insecure",
+        action="store_true",
+        help="allow listening beyond loopback without a token (anyone reaching it reads the store)",
+    )
+    parser.add_argument(
         "--decode-workers",
         type=int,
         default=2,
@@ -59,15 +75,21 @@ def run_serve(args: argparse.Namespace) -> int:
 
     logging.getLogger("agentoscope").setLevel(logging.INFO if not args.verbose else logging.DEBUG)
     token = args.token or os.environ.get(TOKEN_ENV) or None
-    service = StoreService(
-        args.store,
-        host=args.host,
-        http_port=None if args.http_port < 0 else args.http_port,
-        grpc_port=None if args.grpc_port < 0 else args.grpc_port,
-        spool=args.spool,
-        token=token,
-        decode_workers=max(0, args.decode_workers),
-    )
+    try:
+        service = StoreService(
+            args.store,
+            host=args.host,
+            http_port=None if args.http_port < 0 else args.http_port,
+            grpc_port=None if args.grpc_port < 0 else args.grpc_port,
+            spool=args.spool,
+            token=token,
+            decode_workers=max(0, args.decode_workers),
+            allowed_hosts=args.allow_host,
+            insecure=args.insecure,
+        )
+    except ValueError as error:  # a setting that cannot work (ServeConfigError)
+        print(f"agentoscope serve: {error}", file=sys.stderr)
+        return 2
     try:
         service.start()
     except StoreLockedError as error:
@@ -86,6 +108,8 @@ def run_serve(args: argparse.Namespace) -> int:
         parts.append(f"spool {service.spool_dir}")
     if token:
         parts.append("bearer token required")
+    elif service.access.exposed:
+        parts.append("NO token (--insecure)")
     print(f"agentoscope serve: ready: {'; '.join(parts)}", file=sys.stderr, flush=True)
     service.serve_forever()
     print(f"agentoscope serve: stopped: {service.health()['ingest']}", file=sys.stderr, flush=True)

@@ -100,12 +100,16 @@ class OTLPHTTPHandler(BaseHTTPRequestHandler):
     # -- routing -------------------------------------------------------------------------------
 
     def do_GET(self) -> None:
+        if self._refused():
+            return
         if urlsplit(self.path).path == "/health":
             self._send(200, _JSON, orjson.dumps(self.service.health()))
         else:
             self._send_text_error(404, "not found: GET /health, POST /v1/traces, POST /v1/query")
 
     def do_POST(self) -> None:
+        if self._refused():
+            return
         path = urlsplit(self.path).path
         if path == "/v1/traces":
             self._traces()
@@ -114,6 +118,24 @@ class OTLPHTTPHandler(BaseHTTPRequestHandler):
         else:
             self._discard_body()
             self._send_text_error(404, "not found: POST /v1/traces or /v1/query")
+
+    def _refused(self) -> bool:
+        """Refuse (403) a request a web page made: a foreign Host (DNS rebinding) or Origin."""
+        access = self.service.access
+        host = self.headers.get("Host")
+        if not access.host_allowed(host):
+            reason = (
+                f"Host {host!r} is not served: serve answers loopback names only, and hosts "
+                "given with --allow-host"
+            )
+        elif not access.origin_allowed(self.headers.get("Origin"), host):
+            reason = f"requests from web pages (Origin {self.headers.get('Origin')!r}) are refused"
+        else:
+            return False
+        self.service.count("refused")
+        self.close_connection = True  # the body, if any, is not read
+        self._send_json_error(403, reason)
+        return True
 
     # -- OTLP ----------------------------------------------------------------------------------
 
@@ -183,6 +205,13 @@ class OTLPHTTPHandler(BaseHTTPRequestHandler):
             self._discard_body()
             self._send_json_error(
                 401, "missing or wrong bearer token", {"WWW-Authenticate": "Bearer"}
+            )
+            return
+        media = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        if media != _JSON:
+            self._discard_body()
+            self._send_json_error(
+                415, f"POST /v1/query needs Content-Type: {_JSON} (got {media or 'none'!r})"
             )
             return
         try:

@@ -4,8 +4,10 @@ It takes spans from OTLP/HTTP (`POST /v1/traces`, protobuf or JSON, gzip or defl
 (the TraceService) and a spool directory of JSONL files, and answers read-only SQL
 (`POST /v1/query`) for the dashboard and the CLI. `GET /health` says it is up and what it did.
 
-Binds 127.0.0.1 unless told otherwise. With a token, ingest and query need
-`Authorization: Bearer <token>` (HTTP header or gRPC metadata); health does not. A payload that
+Binds 127.0.0.1 unless told otherwise; beyond loopback it needs a token or `insecure=True`. No
+web page can reach it (serve/access.py): foreign `Host` and `Origin` headers are refused. With a
+token, ingest and query need `Authorization: Bearer <token>` (HTTP header or gRPC metadata, the
+scheme in any case); health does not. A payload that
 does not decode gets 400 with the reason and nothing from it is stored. An export is answered
 once its spans are committed. With `decode_workers` (the CLI's default is 2), OTLP requests
 are decoded in worker processes (serve/workers.py), so serve uses more than one core. SIGTERM (or
@@ -15,14 +17,13 @@ everything queued and closes the store.
 
 from __future__ import annotations
 
-import hmac
 import logging
 import os
 import signal
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent import futures
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
@@ -31,6 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..otel.decode import decode_request, records_from_request
+from .access import AccessPolicy
 from .otlp_http import OTLPHTTPHandler
 from .process import serving_process
 from .spool import SpoolIngester
@@ -79,7 +81,11 @@ class StoreService:
         spool_interval: float = 0.5,
         max_body_bytes: int = MAX_BODY_BYTES,
         decode_workers: int = 0,
+        allowed_hosts: Sequence[str] = (),
+        insecure: bool = False,
     ) -> None:
+        # Checked first: a setting that cannot work fails before anything is opened.
+        self.access = AccessPolicy(host, token, allowed_hosts, insecure)
         self.store_path = store_path
         self.host = host
         self.requested_http_port = http_port
@@ -99,7 +105,12 @@ class StoreService:
         self.http_port: int | None = None
         self.grpc_port: int | None = None
         self.started_at = time.time()
-        self.request_counts = {"otlp_requests": 0, "otlp_rejected": 0, "queries": 0}
+        self.request_counts = {
+            "otlp_requests": 0,
+            "otlp_rejected": 0,
+            "queries": 0,
+            "refused": 0,
+        }
         self._counts_lock = threading.Lock()
         self._in_flight = 0
         # One request decodes at a time. Decoding is pure Python: concurrent decodes only take
@@ -122,6 +133,14 @@ class StoreService:
         from ..store.span_store import SpanStore
 
         self.store = SpanStore(self.store_path)
+        if self.access.exposed:
+            logger.warning(
+                "serve listens on %s, beyond loopback: %s",
+                self.host,
+                "a bearer token is required"
+                if self.token
+                else "WITHOUT a token (--insecure): anyone who reaches it can read every span",
+            )
         try:
             if self.decode_workers > 0:
                 from .workers import DecodePool  # pyarrow: only for a service that decodes
@@ -239,11 +258,7 @@ class StoreService:
     # -- what the receivers call ---------------------------------------------------------------
 
     def authorized(self, header: str | None) -> bool:
-        if self.token is None:
-            return True
-        if not header or not header.startswith("Bearer "):
-            return False
-        return hmac.compare_digest(header[7:].strip().encode(), self.token.encode())
+        return self.access.authorized(header)
 
     def count(self, key: str) -> None:
         with self._counts_lock:

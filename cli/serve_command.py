@@ -8,6 +8,13 @@ import os
 import sys
 from typing import Any
 
+from agentoscope.tracing.store.limits import (
+    DEFAULT_MAX_RESULT_BYTES,
+    DEFAULT_MEMORY_LIMIT,
+    DEFAULT_QUERY_TIMEOUT,
+    parse_size,
+)
+
 TOKEN_ENV = "AGENTOSCOPE_TOKEN"
 
 
@@ -57,6 +64,31 @@ def register(subparsers: Any) -> None:
         help="allow listening beyond loopback without a token (anyone reaching it reads the store)",
     )
     parser.add_argument(
+        "--query-timeout",
+        type=float,
+        default=DEFAULT_QUERY_TIMEOUT,
+        metavar="SECONDS",
+        help=f"stop a query after this long (default {DEFAULT_QUERY_TIMEOUT:g}; 0: no limit)",
+    )
+    parser.add_argument(
+        "--max-result-bytes",
+        default=str(DEFAULT_MAX_RESULT_BYTES),
+        metavar="SIZE",
+        help=(
+            f"refuse query results larger than this (default {DEFAULT_MAX_RESULT_BYTES // 2**20} "
+            "MiB; 500MB, 1GiB, ...; 0: no limit)"
+        ),
+    )
+    parser.add_argument(
+        "--memory-limit",
+        default=DEFAULT_MEMORY_LIMIT,
+        metavar="SIZE",
+        help=(
+            f"DuckDB's memory limit for the store, queries and writes (default "
+            f"{DEFAULT_MEMORY_LIMIT}); a query that needs more fails"
+        ),
+    )
+    parser.add_argument(
         "--decode-workers",
         type=int,
         default=2,
@@ -76,6 +108,11 @@ def run_serve(args: argparse.Namespace) -> int:
     logging.getLogger("agentoscope").setLevel(logging.INFO if not args.verbose else logging.DEBUG)
     token = args.token or os.environ.get(TOKEN_ENV) or None
     try:
+        max_result = (
+            None
+            if args.max_result_bytes.strip() in ("0", "")
+            else parse_size(args.max_result_bytes, "--max-result-bytes")
+        )
         service = StoreService(
             args.store,
             host=args.host,
@@ -86,12 +123,18 @@ def run_serve(args: argparse.Namespace) -> int:
             decode_workers=max(0, args.decode_workers),
             allowed_hosts=args.allow_host,
             insecure=args.insecure,
+            query_timeout=args.query_timeout or None,
+            max_result_bytes=max_result,
+            memory_limit=args.memory_limit,
         )
     except ValueError as error:  # a setting that cannot work (ServeConfigError)
         print(f"agentoscope serve: {error}", file=sys.stderr)
         return 2
     try:
         service.start()
+    except ValueError as error:  # --memory-limit DuckDB cannot read
+        print(f"agentoscope serve: {error}", file=sys.stderr)
+        return 2
     except StoreLockedError as error:
         print(f"agentoscope serve: {error}", file=sys.stderr)
         return 1

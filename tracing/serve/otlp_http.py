@@ -25,6 +25,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 
 from ..otel.decode import OTLPDecodeError
 from ..store.client import ARROW_STREAM, decode_params
+from ..store.limits import QueryLimitError
 
 logger = logging.getLogger("agentoscope.serve")
 
@@ -235,6 +236,10 @@ class OTLPHTTPHandler(BaseHTTPRequestHandler):
         service.count("queries")
         try:
             frame = service.query(sql, decode_params(params))
+        except QueryLimitError as error:
+            body = {"error": f"QueryLimitError: {error}", "limit": error.limit}
+            self._send(400, _JSON, orjson.dumps(body))
+            return
         except Exception as error:
             self._send_json_error(400, f"{type(error).__name__}: {error}")
             return

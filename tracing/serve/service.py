@@ -32,7 +32,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..otel.decode import decode_request, records_from_request
-from .access import AccessPolicy
+from ..store.limits import (
+    DEFAULT_MAX_RESULT_BYTES,
+    DEFAULT_MEMORY_LIMIT,
+    DEFAULT_QUERY_TIMEOUT,
+    QueryLimits,
+)
+from .access import AccessPolicy, ServeConfigError
 from .otlp_http import OTLPHTTPHandler
 from .process import serving_process
 from .spool import SpoolIngester
@@ -83,9 +89,23 @@ class StoreService:
         decode_workers: int = 0,
         allowed_hosts: Sequence[str] = (),
         insecure: bool = False,
+        query_timeout: float | None = DEFAULT_QUERY_TIMEOUT,
+        max_result_bytes: int | None = DEFAULT_MAX_RESULT_BYTES,
+        memory_limit: str | None = DEFAULT_MEMORY_LIMIT,
     ) -> None:
         # Checked first: a setting that cannot work fails before anything is opened.
         self.access = AccessPolicy(host, token, allowed_hosts, insecure)
+        try:
+            self.query_limits = QueryLimits(
+                query_timeout,
+                max_result_bytes,
+                memory_limit,
+                timeout_name="--query-timeout",
+                max_result_bytes_name="--max-result-bytes",
+                memory_limit_name="--memory-limit",
+            )
+        except ValueError as error:
+            raise ServeConfigError(str(error)) from None
         self.store_path = store_path
         self.host = host
         self.requested_http_port = http_port
@@ -142,6 +162,11 @@ class StoreService:
                 else "WITHOUT a token (--insecure): anyone who reaches it can read every span",
             )
         try:
+            if self.query_limits.memory_limit is not None:
+                try:
+                    self.store.memory_limit(self.query_limits.memory_limit)
+                except ValueError as error:
+                    raise ServeConfigError(f"--memory-limit: {error}") from None
             if self.decode_workers > 0:
                 from .workers import DecodePool  # pyarrow: only for a service that decodes
 
@@ -344,10 +369,11 @@ class StoreService:
 
     def query(self, sql: str, params: Any = None) -> Any:
         """A read-only query, answered beside the writer (the store gives each query its own
-        DuckDB cursor, and DuckDB isolates it from the commits going on)."""
+        DuckDB cursor, and DuckDB isolates it from the commits going on), within the service's
+        limits: time, result size and the store's memory (QueryLimitError past one)."""
         if self.store is None or self._stopped:
             raise ServiceUnavailable("the store is not open")
-        return self.store.query(sql, params)
+        return self.store.query(sql, params, limits=self.query_limits)
 
     def health(self) -> dict[str, Any]:
         with self._counts_lock:

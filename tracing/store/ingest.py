@@ -2,9 +2,12 @@
 the SQL that merges it into the store.
 
 Each batch is inserted with `INSERT INTO spans SELECT ... FROM <arrow table>`, rows in arrival
-order. The merge keeps the
-store free of duplicates without an index on `spans`: a span already stored has the same
-`started_at`, so the existence check only reads the row groups of the batch's time range.
+order. A span is its `(trace_id, span_id)`, the key of `spans` (OpenTelemetry makes span ids
+unique within a trace only): the same span id under another trace is another span. The first
+copy of a span to be stored wins; later copies, with other times or not, are counted as
+duplicates and dropped. The merge keeps the store free of duplicates without an index on
+`spans`: a stored copy of a batch's span lies within its trace's time range (the `traces` row,
+widened to its spans), so the existence check only reads the row groups of that range.
 Trace rows are keyed on `trace_id`; a trace known only from its spans gets an `inferred` row,
 which the trace's own record replaces whenever it arrives (before or after its spans).
 """
@@ -65,7 +68,8 @@ def earliest(*moments: datetime | None) -> datetime | None:
 
 @dataclass
 class Batch:
-    """One batch's records, split by kind, each id once (the last copy wins)."""
+    """One batch's records, split by kind, each span (trace_id, span_id) and each trace once
+    (the first copy wins, as it does against the store)."""
 
     spans: list[Mapping[str, Any]]
     traces: list[Mapping[str, Any]]
@@ -74,17 +78,19 @@ class Batch:
 
 
 def split_records(records: Iterable[Mapping[str, Any]], *, validate: bool = True) -> Batch:
-    """Split records by kind, each id once (the last copy wins). `validate=False` is for records
-    made by `span_record`/`trace_record` (a processor's own): only ids are checked for repeats."""
+    """Split records by kind, each span and trace once (the first copy wins). A span is its
+    (trace_id, span_id): OpenTelemetry makes span ids unique within a trace only.
+    `validate=False` is for records made by `span_record`/`trace_record` (a processor's own):
+    only ids are checked for repeats."""
     if not validate:
         records = records if isinstance(records, list) else list(records)
         spans = [record for record in records if record["kind"] == "span"]
         traces = [record for record in records if record["kind"] != "span"]
-        if len({span["span_id"] for span in spans}) == len(spans) and len(
+        if len({(span["trace_id"], span["span_id"]) for span in spans}) == len(spans) and len(
             {trace["trace_id"] for trace in traces}
         ) == len(traces):
             return Batch(spans, traces, 0, 0)
-    unique_spans: dict[str, Mapping[str, Any]] = {}
+    unique_spans: dict[tuple[str, str], Mapping[str, Any]] = {}
     unique_traces: dict[str, Mapping[str, Any]] = {}
     seen = rejected = 0
     for record in records:
@@ -101,9 +107,9 @@ def split_records(records: Iterable[Mapping[str, Any]], *, validate: bool = True
         ) or check_record(record) is None:
             seen += 1
             if record["kind"] == "span":
-                unique_spans[record["span_id"]] = record
+                unique_spans.setdefault((record["trace_id"], record["span_id"]), record)
             else:
-                unique_traces[record["trace_id"]] = record
+                unique_traces.setdefault(record["trace_id"], record)
             continue
         rejected += 1
         if rejected == 1:
@@ -168,14 +174,15 @@ def merge_spans(
     after `merge_trace_rows`). Returns how many spans were added, and the earliest start of the
     spans added or changed (None when none was).
 
-    `rows` is a relation with the span columns, each span_id once (a
-    registered Arrow table, a temp table or a view); `keys` one with at least trace_id, span_id
-    and started_at of the same spans (default: `rows`).
+    `rows` is a relation with the span columns, each (trace_id, span_id) once (a registered
+    Arrow table, a temp table or a view); `keys` one with at least trace_id, span_id and
+    started_at of the same spans (default: `rows`).
     """
     keys = keys or rows
     added = 0
     if starts.low is not None and starts.high is not None:
-        between = f"started_at BETWEEN {_literal(starts.low)} AND {_literal(starts.high)}"
+        low, high = _stored_range(cursor, keys, starts.low, starts.high)
+        between = f"started_at BETWEEN {_literal(low)} AND {_literal(high)}"
         added += _insert_new(cursor, rows, keys, between, "b.started_at IS NOT NULL")
     if starts.unstarted:
         added += _insert_new(cursor, rows, keys, "started_at IS NULL", "b.started_at IS NULL")
@@ -185,20 +192,37 @@ def merge_spans(
     return added, changed_from
 
 
+def _stored_range(
+    cursor: Any, keys: str, low: datetime, high: datetime
+) -> tuple[datetime, datetime]:
+    """Where stored copies of the batch's spans can be: the batch's own start range, widened
+    to the time ranges of its traces (a span sent again with new times, or its first copy
+    stored with other times), with a margin for the clocks of other hosts."""
+    row = cursor.execute(
+        f"SELECT min(started_at), max(coalesce(ended_at, started_at)), "
+        f"count(*) FILTER (WHERE started_at IS NULL) FROM traces "
+        f"WHERE trace_id IN (SELECT DISTINCT trace_id FROM {keys})"
+    ).fetchall()[0]
+    first, last, untimed = row
+    if untimed:  # a trace without times: any stored time is possible
+        return datetime.min, datetime.max
+    return (
+        min(low, first) - _CLOCK_MARGIN if first is not None else low,
+        max(high, last) + _CLOCK_MARGIN if last is not None else high,
+    )
+
+
 def _insert_new(cursor: Any, rows: str, keys: str, stored: str, batch: str) -> int:
-    """Insert the rows of `rows` matching `batch` whose span_id is not among the stored spans
-    matching `stored` (a filter on started_at: a span stored before has the same start)."""
-    existing = f"(SELECT span_id FROM spans WHERE {stored})"
+    """Insert the rows of `rows` matching `batch` whose (trace_id, span_id) is not among the
+    stored spans matching `stored` (a filter on started_at: where stored copies can be)."""
+    existing = f"(SELECT trace_id, span_id FROM spans WHERE {stored})"
+    same = "b.trace_id = e.trace_id AND b.span_id = e.span_id"
     found = cursor.execute(
-        f"SELECT count(*) FROM {keys} AS b SEMI JOIN {existing} AS e ON b.span_id = e.span_id"
+        f"SELECT count(*) FROM {keys} AS b SEMI JOIN {existing} AS e ON {same}"
     ).fetchall()[0][0]
     # Usually nothing is stored yet: a plain INSERT ... SELECT keeps DuckDB's bulk path (row
     # groups written as they fill); one through a join commits through the WAL, much slower.
-    source = (
-        f"{rows} AS b"
-        if not found
-        else (f"{rows} AS b ANTI JOIN {existing} AS e ON b.span_id = e.span_id")
-    )
+    source = f"{rows} AS b" if not found else f"{rows} AS b ANTI JOIN {existing} AS e ON {same}"
     return int(
         cursor.execute(
             f"INSERT INTO spans SELECT {_SPAN_PROJECTION} FROM {source} WHERE {batch}"
@@ -216,24 +240,25 @@ _FILL_FROM_ANCESTORS = """
 UPDATE spans AS s SET agent_name = found.agent FROM (
     WITH RECURSIVE
     family AS (
-        SELECT span_id, parent_id,
+        SELECT trace_id, span_id, parent_id,
                coalesce(agent_name, CASE WHEN span_type = 'agent' THEN name END) AS agent
         FROM spans
         WHERE started_at >= {since} AND trace_id IN (SELECT unnest($traces::VARCHAR[]))
     ),
-    chain(start_id, next_id, agent, depth) AS (
-        SELECT span_id, parent_id, NULL::VARCHAR, 0
+    chain(trace_id, start_id, next_id, agent, depth) AS (
+        SELECT trace_id, span_id, parent_id, NULL::VARCHAR, 0
         FROM family WHERE agent IS NULL AND parent_id IS NOT NULL
         UNION ALL
-        SELECT chain.start_id, family.parent_id, family.agent, chain.depth + 1
-        FROM chain JOIN family ON family.span_id = chain.next_id
+        SELECT chain.trace_id, chain.start_id, family.parent_id, family.agent, chain.depth + 1
+        FROM chain JOIN family
+          ON family.trace_id = chain.trace_id AND family.span_id = chain.next_id
         WHERE chain.agent IS NULL AND chain.depth < 256
     )
-    SELECT start_id, any_value(agent) AS agent FROM chain WHERE agent IS NOT NULL
-    GROUP BY start_id
+    SELECT trace_id, start_id, any_value(agent) AS agent FROM chain WHERE agent IS NOT NULL
+    GROUP BY trace_id, start_id
 ) AS found
-WHERE s.span_id = found.start_id AND s.agent_name IS NULL AND s.started_at >= {since}
-  AND s.trace_id IN (SELECT unnest($traces::VARCHAR[]))"""
+WHERE s.trace_id = found.trace_id AND s.span_id = found.start_id AND s.agent_name IS NULL
+  AND s.started_at >= {since} AND s.trace_id IN (SELECT unnest($traces::VARCHAR[]))"""
 # Spans of one trace start at or after the trace; the margin allows for clocks of other hosts.
 _CLOCK_MARGIN = timedelta(minutes=5)
 

@@ -89,6 +89,22 @@ def register(subparsers: Any) -> None:
         ),
     )
     parser.add_argument(
+        "--idle-timeout",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="close an HTTP connection that sends nothing for this long (default 30)",
+    )
+    parser.add_argument(
+        "--max-bytes-in-flight",
+        default="128MiB",
+        metavar="SIZE",
+        help=(
+            "OTLP request bytes taken at once (default 128MiB); requests beyond are answered "
+            "503 with Retry-After, which OTLP exporters honour"
+        ),
+    )
+    parser.add_argument(
         "--decode-workers",
         type=int,
         default=2,
@@ -126,6 +142,8 @@ def run_serve(args: argparse.Namespace) -> int:
             query_timeout=args.query_timeout or None,
             max_result_bytes=max_result,
             memory_limit=args.memory_limit,
+            idle_timeout=args.idle_timeout,
+            max_bytes_in_flight=parse_size(args.max_bytes_in_flight, "--max-bytes-in-flight"),
         )
     except ValueError as error:  # a setting that cannot work (ServeConfigError)
         print(f"agentoscope serve: {error}", file=sys.stderr)

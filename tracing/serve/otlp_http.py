@@ -29,6 +29,8 @@ from ..store.limits import QueryLimitError
 
 logger = logging.getLogger("agentoscope.serve")
 
+RETRY_AFTER_SECONDS = 1
+
 _PROTOBUF = "application/x-protobuf"
 _JSON = "application/json"
 
@@ -155,7 +157,25 @@ class OTLPHTTPHandler(BaseHTTPRequestHandler):
         counted: list[int] = []  # how many records the request decoded to, for the log
 
         try:
-            body = self._read_body()
+            length = self._content_length()
+        except BodyError as error:
+            service.count("otlp_rejected")
+            self._otlp_error(error.status, code_pb2.INVALID_ARGUMENT, str(error), as_json)
+            return
+        if not service.reserve(length):
+            # Over the bound on bytes in flight: the body is read and dropped a little at a
+            # time (so the connection stays usable), and the exporter told when to send again.
+            self._drain(length)
+            message = "serve is busy (bytes in flight at their bound): send again shortly"
+            self._otlp_error(503, code_pb2.UNAVAILABLE, message, as_json)
+            return
+        try:
+            body = self.rfile.read(length)
+        except OSError:  # the idle timeout, mid-body, or the client went away
+            service.release(length)
+            self.close_connection = True
+            return
+        try:
             # Decompressed while the writer knows this request is coming (StoreWriter.incoming).
             service.ingest_otlp(
                 lambda: decompress(body, headers.get("Content-Encoding"), service.max_body_bytes),
@@ -181,6 +201,8 @@ class OTLPHTTPHandler(BaseHTTPRequestHandler):
             message = f"could not store the spans: {error}"
             self._otlp_error(503, code_pb2.UNAVAILABLE, message, as_json)
             return
+        finally:
+            service.release(length)
         response = ExportTraceServiceResponse()
         if as_json:
             self._send(200, _JSON, json_format.MessageToJson(response).encode())
@@ -190,8 +212,8 @@ class OTLPHTTPHandler(BaseHTTPRequestHandler):
     def _otlp_error(self, status: int, code: int, message: str, as_json: bool) -> None:
         rpc_status = status_pb2.Status(code=code, message=message)
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
-        if status == 503:
-            headers["Retry-After"] = "1"
+        if status in (429, 503):
+            headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
         if as_json:
             body = json_format.MessageToJson(rpc_status).encode()
             self._send(status, _JSON, body, headers)
@@ -251,6 +273,17 @@ class OTLPHTTPHandler(BaseHTTPRequestHandler):
     # -- plumbing ------------------------------------------------------------------------------
 
     def _read_body(self) -> bytes:
+        return self.rfile.read(self._content_length())
+
+    def _drain(self, length: int) -> None:
+        while length > 0:
+            chunk = self.rfile.read(min(length, 64 * 1024))
+            if not chunk:
+                self.close_connection = True
+                return
+            length -= len(chunk)
+
+    def _content_length(self) -> int:
         length_header = self.headers.get("Content-Length")
         if length_header is None:
             self.close_connection = True
@@ -263,7 +296,7 @@ class OTLPHTTPHandler(BaseHTTPRequestHandler):
         if length < 0 or length > self.service.max_body_bytes:
             self.close_connection = True  # do not read it
             raise BodyError(413, f"body larger than {self.service.max_body_bytes} bytes")
-        return self.rfile.read(length)
+        return length
 
     def _discard_body(self) -> None:
         try:

@@ -21,6 +21,7 @@ import logging
 import os
 import signal
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -62,7 +63,32 @@ COMMIT_TIMEOUT = 60.0
 WRITE_THREADS = 1
 
 
-class _HTTPServerV6(ThreadingHTTPServer):
+# Connections the kernel queues before serve accepts them (socketserver's default is 5: a burst
+# of exporters then waits for SYN retries, 1 s, 3 s, 7 s..., and times out). Linux caps it at
+# net.core.somaxconn (4096 by default).
+LISTEN_BACKLOG = 1024
+# A connection that sends nothing for this long (idle keep-alive, or a client trickling its
+# request) is closed, and its thread ends.
+IDLE_TIMEOUT = 30.0
+# Bytes of OTLP request bodies being read, decoded or written at once; a request beyond it is
+# answered 503 with Retry-After (the OTLP exporters wait and send it again).
+MAX_BYTES_IN_FLIGHT = 128 * 1024 * 1024
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    request_queue_size = LISTEN_BACKLOG
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that went quiet past the idle timeout, or went away: its connection is
+        # closed, which is all there is to do (socketserver would print a traceback).
+        if isinstance(sys.exception(), OSError):
+            logger.debug("connection from %s closed: %s", client_address, sys.exception())
+            return
+        super().handle_error(request, client_address)
+
+
+class _HTTPServerV6(_HTTPServer):
     address_family = socket.AF_INET6
 
 
@@ -92,6 +118,8 @@ class StoreService:
         query_timeout: float | None = DEFAULT_QUERY_TIMEOUT,
         max_result_bytes: int | None = DEFAULT_MAX_RESULT_BYTES,
         memory_limit: str | None = DEFAULT_MEMORY_LIMIT,
+        idle_timeout: float = IDLE_TIMEOUT,
+        max_bytes_in_flight: int = MAX_BYTES_IN_FLIGHT,
     ) -> None:
         # Checked first: a setting that cannot work fails before anything is opened.
         self.access = AccessPolicy(host, token, allowed_hosts, insecure)
@@ -106,6 +134,17 @@ class StoreService:
             )
         except ValueError as error:
             raise ServeConfigError(str(error)) from None
+        if not idle_timeout > 0:
+            raise ServeConfigError(f"--idle-timeout must be positive, got {idle_timeout}")
+        if max_bytes_in_flight < max_body_bytes:
+            raise ServeConfigError(
+                f"--max-bytes-in-flight ({max_bytes_in_flight}) must be at least the largest "
+                f"body taken ({max_body_bytes}), or that body could never be taken"
+            )
+        self.idle_timeout = idle_timeout
+        self.max_bytes_in_flight = max_bytes_in_flight
+        self._bytes_in_flight = 0
+        self._budget_lock = threading.Lock()
         self.store_path = store_path
         self.host = host
         self.requested_http_port = http_port
@@ -130,6 +169,7 @@ class StoreService:
             "otlp_rejected": 0,
             "queries": 0,
             "refused": 0,
+            "otlp_throttled": 0,
         }
         self._counts_lock = threading.Lock()
         self._in_flight = 0
@@ -199,9 +239,10 @@ class StoreService:
         return self.spool_dir / ".agentoscope-spool-progress.json"
 
     def _start_http(self, port: int) -> None:
-        server_class = _HTTPServerV6 if ":" in self.host else ThreadingHTTPServer
-        server = server_class((self.host, port), OTLPHTTPHandler)
-        server.daemon_threads = True
+        server_class = _HTTPServerV6 if ":" in self.host else _HTTPServer
+        # The handler class carries this service's idle timeout (socket timeout per read).
+        handler = type("Handler", (OTLPHTTPHandler,), {"timeout": self.idle_timeout})
+        server = server_class((self.host, port), handler)
         server.service = self  # type: ignore[attr-defined]
         self._http = server
         self.http_port = server.server_address[1]
@@ -284,6 +325,21 @@ class StoreService:
 
     def authorized(self, header: str | None) -> bool:
         return self.access.authorized(header)
+
+    def reserve(self, size: int) -> bool:
+        """Take `size` bytes of the in-flight budget for a request body; False (the request is
+        to be answered 503, Retry-After) when they do not fit. `release()` gives them back."""
+        with self._budget_lock:
+            fits = self._bytes_in_flight + size <= self.max_bytes_in_flight
+            if fits:
+                self._bytes_in_flight += size
+        if not fits:
+            self.count("otlp_throttled")
+        return fits
+
+    def release(self, size: int) -> None:
+        with self._budget_lock:
+            self._bytes_in_flight -= size
 
     def count(self, key: str) -> None:
         with self._counts_lock:
@@ -384,6 +440,7 @@ class StoreService:
             "otlp_http": self.http_port,
             "otlp_grpc": self.grpc_port,
             "requests": requests,
+            "bytes_in_flight": self._bytes_in_flight,
             "ingest": dict(self.writer.counts) if self.writer else {},
             "spool": dict(self.spool.counts) if self.spool else None,
         }

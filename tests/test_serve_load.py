@@ -95,7 +95,6 @@ def test_a_burst_of_concurrent_clients_is_answered_and_stored(tmp_path: Path) ->
 
 def test_idle_and_trickling_connections_are_closed(tmp_path: Path) -> None:
     with running_service(tmp_path / "s.duckdb", grpc_port=None, idle_timeout=0.5) as service:
-        before = threading.active_count()
         slow = []
         for _ in range(40):
             connection = socket.create_connection(("127.0.0.1", service.http_port))
@@ -104,7 +103,7 @@ def test_idle_and_trickling_connections_are_closed(tmp_path: Path) -> None:
             slow.append(connection)
         idle = socket.create_connection(("127.0.0.1", service.http_port))
         idle.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")  # then keep-alive
-        wait_until(lambda: threading.active_count() >= before + 41, what="41 connections")
+        wait_until(lambda: service.health()["connections"] >= 41, what="41 connections")
         # Meanwhile others are answered.
         assert httpx.get(f"{service.http_url}/health").status_code == 200
         for connection in [*slow, idle]:
@@ -114,7 +113,7 @@ def test_idle_and_trickling_connections_are_closed(tmp_path: Path) -> None:
                 received += chunk
             connection.close()  # serve closed it: recv returned b""
             assert received == b"" or received.startswith(b"HTTP/1.1 200")
-        wait_until(lambda: threading.active_count() <= before, what="connection threads to end")
+        wait_until(lambda: service.health()["connections"] == 0, what="connections to close")
 
 
 def test_over_the_bound_on_bytes_in_flight_the_otel_exporter_waits_and_nothing_is_lost(

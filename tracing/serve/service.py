@@ -17,6 +17,7 @@ everything queued and closes the store.
 
 from __future__ import annotations
 
+import _thread
 import logging
 import os
 import signal
@@ -78,6 +79,13 @@ MAX_BYTES_IN_FLIGHT = 128 * 1024 * 1024
 class _HTTPServer(ThreadingHTTPServer):
     request_queue_size = LISTEN_BACKLOG
     daemon_threads = True
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        # A thread per connection, as ThreadingHTTPServer does, but started bare:
+        # `threading.Thread.start()` waits until the new thread has run, so with hundreds of
+        # connections arriving at once each accept waited for a turn on the GIL, and a health
+        # check queued behind a burst of 1,000 exporters waited seconds to be accepted.
+        _thread.start_new_thread(self.process_request_thread, (request, client_address))
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         # A client that went quiet past the idle timeout, or went away: its connection is
@@ -144,6 +152,7 @@ class StoreService:
         self.idle_timeout = idle_timeout
         self.max_bytes_in_flight = max_bytes_in_flight
         self._bytes_in_flight = 0
+        self.connections = 0  # open HTTP connections (each has its thread)
         self._budget_lock = threading.Lock()
         self.store_path = store_path
         self.host = host
@@ -341,6 +350,14 @@ class StoreService:
         with self._budget_lock:
             self._bytes_in_flight -= size
 
+    def connection_opened(self) -> None:
+        with self._counts_lock:
+            self.connections += 1
+
+    def connection_closed(self) -> None:
+        with self._counts_lock:
+            self.connections -= 1
+
     def count(self, key: str) -> None:
         with self._counts_lock:
             self.request_counts[key] += 1
@@ -441,6 +458,7 @@ class StoreService:
             "otlp_grpc": self.grpc_port,
             "requests": requests,
             "bytes_in_flight": self._bytes_in_flight,
+            "connections": self.connections,
             "ingest": dict(self.writer.counts) if self.writer else {},
             "spool": dict(self.spool.counts) if self.spool else None,
         }

@@ -7,7 +7,8 @@ unique within a trace only): the same span id under another trace is another spa
 copy of a span to be stored wins; later copies, with other times or not, are counted as
 duplicates and dropped. The merge keeps the store free of duplicates without an index on
 `spans`: a stored copy of a batch's span lies within its trace's time range (the `traces` row,
-widened to its spans), so the existence check only reads the row groups of that range.
+widened to its spans), so the existence check only reads the row groups of that range: for
+a batch of new traces, the batch's own time range.
 Trace rows are keyed on `trace_id`; a trace known only from its spans gets an `inferred` row,
 which the trace's own record replaces whenever it arrives (before or after its spans).
 """
@@ -168,7 +169,13 @@ _SPAN_PROJECTION = _span_projection()
 
 
 def merge_spans(
-    cursor: Any, rows: str, starts: StartRange, *, keys: str | None = None
+    cursor: Any,
+    rows: str,
+    starts: StartRange,
+    traces: TraceRows,
+    *,
+    keys: str | None = None,
+    trace_ids: set[str] | None = None,
 ) -> tuple[int, datetime | None]:
     """Add the batch's spans the store lacks and fill `agent_name` from the parent chain (run
     after `merge_trace_rows`). Returns how many spans were added, and the earliest start of the
@@ -176,12 +183,13 @@ def merge_spans(
 
     `rows` is a relation with the span columns, each (trace_id, span_id) once (a registered
     Arrow table, a temp table or a view); `keys` one with at least trace_id, span_id and
-    started_at of the same spans (default: `rows`).
+    started_at of the same spans (default: `rows`). `traces`: what `merge_trace_rows` wrote;
+    `trace_ids`: the spans' trace ids, when the caller has them at hand (else read from `keys`).
     """
     keys = keys or rows
     added = 0
     if starts.low is not None and starts.high is not None:
-        low, high = _stored_range(cursor, keys, starts.low, starts.high)
+        low, high = _stored_range(cursor, keys, starts.low, starts.high, traces, trace_ids)
         between = f"started_at BETWEEN {_literal(low)} AND {_literal(high)}"
         added += _insert_new(cursor, rows, keys, between, "b.started_at IS NOT NULL")
     if starts.unstarted:
@@ -193,23 +201,41 @@ def merge_spans(
 
 
 def _stored_range(
-    cursor: Any, keys: str, low: datetime, high: datetime
+    cursor: Any,
+    keys: str,
+    low: datetime,
+    high: datetime,
+    traces: TraceRows,
+    trace_ids: set[str] | None,
 ) -> tuple[datetime, datetime]:
     """Where stored copies of the batch's spans can be: the batch's own start range, widened
     to the time ranges of its traces (a span sent again with new times, or its first copy
-    stored with other times), with a margin for the clocks of other hosts."""
-    row = cursor.execute(
-        f"SELECT min(started_at), max(coalesce(ended_at, started_at)), "
-        f"count(*) FILTER (WHERE started_at IS NULL) FROM traces "
-        f"WHERE trace_id IN (SELECT DISTINCT trace_id FROM {keys})"
-    ).fetchall()[0]
-    first, last, untimed = row
-    if untimed:  # a trace without times: any stored time is possible
-        return datetime.min, datetime.max
-    return (
-        min(low, first) - _CLOCK_MARGIN if first is not None else low,
-        max(high, last) + _CLOCK_MARGIN if last is not None else high,
-    )
+    stored with other times): a trace row inferred from spans spans them all, and a trace
+    record's times hold its spans (they come from the same clock). The trace rows the
+    batch's upsert wrote come back from that statement (`traces`); only traces it left alone
+    (a stored trace record, rare for spans still arriving) are looked up."""
+    first, last = traces.first, traces.last
+    if trace_ids is None:
+        trace_ids = {
+            row[0] for row in cursor.execute(f"SELECT DISTINCT trace_id FROM {keys}").fetchall()
+        }
+    missing = sorted(trace_ids - traces.ids)
+    if missing:
+        row = cursor.execute(
+            "SELECT min(started_at), max(coalesce(ended_at, started_at)), "
+            "count(*) FILTER (WHERE started_at IS NULL) FROM traces "
+            "WHERE trace_id IN (SELECT unnest(?::VARCHAR[]))",
+            [missing],
+        ).fetchall()[0]
+        if row[2]:  # a trace without times: any stored time is possible
+            return datetime.min, datetime.max
+        first, last = earliest(first, row[0]), _latest(last, row[1])
+    return (min(low, first) if first else low, max(high, last) if last else high)
+
+
+def _latest(*moments: datetime | None) -> datetime | None:
+    known = [moment for moment in moments if moment is not None]
+    return max(known) if known else None
 
 
 def _insert_new(cursor: Any, rows: str, keys: str, stored: str, batch: str) -> int:
@@ -314,12 +340,25 @@ _TRACE_ROW_UPDATE = (
 )
 
 
-def merge_trace_rows(cursor: Any, records: str | None, span_traces: str | None) -> int:
+@dataclass
+class TraceRows:
+    """The trace rows one upsert inserted or changed: their ids, how many were trace records
+    (`stored`), and the time range they cover. (A row written without a start is a new trace
+    record: no span of it was stored before, or its inferred row would have given it times.)"""
+
+    ids: set[str] = field(default_factory=set)
+    stored: int = 0
+    first: datetime | None = None
+    last: datetime | None = None
+
+
+def merge_trace_rows(cursor: Any, records: str | None, span_traces: str | None) -> TraceRows:
     """One statement for the batch's trace rows: its trace records (new rows, or replacing rows
     inferred from spans) and, for traces with spans but no record yet, an inferred row (new, or
-    widened to the new spans). Returns how many trace records were stored; the rest were
-    already there. `records` is a relation of trace records; `span_traces` one of
-    (trace_id, started_at, ended_at) per trace with spans and no record in the batch."""
+    widened to the new spans). Returns the rows written (`stored`: how many trace records were
+    stored; the rest were already there). `records` is a relation of trace records;
+    `span_traces` one of (trace_id, started_at, ended_at) per trace with spans and no record in
+    the batch."""
     parts = []
     if records:
         parts.append(f"SELECT {_TRACE_RECORD_COLUMNS_SQL}, false AS inferred FROM {records}")
@@ -328,15 +367,22 @@ def merge_trace_rows(cursor: Any, records: str | None, span_traces: str | None) 
             "SELECT trace_id, NULL, NULL, NULL, started_at, ended_at, "
             f"date_diff('microsecond', started_at, ended_at) / 1000.0, true FROM {span_traces}"
         )
+    written = TraceRows()
     if not parts:
-        return 0
+        return written
     changed = cursor.execute(
         f"INSERT INTO traces ({_TRACE_RECORD_COLUMNS_SQL}, inferred) "
         f"{' UNION ALL '.join(parts)} "
         f"ON CONFLICT (trace_id) DO UPDATE SET {_TRACE_ROW_UPDATE} WHERE traces.inferred "
-        "RETURNING inferred"
+        "RETURNING trace_id, inferred, started_at, coalesce(ended_at, started_at)"
     ).fetchall()
-    return sum(1 for (inferred,) in changed if not inferred)
+    for trace_id, inferred, started_at, ended_at in changed:
+        written.ids.add(trace_id)
+        written.stored += not inferred
+        if started_at is not None:
+            written.first = earliest(written.first, started_at)
+            written.last = _latest(written.last, ended_at)
+    return written
 
 
 def span_traces_sql(spans: str, records: str | None) -> str:
@@ -428,9 +474,16 @@ def write_prepared(cursor: Any, prepared: PreparedBatch) -> IngestResult:
         records = register(_BATCH_TRACES, prepared.traces)
         spans = register(_BATCH_SPANS, prepared.spans)
         span_traces = register(_BATCH_SPAN_TRACES, prepared.span_traces)
-        stored_traces = merge_trace_rows(cursor, records, span_traces)
+        written = merge_trace_rows(cursor, records, span_traces)
+        stored_traces = written.stored
         if spans is not None and prepared.starts is not None:
-            added_spans, changed_from = merge_spans(cursor, spans, prepared.starts)
+            import pyarrow.compute as pc
+
+            assert prepared.spans is not None
+            trace_ids = set(pc.unique(prepared.spans.column("trace_id")).to_pylist())
+            added_spans, changed_from = merge_spans(
+                cursor, spans, prepared.starts, written, trace_ids=trace_ids
+            )
     except BaseException:
         # The failed statement aborted the transaction, and DuckDB refuses the unregistering
         # until the caller rolls back: that refusal must not replace the error that matters.

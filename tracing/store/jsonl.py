@@ -258,9 +258,12 @@ def _ingest_clean_file(cursor: Any, path: Path, rollups: Rollups) -> IngestResul
 
 def _merge_file(cursor: Any, starts: StartRange, spans: int, traces: int) -> IngestResult:
     records = _FILE_TRACES if traces else None
-    stored_traces = merge_trace_rows(
+    written = merge_trace_rows(
         cursor, records, span_traces_sql(_FILE_SPANS, records) if spans else None
     )
-    added_spans, changed_from = merge_spans(cursor, _FILE_SPANS, starts) if spans else (0, None)
+    stored_traces = written.stored
+    added_spans, changed_from = (
+        merge_spans(cursor, _FILE_SPANS, starts, written) if spans else (0, None)
+    )
     duplicates = spans + traces - added_spans - stored_traces
     return IngestResult(added_spans, stored_traces, duplicates, 0, changed_from)

@@ -1,7 +1,7 @@
 """OTLP export and `agentoscope serve` ingest, side by side in one run.
 
     .venv/bin/python benchmarks/bench_otlp.py [--spans 20000] [--ingest-spans 100000] [--reps 5]
-        [--sections 123]
+        [--sections 1234] [--clients 1000]
 
 1. Export throughput: the same number of GenAI-like spans (traces of 10: an agent, 4 model calls,
    4 tool calls, a guardrail) through `OTLPProcessor` and through the OpenTelemetry SDK's
@@ -18,6 +18,11 @@
    Target: >= 50k spans/s.
 3. Caller-side cost per span (the agent's thread): JSONL alone, OTLP alone, JSONL + OTLP, run
    round-robin, median of the repetitions (the machine is shared, timings are noisy).
+4. Load: --clients (1,000) concurrent clients, each on its own connection with one 100-span
+   OTLP/HTTP request, all sent at once to a fresh `agentoscope serve` (defaults); meanwhile 100
+   concurrent `GET /health`. Reports how many were answered 2xx, the spans stored, the time to
+   the last answer, request latencies, and the health checks' slowest answer.
+   Target: every request 2xx, every span stored, every health check within 1 s.
 """
 
 from __future__ import annotations
@@ -85,9 +90,17 @@ def subprocess_endpoint(
 
 
 @contextmanager
-def serve(store: Path) -> Iterator[tuple[str, int]]:
+def serve(store: Path, *options: str) -> Iterator[tuple[str, int]]:
     port = free_port()
-    command = [str(BIN / "agentoscope"), "serve", "--store", str(store), "--http-port", str(port)]
+    command = [
+        str(BIN / "agentoscope"),
+        "serve",
+        "--store",
+        str(store),
+        "--http-port",
+        str(port),
+        *options,
+    ]
     with subprocess_endpoint(
         [*command, "--grpc-port", "-1"], f"http://127.0.0.1:{port}", "/health"
     ) as p:
@@ -492,6 +505,105 @@ def print_caller_cost(costs: dict[str, list[tuple[float, float]]], spans: int, r
     )
 
 
+# -- 4. load: a burst of concurrent clients --------------------------------------------------------
+
+
+async def _post(port: int, body: bytes) -> tuple[int, float]:
+    import asyncio
+
+    start = time.perf_counter()
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    head = (
+        "POST /v1/traces HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-protobuf\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    )
+    writer.write(head.encode() + body)
+    await writer.drain()
+    status = await reader.readline()
+    await reader.read()
+    writer.close()
+    return int(status.split()[1]), time.perf_counter() - start
+
+
+async def _health(port: int) -> tuple[int, float]:
+    import asyncio
+
+    start = time.perf_counter()
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+    await writer.drain()
+    status = await reader.readline()
+    await reader.read()
+    writer.close()
+    return int(status.split()[1]), time.perf_counter() - start
+
+
+async def _burst(port: int, bodies: list[bytes], health_checks: int) -> tuple[list, list, float]:
+    import asyncio
+
+    start = time.perf_counter()
+    posts = [asyncio.ensure_future(_post(port, body)) for body in bodies]
+    await asyncio.sleep(0.2)  # the burst is under way
+    checks = await asyncio.gather(*(_health(port) for _ in range(health_checks)))
+    answers = await asyncio.gather(*posts, return_exceptions=True)
+    return list(answers), list(checks), time.perf_counter() - start
+
+
+def load_section(workdir: Path, args: argparse.Namespace) -> None:
+    import asyncio
+
+    per_request = 100
+    requests = our_requests(args.clients * per_request, per_request)[: args.clients]
+    bodies = [body for body, _ in requests]
+    expected = sum(count for _, count in requests)
+    rows = []
+    for rep in range(args.reps):
+        with serve(workdir / f"load-{rep}.duckdb", *args.serve_option) as (url, _pid):
+            port = int(url.rsplit(":", 1)[1])
+            answers, checks, elapsed = asyncio.run(_burst(port, bodies, 100))
+            ingested = httpx.get(f"{url}/health").json()["ingest"]
+            stored = ingested["spans"] + ingested["traces"]  # a root OTel span is a trace row
+        ok = [
+            latency
+            for answer in answers
+            if isinstance(answer, tuple) and 200 <= answer[0] < 300
+            for latency in [answer[1]]
+        ]
+        failed = len(answers) - len(ok)
+        health_ok = sum(1 for status, _ in checks if status == 200)
+        latencies = sorted(ok) or [float("nan")]
+        rows.append(
+            (
+                len(ok),
+                failed,
+                stored,
+                elapsed,
+                latencies[len(latencies) // 2],
+                latencies[int(len(latencies) * 0.99) - 1],
+                health_ok,
+                max(latency for _, latency in checks),
+            )
+        )
+    print(
+        f"\n4. Load: {args.clients} concurrent clients x one {per_request}-span OTLP/HTTP request "
+        f"each (own connection), plus 100 concurrent GET /health, {args.reps} runs\n"
+    )
+    print(
+        "| run | 2xx | failed | spans stored | last answer s | p50 s | p99 s | health 200 | "
+        "slowest health s |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    for index, (ok, failed, stored, elapsed, p50, p99, health_ok, health_max) in enumerate(rows):
+        print(
+            f"| {index + 1} | {ok} | {failed} | {stored:,} | {elapsed:.2f} | {p50:.2f} | "
+            f"{p99:.2f} | {health_ok} | {health_max:.3f} |"
+        )
+    print(
+        f"\nTarget: {args.clients} of {args.clients} 2xx, {expected:,} spans "
+        "stored (span and trace rows), every health check within 1 s."
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -499,8 +611,15 @@ def main() -> None:
     parser.add_argument("--spans", type=int, default=20_000)
     parser.add_argument("--ingest-spans", type=int, default=100_000)
     parser.add_argument("--reps", type=int, default=5)
+    parser.add_argument("--clients", type=int, default=1000, help="section 4's clients")
     parser.add_argument(
-        "--sections", default="123", help="which sections to run, e.g. 2 or 13 (default 123)"
+        "--serve-option",
+        action="append",
+        default=[],
+        help="an option for section 4's `agentoscope serve` (repeatable), e.g. --serve-option=-v",
+    )
+    parser.add_argument(
+        "--sections", default="1234", help="which sections to run, e.g. 2 or 14 (default 1234)"
     )
     args = parser.parse_args()
 
@@ -515,6 +634,8 @@ def main() -> None:
             ingest_section(workdir, args)
         if costs:
             print_caller_cost(costs, args.spans, args.reps)
+        if "4" in args.sections:
+            load_section(workdir, args)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,13 @@ import os
 import sys
 from typing import Any
 
+from agentoscope.tracing.store.limits import (
+    DEFAULT_MAX_RESULT_BYTES,
+    DEFAULT_MEMORY_LIMIT,
+    DEFAULT_QUERY_TIMEOUT,
+    parse_size,
+)
+
 TOKEN_ENV = "AGENTOSCOPE_TOKEN"
 
 
@@ -41,6 +48,63 @@ def register(subparsers: Any) -> None:
         help=f"bearer token required for ingest and query (default: env {TOKEN_ENV})",
     )
     parser.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help=(
+            "a Host name HTTP clients may use besides loopback ones (repeatable; '*' for any). "
+            "Requests naming another host are refused, so web pages cannot reach serve by DNS "
+            "rebinding"
+        ),
+    )
+    parser.add_argument(
+        "--insecure",
+        action="store_true",
+        help="allow listening beyond loopback without a token (anyone reaching it reads the store)",
+    )
+    parser.add_argument(
+        "--query-timeout",
+        type=float,
+        default=DEFAULT_QUERY_TIMEOUT,
+        metavar="SECONDS",
+        help=f"stop a query after this long (default {DEFAULT_QUERY_TIMEOUT:g}; 0: no limit)",
+    )
+    parser.add_argument(
+        "--max-result-bytes",
+        default=str(DEFAULT_MAX_RESULT_BYTES),
+        metavar="SIZE",
+        help=(
+            f"refuse query results larger than this (default {DEFAULT_MAX_RESULT_BYTES // 2**20} "
+            "MiB; 500MB, 1GiB, ...; 0: no limit)"
+        ),
+    )
+    parser.add_argument(
+        "--memory-limit",
+        default=DEFAULT_MEMORY_LIMIT,
+        metavar="SIZE",
+        help=(
+            f"DuckDB's memory limit for the store, queries and writes (default "
+            f"{DEFAULT_MEMORY_LIMIT}); a query that needs more fails"
+        ),
+    )
+    parser.add_argument(
+        "--idle-timeout",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="close an HTTP connection that sends nothing for this long (default 30)",
+    )
+    parser.add_argument(
+        "--max-bytes-in-flight",
+        default="128MiB",
+        metavar="SIZE",
+        help=(
+            "OTLP request bytes taken at once (default 128MiB); requests beyond are answered "
+            "503 with Retry-After, which OTLP exporters honour"
+        ),
+    )
+    parser.add_argument(
         "--decode-workers",
         type=int,
         default=2,
@@ -59,17 +123,36 @@ def run_serve(args: argparse.Namespace) -> int:
 
     logging.getLogger("agentoscope").setLevel(logging.INFO if not args.verbose else logging.DEBUG)
     token = args.token or os.environ.get(TOKEN_ENV) or None
-    service = StoreService(
-        args.store,
-        host=args.host,
-        http_port=None if args.http_port < 0 else args.http_port,
-        grpc_port=None if args.grpc_port < 0 else args.grpc_port,
-        spool=args.spool,
-        token=token,
-        decode_workers=max(0, args.decode_workers),
-    )
+    try:
+        max_result = (
+            None
+            if args.max_result_bytes.strip() in ("0", "")
+            else parse_size(args.max_result_bytes, "--max-result-bytes")
+        )
+        service = StoreService(
+            args.store,
+            host=args.host,
+            http_port=None if args.http_port < 0 else args.http_port,
+            grpc_port=None if args.grpc_port < 0 else args.grpc_port,
+            spool=args.spool,
+            token=token,
+            decode_workers=max(0, args.decode_workers),
+            allowed_hosts=args.allow_host,
+            insecure=args.insecure,
+            query_timeout=args.query_timeout or None,
+            max_result_bytes=max_result,
+            memory_limit=args.memory_limit,
+            idle_timeout=args.idle_timeout,
+            max_bytes_in_flight=parse_size(args.max_bytes_in_flight, "--max-bytes-in-flight"),
+        )
+    except ValueError as error:  # a setting that cannot work (ServeConfigError)
+        print(f"agentoscope serve: {error}", file=sys.stderr)
+        return 2
     try:
         service.start()
+    except ValueError as error:  # --memory-limit DuckDB cannot read
+        print(f"agentoscope serve: {error}", file=sys.stderr)
+        return 2
     except StoreLockedError as error:
         print(f"agentoscope serve: {error}", file=sys.stderr)
         return 1
@@ -86,6 +169,8 @@ def run_serve(args: argparse.Namespace) -> int:
         parts.append(f"spool {service.spool_dir}")
     if token:
         parts.append("bearer token required")
+    elif service.access.exposed:
+        parts.append("NO token (--insecure)")
     print(f"agentoscope serve: ready: {'; '.join(parts)}", file=sys.stderr, flush=True)
     service.serve_forever()
     print(f"agentoscope serve: stopped: {service.health()['ingest']}", file=sys.stderr, flush=True)

@@ -282,6 +282,11 @@ def test_sql_is_read_only_and_typed_like_the_store(service: Any) -> None:
         response = httpx.post(f"{service.http_url}/v1/query", json={"sql": statement})
         assert response.status_code == 400, statement
         assert response.json()["error"]
-    assert httpx.post(f"{service.http_url}/v1/query", content=b"{").status_code == 400
+    malformed = httpx.post(
+        f"{service.http_url}/v1/query",
+        content=b"{",
+        headers={"Content-Type": "application/json"},
+    )
+    assert malformed.status_code == 400
     assert httpx.post(f"{service.http_url}/v1/query", json={"params": []}).status_code == 400
     assert len(service.query("SELECT * FROM spans")) == 1

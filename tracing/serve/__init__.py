@@ -15,11 +15,15 @@ __getattr__ = lazy_getattr(
         "WriterStopped": ".writer",
         "SpoolIngester": ".spool",
         "DecodePool": ".workers",
+        "AccessPolicy": ".access",
+        "ServeConfigError": ".access",
     },
 )
 
 __all__ = [
+    "AccessPolicy",
     "DecodePool",
+    "ServeConfigError",
     "ServiceUnavailable",
     "SpoolIngester",
     "StoreService",

@@ -25,8 +25,11 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 
 from ..otel.decode import OTLPDecodeError
 from ..store.client import ARROW_STREAM, decode_params
+from ..store.limits import QueryLimitError
 
 logger = logging.getLogger("agentoscope.serve")
+
+RETRY_AFTER_SECONDS = 1
 
 _PROTOBUF = "application/x-protobuf"
 _JSON = "application/json"
@@ -94,18 +97,32 @@ class OTLPHTTPHandler(BaseHTTPRequestHandler):
     def service(self) -> Any:
         return self.server.service  # type: ignore[attr-defined]
 
+    def setup(self) -> None:
+        super().setup()
+        self.service.connection_opened()  # finish() runs once setup() returned
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        finally:
+            self.service.connection_closed()
+
     def log_message(self, format: str, *args: Any) -> None:
         logger.debug("%s %s", self.address_string(), format % args)
 
     # -- routing -------------------------------------------------------------------------------
 
     def do_GET(self) -> None:
+        if self._refused():
+            return
         if urlsplit(self.path).path == "/health":
             self._send(200, _JSON, orjson.dumps(self.service.health()))
         else:
             self._send_text_error(404, "not found: GET /health, POST /v1/traces, POST /v1/query")
 
     def do_POST(self) -> None:
+        if self._refused():
+            return
         path = urlsplit(self.path).path
         if path == "/v1/traces":
             self._traces()
@@ -114,6 +131,24 @@ class OTLPHTTPHandler(BaseHTTPRequestHandler):
         else:
             self._discard_body()
             self._send_text_error(404, "not found: POST /v1/traces or /v1/query")
+
+    def _refused(self) -> bool:
+        """Refuse (403) a request a web page made: a foreign Host (DNS rebinding) or Origin."""
+        access = self.service.access
+        host = self.headers.get("Host")
+        if not access.host_allowed(host):
+            reason = (
+                f"Host {host!r} is not served: serve answers loopback names only, and hosts "
+                "given with --allow-host"
+            )
+        elif not access.origin_allowed(self.headers.get("Origin"), host):
+            reason = f"requests from web pages (Origin {self.headers.get('Origin')!r}) are refused"
+        else:
+            return False
+        self.service.count("refused")
+        self.close_connection = True  # the body, if any, is not read
+        self._send_json_error(403, reason)
+        return True
 
     # -- OTLP ----------------------------------------------------------------------------------
 
@@ -132,7 +167,25 @@ class OTLPHTTPHandler(BaseHTTPRequestHandler):
         counted: list[int] = []  # how many records the request decoded to, for the log
 
         try:
-            body = self._read_body()
+            length = self._content_length()
+        except BodyError as error:
+            service.count("otlp_rejected")
+            self._otlp_error(error.status, code_pb2.INVALID_ARGUMENT, str(error), as_json)
+            return
+        if not service.reserve(length):
+            # Over the bound on bytes in flight: the body is read and dropped a little at a
+            # time (so the connection stays usable), and the exporter told when to send again.
+            self._drain(length)
+            message = "serve is busy (bytes in flight at their bound): send again shortly"
+            self._otlp_error(503, code_pb2.UNAVAILABLE, message, as_json)
+            return
+        try:
+            body = self.rfile.read(length)
+        except OSError:  # the idle timeout, mid-body, or the client went away
+            service.release(length)
+            self.close_connection = True
+            return
+        try:
             # Decompressed while the writer knows this request is coming (StoreWriter.incoming).
             service.ingest_otlp(
                 lambda: decompress(body, headers.get("Content-Encoding"), service.max_body_bytes),
@@ -158,6 +211,8 @@ class OTLPHTTPHandler(BaseHTTPRequestHandler):
             message = f"could not store the spans: {error}"
             self._otlp_error(503, code_pb2.UNAVAILABLE, message, as_json)
             return
+        finally:
+            service.release(length)
         response = ExportTraceServiceResponse()
         if as_json:
             self._send(200, _JSON, json_format.MessageToJson(response).encode())
@@ -167,8 +222,8 @@ class OTLPHTTPHandler(BaseHTTPRequestHandler):
     def _otlp_error(self, status: int, code: int, message: str, as_json: bool) -> None:
         rpc_status = status_pb2.Status(code=code, message=message)
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
-        if status == 503:
-            headers["Retry-After"] = "1"
+        if status in (429, 503):
+            headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
         if as_json:
             body = json_format.MessageToJson(rpc_status).encode()
             self._send(status, _JSON, body, headers)
@@ -183,6 +238,13 @@ class OTLPHTTPHandler(BaseHTTPRequestHandler):
             self._discard_body()
             self._send_json_error(
                 401, "missing or wrong bearer token", {"WWW-Authenticate": "Bearer"}
+            )
+            return
+        media = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        if media != _JSON:
+            self._discard_body()
+            self._send_json_error(
+                415, f"POST /v1/query needs Content-Type: {_JSON} (got {media or 'none'!r})"
             )
             return
         try:
@@ -206,6 +268,10 @@ class OTLPHTTPHandler(BaseHTTPRequestHandler):
         service.count("queries")
         try:
             frame = service.query(sql, decode_params(params))
+        except QueryLimitError as error:
+            body = {"error": f"QueryLimitError: {error}", "limit": error.limit}
+            self._send(400, _JSON, orjson.dumps(body))
+            return
         except Exception as error:
             self._send_json_error(400, f"{type(error).__name__}: {error}")
             return
@@ -217,6 +283,17 @@ class OTLPHTTPHandler(BaseHTTPRequestHandler):
     # -- plumbing ------------------------------------------------------------------------------
 
     def _read_body(self) -> bytes:
+        return self.rfile.read(self._content_length())
+
+    def _drain(self, length: int) -> None:
+        while length > 0:
+            chunk = self.rfile.read(min(length, 64 * 1024))
+            if not chunk:
+                self.close_connection = True
+                return
+            length -= len(chunk)
+
+    def _content_length(self) -> int:
         length_header = self.headers.get("Content-Length")
         if length_header is None:
             self.close_connection = True
@@ -229,7 +306,7 @@ class OTLPHTTPHandler(BaseHTTPRequestHandler):
         if length < 0 or length > self.service.max_body_bytes:
             self.close_connection = True  # do not read it
             raise BodyError(413, f"body larger than {self.service.max_body_bytes} bytes")
-        return self.rfile.read(length)
+        return length
 
     def _discard_body(self) -> None:
         try:

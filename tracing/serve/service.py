@@ -4,8 +4,10 @@ It takes spans from OTLP/HTTP (`POST /v1/traces`, protobuf or JSON, gzip or defl
 (the TraceService) and a spool directory of JSONL files, and answers read-only SQL
 (`POST /v1/query`) for the dashboard and the CLI. `GET /health` says it is up and what it did.
 
-Binds 127.0.0.1 unless told otherwise. With a token, ingest and query need
-`Authorization: Bearer <token>` (HTTP header or gRPC metadata); health does not. A payload that
+Binds 127.0.0.1 unless told otherwise; beyond loopback it needs a token or `insecure=True`. No
+web page can reach it (serve/access.py): foreign `Host` and `Origin` headers are refused. With a
+token, ingest and query need `Authorization: Bearer <token>` (HTTP header or gRPC metadata, the
+scheme in any case); health does not. A payload that
 does not decode gets 400 with the reason and nothing from it is stored. An export is answered
 once its spans are committed. With `decode_workers` (the CLI's default is 2), OTLP requests
 are decoded in worker processes (serve/workers.py), so serve uses more than one core. SIGTERM (or
@@ -15,14 +17,15 @@ everything queued and closes the store.
 
 from __future__ import annotations
 
-import hmac
+import _thread
 import logging
 import os
 import signal
 import socket
+import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent import futures
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
@@ -31,6 +34,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..otel.decode import decode_request, records_from_request
+from ..store.limits import (
+    DEFAULT_MAX_RESULT_BYTES,
+    DEFAULT_MEMORY_LIMIT,
+    DEFAULT_QUERY_TIMEOUT,
+    QueryLimits,
+)
+from .access import AccessPolicy, ServeConfigError
 from .otlp_http import OTLPHTTPHandler
 from .process import serving_process
 from .spool import SpoolIngester
@@ -54,7 +64,39 @@ COMMIT_TIMEOUT = 60.0
 WRITE_THREADS = 1
 
 
-class _HTTPServerV6(ThreadingHTTPServer):
+# Connections the kernel queues before serve accepts them (socketserver's default is 5: a burst
+# of exporters then waits for SYN retries, 1 s, 3 s, 7 s..., and times out). Linux caps it at
+# net.core.somaxconn (4096 by default).
+LISTEN_BACKLOG = 1024
+# A connection that sends nothing for this long (idle keep-alive, or a client trickling its
+# request) is closed, and its thread ends.
+IDLE_TIMEOUT = 30.0
+# Bytes of OTLP request bodies being read, decoded or written at once; a request beyond it is
+# answered 503 with Retry-After (the OTLP exporters wait and send it again).
+MAX_BYTES_IN_FLIGHT = 128 * 1024 * 1024
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    request_queue_size = LISTEN_BACKLOG
+    daemon_threads = True
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        # A thread per connection, as ThreadingHTTPServer does, but started bare:
+        # `threading.Thread.start()` waits until the new thread has run, so with hundreds of
+        # connections arriving at once each accept waited for a turn on the GIL, and a health
+        # check queued behind a burst of 1,000 exporters waited seconds to be accepted.
+        _thread.start_new_thread(self.process_request_thread, (request, client_address))
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that went quiet past the idle timeout, or went away: its connection is
+        # closed, which is all there is to do (socketserver would print a traceback).
+        if isinstance(sys.exception(), OSError):
+            logger.debug("connection from %s closed: %s", client_address, sys.exception())
+            return
+        super().handle_error(request, client_address)
+
+
+class _HTTPServerV6(_HTTPServer):
     address_family = socket.AF_INET6
 
 
@@ -79,7 +121,39 @@ class StoreService:
         spool_interval: float = 0.5,
         max_body_bytes: int = MAX_BODY_BYTES,
         decode_workers: int = 0,
+        allowed_hosts: Sequence[str] = (),
+        insecure: bool = False,
+        query_timeout: float | None = DEFAULT_QUERY_TIMEOUT,
+        max_result_bytes: int | None = DEFAULT_MAX_RESULT_BYTES,
+        memory_limit: str | None = DEFAULT_MEMORY_LIMIT,
+        idle_timeout: float = IDLE_TIMEOUT,
+        max_bytes_in_flight: int = MAX_BYTES_IN_FLIGHT,
     ) -> None:
+        # Checked first: a setting that cannot work fails before anything is opened.
+        self.access = AccessPolicy(host, token, allowed_hosts, insecure)
+        try:
+            self.query_limits = QueryLimits(
+                query_timeout,
+                max_result_bytes,
+                memory_limit,
+                timeout_name="--query-timeout",
+                max_result_bytes_name="--max-result-bytes",
+                memory_limit_name="--memory-limit",
+            )
+        except ValueError as error:
+            raise ServeConfigError(str(error)) from None
+        if not idle_timeout > 0:
+            raise ServeConfigError(f"--idle-timeout must be positive, got {idle_timeout}")
+        if max_bytes_in_flight < max_body_bytes:
+            raise ServeConfigError(
+                f"--max-bytes-in-flight ({max_bytes_in_flight}) must be at least the largest "
+                f"body taken ({max_body_bytes}), or that body could never be taken"
+            )
+        self.idle_timeout = idle_timeout
+        self.max_bytes_in_flight = max_bytes_in_flight
+        self._bytes_in_flight = 0
+        self.connections = 0  # open HTTP connections (each has its thread)
+        self._budget_lock = threading.Lock()
         self.store_path = store_path
         self.host = host
         self.requested_http_port = http_port
@@ -99,7 +173,13 @@ class StoreService:
         self.http_port: int | None = None
         self.grpc_port: int | None = None
         self.started_at = time.time()
-        self.request_counts = {"otlp_requests": 0, "otlp_rejected": 0, "queries": 0}
+        self.request_counts = {
+            "otlp_requests": 0,
+            "otlp_rejected": 0,
+            "queries": 0,
+            "refused": 0,
+            "otlp_throttled": 0,
+        }
         self._counts_lock = threading.Lock()
         self._in_flight = 0
         # One request decodes at a time. Decoding is pure Python: concurrent decodes only take
@@ -122,7 +202,20 @@ class StoreService:
         from ..store.span_store import SpanStore
 
         self.store = SpanStore(self.store_path)
+        if self.access.exposed:
+            logger.warning(
+                "serve listens on %s, beyond loopback: %s",
+                self.host,
+                "a bearer token is required"
+                if self.token
+                else "WITHOUT a token (--insecure): anyone who reaches it can read every span",
+            )
         try:
+            if self.query_limits.memory_limit is not None:
+                try:
+                    self.store.memory_limit(self.query_limits.memory_limit)
+                except ValueError as error:
+                    raise ServeConfigError(f"--memory-limit: {error}") from None
             if self.decode_workers > 0:
                 from .workers import DecodePool  # pyarrow: only for a service that decodes
 
@@ -155,9 +248,10 @@ class StoreService:
         return self.spool_dir / ".agentoscope-spool-progress.json"
 
     def _start_http(self, port: int) -> None:
-        server_class = _HTTPServerV6 if ":" in self.host else ThreadingHTTPServer
-        server = server_class((self.host, port), OTLPHTTPHandler)
-        server.daemon_threads = True
+        server_class = _HTTPServerV6 if ":" in self.host else _HTTPServer
+        # The handler class carries this service's idle timeout (socket timeout per read).
+        handler = type("Handler", (OTLPHTTPHandler,), {"timeout": self.idle_timeout})
+        server = server_class((self.host, port), handler)
         server.service = self  # type: ignore[attr-defined]
         self._http = server
         self.http_port = server.server_address[1]
@@ -239,11 +333,30 @@ class StoreService:
     # -- what the receivers call ---------------------------------------------------------------
 
     def authorized(self, header: str | None) -> bool:
-        if self.token is None:
-            return True
-        if not header or not header.startswith("Bearer "):
-            return False
-        return hmac.compare_digest(header[7:].strip().encode(), self.token.encode())
+        return self.access.authorized(header)
+
+    def reserve(self, size: int) -> bool:
+        """Take `size` bytes of the in-flight budget for a request body; False (the request is
+        to be answered 503, Retry-After) when they do not fit. `release()` gives them back."""
+        with self._budget_lock:
+            fits = self._bytes_in_flight + size <= self.max_bytes_in_flight
+            if fits:
+                self._bytes_in_flight += size
+        if not fits:
+            self.count("otlp_throttled")
+        return fits
+
+    def release(self, size: int) -> None:
+        with self._budget_lock:
+            self._bytes_in_flight -= size
+
+    def connection_opened(self) -> None:
+        with self._counts_lock:
+            self.connections += 1
+
+    def connection_closed(self) -> None:
+        with self._counts_lock:
+            self.connections -= 1
 
     def count(self, key: str) -> None:
         with self._counts_lock:
@@ -329,10 +442,11 @@ class StoreService:
 
     def query(self, sql: str, params: Any = None) -> Any:
         """A read-only query, answered beside the writer (the store gives each query its own
-        DuckDB cursor, and DuckDB isolates it from the commits going on)."""
+        DuckDB cursor, and DuckDB isolates it from the commits going on), within the service's
+        limits: time, result size and the store's memory (QueryLimitError past one)."""
         if self.store is None or self._stopped:
             raise ServiceUnavailable("the store is not open")
-        return self.store.query(sql, params)
+        return self.store.query(sql, params, limits=self.query_limits)
 
     def health(self) -> dict[str, Any]:
         with self._counts_lock:
@@ -343,6 +457,8 @@ class StoreService:
             "otlp_http": self.http_port,
             "otlp_grpc": self.grpc_port,
             "requests": requests,
+            "bytes_in_flight": self._bytes_in_flight,
+            "connections": self.connections,
             "ingest": dict(self.writer.counts) if self.writer else {},
             "spool": dict(self.spool.counts) if self.spool else None,
         }

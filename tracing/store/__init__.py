@@ -23,6 +23,8 @@ __getattr__ = lazy_getattr(
         "StoreSchemaError": ".schema",
         "StoreClient": ".client",
         "StoreClientError": ".client",
+        "QueryLimits": ".limits",
+        "QueryLimitError": ".limits",
     },
 )
 
@@ -33,6 +35,8 @@ __all__ = [
     "JsonlIngestReport",
     "PreparedBatch",
     "PruneResult",
+    "QueryLimitError",
+    "QueryLimits",
     "ReadOnlyQueryError",
     "SpanStore",
     "StoreClient",

@@ -158,8 +158,8 @@ def combine_prepared(batches: list[PreparedBatch]) -> list[PreparedBatch]:
     if len(batches) < 2:
         return batches
     try:
-        spans = _concat([batch.spans for batch in batches], "span_id")
-        traces = _concat([batch.traces for batch in batches], "trace_id")
+        spans = _concat([batch.spans for batch in batches], ("trace_id", "span_id"))
+        traces = _concat([batch.traces for batch in batches], ("trace_id",))
     except (_Repeated, pa.ArrowInvalid, pa.ArrowTypeError):
         return batches
     return [
@@ -178,11 +178,19 @@ class _Repeated(Exception):
     pass
 
 
-def _concat(tables: list[pa.Table | None], key: str) -> pa.Table | None:
+def _concat(tables: list[pa.Table | None], key: tuple[str, ...]) -> pa.Table | None:
+    """The tables as one; `_Repeated` if a key (a span: trace_id and span_id) is in two."""
     present = [table for table in tables if table is not None]
     if not present:
         return None
     table = pa.concat_tables(present)
-    if len(present) > 1 and pc.count_distinct(table.column(key)).as_py() != table.num_rows:
-        raise _Repeated
+    if len(present) > 1:
+        # Two keys joined alike (ids holding "/") only make the batches go in one by one.
+        column = (
+            table.column(key[0])
+            if len(key) == 1
+            else pc.binary_join_element_wise(*(table.column(name) for name in key), "/")
+        )
+        if pc.count_distinct(column).as_py() != table.num_rows:
+            raise _Repeated
     return table

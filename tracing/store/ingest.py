@@ -2,9 +2,13 @@
 the SQL that merges it into the store.
 
 Each batch is inserted with `INSERT INTO spans SELECT ... FROM <arrow table>`, rows in arrival
-order. The merge keeps the
-store free of duplicates without an index on `spans`: a span already stored has the same
-`started_at`, so the existence check only reads the row groups of the batch's time range.
+order. A span is its `(trace_id, span_id)`, the key of `spans` (OpenTelemetry makes span ids
+unique within a trace only): the same span id under another trace is another span. The first
+copy of a span to be stored wins; later copies, with other times or not, are counted as
+duplicates and dropped. The merge keeps the store free of duplicates without an index on
+`spans`: a stored copy of a batch's span lies within its trace's time range (the `traces` row,
+widened to its spans), so the existence check only reads the row groups of that range: for
+a batch of new traces, the batch's own time range.
 Trace rows are keyed on `trace_id`; a trace known only from its spans gets an `inferred` row,
 which the trace's own record replaces whenever it arrives (before or after its spans).
 """
@@ -65,7 +69,8 @@ def earliest(*moments: datetime | None) -> datetime | None:
 
 @dataclass
 class Batch:
-    """One batch's records, split by kind, each id once (the last copy wins)."""
+    """One batch's records, split by kind, each span (trace_id, span_id) and each trace once
+    (the first copy wins, as it does against the store)."""
 
     spans: list[Mapping[str, Any]]
     traces: list[Mapping[str, Any]]
@@ -74,17 +79,19 @@ class Batch:
 
 
 def split_records(records: Iterable[Mapping[str, Any]], *, validate: bool = True) -> Batch:
-    """Split records by kind, each id once (the last copy wins). `validate=False` is for records
-    made by `span_record`/`trace_record` (a processor's own): only ids are checked for repeats."""
+    """Split records by kind, each span and trace once (the first copy wins). A span is its
+    (trace_id, span_id): OpenTelemetry makes span ids unique within a trace only.
+    `validate=False` is for records made by `span_record`/`trace_record` (a processor's own):
+    only ids are checked for repeats."""
     if not validate:
         records = records if isinstance(records, list) else list(records)
         spans = [record for record in records if record["kind"] == "span"]
         traces = [record for record in records if record["kind"] != "span"]
-        if len({span["span_id"] for span in spans}) == len(spans) and len(
+        if len({(span["trace_id"], span["span_id"]) for span in spans}) == len(spans) and len(
             {trace["trace_id"] for trace in traces}
         ) == len(traces):
             return Batch(spans, traces, 0, 0)
-    unique_spans: dict[str, Mapping[str, Any]] = {}
+    unique_spans: dict[tuple[str, str], Mapping[str, Any]] = {}
     unique_traces: dict[str, Mapping[str, Any]] = {}
     seen = rejected = 0
     for record in records:
@@ -101,9 +108,9 @@ def split_records(records: Iterable[Mapping[str, Any]], *, validate: bool = True
         ) or check_record(record) is None:
             seen += 1
             if record["kind"] == "span":
-                unique_spans[record["span_id"]] = record
+                unique_spans.setdefault((record["trace_id"], record["span_id"]), record)
             else:
-                unique_traces[record["trace_id"]] = record
+                unique_traces.setdefault(record["trace_id"], record)
             continue
         rejected += 1
         if rejected == 1:
@@ -162,20 +169,28 @@ _SPAN_PROJECTION = _span_projection()
 
 
 def merge_spans(
-    cursor: Any, rows: str, starts: StartRange, *, keys: str | None = None
+    cursor: Any,
+    rows: str,
+    starts: StartRange,
+    traces: TraceRows,
+    *,
+    keys: str | None = None,
+    trace_ids: set[str] | None = None,
 ) -> tuple[int, datetime | None]:
     """Add the batch's spans the store lacks and fill `agent_name` from the parent chain (run
     after `merge_trace_rows`). Returns how many spans were added, and the earliest start of the
     spans added or changed (None when none was).
 
-    `rows` is a relation with the span columns, each span_id once (a
-    registered Arrow table, a temp table or a view); `keys` one with at least trace_id, span_id
-    and started_at of the same spans (default: `rows`).
+    `rows` is a relation with the span columns, each (trace_id, span_id) once (a registered
+    Arrow table, a temp table or a view); `keys` one with at least trace_id, span_id and
+    started_at of the same spans (default: `rows`). `traces`: what `merge_trace_rows` wrote;
+    `trace_ids`: the spans' trace ids, when the caller has them at hand (else read from `keys`).
     """
     keys = keys or rows
     added = 0
     if starts.low is not None and starts.high is not None:
-        between = f"started_at BETWEEN {_literal(starts.low)} AND {_literal(starts.high)}"
+        low, high = _stored_range(cursor, keys, starts.low, starts.high, traces, trace_ids)
+        between = f"started_at BETWEEN {_literal(low)} AND {_literal(high)}"
         added += _insert_new(cursor, rows, keys, between, "b.started_at IS NOT NULL")
     if starts.unstarted:
         added += _insert_new(cursor, rows, keys, "started_at IS NULL", "b.started_at IS NULL")
@@ -185,20 +200,55 @@ def merge_spans(
     return added, changed_from
 
 
+def _stored_range(
+    cursor: Any,
+    keys: str,
+    low: datetime,
+    high: datetime,
+    traces: TraceRows,
+    trace_ids: set[str] | None,
+) -> tuple[datetime, datetime]:
+    """Where stored copies of the batch's spans can be: the batch's own start range, widened
+    to the time ranges of its traces (a span sent again with new times, or its first copy
+    stored with other times): a trace row inferred from spans spans them all, and a trace
+    record's times hold its spans (they come from the same clock). The trace rows the
+    batch's upsert wrote come back from that statement (`traces`); only traces it left alone
+    (a stored trace record, rare for spans still arriving) are looked up."""
+    first, last = traces.first, traces.last
+    if trace_ids is None:
+        trace_ids = {
+            row[0] for row in cursor.execute(f"SELECT DISTINCT trace_id FROM {keys}").fetchall()
+        }
+    missing = sorted(trace_ids - traces.ids)
+    if missing:
+        row = cursor.execute(
+            "SELECT min(started_at), max(coalesce(ended_at, started_at)), "
+            "count(*) FILTER (WHERE started_at IS NULL) FROM traces "
+            "WHERE trace_id IN (SELECT unnest(?::VARCHAR[]))",
+            [missing],
+        ).fetchall()[0]
+        if row[2]:  # a trace without times: any stored time is possible
+            return datetime.min, datetime.max
+        first, last = earliest(first, row[0]), _latest(last, row[1])
+    return (min(low, first) if first else low, max(high, last) if last else high)
+
+
+def _latest(*moments: datetime | None) -> datetime | None:
+    known = [moment for moment in moments if moment is not None]
+    return max(known) if known else None
+
+
 def _insert_new(cursor: Any, rows: str, keys: str, stored: str, batch: str) -> int:
-    """Insert the rows of `rows` matching `batch` whose span_id is not among the stored spans
-    matching `stored` (a filter on started_at: a span stored before has the same start)."""
-    existing = f"(SELECT span_id FROM spans WHERE {stored})"
+    """Insert the rows of `rows` matching `batch` whose (trace_id, span_id) is not among the
+    stored spans matching `stored` (a filter on started_at: where stored copies can be)."""
+    existing = f"(SELECT trace_id, span_id FROM spans WHERE {stored})"
+    same = "b.trace_id = e.trace_id AND b.span_id = e.span_id"
     found = cursor.execute(
-        f"SELECT count(*) FROM {keys} AS b SEMI JOIN {existing} AS e ON b.span_id = e.span_id"
+        f"SELECT count(*) FROM {keys} AS b SEMI JOIN {existing} AS e ON {same}"
     ).fetchall()[0][0]
     # Usually nothing is stored yet: a plain INSERT ... SELECT keeps DuckDB's bulk path (row
     # groups written as they fill); one through a join commits through the WAL, much slower.
-    source = (
-        f"{rows} AS b"
-        if not found
-        else (f"{rows} AS b ANTI JOIN {existing} AS e ON b.span_id = e.span_id")
-    )
+    source = f"{rows} AS b" if not found else f"{rows} AS b ANTI JOIN {existing} AS e ON {same}"
     return int(
         cursor.execute(
             f"INSERT INTO spans SELECT {_SPAN_PROJECTION} FROM {source} WHERE {batch}"
@@ -216,24 +266,25 @@ _FILL_FROM_ANCESTORS = """
 UPDATE spans AS s SET agent_name = found.agent FROM (
     WITH RECURSIVE
     family AS (
-        SELECT span_id, parent_id,
+        SELECT trace_id, span_id, parent_id,
                coalesce(agent_name, CASE WHEN span_type = 'agent' THEN name END) AS agent
         FROM spans
         WHERE started_at >= {since} AND trace_id IN (SELECT unnest($traces::VARCHAR[]))
     ),
-    chain(start_id, next_id, agent, depth) AS (
-        SELECT span_id, parent_id, NULL::VARCHAR, 0
+    chain(trace_id, start_id, next_id, agent, depth) AS (
+        SELECT trace_id, span_id, parent_id, NULL::VARCHAR, 0
         FROM family WHERE agent IS NULL AND parent_id IS NOT NULL
         UNION ALL
-        SELECT chain.start_id, family.parent_id, family.agent, chain.depth + 1
-        FROM chain JOIN family ON family.span_id = chain.next_id
+        SELECT chain.trace_id, chain.start_id, family.parent_id, family.agent, chain.depth + 1
+        FROM chain JOIN family
+          ON family.trace_id = chain.trace_id AND family.span_id = chain.next_id
         WHERE chain.agent IS NULL AND chain.depth < 256
     )
-    SELECT start_id, any_value(agent) AS agent FROM chain WHERE agent IS NOT NULL
-    GROUP BY start_id
+    SELECT trace_id, start_id, any_value(agent) AS agent FROM chain WHERE agent IS NOT NULL
+    GROUP BY trace_id, start_id
 ) AS found
-WHERE s.span_id = found.start_id AND s.agent_name IS NULL AND s.started_at >= {since}
-  AND s.trace_id IN (SELECT unnest($traces::VARCHAR[]))"""
+WHERE s.trace_id = found.trace_id AND s.span_id = found.start_id AND s.agent_name IS NULL
+  AND s.started_at >= {since} AND s.trace_id IN (SELECT unnest($traces::VARCHAR[]))"""
 # Spans of one trace start at or after the trace; the margin allows for clocks of other hosts.
 _CLOCK_MARGIN = timedelta(minutes=5)
 
@@ -289,12 +340,25 @@ _TRACE_ROW_UPDATE = (
 )
 
 
-def merge_trace_rows(cursor: Any, records: str | None, span_traces: str | None) -> int:
+@dataclass
+class TraceRows:
+    """The trace rows one upsert inserted or changed: their ids, how many were trace records
+    (`stored`), and the time range they cover. (A row written without a start is a new trace
+    record: no span of it was stored before, or its inferred row would have given it times.)"""
+
+    ids: set[str] = field(default_factory=set)
+    stored: int = 0
+    first: datetime | None = None
+    last: datetime | None = None
+
+
+def merge_trace_rows(cursor: Any, records: str | None, span_traces: str | None) -> TraceRows:
     """One statement for the batch's trace rows: its trace records (new rows, or replacing rows
     inferred from spans) and, for traces with spans but no record yet, an inferred row (new, or
-    widened to the new spans). Returns how many trace records were stored; the rest were
-    already there. `records` is a relation of trace records; `span_traces` one of
-    (trace_id, started_at, ended_at) per trace with spans and no record in the batch."""
+    widened to the new spans). Returns the rows written (`stored`: how many trace records were
+    stored; the rest were already there). `records` is a relation of trace records;
+    `span_traces` one of (trace_id, started_at, ended_at) per trace with spans and no record in
+    the batch."""
     parts = []
     if records:
         parts.append(f"SELECT {_TRACE_RECORD_COLUMNS_SQL}, false AS inferred FROM {records}")
@@ -303,15 +367,22 @@ def merge_trace_rows(cursor: Any, records: str | None, span_traces: str | None) 
             "SELECT trace_id, NULL, NULL, NULL, started_at, ended_at, "
             f"date_diff('microsecond', started_at, ended_at) / 1000.0, true FROM {span_traces}"
         )
+    written = TraceRows()
     if not parts:
-        return 0
+        return written
     changed = cursor.execute(
         f"INSERT INTO traces ({_TRACE_RECORD_COLUMNS_SQL}, inferred) "
         f"{' UNION ALL '.join(parts)} "
         f"ON CONFLICT (trace_id) DO UPDATE SET {_TRACE_ROW_UPDATE} WHERE traces.inferred "
-        "RETURNING inferred"
+        "RETURNING trace_id, inferred, started_at, coalesce(ended_at, started_at)"
     ).fetchall()
-    return sum(1 for (inferred,) in changed if not inferred)
+    for trace_id, inferred, started_at, ended_at in changed:
+        written.ids.add(trace_id)
+        written.stored += not inferred
+        if started_at is not None:
+            written.first = earliest(written.first, started_at)
+            written.last = _latest(written.last, ended_at)
+    return written
 
 
 def span_traces_sql(spans: str, records: str | None) -> str:
@@ -403,9 +474,16 @@ def write_prepared(cursor: Any, prepared: PreparedBatch) -> IngestResult:
         records = register(_BATCH_TRACES, prepared.traces)
         spans = register(_BATCH_SPANS, prepared.spans)
         span_traces = register(_BATCH_SPAN_TRACES, prepared.span_traces)
-        stored_traces = merge_trace_rows(cursor, records, span_traces)
+        written = merge_trace_rows(cursor, records, span_traces)
+        stored_traces = written.stored
         if spans is not None and prepared.starts is not None:
-            added_spans, changed_from = merge_spans(cursor, spans, prepared.starts)
+            import pyarrow.compute as pc
+
+            assert prepared.spans is not None
+            trace_ids = set(pc.unique(prepared.spans.column("trace_id")).to_pylist())
+            added_spans, changed_from = merge_spans(
+                cursor, spans, prepared.starts, written, trace_ids=trace_ids
+            )
     except BaseException:
         # The failed statement aborted the transaction, and DuckDB refuses the unregistering
         # until the caller rolls back: that refusal must not replace the error that matters.

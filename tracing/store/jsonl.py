@@ -49,10 +49,10 @@ _ZONED = "TRY_CAST(TRY_CAST({0} AS TIMESTAMPTZ) AS TIMESTAMP)"
 _PLAIN = "TRY_CAST({0} AS TIMESTAMP)"
 _UNUSUAL_TIME = "({0} IS NOT NULL AND NOT ends_with({0}, '+00:00'))"
 # What the line-by-line reader would refuse (tracing.schema.check_record), and the facts the
-# merge needs. Repeated span ids are looked for by their 64-bit hashes, ~40% cheaper than
-# comparing the strings: as many hashes as spans proves every id distinct, and fewer (a repeat,
-# or a hash collision, about 3 in 10^8 for a file of 1M spans) only makes the merge keep one
-# row per span_id, which is right either way.
+# merge needs. Repeated spans (trace_id, span_id) are looked for by their 64-bit hashes, ~40%
+# cheaper than comparing the strings: as many hashes as spans proves every span distinct, and
+# fewer (a repeat, or a hash collision, about 3 in 10^8 for a file of 1M spans) only makes the
+# merge keep one row per span, which is right either way.
 _FACTS = f"""
 SELECT
     count(*) FILTER (WHERE kind IS NULL OR kind NOT IN ('span', 'trace') OR v IS NULL OR v < 1
@@ -60,7 +60,7 @@ SELECT
         OR (started_at IS NOT NULL AND started IS NULL)
         OR (ended_at IS NOT NULL AND ended IS NULL)) AS invalid,
     count(*) FILTER (WHERE kind = 'span') AS spans,
-    count(DISTINCT hash(span_id)) FILTER (WHERE kind = 'span') AS span_ids,
+    count(DISTINCT hash(trace_id, span_id)) FILTER (WHERE kind = 'span') AS span_ids,
     count(*) FILTER (WHERE kind = 'trace') AS traces,
     min(started) FILTER (WHERE kind = 'span') AS low,
     max(started) FILTER (WHERE kind = 'span') AS high,
@@ -132,7 +132,12 @@ def _file_relations(repeated_spans: bool) -> list[str]:
             span_columns.append("coalesce(span_type, 'unknown') AS span_type")
         else:
             span_columns.append(name)
-    once = " QUALIFY row_number() OVER (PARTITION BY span_id) = 1" if repeated_spans else ""
+    # One copy of a span repeated within the file is kept. Staging does not keep the file's
+    # order (_insertion_order_relaxed), so which one is not specified; against the store, the
+    # copy stored first wins as everywhere.
+    once = (
+        " QUALIFY row_number() OVER (PARTITION BY trace_id, span_id) = 1" if repeated_spans else ""
+    )
     return [
         f"CREATE OR REPLACE TEMP VIEW {_FILE_SPANS} AS SELECT {', '.join(span_columns)} "
         f"FROM {_STAGED} WHERE kind = 'span'{once}",
@@ -253,9 +258,12 @@ def _ingest_clean_file(cursor: Any, path: Path, rollups: Rollups) -> IngestResul
 
 def _merge_file(cursor: Any, starts: StartRange, spans: int, traces: int) -> IngestResult:
     records = _FILE_TRACES if traces else None
-    stored_traces = merge_trace_rows(
+    written = merge_trace_rows(
         cursor, records, span_traces_sql(_FILE_SPANS, records) if spans else None
     )
-    added_spans, changed_from = merge_spans(cursor, _FILE_SPANS, starts) if spans else (0, None)
+    stored_traces = written.stored
+    added_spans, changed_from = (
+        merge_spans(cursor, _FILE_SPANS, starts, written) if spans else (0, None)
+    )
     duplicates = spans + traces - added_spans - stored_traces
     return IngestResult(added_spans, stored_traces, duplicates, 0, changed_from)

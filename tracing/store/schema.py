@@ -106,6 +106,22 @@ VIEWS: dict[str, str] = {
 }
 
 
+# Stores written before migration 3 de-duplicated spans by span_id within the batch's time range
+# only: a span sent again with other times was stored twice (and a span whose id another trace
+# had used was dropped, which no migration can bring back). Keep each span's first copy.
+_REPEATED = "_agentoscope_repeated_spans"
+_ONE_ROW_PER_SPAN = (
+    f"CREATE TEMP TABLE {_REPEATED} AS SELECT id FROM ("
+    "SELECT rowid AS id, row_number() OVER (PARTITION BY trace_id, span_id ORDER BY rowid) AS copy "
+    "FROM spans) WHERE copy > 1",
+    f"DELETE FROM spans WHERE rowid IN (SELECT id FROM {_REPEATED})",
+    f"DELETE FROM agent_days WHERE EXISTS (SELECT 1 FROM {_REPEATED})",
+    "UPDATE rollups SET complete_until = NULL WHERE name = 'agent_days' "
+    f"AND EXISTS (SELECT 1 FROM {_REPEATED})",
+    f"DROP TABLE {_REPEATED}",
+)
+
+
 @dataclass(frozen=True)
 class Migration:
     version: int
@@ -129,6 +145,12 @@ MIGRATIONS: tuple[Migration, ...] = (
         "agent_days: agent runs, failed runs and failing spans per day and agent, kept by the "
         "writer for every day before rollups.complete_until",
         MIGRATION_STATEMENTS,
+    ),
+    Migration(
+        3,
+        "a span is (trace_id, span_id): copies of a span stored more than once (sent again "
+        "with other times) are removed, the first stored kept; agent_days is rebuilt if any was",
+        _ONE_ROW_PER_SPAN,
     ),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version

@@ -16,6 +16,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import duckdb
+
 from ..clock import utc_naive
 from ..schema import MalformedLine
 from .connection import (
@@ -32,6 +34,7 @@ from .ingest import (
     write_prepared,
 )
 from .jsonl import JsonlIngestReport, ingest_file, jsonl_files
+from .limits import QueryLimits, run_limited
 from .rollup import transaction, write_transaction
 from .schema import (
     SCHEMA_VERSION,
@@ -161,6 +164,19 @@ class SpanStore:
             row = self._cursor.execute("SELECT current_setting('threads')").fetchone()
         return int(row[0]) if row else 0
 
+    def memory_limit(self, limit: str | None = None) -> str:
+        """DuckDB's memory limit for this store file in this process (queries and writes), after
+        setting it to `limit` (`"2GB"`, `"500MB"`) if given. Queries that need more fail."""
+        database = self._open_database()
+        with database.write_lock:
+            if limit is not None:
+                try:
+                    self._cursor.execute("SET memory_limit = ?", [str(limit)])
+                except duckdb.Error as error:
+                    raise ValueError(f"memory limit {limit!r}: {error}") from None
+            row = self._cursor.execute("SELECT current_setting('memory_limit')").fetchone()
+        return str(row[0]) if row else ""
+
     @property
     def schema_version(self) -> int:
         self._open_database()
@@ -262,11 +278,22 @@ class SpanStore:
     # -- reading ----------------------------------------------------------------------------------
 
     def query(
-        self, sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None
+        self,
+        sql: str,
+        params: Sequence[Any] | Mapping[str, Any] | None = None,
+        *,
+        limits: QueryLimits | None = None,
     ) -> pd.DataFrame:
         """Run one read-only SELECT and return a DataFrame. Values go in `params` (a list for
         `?`, a dict for `$name`), never into the SQL text. Anything but a read is refused with
-        ReadOnlyQueryError."""
+        ReadOnlyQueryError. With `limits` (time, result size), a query past one is stopped with
+        QueryLimitError."""
+        if limits is not None:
+            return self._run_select(
+                sql,
+                params,
+                lambda cursor, sql, params: run_limited(cursor, sql, params, limits),
+            )
         return self._run_select(
             sql, params, lambda cursor, sql, params: cursor.execute(sql, params).df()
         )

@@ -19,7 +19,10 @@ from .exceptions import UserError
 from .hosted_tool_types import image_generation_config, normalize_shell_environment
 from .run_context import RunContextWrapper
 
-_APPROVAL_HINT = "human approval of tool calls is not available in this runtime yet"
+_APPROVAL_HINT = (
+    "pausing a run for approval (RunState) covers function tools and Agent.as_tool only, not "
+    "this tool yet"
+)
 
 
 def _config_of(tool_config: Any, expected_type: str, cls_name: str) -> dict[str, Any]:
@@ -89,7 +92,7 @@ class HostedMCPTool:
     """A remote MCP server the provider calls for the model. `tool_config` is the API's `mcp`
     tool param (`server_label`, `server_url` or `connector_id`, `require_approval`, ...).
     When the server asks for approval, `on_approval_request` decides; without it such a
-    request fails the run with a UserError (pausing a run for a person is not available yet)."""
+    request fails the run with a UserError (RunState approvals cover function tools only)."""
 
     tool_config: dict[str, Any]
     on_approval_request: MCPToolApprovalFunction | None = None

@@ -54,9 +54,9 @@ UNSET: Any = _Unset()
 """`failure_error_function` left unset: the agent's `mcp_config` (or the default) decides."""
 
 _APPROVAL_HINT = (
-    "human approval of tool calls is not available in this runtime yet; leave require_approval "
-    "unset (or 'never') and filter out the tools that must not run without a person's consent "
-    "with tool_filter"
+    "pausing a run for approval (RunState) covers function tools only, not MCP tools yet; "
+    "leave require_approval unset (or 'never') and filter out the tools that must not run "
+    "without a person's consent with tool_filter"
 )
 
 

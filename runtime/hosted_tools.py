@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, NotRequired
+from typing import Any, Literal
 
 from typing_extensions import TypedDict
 
@@ -77,9 +77,14 @@ class MCPToolApprovalRequest:
     """The `mcp_approval_request` output item (server_label, name, arguments)."""
 
 
-class MCPToolApprovalFunctionResult(TypedDict):
+class _MCPToolApprovalDecision(TypedDict):
     approve: bool
-    reason: NotRequired[str]
+
+
+# `reason` is optional through `total=False`: under `from __future__ import annotations` a
+# `NotRequired[...]` annotation is a string the TypedDict machinery cannot see through.
+class MCPToolApprovalFunctionResult(_MCPToolApprovalDecision, total=False):
+    reason: str
     """Why, when rejected (the model sees it)."""
 
 

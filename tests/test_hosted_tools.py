@@ -609,3 +609,10 @@ def test_bad_tool_configs_are_refused() -> None:
         ShellTool(executor=lambda request: "", needs_approval=True)
     with pytest.raises(UserError, match="custom_data_extractor"):
         ComputerTool(SyncComputer(), custom_data_extractor=lambda context: None)
+
+
+def test_an_approval_result_needs_only_approve() -> None:
+    from agentoscope.runtime.hosted_tools import MCPToolApprovalFunctionResult
+
+    assert MCPToolApprovalFunctionResult.__required_keys__ == frozenset({"approve"})
+    assert MCPToolApprovalFunctionResult.__optional_keys__ == frozenset({"reason"})

@@ -29,7 +29,7 @@ from openinference.semconv.trace import SpanAttributes
 from ..clock import ns_from_iso
 from ..schema import MODEL_SPAN_TYPES, SPAN_RECORD_FIELDS
 from .genai_messages import to_genai_messages
-from .openinference import SPAN_KIND, model_content, set_value, span_kind
+from .openinference_attrs import SPAN_KIND, model_content, set_value, span_kind
 from .run_io import RunIO
 
 # Our keys. `agentoscope.record` (the record's own fields, JSON) always comes first and

@@ -5,6 +5,7 @@ a root CHAIN as the run, and a handoff made as a tool call as a handoff."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pandas as pd
@@ -48,6 +49,8 @@ OPENINFERENCE_CHILDREN: list[tuple[str, dict[str, Any], tuple[Any, ...]]] = [
         {
             KIND: Kind.LLM.value,
             SpanAttributes.LLM_MODEL_NAME: "gpt-4o",
+            SpanAttributes.INPUT_VALUE: "Summarise the forecast",
+            SpanAttributes.OUTPUT_VALUE: "Rain, then sun.",
             SpanAttributes.LLM_TOKEN_COUNT_PROMPT: 100,
             SpanAttributes.LLM_TOKEN_COUNT_COMPLETION: 20,
         },
@@ -55,7 +58,12 @@ OPENINFERENCE_CHILDREN: list[tuple[str, dict[str, Any], tuple[Any, ...]]] = [
     ),
     (
         "get_weather",
-        {KIND: Kind.TOOL.value, SpanAttributes.TOOL_NAME: "get_weather"},
+        {
+            KIND: Kind.TOOL.value,
+            SpanAttributes.TOOL_NAME: "get_weather",
+            SpanAttributes.INPUT_VALUE: '{"city": "Lisbon"}',
+            SpanAttributes.OUTPUT_VALUE: "18C, light rain",
+        },
         ("function", "get_weather", None, None, None, None),
     ),
     ("lookup_order", {KIND: Kind.TOOL.value}, ("function", "lookup_order", None, None, None, None)),
@@ -135,7 +143,13 @@ def stored(tmp_path_factory: pytest.TempPathFactory) -> dict[str, pd.DataFrame]:
         return {
             "spans": service.query("SELECT * FROM spans"),
             "handoffs": service.query("SELECT * FROM handoffs ORDER BY to_agent"),
-            "tool_calls": service.query("SELECT tool_name FROM tool_calls ORDER BY tool_name"),
+            "tool_calls": service.query(
+                "SELECT tool_name, input, output FROM tool_calls ORDER BY tool_name"
+            ),
+            "generations": service.query(
+                "SELECT model, input::VARCHAR AS input, output::VARCHAR AS output "
+                "FROM generations ORDER BY model"
+            ),
             "usage": service.query(
                 "SELECT model, sum(input_tokens) AS input_tokens FROM token_usage GROUP BY model"
             ),
@@ -192,3 +206,16 @@ def test_every_model_call_counts_in_token_usage(stored: dict[str, pd.DataFrame])
         "whisper-1": 5,
     }
     assert "vector search" in set(stored["tool_calls"]["tool_name"])
+
+
+def test_their_inputs_and_outputs_show_in_the_views(stored: dict[str, pd.DataFrame]) -> None:
+    tools = stored["tool_calls"].set_index("tool_name")
+    assert (tools.loc["get_weather"]["input"], tools.loc["get_weather"]["output"]) == (
+        '{"city": "Lisbon"}',
+        "18C, light rain",
+    )
+    generations = stored["generations"].set_index("model")
+    assert json.loads(generations.loc["gpt-4o"]["input"]) == "Summarise the forecast"
+    assert json.loads(generations.loc["gpt-4o"]["output"]) == "Rain, then sun."
+    # Nothing captured, nothing made up.
+    assert _value(generations.loc["gpt-4o-mini"]["input"]) is None

@@ -91,6 +91,18 @@ _MODEL_KEYS = (
 )
 _TOOL_NAME_KEYS = ("gen_ai.tool.name", SpanAttributes.TOOL_NAME)
 _AGENT_NAME_KEYS = ("gen_ai.agent.name", SpanAttributes.AGENT_NAME)
+# Where a foreign model or tool call carries its input and output (sent only when its app
+# captures content): (input keys, output keys), first present wins.
+_CONTENT_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "generation": (
+        ("gen_ai.input.messages", SpanAttributes.INPUT_VALUE),
+        ("gen_ai.output.messages", SpanAttributes.OUTPUT_VALUE),
+    ),
+    "function": (
+        ("gen_ai.tool.call.arguments", SpanAttributes.INPUT_VALUE),
+        ("gen_ai.tool.call.result", SpanAttributes.OUTPUT_VALUE),
+    ),
+}
 # How handoffs show up as tool calls: the SDK's default handoff tool name, and the span name
 # OpenInference's openai-agents instrumentation gives a handoff span.
 _HANDOFF_PREFIXES = ("transfer_to_", "handoff to ")
@@ -267,6 +279,14 @@ def _foreign_data(
     span_type: str, attrs: Mapping[str, Any], name: str, otel: dict[str, Any]
 ) -> dict[str, Any]:
     data: dict[str, Any] = {"type": span_type, "otel": otel}
+    content_keys = _CONTENT_KEYS.get(span_type)
+    if content_keys is not None:
+        # Their content where our spans keep it, so the generations and tool_calls views and
+        # the dashboard show it; taken from the cleaned attributes (secrets masked, cut).
+        for field_name, keys in zip(("input", "output"), content_keys, strict=True):
+            value = _str_attr(otel["attributes"], *keys)
+            if value is not None:
+                data[field_name] = value
     if span_type == "handoff":
         # The shape of our handoff spans, so the handoffs view reads from and to.
         data["from_agent"] = clean(_str_attr(attrs, *_AGENT_NAME_KEYS), 512)

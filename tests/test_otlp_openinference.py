@@ -31,6 +31,7 @@ from agentoscope.runtime import (
     input_guardrail,
 )
 from agentoscope.runtime.models import ScriptedModel, ScriptedTurn, text_message, tool_call
+from agentoscope.tracing.otel.run_io import MAX_OPEN_TRACES, RunIO
 from agentoscope.tracing.processors.otlp import OTLPProcessor
 from support.otlp_sink import ReceivedSpan, otlp_sink
 
@@ -246,3 +247,21 @@ def test_the_global_data_policy_off_keeps_run_input_and_output_home() -> None:
     spans = _exported(capture_content=True)
     assert _user_text_in(spans) == []
     assert _content_keys(spans) == []
+
+
+def test_workflow_io_comes_from_top_level_agents_and_is_bounded() -> None:
+    run_io = RunIO()
+
+    def agent(trace: str, parent: str | None, **data: Any) -> dict[str, Any]:
+        return {"trace_id": trace, "span_type": "agent", "parent_id": parent, "data": data}
+
+    run_io.observe(agent("t1", None, input="first question"))
+    run_io.observe(agent("t1", "span_tool", input="tool input", output="tool answer"))  # nested
+    run_io.observe(agent("t1", None, input="ignored: not the first", output="answer one"))
+    run_io.observe(agent("t1", None, output="final answer"))
+    assert run_io.take("t1") == ("first question", "final answer")
+    assert run_io.take("t1") == (None, None)  # forgotten once the root took it
+    for number in range(MAX_OPEN_TRACES + 1):
+        run_io.observe(agent(f"open{number}", None, input="q"))
+    assert run_io.take("open0") == (None, None)  # the oldest unfinished trace went first
+    assert run_io.take(f"open{MAX_OPEN_TRACES}") == ("q", None)

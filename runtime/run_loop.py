@@ -33,7 +33,13 @@ from .run_context import RunContextWrapper
 from .run_guardrails import run_input_guardrails, run_output_guardrails
 from .run_resume import state_from_loop
 from .run_state import PendingTurn
-from .run_tracing import model_tracing, set_span_error, start_agent_span, trace_for_run
+from .run_tracing import (
+    model_tracing,
+    record_run_io,
+    set_span_error,
+    start_agent_span,
+    trace_for_run,
+)
 from .settings_check import check_run_inputs
 from .stream_events import AgentUpdatedStreamEvent
 from .tool import FunctionToolResult
@@ -121,6 +127,7 @@ class AgentRunLoop:
         self.output_guardrail_results: list[OutputGuardrailResult] = []
         self.current_turn = 0
         self.agent_span: Span[Any] | None = None
+        self._input_traced = False
         self.agents_that_used_tools: set[int] = set()
         self._model_cache: dict[int, Model] = {}
         self._handoff_cache: dict[int, Handoff] = {}
@@ -238,6 +245,7 @@ class AgentRunLoop:
                 self.agent_span,
                 self.output_guardrail_results,
             )
+        record_run_io(self.agent_span, self.tracing, output=outcome)
         await self.hooks.on_agent_end(self.context, agent, outcome)
         if agent.hooks is not None:
             await agent.hooks.on_end(self.context, agent, outcome)
@@ -246,6 +254,11 @@ class AgentRunLoop:
     async def _enter_agent(self, agent: Agent[Any]) -> None:
         schema = get_output_schema(agent)
         self.agent_span = start_agent_span(agent.name, schema.name() if schema else "str")
+        if agent is self.starting_agent and not self._input_traced:
+            # The run's input, on the first agent's span only: a handed-off agent continues
+            # the same conversation rather than receiving a new input.
+            record_run_io(self.agent_span, self.tracing, input=self.original_input)
+            self._input_traced = True
         if self.emit is not None:
             self.emit(AgentUpdatedStreamEvent(new_agent=agent))
         if self.streaming is not None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic_core import to_jsonable_python
+
 from agentoscope.tracing import NoOpTrace, Span, Trace, agent_span, get_current_trace, trace
 
 from .models.interface import ModelTracing
@@ -41,6 +43,20 @@ def start_agent_span(name: str, output_type: str) -> Span[Any]:
     span = agent_span(name=name, output_type=output_type)
     span.start(mark_as_current=True)
     return span
+
+
+def record_run_io(span: Span[Any] | None, tracing: ModelTracing, **values: Any) -> None:
+    """Put the run's `input` or final `output` on an agent span, as JSON values, when the run
+    traces sensitive data (never otherwise): OTLP export shows them on the agent and workflow
+    spans (`input.value`/`output.value`)."""
+    if span is None or not tracing.include_data():
+        return
+    for key, value in values.items():
+        try:
+            value = to_jsonable_python(value)
+        except Exception:  # a value pydantic cannot serialize: its text is still worth seeing
+            value = str(value)
+        setattr(span.span_data, key, value)
 
 
 def set_span_error(span: Span[Any] | None, message: str, error_type: str, **data: Any) -> None:

@@ -2,27 +2,33 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from openinference.semconv.trace import OpenInferenceSpanKindValues, SpanAttributes
 
-from support.serve import running_service, wait_until
+from support.otlp_sink import otlp_sink
+from support.serve import free_port, running_service, wait_until
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
-def _run(script: str, *args: str, cwd: Path) -> str:
+def _run(
+    script: str, *args: str, cwd: Path, env: dict[str, str] | None = None, status: int = 0
+) -> str:
     completed = subprocess.run(
         [sys.executable, str(EXAMPLES / script), *args],
         cwd=cwd,
         capture_output=True,
         text=True,
         timeout=180,
+        env={**os.environ, **(env or {})},
     )
-    assert completed.returncode == 0, completed.stderr
-    return completed.stdout
+    assert completed.returncode == status, completed.stderr
+    return completed.stdout + completed.stderr
 
 
 @pytest.mark.slow
@@ -49,3 +55,23 @@ def test_send_otlp_example_reaches_serve(tmp_path: Path) -> None:
         )
         counts = service.store.query(count_sql)
         assert counts["spans"][0] == 3 * 4  # agent, 2 generations, 1 function per run
+
+
+@pytest.mark.slow
+def test_phoenix_example_sends_an_openinference_trace(tmp_path: Path) -> None:
+    with otlp_sink() as sink:
+        base_url = sink.endpoint.removesuffix("/v1/traces")
+        out = _run("phoenix.py", cwd=tmp_path, env={"PHOENIX_COLLECTOR_ENDPOINT": base_url})
+        spans = list(sink.spans)
+    assert "arrives Thursday" in out and "sent 9 spans" in out
+    kinds = {span.name: span.attributes[SpanAttributes.OPENINFERENCE_SPAN_KIND] for span in spans}
+    assert kinds["invoke_agent Shipping agent"] == OpenInferenceSpanKindValues.AGENT.value
+    root = next(span for span in spans if not span.parent_span_id)
+    assert root.attributes[SpanAttributes.INPUT_VALUE] == "Where is my order A-1042?"
+    assert "arrives Thursday" in root.attributes[SpanAttributes.OUTPUT_VALUE]
+
+
+def test_phoenix_example_says_when_no_phoenix_listens(tmp_path: Path) -> None:
+    endpoint = f"http://127.0.0.1:{free_port()}"
+    out = _run("phoenix.py", "--endpoint", endpoint, cwd=tmp_path, status=2)
+    assert f"No Phoenix at {endpoint}/v1/traces" in out and "phoenix serve" in out

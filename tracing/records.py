@@ -24,6 +24,7 @@ from .sensitive import DataPolicy, clean_fast, clean_text, get_data_policy
 from .validate import checked_count, checked_id, checked_times, warn
 
 _SENSITIVE_FIELDS: dict[str, tuple[str, ...]] = {
+    "agent": ("input", "output"),
     "generation": ("input", "output"),
     "function": ("input", "output"),
     "speech_group": ("input",),

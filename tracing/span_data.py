@@ -1,8 +1,10 @@
 """Span data: one class per span type, with the official SDK's `type` strings and `export()` shapes.
 
-Two additions that the SDK does not export are emitted only when set, so SDK-shaped consumers see
-the same dicts: `FunctionSpanData.call_id` (the model's tool call id) and `GuardrailSpanData.source`
-(input, output, tool_input or tool_output).
+Additions that the SDK does not export are emitted only when set, so SDK-shaped consumers see the
+same dicts: `FunctionSpanData.call_id` (the model's tool call id), `GuardrailSpanData.source`
+(input, output, tool_input or tool_output), and `AgentSpanData.input`/`output` (the run's input on
+the first agent, the final output on the agent that gave it; set by the runtime only with
+sensitive data on, and removed from records when it is off).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ class SpanData(abc.ABC):
 
 
 class AgentSpanData(SpanData):
-    __slots__ = ("handoffs", "metadata", "name", "output_type", "tools")
+    __slots__ = ("handoffs", "input", "metadata", "name", "output", "output_type", "tools")
 
     def __init__(
         self,
@@ -41,19 +43,26 @@ class AgentSpanData(SpanData):
         self.tools = tools
         self.output_type = output_type
         self.metadata = metadata
+        self.input: Any = None
+        self.output: Any = None
 
     @property
     def type(self) -> str:
         return "agent"
 
     def export(self) -> dict[str, Any]:
-        return {
+        exported: dict[str, Any] = {
             "type": "agent",
             "name": self.name,
             "handoffs": self.handoffs,
             "tools": self.tools,
             "output_type": self.output_type,
         }
+        if self.input is not None:
+            exported["input"] = self.input
+        if self.output is not None:
+            exported["output"] = self.output
+        return exported
 
 
 class TaskSpanData(SpanData):

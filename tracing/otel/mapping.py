@@ -24,10 +24,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
+from openinference.semconv.trace import SpanAttributes
 
 from ..clock import ns_from_iso
 from ..schema import MODEL_SPAN_TYPES, SPAN_RECORD_FIELDS
 from .genai_messages import to_genai_messages
+from .openinference_attrs import SPAN_KIND, model_content, set_value, span_kind
+from .run_io import RunIO
 
 # Our keys. `agentoscope.record` (the record's own fields, JSON) always comes first and
 # `agentoscope.data` (the span data, JSON) second, so `serve` can read a span of ours without
@@ -49,7 +52,7 @@ RECORD_BLOB_FIELDS = tuple(
 TRACE_BLOB_FIELDS = ("kind", "workflow_name", "group_id", "metadata")
 
 OP = "gen_ai.operation.name"
-OI_KIND = "openinference.span.kind"
+OI_KIND = SPAN_KIND
 PROVIDER = "openai"
 
 _CANONICAL_TRACE_ID = re.compile(r"trace_[0-9a-f]{32}")
@@ -57,22 +60,13 @@ _FROM_OTEL_SPAN_ID = re.compile(r"span_00000000([0-9a-f]{16})")
 
 # Content fields of each span type's data: sent only when content capture is on.
 CONTENT_FIELDS: dict[str, tuple[str, ...]] = {
+    "agent": ("input", "output"),
     "generation": ("input", "output"),
     "response": ("input", "output"),
     "function": ("input", "output"),
     "transcription": ("output",),
     "speech": ("input",),
     "speech_group": ("input",),
-}
-_OI_KIND = {
-    "agent": "AGENT",
-    "generation": "LLM",
-    "response": "LLM",
-    "transcription": "LLM",
-    "speech": "LLM",
-    "function": "TOOL",
-    "handoff": "TOOL",
-    "guardrail": "GUARDRAIL",
 }
 _CLIENT_TYPES = frozenset({"generation", "response", "transcription", "speech", "mcp_tools"})
 _REQUEST_PARAMS = {
@@ -224,11 +218,19 @@ def _span_name(span_type: str, record: Mapping[str, Any], data: Mapping[str, Any
 
 def _usage_attributes(record: Mapping[str, Any], attributes: dict[str, Any]) -> None:
     pairs = (
-        ("input_tokens", "gen_ai.usage.input_tokens", "llm.token_count.prompt"),
-        ("output_tokens", "gen_ai.usage.output_tokens", "llm.token_count.completion"),
-        ("cached_input_tokens", "gen_ai.usage.cache_read.input_tokens", None),
-        ("reasoning_tokens", "gen_ai.usage.reasoning.output_tokens", None),
-        ("total_tokens", None, "llm.token_count.total"),
+        ("input_tokens", "gen_ai.usage.input_tokens", SpanAttributes.LLM_TOKEN_COUNT_PROMPT),
+        ("output_tokens", "gen_ai.usage.output_tokens", SpanAttributes.LLM_TOKEN_COUNT_COMPLETION),
+        (
+            "cached_input_tokens",
+            "gen_ai.usage.cache_read.input_tokens",
+            SpanAttributes.LLM_TOKEN_COUNT_PROMPT_DETAILS_CACHE_READ,
+        ),
+        (
+            "reasoning_tokens",
+            "gen_ai.usage.reasoning.output_tokens",
+            SpanAttributes.LLM_TOKEN_COUNT_COMPLETION_DETAILS_REASONING,
+        ),
+        ("total_tokens", None, SpanAttributes.LLM_TOKEN_COUNT_TOTAL),
     )
     for field_name, genai_key, openinference_key in pairs:
         value = record.get(field_name)
@@ -236,12 +238,7 @@ def _usage_attributes(record: Mapping[str, Any], attributes: dict[str, Any]) -> 
             continue
         if genai_key:
             attributes[genai_key] = value
-        if openinference_key:
-            attributes[openinference_key] = value
-    if record.get("cached_input_tokens") is not None:
-        attributes["llm.token_count.prompt_details.cache_read"] = record["cached_input_tokens"]
-    if record.get("reasoning_tokens") is not None:
-        attributes["llm.token_count.completion_details.reasoning"] = record["reasoning_tokens"]
+        attributes[openinference_key] = value
 
 
 def _model_attributes(
@@ -251,15 +248,20 @@ def _model_attributes(
     model = record.get("model")
     if model is not None:
         attrs["gen_ai.request.model"] = model
-        attrs["llm.model_name"] = model
-    attrs["llm.provider"] = PROVIDER
-    attrs["llm.system"] = PROVIDER
+        attrs[SpanAttributes.LLM_MODEL_NAME] = model
+    attrs[SpanAttributes.LLM_PROVIDER] = PROVIDER
+    attrs[SpanAttributes.LLM_SYSTEM] = PROVIDER
     config = data.get("model_config")
     if isinstance(config, Mapping):
+        # The numeric settings only: they are never user text, whatever the content switch.
+        parameters: dict[str, Any] = {}
         for key, attribute in _REQUEST_PARAMS.items():
             value = config.get(key)
             if isinstance(value, int | float) and not isinstance(value, bool):
                 attrs[attribute] = value
+                parameters[key] = value
+        if parameters:
+            attrs[SpanAttributes.LLM_INVOCATION_PARAMETERS] = _json(parameters)
         stop = config.get("stop")
         if isinstance(stop, str):
             attrs["gen_ai.request.stop_sequences"] = [stop]
@@ -279,15 +281,19 @@ def _content_attributes(span_type: str, data: Mapping[str, Any], attrs: dict[str
             attrs["gen_ai.input.messages"] = _json(to_genai_messages(data["input"], "user"))
         if data.get("output") is not None:
             attrs["gen_ai.output.messages"] = _json(to_genai_messages(data["output"], "assistant"))
+        model_content(data, attrs)
     elif span_type == "function":
         _set(attrs, "gen_ai.tool.call.arguments", data.get("input"))
         _set(attrs, "gen_ai.tool.call.result", data.get("output"))
-        _set(attrs, "input.value", data.get("input"))
-        _set(attrs, "output.value", data.get("output"))
+        set_value(attrs, "input", data.get("input"))
+        set_value(attrs, "output", data.get("output"))
+    elif span_type == "agent":
+        set_value(attrs, "input", data.get("input"))
+        set_value(attrs, "output", data.get("output"))
     elif span_type == "transcription":
-        _set(attrs, "output.value", data.get("output"))
+        set_value(attrs, "output", data.get("output"))
     elif span_type in ("speech", "speech_group"):
-        _set(attrs, "input.value", data.get("input"))
+        set_value(attrs, "input", data.get("input"))
 
 
 def _type_attributes(
@@ -310,9 +316,9 @@ def _type_attributes(
     elif span_type == "agent":
         attrs[OP] = "invoke_agent"
         attrs["gen_ai.provider.name"] = PROVIDER
-        _set(attrs, "agent.name", data.get("name"))
-        _set(attrs, "graph.node.id", data.get("name"))
-        if data.get("output_type"):
+        _set(attrs, SpanAttributes.AGENT_NAME, data.get("name"))
+        _set(attrs, SpanAttributes.GRAPH_NODE_ID, data.get("name"))
+        if data.get("output_type") not in (None, "", "str"):
             attrs["gen_ai.output.type"] = "json"
             attrs["agentoscope.agent.output_type"] = str(data["output_type"])
         for key in ("tools", "handoffs"):
@@ -322,7 +328,7 @@ def _type_attributes(
     elif span_type == "function":
         attrs[OP] = "execute_tool"
         _set(attrs, "gen_ai.tool.name", record.get("tool_name"))
-        _set(attrs, "tool.name", record.get("tool_name"))
+        _set(attrs, SpanAttributes.TOOL_NAME, record.get("tool_name"))
         attrs["gen_ai.tool.type"] = "extension" if data.get("mcp_data") else "function"
         _set(attrs, "gen_ai.tool.call.id", data.get("call_id"))
         mcp_data = data.get("mcp_data")
@@ -343,12 +349,15 @@ def _type_attributes(
             result["gen_ai.guardrail.source"] = str(data["source"])
         attrs.update(result)
         events.append(("gen_ai.guardrail.result", end_ns, dict(result)))
+        # The verdict, not the checked text: sent whatever the content switch says.
+        set_value(attrs, "output", {"tripwire_triggered": bool(data.get("triggered"))})
     elif span_type == "handoff":
         attrs[OP] = "handoff"
         _set(attrs, "agentoscope.handoff.from_agent", data.get("from_agent"))
         _set(attrs, "agentoscope.handoff.to_agent", data.get("to_agent"))
-        _set(attrs, "input.value", data.get("from_agent"))
-        _set(attrs, "output.value", data.get("to_agent"))
+        # Agent names, not user text: the handoff reads "from -> to" in any OpenInference viewer.
+        set_value(attrs, "input", data.get("from_agent"))
+        set_value(attrs, "output", data.get("to_agent"))
     elif span_type == "mcp_tools":
         attrs["mcp.method.name"] = "tools/list"
         _set(attrs, "agentoscope.mcp.server", data.get("server"))
@@ -390,7 +399,7 @@ def otel_span_from_record(record: Mapping[str, Any], capture_content: bool = Fal
         attrs[A_PARENT_ID] = str(parent_id)
     attrs[A_SPAN_TYPE] = span_type
     _set(attrs, "gen_ai.agent.name", record.get("agent_name"))
-    attrs[OI_KIND] = _OI_KIND.get(span_type, "CHAIN")
+    attrs[OI_KIND] = span_kind(span_type)
     events: list[tuple[str, int | None, dict[str, Any]]] = []
     _type_attributes(span_type, record, data, attrs, events, end_ns)
     if span_type not in MODEL_SPAN_TYPES and record.get("model") is not None:
@@ -418,8 +427,11 @@ def otel_span_from_record(record: Mapping[str, Any], capture_content: bool = Fal
     )
 
 
-def otel_span_from_trace(record: Mapping[str, Any]) -> OtelSpan:
-    """The `invoke_workflow` root span for a trace record."""
+def otel_span_from_trace(
+    record: Mapping[str, Any], run_input: Any = None, run_output: Any = None
+) -> OtelSpan:
+    """The `invoke_workflow` root span for a trace record; `run_input`/`run_output` (content
+    capture on) are the workflow's input and final output."""
     trace_id = str(record["trace_id"])
     start_ns, end_ns = otel_times(record)
     workflow = str(record.get("workflow_name") or "")
@@ -430,12 +442,14 @@ def otel_span_from_trace(record: Mapping[str, Any]) -> OtelSpan:
         A_RECORD: _json(blob),
         OP: "invoke_workflow",
         "gen_ai.workflow.name": workflow,
-        OI_KIND: "CHAIN",
+        OI_KIND: span_kind("workflow"),
     }
     group_id = record.get("group_id")
     if group_id is not None:
         attrs["gen_ai.conversation.id"] = str(group_id)
-        attrs["session.id"] = str(group_id)
+        attrs[SpanAttributes.SESSION_ID] = str(group_id)
+    set_value(attrs, "input", run_input)
+    set_value(attrs, "output", run_output)
     return OtelSpan(
         trace_id=otel_trace_id(trace_id),
         span_id=root_span_id(trace_id),
@@ -449,12 +463,19 @@ def otel_span_from_trace(record: Mapping[str, Any]) -> OtelSpan:
 
 
 def otel_spans_from_records(
-    records: list[dict[str, Any]], capture_content: bool = False
+    records: list[dict[str, Any]], capture_content: bool = False, run_io: RunIO | None = None
 ) -> list[OtelSpan]:
+    """The OTel spans of records in the order they finished. With content capture on, `run_io`
+    (kept across batches by the caller) gives each workflow root its run's input and output."""
     spans: list[OtelSpan] = []
     for record in records:
         if record.get("kind") == "trace":
-            spans.append(otel_span_from_trace(record))
+            if capture_content and run_io is not None:
+                spans.append(otel_span_from_trace(record, *run_io.take(record.get("trace_id"))))
+            else:
+                spans.append(otel_span_from_trace(record))
         else:
+            if capture_content and run_io is not None:
+                run_io.observe(record)
             spans.append(otel_span_from_record(record, capture_content))
     return spans

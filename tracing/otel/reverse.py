@@ -3,10 +3,12 @@
 Spans that our `OTLPProcessor` sent (they carry `agentoscope.record`) come back exactly: ids,
 parents, types, times to the microsecond, tokens, errors and data. Our `invoke_workflow` root span
 becomes the trace record. Spans from any other OpenTelemetry app land too: the span type comes
-from `gen_ai.operation.name` or `openinference.span.kind` (else `custom`), ids are the OTel ids in
-our shapes (`trace_<32 hex>`, `span_<24 hex>`), parent links are kept, and a root span also makes
-the trace record so the trace shows up in trace lists. Their attributes, resource and events are
-kept under `data.otel`.
+from `gen_ai.operation.name` or `openinference.span.kind` (else `custom`; the table is in
+docs/otlp.md), ids are the OTel ids in our shapes (`trace_<32 hex>`, `span_<24 hex>`), parent links
+are kept, and a root span also makes the trace record so the trace shows up in trace lists. Model
+calls of every kind (chat, completions, embeddings, speech) fill the token columns; a tool call
+that is a handoff (`transfer_to_*`, `handoff to *`) becomes a handoff span. Their attributes,
+resource and events are kept under `data.otel`.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import orjson
+from openinference.semconv.trace import OpenInferenceSpanKindValues as Kind
+from openinference.semconv.trace import RerankerAttributes, SpanAttributes
 
 from ..clock import iso_from_ns
 from ..schema import MODEL_SPAN_TYPES, RECORD_VERSION, SPAN_RECORD_FIELDS
@@ -34,6 +38,8 @@ _TYPE_FROM_OPERATION = {
     "chat": "generation",
     "text_completion": "generation",
     "generate_content": "generation",
+    "embeddings": "generation",  # a model call: its tokens count like any other
+    "invoke_workflow": "task",
     "execute_tool": "function",
     "invoke_agent": "agent",
     "create_agent": "agent",
@@ -43,11 +49,63 @@ _TYPE_FROM_OPERATION = {
     "text_to_speech": "speech",
 }
 _TYPE_FROM_OI_KIND = {
-    "LLM": "generation",
-    "TOOL": "function",
-    "AGENT": "agent",
-    "GUARDRAIL": "guardrail",
+    Kind.LLM.value: "generation",
+    Kind.EMBEDDING.value: "generation",
+    Kind.TOOL.value: "function",
+    # Retrieval and reranking are steps an agent calls like a tool: the tool_calls view and the
+    # dashboard's tool pages show them under their name.
+    Kind.RETRIEVER.value: "function",
+    Kind.RERANKER.value: "function",
+    Kind.AGENT.value: "agent",
+    Kind.GUARDRAIL.value: "guardrail",
+    # An evaluator checks an input or output as a guardrail does; its verdict stays in data.otel.
+    Kind.EVALUATOR.value: "guardrail",
 }
+# A CHAIN at the root of a trace is the run itself (our `task`); below it, a generic step.
+_CHAIN = Kind.CHAIN.value
+_INPUT_TOKENS = (
+    "gen_ai.usage.input_tokens",
+    "gen_ai.usage.prompt_tokens",
+    SpanAttributes.LLM_TOKEN_COUNT_PROMPT,
+)
+_OUTPUT_TOKENS = (
+    "gen_ai.usage.output_tokens",
+    "gen_ai.usage.completion_tokens",
+    SpanAttributes.LLM_TOKEN_COUNT_COMPLETION,
+)
+_TOTAL_TOKENS = (SpanAttributes.LLM_TOKEN_COUNT_TOTAL, "gen_ai.usage.total_tokens")
+_CACHED_TOKENS = (
+    "gen_ai.usage.cache_read.input_tokens",
+    SpanAttributes.LLM_TOKEN_COUNT_PROMPT_DETAILS_CACHE_READ,
+)
+_REASONING_TOKENS = (
+    "gen_ai.usage.reasoning.output_tokens",
+    SpanAttributes.LLM_TOKEN_COUNT_COMPLETION_DETAILS_REASONING,
+)
+_MODEL_KEYS = (
+    "gen_ai.request.model",
+    "gen_ai.response.model",
+    SpanAttributes.LLM_MODEL_NAME,
+    SpanAttributes.EMBEDDING_MODEL_NAME,
+    RerankerAttributes.RERANKER_MODEL_NAME,
+)
+_TOOL_NAME_KEYS = ("gen_ai.tool.name", SpanAttributes.TOOL_NAME)
+_AGENT_NAME_KEYS = ("gen_ai.agent.name", SpanAttributes.AGENT_NAME)
+# Where a foreign model or tool call carries its input and output (sent only when its app
+# captures content): (input keys, output keys), first present wins.
+_CONTENT_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "generation": (
+        ("gen_ai.input.messages", SpanAttributes.INPUT_VALUE),
+        ("gen_ai.output.messages", SpanAttributes.OUTPUT_VALUE),
+    ),
+    "function": (
+        ("gen_ai.tool.call.arguments", SpanAttributes.INPUT_VALUE),
+        ("gen_ai.tool.call.result", SpanAttributes.OUTPUT_VALUE),
+    ),
+}
+# How handoffs show up as tool calls: the SDK's default handoff tool name, and the span name
+# OpenInference's openai-agents instrumentation gives a handoff span.
+_HANDOFF_PREFIXES = ("transfer_to_", "handoff to ")
 
 
 def _duration_ms(start: int | None, end: int | None) -> float | None:
@@ -175,21 +233,64 @@ def _error_fields(span: OtelSpan) -> tuple[str, str | None, str | None, Any]:
     return "error", error_type, message, error
 
 
-def foreign_span_type(attrs: Mapping[str, Any]) -> str:
-    """Our span type for a span from another OpenTelemetry app."""
+def foreign_span_type(attrs: Mapping[str, Any], name: str = "", is_root: bool = False) -> str:
+    """Our span type for a span (its attributes and name) from another OpenTelemetry app."""
+    span_type = _declared_type(attrs, is_root)
+    if span_type == "function" and _handoff_target(attrs, name) is not None:
+        return "handoff"
+    return span_type
+
+
+def _declared_type(attrs: Mapping[str, Any], is_root: bool) -> str:
     operation = attrs.get(OP)
     if isinstance(operation, str) and operation in _TYPE_FROM_OPERATION:
         return _TYPE_FROM_OPERATION[operation]
     if attrs.get("mcp.method.name") == "tools/list":
         return "mcp_tools"
     kind = attrs.get(OI_KIND)
-    if isinstance(kind, str) and kind.upper() in _TYPE_FROM_OI_KIND:
-        return _TYPE_FROM_OI_KIND[kind.upper()]
+    if isinstance(kind, str):
+        kind = kind.upper()
+        if kind in _TYPE_FROM_OI_KIND:
+            return _TYPE_FROM_OI_KIND[kind]
+        if kind == _CHAIN and is_root:
+            return "task"
     return "custom"
 
 
-def _foreign_data(span_type: str, attrs: Mapping[str, Any], otel: dict[str, Any]) -> dict[str, Any]:
+def _handoff_target(attrs: Mapping[str, Any], name: str) -> str | None:
+    """The agent a tool call hands off to, if it is a handoff; else None."""
+    for candidate in (_str_attr(attrs, *_TOOL_NAME_KEYS), name):
+        if not candidate:
+            continue
+        for prefix in _HANDOFF_PREFIXES:
+            if candidate.startswith(prefix) and len(candidate) > len(prefix):
+                return candidate[len(prefix) :]
+    return None
+
+
+def _tool_name(span_type: str, attrs: Mapping[str, Any], name: str) -> str | None:
+    if span_type != "function":
+        return None
+    # OpenInference tool, retriever and reranker spans are often named after the tool alone.
+    return _str_attr(attrs, *_TOOL_NAME_KEYS) or name or None
+
+
+def _foreign_data(
+    span_type: str, attrs: Mapping[str, Any], name: str, otel: dict[str, Any]
+) -> dict[str, Any]:
     data: dict[str, Any] = {"type": span_type, "otel": otel}
+    content_keys = _CONTENT_KEYS.get(span_type)
+    if content_keys is not None:
+        # Their content where our spans keep it, so the generations and tool_calls views and
+        # the dashboard show it; taken from the cleaned attributes (secrets masked, cut).
+        for field_name, keys in zip(("input", "output"), content_keys, strict=True):
+            value = _str_attr(otel["attributes"], *keys)
+            if value is not None:
+                data[field_name] = value
+    if span_type == "handoff":
+        # The shape of our handoff spans, so the handoffs view reads from and to.
+        data["from_agent"] = clean(_str_attr(attrs, *_AGENT_NAME_KEYS), 512)
+        data["to_agent"] = clean(_handoff_target(attrs, name), 512)
     # A tool call through an MCP server (our mapping's attribute): the shape our function spans
     # have, so the dashboard and the tool_calls view see the server.
     server = _str_attr(attrs, "agentoscope.mcp.server")
@@ -200,35 +301,17 @@ def _foreign_data(span_type: str, attrs: Mapping[str, Any], otel: dict[str, Any]
 
 def _foreign_span(span: OtelSpan) -> dict[str, Any]:
     attrs = span.attributes
-    span_type = foreign_span_type(attrs)
+    span_type = foreign_span_type(attrs, span.name, is_root=not span.parent_span_id)
     status, error_type, error_message, error = _error_fields(span)
     tokens: tuple[int | None, ...] = (None, None, None, None, None)
     if span_type in MODEL_SPAN_TYPES:
-        input_tokens = _int_attr(
-            attrs,
-            "gen_ai.usage.input_tokens",
-            "gen_ai.usage.prompt_tokens",
-            "llm.token_count.prompt",
-        )
-        output_tokens = _int_attr(
-            attrs,
-            "gen_ai.usage.output_tokens",
-            "gen_ai.usage.completion_tokens",
-            "llm.token_count.completion",
-        )
-        total = _int_attr(attrs, "llm.token_count.total", "gen_ai.usage.total_tokens")
+        input_tokens = _int_attr(attrs, *_INPUT_TOKENS)
+        output_tokens = _int_attr(attrs, *_OUTPUT_TOKENS)
+        total = _int_attr(attrs, *_TOTAL_TOKENS)
         if total is None and input_tokens is not None and output_tokens is not None:
             total = input_tokens + output_tokens
-        cached = _int_attr(
-            attrs,
-            "gen_ai.usage.cache_read.input_tokens",
-            "llm.token_count.prompt_details.cache_read",
-        )
-        reasoning = _int_attr(
-            attrs,
-            "gen_ai.usage.reasoning.output_tokens",
-            "llm.token_count.completion_details.reasoning",
-        )
+        cached = _int_attr(attrs, *_CACHED_TOKENS)
+        reasoning = _int_attr(attrs, *_REASONING_TOKENS)
         tokens = (input_tokens, output_tokens, total, cached, reasoning)
     limit = get_data_policy().max_field_chars
     # Secrets masked and long values cut in what the span brought; the resource is shared by
@@ -259,13 +342,9 @@ def _foreign_span(span: OtelSpan) -> dict[str, Any]:
         "parent_id": span_id_from_otel(span.parent_span_id) if span.parent_span_id else None,
         "span_type": span_type,
         "name": clean(span.name, 512),
-        "agent_name": _str_attr(attrs, "gen_ai.agent.name", "agent.name"),
-        "tool_name": _str_attr(attrs, "gen_ai.tool.name", "tool.name")
-        if span_type == "function"
-        else None,
-        "model": _str_attr(
-            attrs, "gen_ai.request.model", "gen_ai.response.model", "llm.model_name"
-        ),
+        "agent_name": _str_attr(attrs, *_AGENT_NAME_KEYS),
+        "tool_name": clean(_tool_name(span_type, attrs, span.name), 512),
+        "model": _str_attr(attrs, *_MODEL_KEYS),
         **_times(span),
         "status": status,
         "error_type": error_type,
@@ -276,7 +355,7 @@ def _foreign_span(span: OtelSpan) -> dict[str, Any]:
         "cached_input_tokens": tokens[3],
         "reasoning_tokens": tokens[4],
         "triggered": None,
-        "data": _foreign_data(span_type, attrs, otel),
+        "data": _foreign_data(span_type, attrs, span.name, otel),
         "error": clean(error, limit),
         "metadata": None,
     }

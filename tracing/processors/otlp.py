@@ -36,6 +36,7 @@ from opentelemetry.util.re import parse_env_headers
 
 from ..env import env_text, is_true
 from ..otel.mapping import OtelSpan, otel_spans_from_records
+from ..otel.run_io import RunIO
 from .batching import BatchingProcessor, Exporter
 
 CAPTURE_CONTENT_ENV = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
@@ -206,13 +207,15 @@ class OTLPExporter(Exporter):
         self.failed_batches = 0
         self._closed = False
         self._lock = threading.Lock()
+        # A workflow's input and output, from its agent spans to its root span (content on).
+        self._run_io = RunIO()
+        self._convert_lock = threading.Lock()
 
     def export(self, records: list[dict[str, Any]]) -> None:
         resource = self.resource
-        spans = [
-            readable_span(span, resource)
-            for span in otel_spans_from_records(records, self.capture_content)
-        ]
+        with self._convert_lock:
+            converted = otel_spans_from_records(records, self.capture_content, self._run_io)
+        spans = [readable_span(span, resource) for span in converted]
         result = self.span_exporter.export(spans)
         if result is not SpanExportResult.SUCCESS:
             with self._lock:

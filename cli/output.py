@@ -11,6 +11,11 @@ from typing import IO, Any
 UNBOUNDED_WIDTH = 10_000
 
 
+# Values this short (a time, a duration, a name) are never wrapped: two lines of a date read worse
+# than a table one column narrower.
+SHORT = 20
+
+
 def plain(value: Any) -> Any:
     """A cell as a JSON/CSV-friendly Python value."""
     import pandas as pd
@@ -31,12 +36,12 @@ def plain(value: Any) -> Any:
     return value
 
 
-def console(file: IO[str] | None = None) -> Any:
+def console(file: IO[str] | None = None, unbounded: bool = False) -> Any:
     """A rich Console on `file` (stdout): the terminal's width on a terminal, unbounded else."""
     from rich.console import Console
 
     target = file or sys.stdout
-    terminal = target.isatty()
+    terminal = target.isatty() and not unbounded
     return Console(
         file=target,
         width=None if terminal else UNBOUNDED_WIDTH,
@@ -67,7 +72,12 @@ def print_table(frame: Any, max_width: int = 60, keep_whole: tuple[str, ...] = (
     if frame.empty:
         out.print("(no rows)" if len(frame.columns) else "(no result)")
         return
-    out.print(table_of(frame, max_width, keep_whole), crop=False)
+    table = table_of(frame, max_width, keep_whole)
+    if narrowest(table) > out.width:
+        # Fitting would break words and ids letter by letter: one row per line instead, which
+        # the terminal wraps as it wraps any long line.
+        out = console(unbounded=True)
+    out.print(table, crop=False)
     out.print(f"({len(frame)} row{'s' if len(frame) != 1 else ''})")
 
 
@@ -83,13 +93,26 @@ def table_of(frame: Any, max_width: int = 60, keep_whole: tuple[str, ...] = ()) 
         table.add_column(
             str(column),
             justify="right" if numeric else "left",
-            no_wrap=whole or numeric,
+            no_wrap=whole or numeric or _widest(frame[column]) <= SHORT,
+            # A word (an id, a time) folds only when it alone is wider than the terminal.
             min_width=_widest(frame[column]) if whole else None,
             overflow="fold",
         )
     for row in frame.itertuples(index=False, name=None):
         table.add_row(*(Text(cell(value, max_width)) for value in row))
     return table
+
+
+def narrowest(table: Any) -> int:
+    """The table's width with every column folded between words (never inside one)."""
+    widths = []
+    for column in table.columns:
+        texts = [str(column.header), *(str(cell) for cell in column.cells)]
+        if column.no_wrap:
+            widths.append(max(len(text) for text in texts))
+        else:
+            widths.append(max((len(word) for text in texts for word in text.split()), default=1))
+    return sum(widths) + 2 * (len(widths) - 1)  # one space of padding each side, none at edges
 
 
 def _widest(column: Any) -> int:

@@ -282,7 +282,7 @@ def run_traces(args: argparse.Namespace) -> int:
                 "started (UTC)": [_short_time(value) for value in frame["started_at"]],
                 "trace_id": frame["trace_id"],
                 "workflow": [
-                    (name or "") + (" (running)" if running else "")
+                    " ".join(filter(None, [plain(name), "(running)" if plain(running) else ""]))
                     for name, running in zip(frame["workflow_name"], frame["running"], strict=True)
                 ],
                 "duration": [format_duration(plain(value)) for value in frame["duration_ms"]],

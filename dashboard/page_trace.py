@@ -20,6 +20,7 @@ from agentoscope.dashboard.format import (
     is_missing,
     money,
     timestamp,
+    width_for,
 )
 from agentoscope.dashboard.span_detail import show_span
 from agentoscope.dashboard.span_tree import tree_order
@@ -138,7 +139,8 @@ def span_table(rows: pd.DataFrame) -> None:
         key="span_table",
         # Narrow enough to sit beside the detail panel; the waterfall shows when spans start.
         column_config={
-            "span": st.column_config.TextColumn(width=170),
+            # As wide as the longest name in its tree (up to a limit): names are not cut.
+            "span": st.column_config.TextColumn(width=width_for(table["span"], most=360)),
             "type": st.column_config.TextColumn(width=85),
             "duration": st.column_config.TextColumn(width=75),
             "tokens": st.column_config.TextColumn(width=60),

@@ -8,13 +8,14 @@ import streamlit as st
 
 from agentoscope.dashboard import charts, controls, pricing
 from agentoscope.dashboard.data import fetch
-from agentoscope.dashboard.format import count, money
+from agentoscope.dashboard.format import count, money, text, texts
 from agentoscope.dashboard.queries import named, top_traces_by_cost, usage_over_time
 
 GROUPINGS = {"model": "Model", "agent_name": "Agent"}
 
 
 def totals_table(usage: pd.DataFrame, title: str) -> pd.DataFrame:
+    usage = usage.assign(key=usage["key"].map(text))
     totals = (
         usage.groupby("key", dropna=False)[
             [
@@ -118,11 +119,14 @@ else:
     left, right = st.columns(2)
     left.markdown("**Tokens**")
     left.altair_chart(
-        charts.time_series(usage, "tokens", "tokens", color_title=title), width="stretch"
+        charts.time_series(usage, "tokens", "tokens", color_title=title, bucket_seconds=bucket),
+        width="stretch",
     )
     right.markdown("**Cost (USD)**")
     right.altair_chart(
-        charts.time_series(usage.fillna({"cost": 0}), "cost", "USD", color_title=title),
+        charts.time_series(
+            usage.fillna({"cost": 0}), "cost", "USD", color_title=title, bucket_seconds=bucket
+        ),
         width="stretch",
     )
     st.markdown(f"**Per {title}**")
@@ -142,12 +146,12 @@ else:
         pd.DataFrame(
             {
                 "trace": top["trace_id"].map(controls.trace_url),
-                "workflow": top["workflow_name"],
+                "workflow": texts(top["workflow_name"]),
                 "cost ($)": top["cost"],
                 "tokens": top["tokens"],
                 "model calls": top["calls"],
                 "started (UTC)": pd.to_datetime(top["started_at"]),
-                "group": top["group_id"],
+                "group": texts(top["group_id"]),
             }
         ),
         hide_index=True,

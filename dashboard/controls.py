@@ -79,6 +79,12 @@ def _as_datetime(value: Any) -> datetime | None:
     return pd.Timestamp(value).to_pydatetime()
 
 
+def metric_row() -> Any:
+    """A row for metrics, each `width="content"`: as wide as its value, wrapping to the next
+    line when the page is narrow. Equal columns cut values instead ("54.5 …", "$0.01…")."""
+    return st.container(horizontal=True, gap="large")
+
+
 def price_table() -> pd.DataFrame:
     """The session's price table: saved prices (or the defaults) until the user edits them."""
     if PRICES_KEY not in st.session_state:

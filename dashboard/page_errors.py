@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from agentoscope.dashboard import charts, controls
+from agentoscope.dashboard.controls import metric_row
 from agentoscope.dashboard.data import fetch
 from agentoscope.dashboard.format import count, texts
 from agentoscope.dashboard.queries import (
@@ -25,11 +26,11 @@ WHEN = st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm:ss")
 def show_rate(totals: pd.Series, over_time: pd.DataFrame, bucket: int) -> None:
     failed, spans = int(totals["errors"]), int(totals["spans"])
     failing, traces = int(totals["failing_traces"]), int(totals["traces"])
-    columns = st.columns(4)
-    columns[0].metric("Failed spans", count(failed))
-    columns[1].metric("Span error rate", f"{failed / spans:.2%}" if spans else "–")
-    columns[2].metric("Traces with an error", count(failing))
-    columns[3].metric("Trace error rate", f"{failing / traces:.2%}" if traces else "–")
+    row = metric_row()
+    row.metric("Failed spans", count(failed), width="content")
+    row.metric("Span error rate", f"{failed / spans:.2%}" if spans else "–", width="content")
+    row.metric("Traces with an error", count(failing), width="content")
+    row.metric("Trace error rate", f"{failing / traces:.2%}" if traces else "–", width="content")
     st.altair_chart(charts.error_rate(over_time, bucket), width="stretch")
 
 

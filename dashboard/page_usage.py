@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from agentoscope.dashboard import charts, controls, pricing
+from agentoscope.dashboard.controls import metric_row
 from agentoscope.dashboard.data import fetch
 from agentoscope.dashboard.format import count, money, text, texts
 from agentoscope.dashboard.queries import named, top_traces_by_cost, usage_over_time
@@ -97,16 +98,17 @@ unpriced = 0
 if usage.empty:
     st.info("No model calls in this window. Widen the time window in the sidebar.")
 else:
-    columns = st.columns(5)
-    columns[0].metric("Model calls", count(usage["calls"].sum()))
-    columns[1].metric(
+    row = metric_row()
+    row.metric("Model calls", count(usage["calls"].sum()), width="content")
+    row.metric(
         "Input tokens",
         count(usage["input_tokens"].sum()),
         help=f"{count(usage['cached_input_tokens'].sum())} of them cached",
+        width="content",
     )
-    columns[2].metric("Output tokens", count(usage["output_tokens"].sum()))
-    columns[3].metric("Total tokens", count(usage["tokens"].sum()))
-    columns[4].metric("Cost", money(usage["cost"].sum()))
+    row.metric("Output tokens", count(usage["output_tokens"].sum()), width="content")
+    row.metric("Total tokens", count(usage["tokens"].sum()), width="content")
+    row.metric("Cost", money(usage["cost"].sum()), width="content")
     unpriced = usage["unpriced_tokens"].sum()
     if unpriced > 0:
         missing = sorted(usage.loc[usage["unpriced_tokens"] > 0, "key"].astype(str).unique())

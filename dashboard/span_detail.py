@@ -7,6 +7,7 @@ from typing import Any
 
 import streamlit as st
 
+from .controls import metric_row
 from .format import count, duration, is_missing, money, parse_json, pretty, span_icon, timestamp
 from .messages import conversation
 from .pricing import ModelPrice, match_price, token_cost
@@ -85,17 +86,24 @@ def _show_usage(span: Mapping[str, Any], prices: list[ModelPrice]) -> None:
     cost = token_cost(price, input_tokens, output_tokens, cached)
     # A model's name is too long for a quarter of the panel at a metric's size: a line of its own.
     st.markdown(f"**Model** `{model or '?'}`")
-    columns = st.columns(3)
-    columns[0].metric("Input tokens", count(input_tokens), help=f"{count(cached)} of them cached")
-    columns[1].metric(
+    row = metric_row()
+    row.metric(
+        "Input tokens",
+        count(input_tokens),
+        help=f"{count(cached)} of them cached",
+        width="content",
+    )
+    row.metric(
         "Output tokens",
         count(output_tokens),
         help=None if reasoning is None else f"{count(reasoning)} of them reasoning",
+        width="content",
     )
-    columns[2].metric(
+    row.metric(
         "Cost",
         money(cost),
         help=f"priced as {price.model}" if price else "no price for this model (Usage & cost)",
+        width="content",
     )
 
 

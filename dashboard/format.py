@@ -34,7 +34,7 @@ SPAN_ICONS = {
 # same mark on every page, never "None", "nan" or a blank a reader takes for a rendering fault.
 EMPTY = "–"
 # Columns of ids in tables: wide enough for `trace_` and 32 hex digits, so an id is never cut.
-ID_COLUMN_PX = 300
+ID_COLUMN_PX = 290
 
 
 def is_missing(value: Any) -> bool:

@@ -166,6 +166,8 @@ def show_table(frame: pd.DataFrame) -> None:
             "first agent": st.column_config.TextColumn(width=width_for(table["first agent"])),
             "group": st.column_config.TextColumn(width=width_for(table["group"], most=300)),
             "spans": st.column_config.NumberColumn(width="small"),
+            "cost": st.column_config.TextColumn(width=width_for(table["cost"])),
+            "tokens": st.column_config.TextColumn(width=width_for(table["tokens"])),
             "last error": st.column_config.TextColumn(width="large"),
         },
     )

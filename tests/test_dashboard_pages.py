@@ -267,7 +267,7 @@ def test_names_and_ids_get_columns_wide_enough_to_read_whole() -> None:
     assert column_widths(app)["span"] >= longest * 7
     traces = open_app()
     widths = column_widths(traces)
-    assert widths["open"] >= len(KNOWN_TRACE_ID) * 7.5  # the whole id, not `trace_de`
+    assert widths["open"] >= len(KNOWN_TRACE_ID) * 7  # the whole id, not `trace_de`
     assert widths["workflow"] >= len(KNOWN_WORKFLOW) * 7
     # The link shows the whole trace id, not its first characters.
     display = json.loads(traces.dataframe[0].proto.columns)["open"]["type_config"]

@@ -237,9 +237,10 @@ def _print_summary(
     for _, row in summary.iterrows():
         table.add_row(*(str(value) for value in row))
     console.print(table)
+    kind_counts = [f"{row.span_type} {row.spans}" for row in kinds.itertuples(index=False)]
     console.print(
-        "Span kinds: "
-        + ", ".join(f"{row.span_type} {row.spans}" for row in kinds.itertuples(index=False))
+        listed("Span kinds: ", kind_counts, console.width if console.is_terminal else None),
+        soft_wrap=True,
     )
     for row in errors.itertuples(index=False):
         console.print(f"  [red]✗[/red] {row.span_type} {row.name}: {row.error_type}")
@@ -249,6 +250,22 @@ def _print_summary(
         if not lost
         else f"[yellow]Tracing problems: {lost}[/yellow]"
     )
+
+
+def listed(lead: str, items: list[str], width: int | None) -> str:
+    """`lead` and the items joined by commas; with `width`, lines broken between items only
+    (never "handoff⏎11"), continued under the first item."""
+    if width is None:
+        return lead + ", ".join(items)
+    lines, current = [], lead
+    for position, item in enumerate(items):
+        piece = item + ("," if position < len(items) - 1 else "")
+        if current.strip() and len(current) + 1 + len(piece) > width and current != lead:
+            lines.append(current.rstrip())
+            current = " " * len(lead)
+        current += piece if current in (lead, " " * len(lead)) else " " + piece
+    lines.append(current)
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":  # pragma: no cover

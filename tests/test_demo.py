@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from agentoscope.cli.demo_command import run_with_bar
+from agentoscope.cli.demo_command import listed, run_with_bar
 from agentoscope.cli.demo_workflows import DemoResult, expected_runs
 from agentoscope.tracing import SpanStore, read_jsonl
 
@@ -114,3 +114,12 @@ def test_the_progress_bar_keeps_its_counter_on_a_narrow_terminal(columns: int) -
     last = [line for line in shown.splitlines() if line.strip()][-1]
     assert last.startswith(" 2/17 ") and len(last) <= columns
     assert "Realtime phone line ✗ the session ended early" in last
+
+
+def test_the_span_kinds_line_breaks_between_kinds_only() -> None:
+    kinds = [f"{name} {count}" for name, count in [("generation", 44), ("handoff", 11)] * 5]
+    lines = listed("Span kinds: ", kinds, 40).splitlines()
+    assert all(len(line) <= 40 for line in lines) and len(lines) > 2
+    for line in lines:
+        assert re.fullmatch(r"(Span kinds: | {12})(\w+ \d+,? ?)+", line), line
+    assert listed("Span kinds: ", kinds, None).count("\n") == 0  # a file gets one line

@@ -12,7 +12,14 @@ import streamlit as st
 from agentoscope.dashboard import controls
 from agentoscope.dashboard.controls import metric_row
 from agentoscope.dashboard.data import fetch
-from agentoscope.dashboard.format import count, duration, is_missing, parse_json, timestamp
+from agentoscope.dashboard.format import (
+    count,
+    duration,
+    is_missing,
+    parse_json,
+    timestamp,
+    width_for,
+)
 from agentoscope.dashboard.messages import last_assistant_text, last_user_text
 from agentoscope.dashboard.queries import session_count
 from agentoscope.dashboard.reads import session_rows, session_traces
@@ -133,6 +140,7 @@ def show_sessions() -> None:
         selection_mode="single-row",
         key="sessions_table",
         column_config={
+            "group id": st.column_config.TextColumn(width=width_for(groups["group_id"])),
             "first run (UTC)": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm:ss"),
             "last active (UTC)": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm:ss"),
         },

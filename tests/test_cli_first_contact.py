@@ -188,3 +188,24 @@ def test_sql_on_an_unknown_table_names_ours(
         assert view in err
     assert main(["sql", "SELECT * FROM span", "--store", str(store_path)]) == 1
     assert 'Did you mean "spans"?' in capsys.readouterr().err
+
+
+def test_unknown_table_and_id_starts_through_agentoscope_serve(
+    store_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    from agentoscope.tracing.serve.service import StoreService
+
+    served = Path(shutil.copy(store_path, tmp_path / "served.duckdb"))
+    service = StoreService(served, http_port=0, grpc_port=None).start()
+    try:
+        server = ["--server", service.http_url]
+        assert main(["sql", "SELECT * FROM nosuch", *server]) == 1
+        err = capsys.readouterr().err
+        assert "no table or view 'nosuch'" in err and "tool_calls" in err
+        assert "pg_sequences" not in err
+        assert main(["show", KNOWN_HEX[:8], *server]) == 0
+        assert capsys.readouterr().out.startswith(f"●  {KNOWN_WORKFLOW}  {KNOWN_TRACE_ID}")
+        assert main(["show", "trace_", *server]) == 1
+        assert f"starts {TRACE_COUNT} trace ids" in capsys.readouterr().err
+    finally:
+        service.stop()

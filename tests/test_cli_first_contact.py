@@ -209,3 +209,21 @@ def test_unknown_table_and_id_starts_through_agentoscope_serve(
         assert f"starts {TRACE_COUNT} trace ids" in capsys.readouterr().err
     finally:
         service.stop()
+
+
+def test_a_reader_that_leaves_early_gets_no_traceback(store_path: Path) -> None:
+    """`agentoscope show … | head -1`: the pipe closes before the tree is written. (Tables go
+    through rich, which ends quietly with status 1 the same way.)"""
+    for command in (["show", KNOWN_HEX[:8]], ["traces"]):
+        process = subprocess.Popen(
+            [str(AGENTOSCOPE), *command, "--store", str(store_path)],
+            env=agentoscope_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert process.stdout is not None and process.stderr is not None
+        process.stdout.close()  # before the command has even started
+        stderr = process.stderr.read()
+        assert process.wait(timeout=60) in (1, 141), command
+        assert stderr == "", command

@@ -8,7 +8,7 @@ import asyncio
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 SUMMARY_SQL = """
 SELECT t.workflow_name AS workflow,
@@ -64,6 +64,9 @@ def run_demo(args: argparse.Namespace) -> int:
     from agentoscope.tracing.store import default_store_path
 
     console = Console(stderr=True)
+    if not console.is_terminal:
+        # In a log file a line is a line: no wrapping at a guessed 80 columns.
+        console.soft_wrap = True
     online = args.model == "openai"
     if online and not os.environ.get("OPENAI_API_KEY"):
         console.print("[red]--model openai needs OPENAI_API_KEY[/red]; run without it offline.")
@@ -96,7 +99,7 @@ def run_demo(args: argparse.Namespace) -> int:
             console.print(f"[red]{result.name}: {result.detail}[/red]")
         return 1
     if args.no_dashboard:
-        console.print(f"Open it with: agentoscope dashboard --store {store_path}")
+        console.print(f"Open it with: agentoscope dashboard --store {store_path}", soft_wrap=True)
         return 0
     from .dashboard_command import run_dashboard
 
@@ -127,26 +130,11 @@ class _TraceIds:
 def _run_with_progress(
     console: Any, online: bool, session_db: Path, batch: int, seed: int
 ) -> list[Any]:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
     from .demo_workflows import expected_runs, run_all
 
-    with Progress(
-        TextColumn("[bold blue]{task.description:<18}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[detail]}", style="dim"),
-        console=console,
-        transient=False,
-    ) as progress:
-        task = progress.add_task("running", total=expected_runs(batch), detail="")
+    total = expected_runs(batch)
 
-        def on_result(result: Any) -> None:
-            mark = "✓" if result.ok else "✗"
-            progress.update(
-                task, advance=1, description=result.name, detail=f"{mark} {result.detail[:60]}"
-            )
-
+    def run(on_result: Any) -> list[Any]:
         return asyncio.run(
             run_all(
                 online=online,
@@ -157,16 +145,66 @@ def _run_with_progress(
             )
         )
 
+    if not console.is_terminal:
+        # A file or a pipe gets no live bar (it would collapse to its last frame): one line
+        # per finished run, the counter first.
+        done = 0
+
+        def log_result(result: Any) -> None:
+            nonlocal done
+            done += 1
+            console.print(progress_line(done, total, result), markup=False, highlight=False)
+
+        return run(log_result)
+    return run_with_bar(console, total, run)
+
+
+def progress_line(done: int, total: int, result: Any) -> str:
+    """`[ 3/17] ✓ Support desk: <detail>`: one finished run, as a log line."""
+    mark = "✓" if result.ok else "✗"
+    detail = " ".join(str(result.detail).split())
+    return f"[{done:>{len(str(total))}}/{total}] {mark} {result.name}: {detail}"
+
+
+def run_with_bar(console: Any, total: int, run: Any) -> list[Any]:
+    """A live bar on a terminal. The counter and the workflow keep their width at any terminal
+    width; only the run's detail gives way (cut with an ellipsis)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+    from rich.table import Column
+
+    with Progress(
+        MofNCompleteColumn(table_column=Column(no_wrap=True, min_width=5)),
+        BarColumn(bar_width=16),
+        TextColumn("[bold blue]{task.description}", table_column=Column(no_wrap=True)),
+        TextColumn(
+            "{task.fields[detail]}",
+            style="dim",
+            table_column=Column(no_wrap=True, overflow="ellipsis", ratio=1),
+        ),
+        console=console,
+        transient=False,
+        expand=True,
+    ) as progress:
+        task = progress.add_task("running", total=total, detail="")
+
+        def on_result(result: Any) -> None:
+            mark = "✓" if result.ok else "✗"
+            detail = " ".join(str(result.detail).split())
+            progress.update(task, advance=1, description=result.name, detail=f"{mark} {detail}")
+
+        return cast(list[Any], run(on_result))
+
 
 def _print_summary(
     console: Any, store_path: Path, trace_ids: list[str], stats: dict[str, Any]
 ) -> None:
     from rich.table import Table
+    from rich.text import Text
 
-    from agentoscope.tracing import SpanStore, render_trace
+    from agentoscope.tracing import SpanStore
     from agentoscope.tracing.store.queries import trace_detail
 
-    from .store_commands import span_record_from_row, trace_record_from_row
+    from .trace_view import render_rows
 
     with SpanStore(store_path, read_only=True) as store:
         summary = store.query(SUMMARY_SQL, [trace_ids])
@@ -182,13 +220,15 @@ def _print_summary(
         trace, spans = detail
         console.print("\nOne trace: the refund whose tool failed once and was retried\n")
         console.print(
-            render_trace(
-                trace_record_from_row(trace),
-                [span_record_from_row(row) for row in spans.to_dict("records")],
-                color=console.is_terminal,
+            Text.from_ansi(
+                render_rows(
+                    trace,
+                    spans,
+                    color=console.is_terminal,
+                    width=console.width if console.is_terminal else None,
+                )
             ),
-            markup=False,
-            highlight=False,
+            soft_wrap=True,  # already folded between phrases to the terminal's width
         )
 
     table = Table(title="Traced workflows", title_justify="left")
@@ -197,9 +237,10 @@ def _print_summary(
     for _, row in summary.iterrows():
         table.add_row(*(str(value) for value in row))
     console.print(table)
+    kind_counts = [f"{row.span_type} {row.spans}" for row in kinds.itertuples(index=False)]
     console.print(
-        "Span kinds: "
-        + ", ".join(f"{row.span_type} {row.spans}" for row in kinds.itertuples(index=False))
+        listed("Span kinds: ", kind_counts, console.width if console.is_terminal else None),
+        soft_wrap=True,
     )
     for row in errors.itertuples(index=False):
         console.print(f"  [red]✗[/red] {row.span_type} {row.name}: {row.error_type}")
@@ -209,6 +250,22 @@ def _print_summary(
         if not lost
         else f"[yellow]Tracing problems: {lost}[/yellow]"
     )
+
+
+def listed(lead: str, items: list[str], width: int | None) -> str:
+    """`lead` and the items joined by commas; with `width`, lines broken between items only
+    (never "handoff⏎11"), continued under the first item."""
+    if width is None:
+        return lead + ", ".join(items)
+    lines, current = [], lead
+    for position, item in enumerate(items):
+        piece = item + ("," if position < len(items) - 1 else "")
+        if current.strip() and len(current) + 1 + len(piece) > width and current != lead:
+            lines.append(current.rstrip())
+            current = " " * len(lead)
+        current += piece if current in (lead, " " * len(lead)) else " " + piece
+    lines.append(current)
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -46,7 +47,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if handler is None:
         parser.print_help()
         return 2
-    return int(handler(args) or 0)
+    try:
+        code = int(handler(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows here, not in a traceback at exit
+    except BrokenPipeError:
+        # The reader left early (`agentoscope traces | head`): nothing more to say to it.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # as a shell reports a command ended by SIGPIPE
+    return code
 
 
 if __name__ == "__main__":

@@ -18,6 +18,8 @@ from typing import Any
 
 from agentoscope.tracing.clock import utc_naive, utc_now
 
+from .output import plain, print_frame, print_table
+
 SERVER_ENV = "AGENTOSCOPE_SERVER"
 STORE_HELP = "store file (default: env AGENTOSCOPE_STORE, else ./.agentoscope/traces.duckdb)"
 SERVER_HELP = f"ask this `agentoscope serve` URL instead of opening the file (env {SERVER_ENV})"
@@ -51,7 +53,12 @@ def register(subparsers: Any) -> None:
     _reader_options(sql)
     sql.set_defaults(handler=run_sql)
 
-    traces = subparsers.add_parser("traces", help="list the latest traces")
+    traces = subparsers.add_parser(
+        "traces",
+        help="list the latest traces",
+        description="List the latest traces, newest first: start time, trace id, workflow, "
+        "duration, spans, tokens and failing spans. Filter by workflow, failures or age.",
+    )
     traces.add_argument("--limit", type=int, default=20, help="how many (default 20)")
     traces.add_argument("--workflow", help="only this workflow")
     traces.add_argument("--errors", action="store_true", help="only traces with a failing span")
@@ -60,8 +67,16 @@ def register(subparsers: Any) -> None:
     _reader_options(traces)
     traces.set_defaults(handler=run_traces)
 
-    show = subparsers.add_parser("show", help="print one trace as a span tree")
-    show.add_argument("trace_id", help="a trace id, or an unambiguous start of one")
+    show = subparsers.add_parser(
+        "show",
+        help="print one trace as a span tree",
+        description="Print one trace as a span tree: each span's type, name, duration, tokens "
+        "and error. TRACE_ID may be any unambiguous start of the id, with or without `trace_`; "
+        "a start that fits several traces lists the newest of them.",
+    )
+    show.add_argument(
+        "trace_id", metavar="TRACE_ID", help="a trace id or its start (d1ac5f85, trace_d1ac)"
+    )
     show.add_argument("--color", choices=("auto", "always", "never"), default="auto")
     _reader_options(show)
     show.set_defaults(handler=run_show)
@@ -77,7 +92,12 @@ def register(subparsers: Any) -> None:
     ingest.add_argument("--store", metavar="PATH", help=STORE_HELP)
     ingest.set_defaults(handler=run_ingest)
 
-    export = subparsers.add_parser("export", help="write the store's tables as Parquet files")
+    export = subparsers.add_parser(
+        "export",
+        help="write the store's tables as Parquet files",
+        description="Write the store's traces and spans tables as traces.parquet and "
+        "spans.parquet into DIR (created when missing), for pandas, Polars, Spark or DuckDB.",
+    )
     export.add_argument("--format", choices=("parquet",), default="parquet")
     export.add_argument("directory", metavar="DIR", help="traces.parquet and spans.parquet go here")
     export.add_argument("--store", metavar="PATH", help=STORE_HELP)
@@ -87,10 +107,13 @@ def register(subparsers: Any) -> None:
         "prune",
         help="delete traces and spans that started before a date",
         description="Delete every trace that started before DATE (with all its spans) and any "
-        "other span that started before it. Needs the store read-write.",
+        "other span that started before it. Counts what would go and asks first; --yes "
+        "skips the question (needed when no one is at a terminal to answer). Needs the store "
+        "read-write.",
     )
     prune.add_argument("--before", required=True, metavar="DATE", help="ISO date/time (UTC) or 30d")
     prune.add_argument("--dry-run", action="store_true", help="only count what would go")
+    prune.add_argument("-y", "--yes", action="store_true", help="delete without asking")
     prune.add_argument("--store", metavar="PATH", help=STORE_HELP)
     prune.set_defaults(handler=run_prune)
 
@@ -158,7 +181,9 @@ def _guarded(command: str, args: argparse.Namespace, action: Any) -> int:
         return int(action(args) or 0)
     except ReadOnlyQueryError as error:
         _fail(command, f"refused: {error}")
-    except (StoreLockedError, StoreNotFoundError, StoreSchemaError, CommandError) as error:
+    except StoreNotFoundError:
+        _fail(command, no_store_message(args))
+    except (StoreLockedError, StoreSchemaError, CommandError) as error:
         _fail(command, str(error))
     except duckdb.Error as error:
         _fail(command, f"{type(error).__name__}: {error}")
@@ -169,6 +194,18 @@ def _guarded(command: str, args: argparse.Namespace, action: Any) -> int:
             raise
         _fail(command, str(error))
     return 1
+
+
+def no_store_message(args: argparse.Namespace) -> str:
+    """Where we looked, and the quickest ways to have a store there."""
+    from agentoscope.tracing.store import STORE_ENV, default_store_path
+
+    path = default_store_path(getattr(args, "store", None)).resolve()
+    return (
+        f"no store at {path}. Run `agentoscope demo` to fill one with sample traces, record your "
+        "own (configure(duckdb=...), `agentoscope ingest` or `agentoscope serve`), or point at "
+        f"another store with --store or {STORE_ENV}"
+    )
 
 
 def _is_client_error(error: Exception) -> bool:
@@ -195,88 +232,24 @@ def _params(pairs: list[str]) -> dict[str, Any] | None:
     return params
 
 
-# -- output ----------------------------------------------------------------------------------------
-
-
-def _plain(value: Any) -> Any:
-    """A cell as a JSON/CSV-friendly Python value."""
-    import pandas as pd
-
-    if value is None:
-        return None
-    if isinstance(value, pd.Timestamp | datetime):
-        return value.isoformat()
-    if hasattr(value, "tolist"):  # numpy scalars and arrays (DuckDB lists)
-        return value.tolist()
-    if isinstance(value, float) and value != value:  # NaN
-        return None
-    try:
-        if pd.isna(value):
-            return None
-    except (TypeError, ValueError):
-        pass
-    return value
-
-
-def print_frame(frame: Any, output_format: str, max_width: int = 60) -> None:
-    import orjson
-
-    if output_format == "json":
-        rows = [
-            {str(column): _plain(value) for column, value in zip(frame.columns, row, strict=True)}
-            for row in frame.itertuples(index=False, name=None)
-        ]
-        sys.stdout.write(orjson.dumps(rows, option=orjson.OPT_INDENT_2).decode() + "\n")
-    elif output_format == "csv":
-        frame.to_csv(sys.stdout, index=False)
-    else:
-        sys.stdout.write(format_table(frame, max_width) + "\n")
-
-
-def format_table(frame: Any, max_width: int = 60) -> str:
-    if frame.empty:
-        return "(no rows)" if len(frame.columns) else "(no result)"
-    header = [str(column) for column in frame.columns]
-    body = [
-        [_cell(value, max_width) for value in row]
-        for row in frame.itertuples(index=False, name=None)
-    ]
-    widths = [max(len(line[i]) for line in [header, *body]) for i in range(len(header))]
-    numeric = [frame[column].dtype.kind in "iuf" for column in frame.columns]
-
-    def line(cells: list[str]) -> str:
-        return "  ".join(
-            cell.rjust(width) if right else cell.ljust(width)
-            for cell, width, right in zip(cells, widths, numeric, strict=True)
-        ).rstrip()
-
-    rows = [line(header), line(["-" * width for width in widths])]
-    rows += [line(cells) for cells in body]
-    rows.append(f"({len(body)} row{'s' if len(body) != 1 else ''})")
-    return "\n".join(rows)
-
-
-def _cell(value: Any, max_width: int) -> str:
-    value = _plain(value)
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        text = f"{value:.3f}".rstrip("0").rstrip(".") if value % 1 else f"{value:.0f}"
-    else:
-        text = str(value).replace("\n", " ")
-    if len(text) > max_width > 1:
-        text = text[: max_width - 1] + "…"
-    return text
-
-
 # -- commands --------------------------------------------------------------------------------------
 
 
 def run_sql(args: argparse.Namespace) -> int:
     def action(args: argparse.Namespace) -> int:
+        import duckdb
+
+        from .catalog import unknown_table_message
+
         params = _params(args.param)
         with open_reader(args) as reader:
-            frame = reader.query(args.query, params)
+            try:
+                frame = reader.query(args.query, params)
+            except (duckdb.CatalogException, RuntimeError) as error:
+                message = unknown_table_message(error, reader)
+                if message is None:
+                    raise
+                raise CommandError(message) from None
         print_frame(frame, args.format, args.max_width)
         return 0
 
@@ -309,67 +282,52 @@ def run_traces(args: argparse.Namespace) -> int:
                 "started (UTC)": [_short_time(value) for value in frame["started_at"]],
                 "trace_id": frame["trace_id"],
                 "workflow": [
-                    (name or "") + (" (running)" if running else "")
+                    " ".join(filter(None, [plain(name), "(running)" if plain(running) else ""]))
                     for name, running in zip(frame["workflow_name"], frame["running"], strict=True)
                 ],
-                "duration": [format_duration(_plain(value)) for value in frame["duration_ms"]],
+                "duration": [format_duration(plain(value)) for value in frame["duration_ms"]],
                 "spans": frame["span_count"],
                 "tokens": frame["total_tokens"],
                 "errors": frame["error_count"],
             }
         )
-        print_frame(table, "table", 60)
+        print_table(table, 60, keep_whole=("trace_id",))
         return 0
 
     return _guarded("traces", args, action)
 
 
 def _short_time(value: Any) -> str:
-    plain = _plain(value)
-    return plain[:19].replace("T", " ") if isinstance(plain, str) else ""
+    text = plain(value)
+    return text[:19].replace("T", " ") if isinstance(text, str) else ""
 
 
 def run_show(args: argparse.Namespace) -> int:
-    from agentoscope.tracing.store.queries import find_trace_id, trace_detail
-    from agentoscope.tracing.tree import render_trace
+    from agentoscope.tracing.store.queries import trace_detail
+
+    from .lookup import AmbiguousTraceId, resolve_trace_id
+    from .output import console
+    from .trace_view import render_rows
 
     def action(args: argparse.Namespace) -> int:
         with open_reader(args) as reader:
             try:
-                trace_id = find_trace_id(reader, args.trace_id)
-            except ValueError as error:
+                trace_id = resolve_trace_id(reader, args.trace_id)
+            except AmbiguousTraceId as error:
                 raise CommandError(str(error)) from None
             if trace_id is None:
-                raise CommandError(f"no trace {args.trace_id!r} in the store")
+                raise CommandError(
+                    f"no trace id starts with {args.trace_id!r} in the store "
+                    "(`agentoscope traces` lists the latest)"
+                )
             trace, spans = trace_detail(reader, trace_id)
-        color = args.color == "always" or (args.color == "auto" and sys.stdout.isatty())
-        records = [span_record_from_row(row) for row in spans.to_dict("records")]
-        trace_row = trace_record_from_row(trace)
-        if trace_row and trace_row.get("inferred"):
-            trace_row["workflow_name"] = None  # render_trace shows "(trace not finished)"
-        print(render_trace(trace_row, records, color=color))
+        terminal = sys.stdout.isatty()
+        color = args.color == "always" or (args.color == "auto" and terminal)
+        width = console().width if terminal else None
+        print(render_rows(trace, spans, color=color, width=width))
         return 0
 
     return _guarded("show", args, action)
-
-
-def trace_record_from_row(row: dict[str, Any] | None) -> dict[str, Any] | None:
-    """A `traces` row as the record shape `render_trace` reads."""
-    return {key: _plain(value) for key, value in (row or {}).items()} or None
-
-
-def span_record_from_row(row: dict[str, Any]) -> dict[str, Any]:
-    """A `spans` row (from the store or a server) as the record shape `render_trace` reads."""
-    import orjson
-
-    record = {key: _plain(value) for key, value in row.items()}
-    for key in ("data", "error", "metadata"):
-        if isinstance(record.get(key), str):
-            try:
-                record[key] = orjson.loads(record[key])
-            except orjson.JSONDecodeError:
-                pass
-    return record
 
 
 def run_ingest(args: argparse.Namespace) -> int:
@@ -427,21 +385,21 @@ def run_prune(args: argparse.Namespace) -> int:
         when = before.isoformat(sep=" ", timespec="seconds")
         if args.dry_run:
             with SpanStore(args.store, read_only=True) as store:
-                counts = store.query(
-                    "SELECT (SELECT count(*) FROM traces WHERE started_at < $before) AS traces, "
-                    "(SELECT count(*) FROM spans WHERE started_at < $before OR trace_id IN "
-                    "(SELECT trace_id FROM traces WHERE started_at < $before)) AS spans",
-                    {"before": before},
-                ).iloc[0]
-            print(
-                f"would delete {int(counts['traces']):,} traces and {int(counts['spans']):,} "
-                f"spans started before {when} UTC"
-            )
+                traces, spans = _prune_counts(store, before)
+            print(f"would delete {traces:,} traces and {spans:,} spans started before {when} UTC")
             return 0
         path = default_store_path(args.store)
         if not path.exists():  # a mistyped --store must not create an empty store
-            raise StoreNotFoundError(f"no store at {path}: nothing to prune")
+            raise StoreNotFoundError(f"no store at {path.resolve()}: nothing to prune")
         with SpanStore(path) as store:
+            if not args.yes:
+                traces, spans = _prune_counts(store, before)
+                if not traces and not spans:
+                    print(f"nothing started before {when} UTC: nothing to delete")
+                    return 0
+                what = f"{traces:,} traces and {spans:,} spans started before {when} UTC"
+                if not _confirm(f"Delete {what} from {path}?"):
+                    raise CommandError(f"kept everything: answer y to delete {what}, or pass --yes")
             result = store.prune(before)
         print(
             f"deleted {result.traces:,} traces and {result.spans:,} spans started before {when} UTC"
@@ -449,3 +407,27 @@ def run_prune(args: argparse.Namespace) -> int:
         return 0
 
     return _guarded("prune", args, action)
+
+
+def _prune_counts(store: Any, before: datetime) -> tuple[int, int]:
+    counts = store.query(
+        "SELECT (SELECT count(*) FROM traces WHERE started_at < $before) AS traces, "
+        "(SELECT count(*) FROM spans WHERE started_at < $before OR trace_id IN "
+        "(SELECT trace_id FROM traces WHERE started_at < $before)) AS spans",
+        {"before": before},
+    ).iloc[0]
+    return int(counts["traces"]), int(counts["spans"])
+
+
+def _confirm(question: str) -> bool:
+    """Ask on the terminal; with no one there to answer (a script, CI, a pipe), refuse to guess."""
+    if not sys.stdin.isatty():
+        raise CommandError(
+            "not deleting without a yes: stdin is not a terminal, so nobody can answer the "
+            "question. Pass --yes to delete, or --dry-run to count"
+        )
+    try:
+        answer = input(f"{question} [y/N] ")
+    except EOFError:
+        return False
+    return answer.strip().lower() in ("y", "yes")

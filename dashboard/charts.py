@@ -129,6 +129,17 @@ UTC_TIME = alt.Scale(type="utc")
 UTC_AXIS = alt.Axis(title=None, format="%b %d %H:%M", labelAngle=0)
 
 
+def time_axis(bucket_seconds: int | None = None) -> alt.Axis:
+    """Ticks as fine as the bars: seconds when the bars are seconds, days when they are days."""
+    if bucket_seconds is None:
+        return UTC_AXIS
+    if bucket_seconds < 60:
+        return alt.Axis(title=None, format="%H:%M:%S", labelAngle=0)
+    if bucket_seconds >= 86400:
+        return alt.Axis(title=None, format="%b %d", labelAngle=0)
+    return UTC_AXIS
+
+
 def time_series(
     frame: pd.DataFrame,
     value: str,
@@ -136,14 +147,15 @@ def time_series(
     color: str = "key",
     color_title: str = "",
     stacked: bool = True,
+    bucket_seconds: int | None = None,
 ) -> alt.Chart:
     """A stacked bar per time bucket, coloured by `color` (model, agent, ...). Times in UTC."""
     encoding = {
-        "x": alt.X("utc_bucket:T", scale=UTC_TIME, axis=UTC_AXIS),
+        "x": alt.X("utc_bucket:T", scale=UTC_TIME, axis=time_axis(bucket_seconds)),
         "y": alt.Y(f"{value}:Q", title=title, stack="zero" if stacked else None),
         "color": alt.Color(f"{color}:N", title=color_title or None),
         "tooltip": [
-            alt.Tooltip("utc_bucket:T", title="from (UTC)", format="%Y-%m-%d %H:%M"),
+            alt.Tooltip("utc_bucket:T", title="from (UTC)", format="%Y-%m-%d %H:%M:%S"),
             alt.Tooltip(f"{color}:N", title=color_title or color),
             alt.Tooltip(f"{value}:Q", title=title, format=",.4~f"),
         ],
@@ -152,16 +164,18 @@ def time_series(
     return alt.Chart(data).mark_bar().encode(**encoding).properties(height=260)
 
 
-def error_rate(frame: pd.DataFrame) -> alt.Chart:
+def error_rate(frame: pd.DataFrame, bucket_seconds: int | None = None) -> alt.Chart:
     """Failing traces as a share of traces per bucket (line) over the error count (bars)."""
     data = _utc(frame).assign(
         rate=frame["failing_traces"] / frame["traces"].where(frame["traces"] > 0),
     )
-    base = alt.Chart(data).encode(x=alt.X("bucket:T", scale=UTC_TIME, axis=UTC_AXIS))
+    base = alt.Chart(data).encode(
+        x=alt.X("bucket:T", scale=UTC_TIME, axis=time_axis(bucket_seconds))
+    )
     bars = base.mark_bar(color=ERROR_COLOR, opacity=0.35).encode(
         y=alt.Y("errors:Q", title="failed spans"),
         tooltip=[
-            alt.Tooltip("bucket:T", title="from (UTC)", format="%Y-%m-%d %H:%M"),
+            alt.Tooltip("bucket:T", title="from (UTC)", format="%Y-%m-%d %H:%M:%S"),
             alt.Tooltip("errors:Q", title="failed spans"),
             alt.Tooltip("failing_traces:Q", title="failing traces"),
             alt.Tooltip("traces:Q", title="traces"),

@@ -13,6 +13,7 @@ import streamlit as st
 from agentoscope.tracing.clock import utc_now
 
 from . import pricing
+from .format import ID_COLUMN_PX
 from .queries import Prices, Window, model_names
 
 WINDOW_KEY = "window"
@@ -28,7 +29,8 @@ WINDOWS: dict[str, timedelta | None] = {
     "All time": None,
 }
 DEFAULT_WINDOW = "All time"
-BUCKETS = (60, 300, 900, 3600, 3 * 3600, 6 * 3600, 86400, 7 * 86400)
+# Down to a second: a demo or a test run lasts seconds, and one bar for all of it says nothing.
+BUCKETS = (1, 5, 10, 30, 60, 300, 900, 3600, 3 * 3600, 6 * 3600, 86400, 7 * 86400)
 MAX_BUCKETS = 120
 TRACE_PAGE = "page_trace.py"
 SESSIONS_PAGE = "page_sessions.py"
@@ -46,9 +48,12 @@ def current_window() -> Window:
 
 
 def bucket_seconds(window: Window, first: Any = None, last: Any = None) -> int:
-    """The smallest bucket that keeps a chart of `window` under ~120 bars."""
-    start = window.start or _as_datetime(first)
-    end = window.end or _as_datetime(last) or utc_now()
+    """The smallest bucket that keeps a chart under ~120 bars. The chart spans the data
+    (`first` to `last` span start) inside the window, not the whole window: five minutes of
+    spans in "Last 7 days" get minute bars, not one spike."""
+    first_at, last_at = _as_datetime(first), _as_datetime(last)
+    start = max(filter(None, (window.start, first_at)), default=None)
+    end = min(filter(None, (window.end, last_at)), default=None) or utc_now()
     if start is None:
         return 3600
     seconds = max((end - start).total_seconds(), 1)
@@ -63,13 +68,21 @@ def bucket_label(seconds: int) -> str:
         return f"{seconds // 86400} d" if seconds > 86400 else "day"
     if seconds % 3600 == 0:
         return f"{seconds // 3600} h" if seconds > 3600 else "hour"
-    return f"{seconds // 60} min"
+    if seconds % 60 == 0:
+        return f"{seconds // 60} min"
+    return f"{seconds} s" if seconds > 1 else "second"
 
 
 def _as_datetime(value: Any) -> datetime | None:
     if value is None or pd.isna(value):
         return None
     return pd.Timestamp(value).to_pydatetime()
+
+
+def metric_row() -> Any:
+    """A row for metrics, each `width="content"`: as wide as its value, wrapping to the next
+    line when the page is narrow. Equal columns cut values instead ("54.5 …", "$0.01…")."""
+    return st.container(horizontal=True, gap="large")
 
 
 def price_table() -> pd.DataFrame:
@@ -146,7 +159,7 @@ def open_session(group_id: str) -> None:
 
 def trace_link_column(label: str = "trace") -> Any:
     return st.column_config.LinkColumn(
-        label, display_text=r"trace_id=([^&]{1,16})", help="open the trace"
+        label, display_text=r"trace_id=([^&]+)", help="open the trace", width=ID_COLUMN_PX
     )
 
 

@@ -30,6 +30,13 @@ SPAN_ICONS = {
 }
 
 
+# What every table shows for a value that is not there (no group, no agent, no error yet): the
+# same mark on every page, never "None", "nan" or a blank a reader takes for a rendering fault.
+EMPTY = "–"
+# Columns of ids in tables: wide enough for `trace_` and 32 hex digits, so an id is never cut.
+ID_COLUMN_PX = 290
+
+
 def is_missing(value: Any) -> bool:
     if value is None or value is pd.NA or value is pd.NaT:
         return True
@@ -37,6 +44,40 @@ def is_missing(value: Any) -> bool:
         return bool(isinstance(value, float) and math.isnan(value))
     except TypeError:
         return False
+
+
+def text(value: Any) -> str:
+    """A name, id or message for a table cell; EMPTY when there is none."""
+    return EMPTY if is_missing(value) or value == "" else str(value)
+
+
+def texts(values: pd.Series) -> pd.Series:
+    return values.map(text)
+
+
+def tidy_floats(frame: pd.DataFrame) -> pd.DataFrame:
+    """Floats as a person reads them: 3 decimals from 1 up, 4 significant digits below 1 (a
+    cost of $0.0000142 keeps its digits). Other columns are left as they are."""
+    floats = [column for column in frame.columns if frame[column].dtype.kind == "f"]
+    if not floats:
+        return frame
+    return frame.assign(**{column: frame[column].map(_tidy) for column in floats})
+
+
+def _tidy(value: Any) -> Any:
+    if is_missing(value) or not math.isfinite(value):
+        return value
+    if value == 0 or abs(value) >= 1:
+        return round(float(value), 3)
+    digits = 3 - math.floor(math.log10(abs(value)))
+    return round(float(value), digits)
+
+
+def width_for(values: pd.Series, header: str = "", most: int = 480) -> int:
+    """Pixels a text column needs for its longest value (at ~7.5 px a character), so names are
+    not cut; at most `most`, past which the cell shows the start and the tooltip the rest."""
+    longest = max([len(header), *(len(str(value)) for value in values)], default=8)
+    return int(min(longest * 7.5 + 24, most))
 
 
 def duration(ms: Any) -> str:

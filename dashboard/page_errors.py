@@ -7,8 +7,9 @@ import pandas as pd
 import streamlit as st
 
 from agentoscope.dashboard import charts, controls
+from agentoscope.dashboard.controls import metric_row
 from agentoscope.dashboard.data import fetch
-from agentoscope.dashboard.format import count
+from agentoscope.dashboard.format import count, texts
 from agentoscope.dashboard.queries import (
     error_totals,
     errors_over_time,
@@ -22,15 +23,15 @@ LINK = controls.trace_link_column()
 WHEN = st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm:ss")
 
 
-def show_rate(totals: pd.Series, over_time: pd.DataFrame) -> None:
+def show_rate(totals: pd.Series, over_time: pd.DataFrame, bucket: int) -> None:
     failed, spans = int(totals["errors"]), int(totals["spans"])
     failing, traces = int(totals["failing_traces"]), int(totals["traces"])
-    columns = st.columns(4)
-    columns[0].metric("Failed spans", count(failed))
-    columns[1].metric("Span error rate", f"{failed / spans:.2%}" if spans else "–")
-    columns[2].metric("Traces with an error", count(failing))
-    columns[3].metric("Trace error rate", f"{failing / traces:.2%}" if traces else "–")
-    st.altair_chart(charts.error_rate(over_time), width="stretch")
+    row = metric_row()
+    row.metric("Failed spans", count(failed), width="content")
+    row.metric("Span error rate", f"{failed / spans:.2%}" if spans else "–", width="content")
+    row.metric("Traces with an error", count(failing), width="content")
+    row.metric("Trace error rate", f"{failing / traces:.2%}" if traces else "–", width="content")
+    st.altair_chart(charts.error_rate(over_time, bucket), width="stretch")
 
 
 def show_error_types(types: pd.DataFrame) -> None:
@@ -43,7 +44,7 @@ def show_error_types(types: pd.DataFrame) -> None:
                 "errors": types["errors"],
                 "traces": types["traces"],
                 "last seen (UTC)": pd.to_datetime(types["last_seen"]),
-                "example message": types["example_message"],
+                "example message": texts(types["example_message"]),
                 "failing traces": types["error_type"].map(
                     lambda error_type: controls.traces_url(search=error_type, status="error")
                 ),
@@ -71,7 +72,7 @@ def show_tools_and_guardrails(tools: pd.DataFrame, guardrails: pd.DataFrame) -> 
                     "calls": tools["calls"],
                     "errors": tools["errors"],
                     "error rate": tools["error_rate"],
-                    "latest error": tools["latest_message"],
+                    "latest error": texts(tools["latest_message"]),
                     "latest trace": tools["latest_trace_id"].map(controls.trace_url),
                 }
             ),
@@ -111,9 +112,9 @@ def show_recent(recent: pd.DataFrame) -> None:
                 "type": recent["span_type"],
                 "span": recent["name"],
                 "error": recent["error_type"],
-                "message": recent["error_message"],
-                "agent": recent["agent_name"],
-                "tool / model": recent["tool_name"].fillna(recent["model"]).fillna(""),
+                "message": texts(recent["error_message"]),
+                "agent": texts(recent["agent_name"]),
+                "tool / model": texts(recent["tool_name"].fillna(recent["model"])),
                 "trace": controls.target_urls(targets),
             }
         ),
@@ -135,7 +136,7 @@ totals = fetch(error_totals(window)).iloc[0]
 if not totals["spans"]:
     st.info("No spans in this window. Widen the time window in the sidebar.")
     st.stop()
-show_rate(totals, fetch(errors_over_time(window, bucket)))
+show_rate(totals, fetch(errors_over_time(window, bucket)), bucket)
 if not totals["errors"]:
     st.success("No span failed in this window.")
 else:

@@ -10,7 +10,7 @@ import streamlit as st
 from agentoscope.dashboard import charts, controls
 from agentoscope.dashboard.charts import styled_status
 from agentoscope.dashboard.data import fetch
-from agentoscope.dashboard.format import duration
+from agentoscope.dashboard.format import duration, texts, width_for
 from agentoscope.dashboard.queries import (
     latency_histogram,
     named,
@@ -56,7 +56,7 @@ table_column, chart_column = st.columns([3, 2])
 table_column.dataframe(
     pd.DataFrame(
         {
-            title: percentiles["key"],
+            title: texts(percentiles["key"]),
             "spans": percentiles["spans"],
             "p50": percentiles["p50_ms"].map(duration),
             "p95": percentiles["p95_ms"].map(duration),
@@ -67,6 +67,8 @@ table_column.dataframe(
     ),
     hide_index=True,
     width="stretch",
+    height=38 + 35 * len(percentiles),  # every span type, tool or model: no scrolling inside
+    column_config={title: st.column_config.TextColumn(width=width_for(percentiles["key"]))},
 )
 chart_column.altair_chart(charts.percentile_chart(percentiles, title), width="stretch")
 
@@ -86,11 +88,11 @@ st.dataframe(
         {
             "duration": slow["duration_ms"].map(duration),
             "type": slow["span_type"],
-            "span": slow["name"],
-            "agent": slow["agent_name"],
+            "span": texts(slow["name"]),
+            "agent": texts(slow["agent_name"]),
             "status": slow["status"],
             "started (UTC)": pd.to_datetime(slow["started_at"]),
-            "workflow": slow["workflow_name"],
+            "workflow": texts(slow["workflow_name"]),
             "trace": controls.target_urls(targets),
         }
     ).pipe(styled_status),

@@ -10,8 +10,16 @@ import pandas as pd
 import streamlit as st
 
 from agentoscope.dashboard import controls
+from agentoscope.dashboard.controls import metric_row
 from agentoscope.dashboard.data import fetch
-from agentoscope.dashboard.format import count, duration, is_missing, parse_json, timestamp
+from agentoscope.dashboard.format import (
+    count,
+    duration,
+    is_missing,
+    parse_json,
+    timestamp,
+    width_for,
+)
 from agentoscope.dashboard.messages import last_assistant_text, last_user_text
 from agentoscope.dashboard.queries import session_count
 from agentoscope.dashboard.reads import session_rows, session_traces
@@ -52,12 +60,12 @@ def show_conversation(group_id: str) -> None:
     if turns.empty:
         st.warning(f"No traces with group id `{group_id}`.")
         return
-    columns = st.columns(4)
-    columns[0].metric("Runs", count(len(turns)))
-    columns[1].metric("Tokens", count(turns["tokens"].sum()))
-    columns[2].metric("Errors", count(turns["errors"].sum()))
+    row = metric_row()
+    row.metric("Runs", count(len(turns)), width="content")
+    row.metric("Tokens", count(turns["tokens"].sum()), width="content")
+    row.metric("Errors", count(turns["errors"].sum()), width="content")
     first, last = turns["started_at"].min(), turns["started_at"].max()
-    columns[3].metric("Over", duration((last - first).total_seconds() * 1000))
+    row.metric("Over", duration((last - first).total_seconds() * 1000), width="content")
     for number, turn in enumerate(turns.to_dict("records"), start=1):
         with st.container(border=True):
             head, link = st.columns([5, 1])
@@ -132,6 +140,7 @@ def show_sessions() -> None:
         selection_mode="single-row",
         key="sessions_table",
         column_config={
+            "group id": st.column_config.TextColumn(width=width_for(groups["group_id"])),
             "first run (UTC)": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm:ss"),
             "last active (UTC)": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm:ss"),
         },

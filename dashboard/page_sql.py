@@ -12,6 +12,7 @@ import time
 import streamlit as st
 
 from agentoscope.dashboard.data import fetch, reader
+from agentoscope.dashboard.format import tidy_floats
 from agentoscope.dashboard.queries import schema_columns
 
 ROW_LIMIT = 10_000
@@ -130,7 +131,7 @@ with editor:
             f"{len(result):,} rows{' (first ' + f'{ROW_LIMIT:,})' if truncated else ''} · "
             f"{elapsed:.0f} ms"
         )
-        st.dataframe(result, width="stretch", hide_index=True)
+        st.dataframe(tidy_floats(result), width="stretch", hide_index=True)
         st.download_button(
             "Download CSV",
             result.to_csv(index=False).encode("utf-8"),

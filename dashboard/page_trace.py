@@ -13,6 +13,7 @@ import streamlit as st
 
 from agentoscope.dashboard import charts, controls, pricing
 from agentoscope.dashboard.charts import styled_status
+from agentoscope.dashboard.controls import metric_row
 from agentoscope.dashboard.data import fetch_trace
 from agentoscope.dashboard.format import (
     count,
@@ -20,6 +21,7 @@ from agentoscope.dashboard.format import (
     is_missing,
     money,
     timestamp,
+    width_for,
 )
 from agentoscope.dashboard.span_detail import show_span
 from agentoscope.dashboard.span_tree import tree_order
@@ -76,13 +78,13 @@ def header(trace: dict[str, Any] | None, rows: pd.DataFrame, cost: float | None)
     total_ms = None if running else trace.get("duration_ms")
     if is_missing(total_ms):
         total_ms = float(rows["end_ms"].max())
-    columns = st.columns(6)
-    columns[0].metric("Duration", duration(total_ms))
-    columns[1].metric("Spans", count(len(rows)))
-    columns[2].metric("Model calls", count(rows["model"].notna().sum()))
-    columns[3].metric("Tokens", count(tokens))
-    columns[4].metric("Cost", money(cost))
-    columns[5].metric("Errors", count(errors))
+    row = metric_row()
+    row.metric("Duration", duration(total_ms), width="content")
+    row.metric("Spans", count(len(rows)), width="content")
+    row.metric("Model calls", count(rows["model"].notna().sum()), width="content")
+    row.metric("Tokens", count(tokens), width="content")
+    row.metric("Cost", money(cost), width="content")
+    row.metric("Errors", count(errors), width="content")
     group_id = trace.get("group_id")
     if (
         isinstance(group_id, str)
@@ -138,7 +140,8 @@ def span_table(rows: pd.DataFrame) -> None:
         key="span_table",
         # Narrow enough to sit beside the detail panel; the waterfall shows when spans start.
         column_config={
-            "span": st.column_config.TextColumn(width=170),
+            # As wide as the longest name in its tree (up to a limit): names are not cut.
+            "span": st.column_config.TextColumn(width=width_for(table["span"], most=360)),
             "type": st.column_config.TextColumn(width=85),
             "duration": st.column_config.TextColumn(width=75),
             "tokens": st.column_config.TextColumn(width=60),

@@ -10,7 +10,7 @@ import streamlit as st
 from agentoscope.dashboard import controls
 from agentoscope.dashboard.charts import styled_status
 from agentoscope.dashboard.data import fetch
-from agentoscope.dashboard.format import count, duration, money
+from agentoscope.dashboard.format import count, duration, money, texts, width_for
 from agentoscope.dashboard.queries import (
     TraceFilters,
     agent_names,
@@ -133,7 +133,7 @@ def show_table(frame: pd.DataFrame) -> None:
         {
             "open": controls.target_urls(targets),
             # A running trace's name arrives with its trace record, when it ends.
-            "workflow": frame["workflow_name"].fillna("–"),
+            "workflow": texts(frame["workflow_name"]),
             "started (UTC)": pd.to_datetime(frame["started_at"]),
             "duration": frame["duration_ms"].map(duration),
             "spans": frame["spans"],
@@ -145,9 +145,9 @@ def show_table(frame: pd.DataFrame) -> None:
                     frame["errors"], frame["tripped"], frame["running"].fillna(False), strict=True
                 )
             ],
-            "first agent": frame["first_agent"],
-            "group": frame["group_id"].fillna(""),
-            "last error": frame["last_error"].fillna(""),
+            "first agent": texts(frame["first_agent"]),
+            "group": texts(frame["group_id"]),
+            "last error": texts(frame["last_error"]),
         }
     )
     key = f"traces_table_{st.session_state.get('traces_page', 1)}"
@@ -162,7 +162,12 @@ def show_table(frame: pd.DataFrame) -> None:
         column_config={
             "open": controls.trace_link_column("trace"),
             "started (UTC)": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm:ss"),
+            "workflow": st.column_config.TextColumn(width=width_for(table["workflow"])),
+            "first agent": st.column_config.TextColumn(width=width_for(table["first agent"])),
+            "group": st.column_config.TextColumn(width=width_for(table["group"], most=300)),
             "spans": st.column_config.NumberColumn(width="small"),
+            "cost": st.column_config.TextColumn(width=width_for(table["cost"])),
+            "tokens": st.column_config.TextColumn(width=width_for(table["tokens"])),
             "last error": st.column_config.TextColumn(width="large"),
         },
     )

@@ -7,14 +7,16 @@ import pandas as pd
 import streamlit as st
 
 from agentoscope.dashboard import charts, controls, pricing
+from agentoscope.dashboard.controls import metric_row
 from agentoscope.dashboard.data import fetch
-from agentoscope.dashboard.format import count, money
+from agentoscope.dashboard.format import count, money, text, texts
 from agentoscope.dashboard.queries import named, top_traces_by_cost, usage_over_time
 
 GROUPINGS = {"model": "Model", "agent_name": "Agent"}
 
 
 def totals_table(usage: pd.DataFrame, title: str) -> pd.DataFrame:
+    usage = usage.assign(key=usage["key"].map(text))
     totals = (
         usage.groupby("key", dropna=False)[
             [
@@ -96,16 +98,17 @@ unpriced = 0
 if usage.empty:
     st.info("No model calls in this window. Widen the time window in the sidebar.")
 else:
-    columns = st.columns(5)
-    columns[0].metric("Model calls", count(usage["calls"].sum()))
-    columns[1].metric(
+    row = metric_row()
+    row.metric("Model calls", count(usage["calls"].sum()), width="content")
+    row.metric(
         "Input tokens",
         count(usage["input_tokens"].sum()),
         help=f"{count(usage['cached_input_tokens'].sum())} of them cached",
+        width="content",
     )
-    columns[2].metric("Output tokens", count(usage["output_tokens"].sum()))
-    columns[3].metric("Total tokens", count(usage["tokens"].sum()))
-    columns[4].metric("Cost", money(usage["cost"].sum()))
+    row.metric("Output tokens", count(usage["output_tokens"].sum()), width="content")
+    row.metric("Total tokens", count(usage["tokens"].sum()), width="content")
+    row.metric("Cost", money(usage["cost"].sum()), width="content")
     unpriced = usage["unpriced_tokens"].sum()
     if unpriced > 0:
         missing = sorted(usage.loc[usage["unpriced_tokens"] > 0, "key"].astype(str).unique())
@@ -118,11 +121,14 @@ else:
     left, right = st.columns(2)
     left.markdown("**Tokens**")
     left.altair_chart(
-        charts.time_series(usage, "tokens", "tokens", color_title=title), width="stretch"
+        charts.time_series(usage, "tokens", "tokens", color_title=title, bucket_seconds=bucket),
+        width="stretch",
     )
     right.markdown("**Cost (USD)**")
     right.altair_chart(
-        charts.time_series(usage.fillna({"cost": 0}), "cost", "USD", color_title=title),
+        charts.time_series(
+            usage.fillna({"cost": 0}), "cost", "USD", color_title=title, bucket_seconds=bucket
+        ),
         width="stretch",
     )
     st.markdown(f"**Per {title}**")
@@ -142,12 +148,12 @@ else:
         pd.DataFrame(
             {
                 "trace": top["trace_id"].map(controls.trace_url),
-                "workflow": top["workflow_name"],
+                "workflow": texts(top["workflow_name"]),
                 "cost ($)": top["cost"],
                 "tokens": top["tokens"],
                 "model calls": top["calls"],
                 "started (UTC)": pd.to_datetime(top["started_at"]),
-                "group": top["group_id"],
+                "group": texts(top["group_id"]),
             }
         ),
         hide_index=True,

@@ -7,6 +7,7 @@ from typing import Any
 
 import streamlit as st
 
+from .controls import metric_row
 from .format import count, duration, is_missing, money, parse_json, pretty, span_icon, timestamp
 from .messages import conversation
 from .pricing import ModelPrice, match_price, token_cost
@@ -40,10 +41,12 @@ def show_span(span: Mapping[str, Any], prices: list[ModelPrice]) -> None:
     )
     if _value(span, "status") == "error":
         _show_error(span)
-    timing, start, end = st.columns(3)
-    timing.metric("Duration", duration(_value(span, "duration_ms")))
-    start.caption(f"started {timestamp(_value(span, 'started_at'))}")
-    end.caption(f"ended {timestamp(_value(span, 'ended_at'))}")
+    # The duration has the panel's width to itself: in a third of it, "54.5 ms" was cut.
+    st.metric("Duration", duration(_value(span, "duration_ms")))
+    st.caption(
+        f"started {timestamp(_value(span, 'started_at'))} · "
+        f"ended {timestamp(_value(span, 'ended_at'))}"
+    )
 
     if _value(span, "input_tokens") is not None or _value(span, "output_tokens") is not None:
         _show_usage(span, prices)
@@ -81,18 +84,26 @@ def _show_usage(span: Mapping[str, Any], prices: list[ModelPrice]) -> None:
     reasoning = _value(span, "reasoning_tokens")
     price = match_price(model, prices)
     cost = token_cost(price, input_tokens, output_tokens, cached)
-    columns = st.columns(4)
-    columns[0].metric("Model", model or "?")
-    columns[1].metric("Input tokens", count(input_tokens), help=f"{count(cached)} of them cached")
-    columns[2].metric(
+    # A model's name is too long for a quarter of the panel at a metric's size: a line of its own.
+    st.markdown(f"**Model** `{model or '?'}`")
+    row = metric_row()
+    row.metric(
+        "Input tokens",
+        count(input_tokens),
+        help=f"{count(cached)} of them cached",
+        width="content",
+    )
+    row.metric(
         "Output tokens",
         count(output_tokens),
         help=None if reasoning is None else f"{count(reasoning)} of them reasoning",
+        width="content",
     )
-    columns[3].metric(
+    row.metric(
         "Cost",
         money(cost),
         help=f"priced as {price.model}" if price else "no price for this model (Usage & cost)",
+        width="content",
     )
 
 

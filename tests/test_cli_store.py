@@ -195,9 +195,9 @@ def test_show_prints_the_span_tree(store_path: Path, capsys: pytest.CaptureFixtu
     assert main(["show", "trace_2", "--store", str(store_path)]) == 0  # a prefix will do
     assert capsys.readouterr().out == out
     assert main(["show", "trace_", "--store", str(store_path)]) == 1
-    assert "more than one trace" in capsys.readouterr().err
+    assert "'trace_' starts 3 trace ids; give more of the id:" in capsys.readouterr().err
     assert main(["show", "trace_9", "--store", str(store_path)]) == 1
-    assert "no trace 'trace_9'" in capsys.readouterr().err
+    assert "no trace id starts with 'trace_9'" in capsys.readouterr().err
 
 
 def test_ingest_reports_malformed_lines_and_skips_duplicates(
@@ -258,14 +258,14 @@ def test_prune_deletes_what_started_before_the_date(
     assert main(["prune", "--before", "30d", "--dry-run", "--store", str(store_path)]) == 0
     assert "would delete 1 traces and 2 spans" in capsys.readouterr().out
     assert store_rows(store_path, "SELECT count(*) AS n FROM traces") == [{"n": 3}]
-    assert main(["prune", "--before", "30d", "--store", str(store_path)]) == 0
+    assert main(["prune", "--before", "30d", "--yes", "--store", str(store_path)]) == 0
     assert "deleted 1 traces and 2 spans" in capsys.readouterr().out
     workflows = store_rows(store_path, "SELECT workflow_name FROM traces ORDER BY 1")
     assert [r["workflow_name"] for r in workflows] == ["Billing", "Support"]
     assert main(["prune", "--before", "2020-13-45", "--store", str(store_path)]) == 1
     assert "cannot read the time" in capsys.readouterr().err
     typo = store_path.with_name("typo.duckdb")
-    assert main(["prune", "--before", "30d", "--store", str(typo)]) == 1
+    assert main(["prune", "--before", "30d", "--yes", "--store", str(typo)]) == 1
     assert "no store at" in capsys.readouterr().err and not typo.exists()
 
 
@@ -288,7 +288,7 @@ def test_commands_on_a_store_owned_by_another_process_explain_the_way_out(
         for argv in (
             ["sql", "SELECT 1"],
             ["traces"],
-            ["prune", "--before", "30d"],
+            ["prune", "--before", "30d", "--yes"],
             ["ingest", str(store_path)],
         ):
             assert main([*argv, "--store", str(store_path)]) == 1, argv

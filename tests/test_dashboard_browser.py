@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +22,16 @@ import httpx
 import pytest
 from websockets.sync.client import ClientConnection, connect
 
+from agentoscope.tracing import set_trace_processors
+from agentoscope.tracing.store import SpanStore
 from support.dashboard_data import (
     ERROR_TYPE,
     KNOWN_TRACE_ID,
     KNOWN_WORKFLOW,
+    RecordCollector,
     build_dashboard_store,
 )
+from support.store_spans import emit_every_span_type
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 START_TIMEOUT_S = 90
@@ -157,10 +162,9 @@ class Chromium:
         self.process.wait(timeout=30)
 
 
-@pytest.fixture
-def dashboard_url(tmp_path: Path) -> Iterator[str]:
-    store = tmp_path / "traces.duckdb"
-    build_dashboard_store(store)
+@contextmanager
+def serving(store: Path, tmp_path: Path) -> Iterator[str]:
+    """`agentoscope dashboard` on `store`, on a free loopback port, until the block ends."""
     port = free_port()
     env = {**os.environ, "AGENTOSCOPE_PRICES": str(tmp_path / "prices.json")}
     env.pop("AGENTOSCOPE_SERVER", None)
@@ -187,6 +191,31 @@ def dashboard_url(tmp_path: Path) -> Iterator[str]:
         output, _ = server.communicate(timeout=30)
         if server.returncode not in (0, -15):
             print(output)
+
+
+@pytest.fixture
+def dashboard_url(tmp_path: Path) -> Iterator[str]:
+    store = tmp_path / "traces.duckdb"
+    build_dashboard_store(store)
+    with serving(store, tmp_path) as url:
+        yield url
+
+
+@pytest.fixture
+def every_type_dashboard_url(tmp_path: Path) -> Iterator[str]:
+    """The dashboard store plus a trace that opens every span type (13 of them)."""
+    store = tmp_path / "traces.duckdb"
+    build_dashboard_store(store)
+    collector = RecordCollector()
+    set_trace_processors([collector])
+    try:
+        emit_every_span_type()
+    finally:
+        set_trace_processors([])
+    with SpanStore(store) as writer:
+        writer.ingest(collector.records)
+    with serving(store, tmp_path) as url:
+        yield url
 
 
 @pytest.fixture
@@ -217,3 +246,40 @@ def test_traces_page_in_chromium_shows_the_known_trace(
     text = browser.open(f"{dashboard_url}/trace?trace_id={KNOWN_TRACE_ID}", ERROR_TYPE)
     assert "refund_payment" in text and "Arguments" in text
     browser.screenshot(screenshot_dir(tmp_path) / "dashboard-trace.png")
+
+
+# Elements whose text the browser had to cut (an ellipsis or hidden overflow): what a user
+# sees as "54.5 …".
+CUT_TEXT = """(selector) => Array.from(document.querySelectorAll(selector))
+    .flatMap((element) => [element, ...element.querySelectorAll("*")])
+    .filter((element) => element.scrollWidth > element.clientWidth + 1)
+    .map((element) => element.innerText)"""
+# Tables whose body scrolls inside them: rows a user does not see without looking for them.
+INNER_SCROLL = """() => Array.from(document.querySelectorAll('[data-testid="stDataFrame"]'))
+    .map((table) => table.querySelector(".dvn-scroller"))
+    .map((scroller) => scroller ? scroller.scrollHeight > scroller.clientHeight + 1 : null)"""
+
+
+def test_values_are_whole_and_tables_unscrolled_in_chromium(
+    every_type_dashboard_url: str, browser: Chromium, tmp_path: Path
+) -> None:
+    dashboard_url = every_type_dashboard_url
+    # A laptop's width: the span detail panel is narrow there.
+    browser.call(
+        "Emulation.setDeviceMetricsOverride",
+        width=1100,
+        height=1200,
+        deviceScaleFactor=1,
+        mobile=False,
+    )
+    text = browser.open(f"{dashboard_url}/trace?trace_id={KNOWN_TRACE_ID}", "Duration")
+    assert "refund_payment" in text
+    cut = browser.evaluate(f"({CUT_TEXT})('[data-testid=\"stMetricValue\"]')")
+    assert cut == [], f"metric values cut by the browser: {cut}"
+
+    browser.open(f"{dashboard_url}/latency", "p50", "Slowest spans")
+    scrolls = browser.evaluate(f"({INNER_SCROLL})()")
+    assert scrolls and scrolls[0] is False, scrolls  # all 13 span types, no inner scroll
+    browser.call("Emulation.clearDeviceMetricsOverride")
+    browser.open(f"{dashboard_url}/latency", "p50", "Slowest spans")
+    browser.screenshot(screenshot_dir(tmp_path) / "dashboard-latency.png")

@@ -3,6 +3,7 @@ the page shows must be the known trace's spans, token totals, costs, percentiles
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -127,7 +128,7 @@ def test_trace_page_details_of_chosen_spans() -> None:
     app.query_params["span_id"] = spans[8]  # the last generation: usage, cost and the answer
     app.run()
     text = page_text(app)
-    assert "Model: gpt-4o" in text and "Input tokens: 2,500" in text
+    assert "**Model** `gpt-4o`" in text and "Input tokens: 2,500" in text
     assert "Cost: $0.0075" in text
     assert FINAL_ANSWER in text and USER_QUESTION in text
 
@@ -250,3 +251,74 @@ def test_a_running_trace_opens_with_what_has_arrived() -> None:
     assert "running, or its process died before the trace ended" in text
     assert "Spans: 2" in text
     assert [name.strip("├└ ") for name in table(app)["span"]] == ["Batcher", "load_rows"]
+
+
+def column_widths(app, index: int = 0) -> dict[str, int]:
+    """The pixel width each column of a table was given (Streamlit's column config)."""
+    config = json.loads(app.dataframe[index].proto.columns)
+    return {name: spec["width"] for name, spec in config.items() if "width" in spec}
+
+
+def test_names_and_ids_get_columns_wide_enough_to_read_whole() -> None:
+    app = open_app("page_trace.py", trace_id=KNOWN_TRACE_ID)
+    no_exceptions(app)
+    spans = table(app)
+    longest = max(len(name) for name in spans["span"])  # "│  └ handoff Triage -> Billing" …
+    assert column_widths(app)["span"] >= longest * 7
+    traces = open_app()
+    widths = column_widths(traces)
+    assert widths["open"] >= len(KNOWN_TRACE_ID) * 7  # the whole id, not `trace_de`
+    assert widths["workflow"] >= len(KNOWN_WORKFLOW) * 7
+    # The link shows the whole trace id, not its first characters.
+    display = json.loads(traces.dataframe[0].proto.columns)["open"]["type_config"]
+    assert display["display_text"] == "trace_id=([^&]+)"
+
+
+def test_an_empty_value_is_the_same_dash_on_every_page() -> None:
+    traces = table(open_app())
+    research = traces[traces["workflow"] == "Research"]
+    assert set(research["group"]) == {"–"} and set(research["last error"]) == {"–"}
+    running = traces.iloc[0]
+    assert running["workflow"] == "–"
+    latency = open_app("page_latency.py")
+    latency.button_group(key="latency_by").set_value("model").run()
+    slowest = table(latency, 1)
+    shown = [table(open_app("page_usage.py"), 1), slowest, traces]
+    for frame in shown:
+        for column in frame.columns:
+            values = [str(value) for value in frame[column]]
+            assert not {"None", "nan", "NaT", "<NA>", ""} & set(values), (column, values)
+
+
+def test_usage_and_errors_bars_follow_the_data_not_the_window() -> None:
+    # The store's spans cover ~46 minutes; "Last 30 days" must not make them one daily bar.
+    for page in ("page_usage.py", "page_errors.py"):
+        app = open_app(page)
+        app.selectbox(key="window").set_value("Last 30 days").run()
+        no_exceptions(app)
+        assert "one bar per 30 s" in page_text(app), page
+
+
+def test_latency_table_shows_every_span_type() -> None:
+    """Every row in the table, and the table as tall as its rows (no scrolling inside it: the
+    browser test measures that)."""
+    per_type = table(open_app("page_latency.py"))
+    assert set(per_type["span type"]) == {"agent", "generation", "function", "guardrail", "handoff"}
+
+
+def test_sql_page_rounds_floats() -> None:
+    app = open_app("page_sql.py")
+    app.text_area(key="sql_text").set_value(
+        "SELECT 1/3 AS third, 2/3 * 0.0001 AS small, 1234.56789::DOUBLE AS big, 7 AS whole"
+    )
+    app.button[0].click().run()
+    no_exceptions(app)
+    result = next(
+        table(app, index) for index in range(len(app.dataframe)) if "third" in table(app, index)
+    )
+    assert result.iloc[0].to_dict() == {
+        "third": 0.3333,
+        "small": 0.00006667,
+        "big": 1234.568,
+        "whole": 7,
+    }

@@ -13,7 +13,12 @@ import pytest
 from agentoscope.cli.dashboard_command import dashboard_env, streamlit_command
 from agentoscope.cli.main import build_parser
 from agentoscope.dashboard import APP_PATH, pricing
-from agentoscope.dashboard.controls import bucket_seconds, row_targets, target_urls
+from agentoscope.dashboard.controls import (
+    bucket_label,
+    bucket_seconds,
+    row_targets,
+    target_urls,
+)
 from agentoscope.dashboard.messages import conversation, last_assistant_text, last_user_text
 from agentoscope.dashboard.queries import (
     TraceFilters,
@@ -188,9 +193,20 @@ def test_table_rows_link_to_their_trace_and_span() -> None:
 
 def test_buckets_keep_charts_readable() -> None:
     now = datetime(2025, 1, 2)
-    assert bucket_seconds(Window(start=now - timedelta(hours=1), end=now)) == 60
+    assert bucket_seconds(Window(start=now - timedelta(hours=1), end=now)) == 30
     assert bucket_seconds(Window(start=now - timedelta(days=1), end=now)) == 900
     assert bucket_seconds(Window(), now - timedelta(days=30), now) == 6 * 3600
+
+
+def test_buckets_follow_the_data_inside_the_window() -> None:
+    """A demo run of a few minutes in "Last 7 days" gets bars of seconds, not one spike."""
+    now = datetime(2025, 1, 2)
+    week = Window(start=now - timedelta(days=7), end=now)
+    assert bucket_seconds(week, now - timedelta(minutes=5), now - timedelta(seconds=1)) == 5
+    assert bucket_seconds(week, now - timedelta(seconds=20), now - timedelta(seconds=2)) == 1
+    # Data older than the window counts from the window's start.
+    assert bucket_seconds(week, now - timedelta(days=90), now) == 3 * 3600  # 56 bars
+    assert bucket_label(1) == "second" and bucket_label(5) == "5 s" and bucket_label(300) == "5 min"
 
 
 def _args(*argv: str) -> argparse.Namespace:

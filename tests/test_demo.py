@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import io
 import os
+import re
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from agentoscope.cli.demo_command import listed, run_with_bar
+from agentoscope.cli.demo_workflows import DemoResult, expected_runs
 from agentoscope.tracing import SpanStore, read_jsonl
 
 ALL_KINDS = {
@@ -32,13 +37,28 @@ def test_demo_fills_a_store_with_every_span_kind_and_the_errors(tmp_path: Path) 
     completed = subprocess.run(
         [sys.executable, "-m", "agentoscope.cli.main", "demo", "--no-dashboard", "--batch", "4"],
         cwd=tmp_path,
-        env=env,
+        env={**env, "COLUMNS": "80"},
         capture_output=True,
         text=True,
         timeout=300,
     )
     assert completed.returncode == 0, completed.stderr
     assert "Tracing: nothing dropped" in completed.stderr
+    # Redirected, the progress is a log: one line per finished run, counter first.
+    runs = expected_runs(4)
+    progress = [line for line in completed.stderr.splitlines() if line.startswith("[")]
+    assert [line[: len(f"[{runs}/{runs}]")] for line in progress] == [
+        f"[{done:>2}/{runs}]" for done in range(1, runs + 1)
+    ]
+    assert progress[0].startswith(f"[ 1/{runs}] ✓ Support desk: Your order A-1001 is")
+    assert any(line.startswith("[") and "✓ Guardrail: blocked by" in line for line in progress)
+    # The sample trace's header and its error stay on their lines, whatever COLUMNS says.
+    header = next(line for line in completed.stderr.splitlines() if line.startswith("●  "))
+    assert header.endswith(" tok  1 error")
+    assert any(
+        "function  issue_refund" in line and line.endswith("✗ TimeoutError: Error running tool")
+        for line in completed.stderr.splitlines()
+    )
     store_path = tmp_path / ".agentoscope" / "traces.duckdb"
     with SpanStore(store_path, read_only=True) as store:
         kinds = set(store.query("SELECT DISTINCT span_type FROM spans")["span_type"])
@@ -71,3 +91,35 @@ def test_demo_fills_a_store_with_every_span_kind_and_the_errors(tmp_path: Path) 
         assert list(summary["output_type"]) == ["TicketSummary"]
     jsonl = list(read_jsonl(tmp_path / ".agentoscope" / "traces.jsonl"))
     assert sum(r["kind"] == "trace" for r in jsonl) == len(traces)
+
+
+@pytest.mark.parametrize("columns", [80, 120])
+def test_the_progress_bar_keeps_its_counter_on_a_narrow_terminal(columns: int) -> None:
+    from rich.console import Console
+
+    screen = io.StringIO()
+    console = Console(file=screen, force_terminal=True, width=columns, color_system=None)
+    results = [
+        DemoResult("Support desk", True, "I've refunded the duplicate 49.00 EUR charge " * 3),
+        DemoResult("Realtime phone line", False, "the session\nended early"),
+    ]
+
+    def run(on_result: Callable[[DemoResult], None]) -> list[DemoResult]:
+        for result in results:
+            on_result(result)
+        return results
+
+    assert run_with_bar(console, 17, run) == results
+    shown = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "\n", screen.getvalue().replace("\r", "\n"))
+    last = [line for line in shown.splitlines() if line.strip()][-1]
+    assert last.startswith(" 2/17 ") and len(last) <= columns
+    assert "Realtime phone line ✗ the session ended early" in last
+
+
+def test_the_span_kinds_line_breaks_between_kinds_only() -> None:
+    kinds = [f"{name} {count}" for name, count in [("generation", 44), ("handoff", 11)] * 5]
+    lines = listed("Span kinds: ", kinds, 40).splitlines()
+    assert all(len(line) <= 40 for line in lines) and len(lines) > 2
+    for line in lines:
+        assert re.fullmatch(r"(Span kinds: | {12})(\w+ \d+,? ?)+", line), line
+    assert listed("Span kinds: ", kinds, None).count("\n") == 0  # a file gets one line

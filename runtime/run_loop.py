@@ -22,7 +22,7 @@ from .exceptions import AgentsException, MaxTurnsExceeded, RunErrorDetails
 from .guardrail import InputGuardrailResult, OutputGuardrailResult
 from .handoffs import Handoff
 from .hosted_calls import run_hosted_calls
-from .items import ItemHelpers, ModelResponse, RunItem, TResponseInputItem
+from .items import ItemHelpers, ModelResponse, RunItem, ToolApprovalItem, TResponseInputItem
 from .lifecycle import RunHooks
 from .memory.session import Session
 from .model_call import call_model, filter_model_input, resolve_model
@@ -347,7 +347,9 @@ class AgentRunLoop:
         if span is not None and span.span_data.tools is None:
             span.span_data.tools = [t.name for t in pending.tools]
             span.span_data.handoffs = [h.agent_name for h in pending.handoffs]
-        return await self._after_response(agent, pending.handoffs, pending.processed, pending.done)
+        return await self._after_response(
+            agent, pending.handoffs, pending.processed, pending.done, dict(pending.hosted_done)
+        )
 
     async def _after_response(
         self,
@@ -355,16 +357,20 @@ class AgentRunLoop:
         handoffs: list[Handoff],
         processed: ProcessedResponse,
         done: list[FunctionToolResult],
+        hosted_done: dict[int, RunItem | None] | None = None,
     ) -> Any:
         """Run the turn's tools (those needing approval only once approved), then hand off or
-        decide on the final output. `done`: results of calls that ran before a pause."""
+        decide on the final output. `done` / `hosted_done`: results of calls that ran before a
+        pause. Calls that need no approval run even when others of the turn wait (as in the
+        SDK); the run then pauses with the waiting ones."""
         context, run_config, hooks = self.context, self.run_config, self.hooks
         step_items = list(processed.new_items)
         tool_results = list(done)
+        waiting: list[ToolApprovalItem] = []
         if processed.functions:
             ran = {result_call_id(r) for r in done}
-            waiting = [r for r in processed.functions if r.tool_call.call_id not in ran]
-            plan = await plan_tool_calls(waiting, agent, context, run_config, context._approvals)
+            to_run = [r for r in processed.functions if r.tool_call.call_id not in ran]
+            plan = await plan_tool_calls(to_run, agent, context, run_config, context._approvals)
             fresh = list(plan.rejected)
             if plan.ready:
                 fresh = (
@@ -377,18 +383,24 @@ class AgentRunLoop:
                 tool_results + fresh,
                 key=lambda r: order.get(result_call_id(r) or "", 0),
             )
-            if plan.pending:
-                record_pause(plan.pending)
-                tools = await agent.get_all_tools(context)
-                return _Paused(PendingTurn(processed, tool_results, plan.pending, tools, handoffs))
-            step_items.extend(r.run_item for r in tool_results if r.run_item is not None)
+            waiting.extend(plan.pending)
+        hosted_done = {} if hosted_done is None else hosted_done
         hosted_items: list[RunItem] = []
         if processed.hosted:
-            hosted_items = await run_hosted_calls(
-                processed.hosted, agent, hooks, context, run_config
+            hosted = await run_hosted_calls(
+                processed.hosted, agent, hooks, context, run_config, hosted_done
             )
-            emit_items(self.emit, hosted_items)
-            step_items.extend(hosted_items)
+            emit_items(self.emit, hosted.fresh)
+            hosted_items = hosted.items
+            waiting.extend(hosted.waiting)
+        if waiting:
+            record_pause(waiting)
+            tools = await agent.get_all_tools(context)
+            return _Paused(
+                PendingTurn(processed, tool_results, waiting, tools, handoffs, hosted_done)
+            )
+        step_items.extend(r.run_item for r in tool_results if r.run_item is not None)
+        step_items.extend(hosted_items)
 
         if processed.handoffs:
             outcome = await execute_handoff(

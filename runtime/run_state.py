@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic
 
 from agentoscope.tracing import Trace
@@ -40,6 +40,8 @@ from .run_state_codec import (
     items_from_json,
     json_value,
     output_guardrail_results_from_json,
+    output_item,
+    raw_json,
     response_from_json,
     response_to_json,
     usage_from_json,
@@ -71,12 +73,16 @@ class PendingTurn:
     """Tool calls waiting for a decision."""
     tools: list[Any]
     handoffs: list[Handoff]
+    hosted_done: dict[int, RunItem | None] = field(default_factory=dict)
+    """Built-in tool calls handled before the pause (index in processed.hosted -> the item
+    that answers it, None for a call of the provider's that was only traced)."""
 
     def preview(self, generated: list[RunItem]) -> list[RunItem]:
         """What the paused result shows as new_items: the run so far, this turn's model
         output, the tool outputs it has, and the calls waiting for approval."""
         done = [r.run_item for r in self.done if r.run_item is not None]
-        return [*generated, *self.processed.new_items, *done, *self.approvals]
+        hosted = [item for item in self.hosted_done.values() if item is not None]
+        return [*generated, *self.processed.new_items, *done, *hosted, *self.approvals]
 
 
 @dataclass
@@ -375,6 +381,11 @@ def _pending_to_json(pending: PendingTurn) -> dict[str, Any]:
             if r.run_item is not None
         ],
         "approvals": [item_to_json(item) for item in pending.approvals],
+        "hosted": [raw_json(call.item) for call in processed.hosted],
+        "hosted_done": [
+            {"index": index, "item": item_to_json(item) if item is not None else None}
+            for index, item in sorted(pending.hosted_done.items())
+        ],
     }
 
 
@@ -384,6 +395,7 @@ async def _pending_from_json(
     from openai.types.responses import ResponseFunctionToolCall
 
     from .agent import get_handoffs_of
+    from .hosted_calls import sort_hosted_call
     from .tool import FunctionTool, FunctionToolResult
     from .turn import FunctionRun, HandoffRun, ProcessedResponse
 
@@ -430,7 +442,19 @@ async def _pending_from_json(
         for a in items_from_json(data.get("approvals") or [], agents)
         if isinstance(a, ToolApprovalItem)
     ]
-    return PendingTurn(processed, done, approvals, tools, handoffs)
+    # Built-in tool calls are sorted again from their items, which finds their tools on the
+    # agent as the paused run did.
+    sorted_again = ProcessedResponse()
+    for raw in data.get("hosted") or []:
+        sort_hosted_call(agent, tools, output_item(raw), sorted_again)
+    processed.hosted = sorted_again.hosted
+    hosted_done = {
+        int(entry["index"]): (
+            items_from_json([entry["item"]], agents)[0] if entry.get("item") else None
+        )
+        for entry in data.get("hosted_done") or []
+    }
+    return PendingTurn(processed, done, approvals, tools, handoffs, hosted_done)
 
 
 def _context_from_json(

@@ -194,6 +194,9 @@ class MCPUtil:
             params_json_schema=schema,
             on_invoke_tool=invoke,
             strict_json_schema=is_strict,
+            needs_approval=server._get_needs_approval_for_tool(tool, agent),
+            tool_input_guardrails=list(server.tool_input_guardrails or []) or None,
+            tool_output_guardrails=list(server.tool_output_guardrails or []) or None,
             mcp_server_name=server.name,
             mcp_tool_name=tool.name,
         )

@@ -474,7 +474,10 @@ class AgentRunLoop:
             self._commit(outcome.new_items)
             return
         self.original_input = outcome.original_input
-        self.generated_items = outcome.pre_handoff_items + outcome.new_items
+        # The filter decides what the next agent sees; the run's own record (new_items, the
+        # session) keeps the earlier turns as they happened and gets this turn's items as
+        # filtered, as in the SDK.
+        self.generated_items = self.generated_items + outcome.new_items
         visible = outcome.pre_handoff_items + (
             outcome.model_items if outcome.model_items is not None else outcome.new_items
         )

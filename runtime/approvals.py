@@ -80,7 +80,10 @@ async def plan_tool_calls(
     context: RunContextWrapper[Any],
     run_config: RunConfig,
     ledger: ApprovalLedger,
+    asked: frozenset[str] = frozenset(),
 ) -> ToolCallPlan:
+    """`asked`: the calls the run paused on. Their function span was recorded at the pause,
+    so a rejection of one is the decision span alone (as the SDK records it)."""
     plan = ToolCallPlan()
     for run in runs:
         call, tool = run.tool_call, run.tool
@@ -98,7 +101,8 @@ async def plan_tool_calls(
             message = await rejection_message(
                 tool.name, call.call_id, "function", agent, context, run_config
             )
-            plan.rejected.append(_rejection(run, agent, message, run_config))
+            traced = call.call_id not in asked
+            plan.rejected.append(_rejection(run, agent, message, run_config, traced))
     return plan
 
 
@@ -189,13 +193,14 @@ def record_rejected_call(
 
 
 def _rejection(
-    run: Any, agent: Agent[Any], message: str, run_config: RunConfig
+    run: Any, agent: Agent[Any], message: str, run_config: RunConfig, traced: bool
 ) -> FunctionToolResult:
     from .tool import FunctionToolResult
 
     call, tool = run.tool_call, run.tool
-    include = bool(run_config.trace_include_sensitive_data)
-    record_rejected_call(tool.name, call.call_id, call.arguments, message, include)
+    if traced:
+        include = bool(run_config.trace_include_sensitive_data)
+        record_rejected_call(tool.name, call.call_id, call.arguments, message, include)
     raw = {"call_id": call.call_id, "output": message, "type": "function_call_output"}
     item = ToolCallOutputItem(agent=agent, raw_item=raw, output=message)
     return FunctionToolResult(tool=tool, output=message, run_item=item)
@@ -206,9 +211,15 @@ def result_call_id(result: FunctionToolResult) -> str | None:
     return getattr(result.run_item, "call_id", None)
 
 
-def record_pause(pending: list[ToolApprovalItem]) -> None:
-    """One custom span per call the run now waits on: the pause is visible in the trace."""
+def record_pause(pending: list[ToolApprovalItem], include: bool) -> None:
+    """The pause in the trace: per waiting call a custom span `tool_approval_requested`, and
+    for a call of ours (function or shell; not a hosted MCP request, which the provider runs)
+    its function span, without output, as the SDK records a call that stops for approval."""
     for item in pending:
+        if _field(item.raw_item, "type") in ("function_call", "shell_call"):
+            with function_span(item.tool_name or "", call_id=item.call_id) as span:
+                if include:
+                    span.span_data.input = _call_input(item.raw_item)
         data = {
             "tool_name": item.tool_name,
             "call_id": item.call_id,
@@ -216,6 +227,18 @@ def record_pause(pending: list[ToolApprovalItem]) -> None:
         }
         with custom_span("tool_approval_requested", data):
             pass
+
+
+def _field(raw: Any, key: str) -> Any:
+    return raw.get(key) if isinstance(raw, dict) else getattr(raw, key, None)
+
+
+def _call_input(raw: Any) -> str | None:
+    if _field(raw, "type") == "shell_call":
+        action = _field(raw, "action")
+        return "\n".join(_field(action, "commands") or [])
+    arguments = _field(raw, "arguments")
+    return arguments if isinstance(arguments, str) else None
 
 
 __all__ = [

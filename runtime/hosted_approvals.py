@@ -44,12 +44,18 @@ async def _maybe_await(value: Any) -> Any:
 
 
 async def decide_hosted_call(
-    call: Any, agent: Any, context: RunContextWrapper[Any], run_config: RunConfig
+    call: Any,
+    agent: Any,
+    context: RunContextWrapper[Any],
+    run_config: RunConfig,
+    asked: frozenset[str] = frozenset(),
 ) -> HostedDecision:
+    """`asked`: the calls the run paused on (their spans were recorded at the pause)."""
     if call.kind == "approval":
         return await _decide_mcp_request(call, agent, context, run_config)
     if call.kind == "shell" and call.tool.needs_approval is not False:
-        return await _decide_shell(call.tool, call.item, agent, context, run_config)
+        traced = call.item.call_id not in asked
+        return await _decide_shell(call.tool, call.item, agent, context, run_config, traced)
     return HostedDecision(run=True)
 
 
@@ -138,7 +144,12 @@ async def _shell_needs_approval(
 
 
 async def _decide_shell(
-    tool: ShellTool, item: Any, agent: Any, context: RunContextWrapper[Any], run_config: RunConfig
+    tool: ShellTool,
+    item: Any,
+    agent: Any,
+    context: RunContextWrapper[Any],
+    run_config: RunConfig,
+    traced: bool,
 ) -> HostedDecision:
     ledger = context._approvals
     approval = ToolApprovalItem(agent=agent, raw_item=item, tool_name=tool.name)
@@ -160,9 +171,10 @@ async def _decide_shell(
     if status:
         return HostedDecision(run=True)
     message = await rejection_message(tool.name, item.call_id, "shell", agent, context, run_config)
-    include = bool(run_config.trace_include_sensitive_data)
-    commands = "\n".join(item.action.commands)
-    record_rejected_call(tool.name, item.call_id, commands, message, include)
+    if traced:  # a call the run paused on had its span at the pause
+        include = bool(run_config.trace_include_sensitive_data)
+        commands = "\n".join(item.action.commands)
+        record_rejected_call(tool.name, item.call_id, commands, message, include)
     raw = {
         "type": "shell_call_output",
         "call_id": item.call_id,

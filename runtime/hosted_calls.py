@@ -150,6 +150,7 @@ async def run_hosted_calls(
     context: RunContextWrapper[Any],
     run_config: RunConfig,
     done: dict[int, RunItem | None],
+    asked: frozenset[str] = frozenset(),
 ) -> HostedOutcome:
     """Trace the provider's calls, run ours in order (one screen, one shell), answer approvals;
     calls waiting for a person are left for a resumed run. `done` (call index -> its item, None
@@ -163,7 +164,7 @@ async def run_hosted_calls(
             if earlier is not None:
                 outcome.items.append(earlier)
             continue
-        decision = await decide_hosted_call(call, agent, context, run_config)
+        decision = await decide_hosted_call(call, agent, context, run_config, asked)
         if decision.waiting is not None:
             outcome.waiting.append(decision.waiting)
             continue

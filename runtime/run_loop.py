@@ -185,7 +185,7 @@ class AgentRunLoop:
         self.model_input = list(combined)
 
     async def _save_to_session(self, session: Session) -> None:
-        items = [item.to_input_item() for item in self.generated_items]
+        items = _model_items(self.generated_items)
         if items:
             await session.add_items(items)
 
@@ -348,7 +348,13 @@ class AgentRunLoop:
             span.span_data.tools = [t.name for t in pending.tools]
             span.span_data.handoffs = [h.agent_name for h in pending.handoffs]
         return await self._after_response(
-            agent, pending.handoffs, pending.processed, pending.done, dict(pending.hosted_done)
+            agent,
+            pending.handoffs,
+            pending.processed,
+            pending.done,
+            dict(pending.hosted_done),
+            pending.approvals,
+            pending.settled(),
         )
 
     async def _after_response(
@@ -358,19 +364,31 @@ class AgentRunLoop:
         processed: ProcessedResponse,
         done: list[FunctionToolResult],
         hosted_done: dict[int, RunItem | None] | None = None,
+        asked: list[ToolApprovalItem] | None = None,
+        settled: list[RunItem] | None = None,
     ) -> Any:
         """Run the turn's tools (those needing approval only once approved), then hand off or
-        decide on the final output. `done` / `hosted_done`: results of calls that ran before a
-        pause. Calls that need no approval run even when others of the turn wait (as in the
-        SDK); the run then pauses with the waiting ones."""
+        decide on the final output. Calls that need no approval run even when others of the
+        turn wait (as in the SDK); the run then pauses with the waiting ones.
+
+        Resuming a paused turn: `done` / `hosted_done` are the results of calls that ran before
+        the pause, `asked` the approval items it paused on, `settled` the turn's items as of the
+        pause (PendingTurn.settled). As in the SDK, the turn's items are then its model output,
+        `settled`, and the results of now (approval items stay out of the model input)."""
         context, run_config, hooks = self.context, self.run_config, self.hooks
-        step_items = list(processed.new_items)
+        asked = asked or []
+        asked_ids = frozenset(item.call_id for item in asked if item.call_id)
+        step_items = [*processed.new_items, *(settled or [])]
+        hosted_done = {} if hosted_done is None else hosted_done
         tool_results = list(done)
         waiting: list[ToolApprovalItem] = []
+        fresh: list[FunctionToolResult] = []
         if processed.functions:
             ran = {result_call_id(r) for r in done}
             to_run = [r for r in processed.functions if r.tool_call.call_id not in ran]
-            plan = await plan_tool_calls(to_run, agent, context, run_config, context._approvals)
+            plan = await plan_tool_calls(
+                to_run, agent, context, run_config, context._approvals, asked_ids
+            )
             fresh = list(plan.rejected)
             if plan.ready:
                 fresh = (
@@ -379,28 +397,30 @@ class AgentRunLoop:
                 )
             emit_items(self.emit, [r.run_item for r in fresh if r.run_item is not None])
             order = {r.tool_call.call_id: i for i, r in enumerate(processed.functions)}
-            tool_results = sorted(
-                tool_results + fresh,
-                key=lambda r: order.get(result_call_id(r) or "", 0),
-            )
+
+            def by_call(result: FunctionToolResult) -> int:
+                return order.get(result_call_id(result) or "", 0)
+
+            fresh.sort(key=by_call)
+            tool_results = sorted(tool_results + fresh, key=by_call)
             waiting.extend(plan.pending)
-        hosted_done = {} if hosted_done is None else hosted_done
-        hosted_items: list[RunItem] = []
+        hosted_fresh: list[RunItem] = []
+        hosted_any = False
         if processed.hosted:
             hosted = await run_hosted_calls(
-                processed.hosted, agent, hooks, context, run_config, hosted_done
+                processed.hosted, agent, hooks, context, run_config, hosted_done, asked_ids
             )
             emit_items(self.emit, hosted.fresh)
-            hosted_items = hosted.items
+            hosted_fresh, hosted_any = hosted.fresh, bool(hosted.items)
             waiting.extend(hosted.waiting)
         if waiting:
-            record_pause(waiting)
+            record_pause(waiting, bool(run_config.trace_include_sensitive_data))
             tools = await agent.get_all_tools(context)
             return _Paused(
                 PendingTurn(processed, tool_results, waiting, tools, handoffs, hosted_done)
             )
-        step_items.extend(r.run_item for r in tool_results if r.run_item is not None)
-        step_items.extend(hosted_items)
+        step_items.extend(r.run_item for r in fresh if r.run_item is not None)
+        step_items.extend(hosted_fresh)
 
         if processed.handoffs:
             outcome = await execute_handoff(
@@ -424,7 +444,7 @@ class AgentRunLoop:
             if decided.is_final_output:
                 return decided.final_output
             return _NO_FINAL_OUTPUT
-        if hosted_items:
+        if hosted_any:
             return _NO_FINAL_OUTPUT  # the model has to see what our computer or shell did
         return self._final_output_from_messages(agent, processed.new_items, processed.tools_used)
 
@@ -466,7 +486,7 @@ class AgentRunLoop:
 
     def _commit(self, items: list[RunItem]) -> None:
         self.generated_items.extend(items)
-        self.model_input.extend(item.to_input_item() for item in items)
+        self.model_input.extend(_model_items(items))
 
     def _apply_handoff(self, outcome: Any) -> None:
         if not outcome.filtered:
@@ -481,9 +501,9 @@ class AgentRunLoop:
         visible = outcome.pre_handoff_items + (
             outcome.model_items if outcome.model_items is not None else outcome.new_items
         )
-        self.model_input = ItemHelpers.input_to_new_input_list(self.original_input) + [
-            item.to_input_item() for item in visible
-        ]
+        self.model_input = ItemHelpers.input_to_new_input_list(self.original_input) + _model_items(
+            visible
+        )
 
     def _publish(self) -> None:
         """Make the streaming result reflect the run so far."""
@@ -528,6 +548,12 @@ class AgentRunLoop:
 
 
 _NO_HOOKS: RunHooks[Any] = RunHooks()
+
+
+def _model_items(items: list[RunItem]) -> list[TResponseInputItem]:
+    """Items as model input. An approval item is the run's note of a decision asked for; its
+    call is already there as the tool call item."""
+    return [item.to_input_item() for item in items if item.type != "tool_approval_item"]
 
 
 async def run_streaming(loop: AgentRunLoop, result: RunResultStreaming) -> None:

@@ -79,10 +79,33 @@ class PendingTurn:
 
     def preview(self, generated: list[RunItem]) -> list[RunItem]:
         """What the paused result shows as new_items: the run so far, this turn's model
-        output, the tool outputs it has, and the calls waiting for approval."""
-        done = [r.run_item for r in self.done if r.run_item is not None]
-        hosted = [item for item in self.hosted_done.values() if item is not None]
-        return [*generated, *self.processed.new_items, *done, *hosted, *self.approvals]
+        output, and its results as of the pause."""
+        return [*generated, *self.processed.new_items, *self.settled()]
+
+    def settled(self) -> list[RunItem]:
+        """The turn's results as of the pause in call order (function calls, then built-in
+        ones), a waiting call's approval item in the place of its result, as the SDK lists
+        them. A resumed run keeps them and adds the results of the calls decided since."""
+        waiting = {item.call_id: item for item in self.approvals}
+        ran = {getattr(r.run_item, "call_id", None): r.run_item for r in self.done}
+        items: list[RunItem] = []
+        for run in self.processed.functions:
+            call_id = run.tool_call.call_id
+            result = ran.get(call_id)
+            if result is not None:
+                items.append(result)
+            elif call_id in waiting:
+                items.append(waiting.pop(call_id))
+        for index, call in enumerate(self.processed.hosted):
+            if index in self.hosted_done:
+                answered = self.hosted_done[index]
+                if answered is not None:
+                    items.append(answered)
+                continue
+            call_id = getattr(call.item, "call_id", None) or getattr(call.item, "id", None)
+            if call_id in waiting:
+                items.append(waiting.pop(call_id))
+        return [*items, *waiting.values()]
 
 
 @dataclass

@@ -75,33 +75,60 @@ def _model_requests(server: FakeOpenAIServer) -> list[dict[str, Any]]:
     return requests
 
 
-def _run(package: str, program: str, cwd: Path, server: FakeOpenAIServer) -> dict[str, Any]:
-    record = cwd / f"{package}-{program}.json"
-    env = {
-        **os.environ,
-        "BASE_URL": server.base_url,
-        "RECORD": str(record),
-        "OPENAI_API_KEY": "test-key",
-        "OPENAI_AGENTS_DISABLE_TRACING": "0",
-    }
-    done = subprocess.run(
-        [sys.executable, "-m", f"{package}.{program}"],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, f"{package}.{program}: {done.stderr}"
-    return json.loads(record.read_text())
+def _run_programs(package: str, cwd: Path, scripts: dict[str, list[Any]]) -> dict[str, Any]:
+    """Every program of `scripts` under one runtime, in one child process (see _run_all.py),
+    each against a fake server of its own; their records, with the model requests added."""
+    servers = {name: FakeOpenAIServer().start() for name in scripts}
+    try:
+        plan = []
+        for name, server in servers.items():
+            server.enqueue(*scripts[name])
+            record = cwd / f"{package}-{name}.json"
+            plan.append({"program": name, "base_url": server.base_url, "record": str(record)})
+        env = {
+            **os.environ,
+            "PORT_PLAN": json.dumps(plan),
+            "OPENAI_API_KEY": "test-key",
+            "OPENAI_AGENTS_DISABLE_TRACING": "0",
+        }
+        done = subprocess.run(
+            [sys.executable, "-m", f"{package}._run_all"],
+            cwd=cwd,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert done.returncode == 0, f"{package}: {done.stderr}"
+        records = {}
+        for name, server in servers.items():
+            records[name] = json.loads((cwd / f"{package}-{name}.json").read_text())
+            records[name]["model_requests"] = _model_requests(server)
+            records[name]["unused_replies"] = server.pending
+        return records
+    finally:
+        for server in servers.values():
+            server.stop()
 
 
-@pytest.fixture
-def programs(tmp_path: Path) -> Path:
-    _copy(tmp_path / "sdk_programs", lambda s: s)
-    _copy(tmp_path / "our_programs", rewrite)
-    return tmp_path
+@pytest.fixture(scope="module")
+def ported(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Any, Any]]:
+    """Every program run under the SDK and under ours: {program: (sdk record, our record)}."""
+    root = tmp_path_factory.mktemp("port")
+    _copy(root / "sdk_programs", lambda s: s)
+    _copy(root / "our_programs", rewrite)
+    sdk = _run_programs("sdk_programs", root, SCRIPTS)
+    ours = _run_programs("our_programs", root, SCRIPTS)
+    return {name: (sdk[name], ours[name]) for name in SCRIPTS}
+
+
+def _both(ported: dict[str, tuple[Any, Any]], program: str) -> tuple[Any, Any]:
+    sdk, ours = ported[program]
+    for label, record in (("sdk", sdk), ("ours", ours)):
+        assert "error" not in record, f"{label} {program}: {record.get('error')}"
+        assert record["unused_replies"] == 0, f"{label} {program} left replies unused"
+    return sdk, ours
 
 
 def _comparable(types: list[str], ours: bool) -> set[str]:
@@ -140,6 +167,15 @@ def _mcp_request(request_id: str, name: str) -> dict[str, Any]:
 
 # program -> the model's replies, in order. Call ids are fixed so both runs see the same ones.
 SCRIPTS: dict[str, list[Any]] = {
+    "support_desk": [
+        tool_call_reply("transfer_to_billing", {}),
+        tool_call_reply("lookup_invoice", {"invoice": "A-7"}),
+        json_reply({"invoice": "A-7", "amount": 120}),
+    ],
+    "approvals": [
+        tool_call_reply("refund", {"order": "17", "amount": 30}, call_id="c_refund"),
+        text_reply("Refunded 30 on order 17."),
+    ],
     "hello": [text_reply("Code within the code, / functions calling themselves.")],
     "context_hooks": [
         tool_call_reply("fetch_user_age", {}, call_id="call_age"),
@@ -212,23 +248,12 @@ def _prefix_as_marker(requests: list[dict[str, Any]], prefix: str) -> Any:
     return json.loads(text.replace(json.dumps(prefix)[1:-1], "<handoff prompt prefix>"))
 
 
-def _run_both(programs: Path, program: str, script: list[Any]) -> list[dict[str, Any]]:
-    """The program under the SDK, then under ours; each record gets the model requests."""
-    results = []
-    for package in ("sdk_programs", "our_programs"):
-        with FakeOpenAIServer() as server:
-            server.enqueue(*script)
-            record = _run(package, program, programs, server)
-            record["model_requests"] = _model_requests(server)
-            assert server.pending == 0, f"{package}.{program} left replies unused"
-        results.append(record)
-    return results
-
-
 @pytest.mark.slow
-@pytest.mark.parametrize("program", sorted(SCRIPTS))
-def test_sdk_style_program_ports_unchanged(programs: Path, program: str) -> None:
-    sdk, ours = _run_both(programs, program, SCRIPTS[program])
+@pytest.mark.parametrize("program", sorted(set(SCRIPTS) - {"support_desk", "approvals"}))
+def test_sdk_style_program_ports_unchanged(
+    ported: dict[str, tuple[Any, Any]], program: str
+) -> None:
+    sdk, ours = (dict(record) for record in _both(ported, program))
     sdk_spans, our_spans = sdk.pop("span_types"), ours.pop("span_types")
     assert ours["model_requests"] == sdk["model_requests"]
     assert ours == sdk
@@ -244,13 +269,8 @@ def test_rewrite_touches_only_agents_imports() -> None:
 
 
 @pytest.mark.slow
-def test_support_desk_ports_unchanged(programs: Path) -> None:
-    script = [
-        tool_call_reply("transfer_to_billing", {}),
-        tool_call_reply("lookup_invoice", {"invoice": "A-7"}),
-        json_reply({"invoice": "A-7", "amount": 120}),
-    ]
-    sdk, ours = _run_both(programs, "support_desk", script)
+def test_support_desk_ports_unchanged(ported: dict[str, tuple[Any, Any]]) -> None:
+    sdk, ours = _both(ported, "support_desk")
     # The card number never reached the model, in either runtime.
     assert "4111" not in json.dumps([sdk["model_requests"], ours["model_requests"]])
     # The handoff prompt prefix says the same in our own words (no copied prose).
@@ -272,12 +292,8 @@ def test_support_desk_ports_unchanged(programs: Path) -> None:
 
 
 @pytest.mark.slow
-def test_approval_program_ports_unchanged(programs: Path) -> None:
-    script = [
-        tool_call_reply("refund", {"order": "17", "amount": 30}, call_id="c_refund"),
-        text_reply("Refunded 30 on order 17."),
-    ]
-    sdk, ours = _run_both(programs, "approvals", script)
+def test_approval_program_ports_unchanged(ported: dict[str, tuple[Any, Any]]) -> None:
+    sdk, ours = _both(ported, "approvals")
     for result in (sdk, ours):
         assert result["paused"] == [["refund", {"order": "17", "amount": 30}]]
         assert result["ran_before"] == []
@@ -292,5 +308,5 @@ def test_approval_program_ports_unchanged(programs: Path) -> None:
 def test_programs_are_shipped() -> None:
     assert shutil.which(sys.executable)
     shipped = {p.stem for p in PROGRAMS.glob("*.py")}
-    assert shipped >= {"support_desk", "approvals", "_record", *SCRIPTS}
-    assert len(SCRIPTS) + 2 >= 12  # a dozen SDK-style programs, at least
+    assert shipped >= {"_record", "_run_all", *SCRIPTS}
+    assert len(SCRIPTS) >= 12  # a dozen SDK-style programs, at least

@@ -126,6 +126,8 @@ class AgentRunLoop:
         self._handoff_cache: dict[int, Handoff] = {}
         self.trace: Trace | None = trace_for_run(self.run_config, session)
         self.tracing = model_tracing(self.run_config)
+        self.session_saved = 0
+        """How many of generated_items the session has (a paused run saves up to its pause)."""
         self.pending_turn: PendingTurn | None = None
         """Set when resuming a paused run: the turn whose tool calls waited for approval."""
 
@@ -143,7 +145,11 @@ class AgentRunLoop:
                 await self.session.add_items(self.new_input_items)
             final_output = await self._loop()
             if isinstance(final_output, _Paused):
-                # Nothing goes to the session yet: the resumed run saves the whole turn.
+                if self.session is not None:
+                    # As the SDK: the session gets the run so far (the waiting calls, not their
+                    # approval items); the resumed run adds only what follows.
+                    pending = final_output.pending
+                    await self._save_to_session(self.session, pending.preview(self.generated_items))
                 return self._paused_result(final_output.pending)
             result = self._result(final_output)
             if self.session is not None:
@@ -184,10 +190,13 @@ class AgentRunLoop:
         self.original_input = combined
         self.model_input = list(combined)
 
-    async def _save_to_session(self, session: Session) -> None:
-        items = _model_items(self.generated_items)
-        if items:
-            await session.add_items(items)
+    async def _save_to_session(self, session: Session, items: list[RunItem] | None = None) -> None:
+        """Save the run's items the session does not have yet (a paused run saved some)."""
+        run_items = self.generated_items if items is None else items
+        unsaved, self.session_saved = run_items[self.session_saved :], len(run_items)
+        to_save = _model_items(unsaved)
+        if to_save:
+            await session.add_items(to_save)
 
     async def _loop(self) -> Any:
         while True:

@@ -163,6 +163,7 @@ class RunState(Generic[TContext]):
         self._input_guardrail_results: list[Any] = []
         self._output_guardrail_results: list[Any] = []
         self._sent_to_server = 0
+        self._session_saved = 0
         self._agents_used_tools: set[str] = set()
         self._pending: PendingTurn | None = None
         self._trace: TraceRef | None = None
@@ -238,6 +239,7 @@ class RunState(Generic[TContext]):
             "previous_response_id": self._previous_response_id,
             "auto_previous_response_id": self._auto_previous_response_id,
             "sent_to_server": self._sent_to_server,
+            "session_saved": self._session_saved,
             "agents_used_tools": sorted(self._agents_used_tools),
             "pending_turn": _pending_to_json(pending) if pending is not None else None,
             "trace": vars(self._trace) if self._trace is not None else None,
@@ -347,6 +349,7 @@ class RunState(Generic[TContext]):
             state_json.get("output_guardrail_results") or [], current
         )
         state._sent_to_server = int(state_json.get("sent_to_server") or 0)
+        state._session_saved = int(state_json.get("session_saved") or 0)
         state._agents_used_tools = set(state_json.get("agents_used_tools") or [])
         trace = state_json.get("trace")
         state._trace = TraceRef(**trace) if trace else None

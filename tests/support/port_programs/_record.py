@@ -8,6 +8,8 @@ import os
 from agents import OpenAIResponsesModel, TracingProcessor, set_trace_processors
 from openai import AsyncOpenAI
 
+PROVIDER_CALLS = {"web_search", "file_search", "code_interpreter", "image_generation"}
+
 
 class SpanTypes(TracingProcessor):
     def __init__(self) -> None:
@@ -28,6 +30,8 @@ class SpanTypes(TracingProcessor):
         kind = f"custom:{data.name}" if data.type == "custom" else data.type
         if getattr(data, "source", None) in ("tool_input", "tool_output"):
             kind = f"guardrail:{data.source}"  # tool guardrails: traced by agentoscope only
+        if data.type == "function" and data.name in PROVIDER_CALLS:
+            kind = "function:provider"  # the provider's own tool calls: agentoscope only
         self.types.append(kind)
 
     def shutdown(self) -> None:

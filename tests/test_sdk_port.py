@@ -256,6 +256,18 @@ SCRIPTS: dict[str, list[Any]] = {
         tool_call_reply("transfer_to_forecaster", {}, call_id="c_to_forecaster"),
         json_reply({"city": "Lisbon", "forecast": "sunny"}),
     ],
+    "streamed_approval": [
+        tool_call_reply("wipe_disk", {"disk": "sdb"}, call_id="c_wipe"),
+        tool_call_reply("wipe_disk", {"disk": "sdc"}, call_id="c_wipe2"),
+        text_reply("I may not wipe disks."),
+    ],
+    "max_turns": [
+        tool_call_reply("poll", {}, call_id="c_p1"),
+        tool_call_reply("poll", {}, call_id="c_p2"),
+        tool_call_reply("poll", {}, call_id="c_p3"),
+        tool_call_reply("poll", {}, call_id="c_p4"),
+        text_reply("Done."),
+    ],
     "shell_approval": [
         FakeReply(output_items=[_shell_call("s_ls", "ls")]),
         FakeReply(output_items=[_shell_call("s_rm", "rm file.txt")]),

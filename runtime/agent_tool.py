@@ -148,6 +148,21 @@ def build_agent_tool(
                 result: Any = await Runner.run(agent, prompt, **options)
             else:
                 result = await _run_streamed(agent, prompt, options, on_stream, ctx)
+        except Exception as exc:
+            if failure_error_function is None:
+                raise
+            _record_tool_error(ctx, exc)
+            return await _maybe_await(failure_error_function(ctx, exc))
+        if result.interruptions:
+            # Never hand the model an empty answer for a run that stopped: say what to change.
+            waiting = sorted({str(item.name) for item in result.interruptions})
+            raise UserError(
+                f"Agent.as_tool({name!r}): the sub-agent's run paused for approval of "
+                f"{', '.join(waiting)}; approvals inside an agent-as-tool run are not carried "
+                "by this runtime's RunState. Put needs_approval on the tool itself "
+                "(Agent.as_tool(..., needs_approval=True)) or give the tool to the outer agent"
+            )
+        try:
             if custom_output_extractor is not None:
                 return await _maybe_await(custom_output_extractor(result))
             return result.final_output

@@ -609,3 +609,20 @@ async def test_resume_keeps_the_server_side_conversation_chain(server: FakeOpenA
     # The resumed call continues the paused one's response and sends only the tool output.
     assert second["previous_response_id"] == result.raw_responses[0].response_id
     assert [i["type"] for i in second["input"]] == ["function_call_output"]
+
+
+async def test_a_pause_inside_an_agent_tool_is_an_error_not_an_empty_answer() -> None:
+    bank = Bank()
+    inner = Agent(
+        name="Ops",
+        tools=bank.tools(),
+        model=ScriptedModel([[tool_call("delete_account", {"user": "a"})], [text_message("x")]]),
+    )
+    outer = Agent(
+        name="Desk",
+        tools=[inner.as_tool(tool_name="ops", tool_description="Operations")],
+        model=ScriptedModel([[tool_call("ops", {"input": "delete a"})], [text_message("ok")]]),
+    )
+    with pytest.raises(UserError, match=r"as_tool\('ops'\).*delete_account.*needs_approval"):
+        await Runner.run(outer, "delete a")
+    assert bank.deleted == []

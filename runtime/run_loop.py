@@ -17,6 +17,7 @@ from typing import Any
 from agentoscope.tracing import Span, Trace
 
 from .agent import Agent, get_handoffs_of, get_output_schema
+from .agent_tool import NestedPause
 from .approvals import plan_tool_calls, record_pause, result_call_id
 from .exceptions import AgentsException, MaxTurnsExceeded, RunErrorDetails
 from .guardrail import InputGuardrailResult, OutputGuardrailResult
@@ -404,6 +405,12 @@ class AgentRunLoop:
                     await execute_function_tools(plan.ready, agent, hooks, context, run_config)
                     + fresh
                 )
+            # An agent tool whose sub-agent paused: the outer run waits on the sub-agent's calls
+            # and runs this call again (resuming the sub-agent) once they are decided.
+            nested = [r for r in fresh if isinstance(r.output, NestedPause)]
+            for result in nested:
+                waiting.extend(result.output.interruptions)
+            fresh = [r for r in fresh if not isinstance(r.output, NestedPause)]
             emit_items(self.emit, [r.run_item for r in fresh if r.run_item is not None])
             order = {r.tool_call.call_id: i for i, r in enumerate(processed.functions)}
 

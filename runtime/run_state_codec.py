@@ -47,7 +47,8 @@ _OUTPUT_ITEM: TypeAdapter[Any] = TypeAdapter(ResponseOutputItem)
 
 
 def agent_index(*roots: Any) -> dict[str, Any]:
-    """Every agent reachable from `roots` through handoffs, by name (first one wins)."""
+    """Every agent reachable from `roots` through handoffs and agent tools, by name (first one
+    wins)."""
     from .agent import Agent
     from .handoffs import Handoff
 
@@ -63,6 +64,8 @@ def agent_index(*roots: Any) -> dict[str, Any]:
                 todo.append(entry)
             elif isinstance(entry, Handoff) and entry._agent is not None:
                 todo.append(entry._agent)
+        # The sub-agents of Agent.as_tool tools: their paused calls are the outer run's too.
+        todo.extend(t._tool_agent for t in agent.tools if getattr(t, "_tool_agent", None))
     return found
 
 

@@ -611,18 +611,35 @@ async def test_resume_keeps_the_server_side_conversation_chain(server: FakeOpenA
     assert [i["type"] for i in second["input"]] == ["function_call_output"]
 
 
-async def test_a_pause_inside_an_agent_tool_is_an_error_not_an_empty_answer() -> None:
+async def test_a_pause_inside_an_agent_tool_pauses_the_outer_run(
+    collector: CollectingProcessor,
+) -> None:
     bank = Bank()
-    inner = Agent(
-        name="Ops",
-        tools=bank.tools(),
-        model=ScriptedModel([[tool_call("delete_account", {"user": "a"})], [text_message("x")]]),
+    inner_model = ScriptedModel(
+        [[tool_call("delete_account", {"user": "a"}, call_id="c_in")], [text_message("a gone")]]
+    )
+    inner = Agent(name="Ops", tools=bank.tools(), model=inner_model)
+    outer_model = ScriptedModel(
+        [[tool_call("ops", {"input": "delete a"}, call_id="c_out")], [text_message("done")]]
     )
     outer = Agent(
         name="Desk",
         tools=[inner.as_tool(tool_name="ops", tool_description="Operations")],
-        model=ScriptedModel([[tool_call("ops", {"input": "delete a"})], [text_message("ok")]]),
+        model=outer_model,
     )
-    with pytest.raises(UserError, match=r"as_tool\('ops'\).*delete_account.*needs_approval"):
-        await Runner.run(outer, "delete a")
-    assert bank.deleted == []
+    paused = await Runner.run(outer, "delete a")
+    assert paused.final_output is None
+    assert [(i.name, i.agent_name) for i in paused.interruptions] == [("delete_account", "Ops")]
+    assert bank.deleted == [] and outer_model.remaining_turns == 1
+
+    # Through JSON: the sub-agent's paused run travels inside the outer state.
+    state = await RunState.from_string(outer, paused.to_state().to_string())
+    state.approve(state.get_interruptions()[0])
+    result = await Runner.run(outer, state)
+    assert result.final_output == "done"
+    assert bank.deleted == ["a"]  # once
+    # The sub-agent resumed where it stopped (no new first turn) and answered the outer call.
+    assert inner_model.remaining_turns == 0
+    sent = [i for i in outer_model.calls[1].input if i.get("type") == "function_call_output"]
+    assert [(i["call_id"], i["output"]) for i in sent] == [("c_out", "a gone")]
+    assert len({s.trace_id for s in collector.ended_spans}) == 1

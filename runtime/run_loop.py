@@ -392,6 +392,7 @@ class AgentRunLoop:
         hosted_done = {} if hosted_done is None else hosted_done
         tool_results = list(done)
         waiting: list[ToolApprovalItem] = []
+        nested_waiting: list[ToolApprovalItem] = []  # inside Agent.as_tool sub-agents
         fresh: list[FunctionToolResult] = []
         if processed.functions:
             ran = {result_call_id(r) for r in done}
@@ -407,9 +408,9 @@ class AgentRunLoop:
                 )
             # An agent tool whose sub-agent paused: the outer run waits on the sub-agent's calls
             # and runs this call again (resuming the sub-agent) once they are decided.
-            nested = [r for r in fresh if isinstance(r.output, NestedPause)]
-            for result in nested:
-                waiting.extend(result.output.interruptions)
+            for result in fresh:
+                if isinstance(result.output, NestedPause):
+                    nested_waiting.extend(result.output.interruptions)
             fresh = [r for r in fresh if not isinstance(r.output, NestedPause)]
             emit_items(self.emit, [r.run_item for r in fresh if r.run_item is not None])
             order = {r.tool_call.call_id: i for i, r in enumerate(processed.functions)}
@@ -429,11 +430,19 @@ class AgentRunLoop:
             emit_items(self.emit, hosted.fresh)
             hosted_fresh, hosted_any = hosted.fresh, bool(hosted.items)
             waiting.extend(hosted.waiting)
-        if waiting:
+        if waiting or nested_waiting:
+            # The sub-agents' runs recorded their own pauses.
             record_pause(waiting, bool(run_config.trace_include_sensitive_data))
             tools = await agent.get_all_tools(context)
             return _Paused(
-                PendingTurn(processed, tool_results, waiting, tools, handoffs, hosted_done)
+                PendingTurn(
+                    processed,
+                    tool_results,
+                    waiting + nested_waiting,
+                    tools,
+                    handoffs,
+                    hosted_done,
+                )
             )
         step_items.extend(r.run_item for r in fresh if r.run_item is not None)
         step_items.extend(hosted_fresh)

@@ -105,7 +105,9 @@ class PendingTurn:
             call_id = getattr(call.item, "call_id", None) or getattr(call.item, "id", None)
             if call_id in waiting:
                 items.append(waiting.pop(call_id))
-        return [*items, *waiting.values()]
+        # What is left waits inside an Agent.as_tool sub-agent: the SDK lists it on the
+        # sub-agent's run, not among this turn's items.
+        return items
 
 
 @dataclass

@@ -223,8 +223,8 @@ SCRIPTS: dict[str, list[Any]] = {
         tool_calls_reply(
             FakeToolCall("refund", {"order": "1", "amount": 30}, "c_r1"),
             FakeToolCall("refund", {"order": "2", "amount": 500}, "c_r2"),
+            FakeToolCall("close_account", {"user": "bob"}, "c_close"),
         ),
-        tool_call_reply("close_account", {"user": "bob"}, call_id="c_close"),
         tool_call_reply("refund", {"order": "3", "amount": 900}, call_id="c_r3"),
         text_reply("Refunded orders 1, 2 and 3; bob's account stays open."),
     ],
@@ -267,6 +267,12 @@ SCRIPTS: dict[str, list[Any]] = {
         tool_call_reply("poll", {}, call_id="c_p3"),
         tool_call_reply("poll", {}, call_id="c_p4"),
         text_reply("Done."),
+    ],
+    "nested_approval": [
+        tool_call_reply("ops", {"input": "Wipe sdb"}, call_id="c_ops"),
+        tool_call_reply("wipe_disk", {"disk": "sdb"}, call_id="c_wipe"),
+        text_reply("sdb wiped"),
+        text_reply("Done: sdb wiped."),
     ],
     "shell_approval": [
         FakeReply(output_items=[_shell_call("s_ls", "ls")]),

@@ -133,6 +133,7 @@ def build_agent_tool(
     async def run_agent(ctx: Any, arguments: str) -> Any:
         from .run import DEFAULT_MAX_TURNS, Runner
 
+        paused = await _paused_run_of(agent, ctx)
         try:
             options: dict[str, Any] = {
                 "context": ctx.context,
@@ -143,11 +144,21 @@ def build_agent_tool(
                 "conversation_id": conversation_id,
                 "session": session,
             }
-            prompt = await agent_input(arguments)
+            prompt = paused if paused is not None else await agent_input(arguments)
             if on_stream is None:
                 result: Any = await Runner.run(agent, prompt, **options)
             else:
                 result = await _run_streamed(agent, prompt, options, on_stream, ctx)
+        except Exception as exc:
+            if failure_error_function is None:
+                raise
+            _record_tool_error(ctx, exc)
+            return await _maybe_await(failure_error_function(ctx, exc))
+        if result.interruptions:
+            # The outer run pauses on the sub-agent's waiting calls (turn.py); running this call
+            # again after the decisions resumes the sub-agent where it stopped.
+            return NestedPause(agent, ctx, result)
+        try:
             if custom_output_extractor is not None:
                 return await _maybe_await(custom_output_extractor(result))
             return result.final_output
@@ -165,7 +176,46 @@ def build_agent_tool(
         is_enabled=is_enabled,
         needs_approval=needs_approval,
         _is_agent_tool=True,
+        _tool_agent=agent,
     )
+
+
+class NestedPause:
+    """What an agent tool returns when its sub-agent's run paused for approval: the outer run
+    pauses on `interruptions`. The paused sub-run is kept (as RunState JSON) on the run's
+    approval ledger under the outer call id, so it travels with the outer state."""
+
+    def __init__(self, agent: Agent[Any], ctx: Any, result: Any) -> None:
+        self.interruptions = list(result.interruptions)
+        state = result.to_state()
+        # The context object is the outer run's; it is given back when resuming.
+        ctx._approvals.nested[ctx.tool_call_id] = state.to_json(context_serializer=_no_context)
+
+    def __str__(self) -> str:
+        names = ", ".join(sorted({str(item.name) for item in self.interruptions}))
+        return f"(paused: waiting for approval of {names})"
+
+
+def _no_context(_value: Any) -> dict[str, Any]:
+    return {}
+
+
+async def _paused_run_of(agent: Agent[Any], ctx: Any) -> Any:
+    """The sub-agent's paused run for this call, if it paused before, ready to resume: its
+    decisions are the outer run's (one ledger), its context the outer run's."""
+    from .run_state import RunState
+
+    ledger = getattr(ctx, "_approvals", None)
+    if ledger is None:
+        return None
+    stored = ledger.nested.pop(ctx.tool_call_id, None)
+    if stored is None:
+        return None
+    state = await RunState.from_json(agent, stored, context_override=ctx.context)
+    for key, decisions in state._context._approvals._tools.items():
+        ledger._tools.setdefault(key, decisions)
+    state._context._approvals = ledger
+    return state
 
 
 async def _run_streamed(

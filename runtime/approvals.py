@@ -80,7 +80,10 @@ async def plan_tool_calls(
     context: RunContextWrapper[Any],
     run_config: RunConfig,
     ledger: ApprovalLedger,
+    asked: frozenset[str] = frozenset(),
 ) -> ToolCallPlan:
+    """`asked`: the calls the run paused on. Their function span was recorded at the pause,
+    so a rejection of one is the decision span alone (as the SDK records it)."""
     plan = ToolCallPlan()
     for run in runs:
         call, tool = run.tool_call, run.tool
@@ -91,12 +94,15 @@ async def plan_tool_calls(
                 continue
             plan.pending.append(ToolApprovalItem(agent=agent, raw_item=call, tool_name=tool.name))
             continue
-        _decision_span(agent, tool.name, call.call_id, status, ledger, run_config)
+        record_decision(agent, tool.name, call.call_id, status, ledger)
         if status:
             plan.ready.append(run)
         else:
-            message = await _rejection_message(run, agent, context, ledger, run_config)
-            plan.rejected.append(_rejection(run, agent, message, run_config))
+            message = await rejection_message(
+                tool.name, call.call_id, "function", agent, context, run_config
+            )
+            traced = call.call_id not in asked
+            plan.rejected.append(_rejection(run, agent, message, run_config, traced))
     return plan
 
 
@@ -115,25 +121,25 @@ class ToolErrorFormatterArgs(Generic[TContext]):
     error: Exception | None = None
 
 
-async def _rejection_message(
-    run: Any,
+async def rejection_message(
+    tool_name: str,
+    call_id: str,
+    tool_type: Literal["function", "computer", "shell", "apply_patch", "custom"],
     agent: Agent[Any],
     context: RunContextWrapper[Any],
-    ledger: ApprovalLedger,
     run_config: RunConfig,
 ) -> str:
     """The reject() call's message, else the run's tool_error_formatter's, else the default."""
-    call, tool = run.tool_call, run.tool
-    given = ledger.rejection_message(agent.name, tool.name, call.call_id)
+    given = context._approvals.rejection_message(agent.name, tool_name, call_id)
     if given is not None:
         return given
     formatter = run_config.tool_error_formatter
     if formatter is not None:
         args = ToolErrorFormatterArgs(
             kind="approval_rejected",
-            tool_type="function",
-            tool_name=tool.name,
-            call_id=call.call_id,
+            tool_type=tool_type,
+            tool_name=tool_name,
+            call_id=call_id,
             default_message=DEFAULT_APPROVAL_REJECTION_MESSAGE,
             run_context=context,
         )
@@ -150,14 +156,10 @@ async def _rejection_message(
     return DEFAULT_APPROVAL_REJECTION_MESSAGE
 
 
-def _decision_span(
-    agent: Agent[Any],
-    tool_name: str,
-    call_id: str,
-    approved: bool,
-    ledger: ApprovalLedger,
-    run_config: RunConfig,
+def record_decision(
+    agent: Agent[Any], tool_name: str, call_id: str, approved: bool, ledger: ApprovalLedger
 ) -> None:
+    """The decision the run now applies, as a custom span (before the call's own span)."""
     data = {
         "tool_name": tool_name,
         "call_id": call_id,
@@ -169,16 +171,13 @@ def _decision_span(
         pass
 
 
-def _rejection(
-    run: Any, agent: Agent[Any], message: str, run_config: RunConfig
-) -> FunctionToolResult:
-    from .tool import FunctionToolResult
-
-    call, tool = run.tool_call, run.tool
-    include = run_config.trace_include_sensitive_data
-    with function_span(tool.name, call_id=call.call_id) as span:
+def record_rejected_call(
+    tool_name: str, call_id: str, arguments: str | None, message: str, include: bool
+) -> None:
+    """The function span of a call that does not run: its error says it was rejected."""
+    with function_span(tool_name, call_id=call_id) as span:
         if include:
-            span.span_data.input = call.arguments
+            span.span_data.input = arguments
             span.span_data.output = message
         span.set_error(
             {
@@ -186,11 +185,22 @@ def _rejection(
                 # sensitive data may.
                 "message": message if include else "Tool execution rejected",
                 "data": {
-                    "tool_name": tool.name,
-                    "error": f"Tool execution for {call.call_id} was rejected",
+                    "tool_name": tool_name,
+                    "error": f"Tool execution for {call_id} was rejected",
                 },
             }
         )
+
+
+def _rejection(
+    run: Any, agent: Agent[Any], message: str, run_config: RunConfig, traced: bool
+) -> FunctionToolResult:
+    from .tool import FunctionToolResult
+
+    call, tool = run.tool_call, run.tool
+    if traced:
+        include = bool(run_config.trace_include_sensitive_data)
+        record_rejected_call(tool.name, call.call_id, call.arguments, message, include)
     raw = {"call_id": call.call_id, "output": message, "type": "function_call_output"}
     item = ToolCallOutputItem(agent=agent, raw_item=raw, output=message)
     return FunctionToolResult(tool=tool, output=message, run_item=item)
@@ -201,9 +211,15 @@ def result_call_id(result: FunctionToolResult) -> str | None:
     return getattr(result.run_item, "call_id", None)
 
 
-def record_pause(pending: list[ToolApprovalItem]) -> None:
-    """One custom span per call the run now waits on: the pause is visible in the trace."""
+def record_pause(pending: list[ToolApprovalItem], include: bool) -> None:
+    """The pause in the trace: per waiting call a custom span `tool_approval_requested`, and
+    for a call of ours (function or shell; not a hosted MCP request, which the provider runs)
+    its function span, without output, as the SDK records a call that stops for approval."""
     for item in pending:
+        if _field(item.raw_item, "type") in ("function_call", "shell_call"):
+            with function_span(item.tool_name or "", call_id=item.call_id) as span:
+                if include:
+                    span.span_data.input = _call_input(item.raw_item)
         data = {
             "tool_name": item.tool_name,
             "call_id": item.call_id,
@@ -211,6 +227,18 @@ def record_pause(pending: list[ToolApprovalItem]) -> None:
         }
         with custom_span("tool_approval_requested", data):
             pass
+
+
+def _field(raw: Any, key: str) -> Any:
+    return raw.get(key) if isinstance(raw, dict) else getattr(raw, key, None)
+
+
+def _call_input(raw: Any) -> str | None:
+    if _field(raw, "type") == "shell_call":
+        action = _field(raw, "action")
+        return "\n".join(_field(action, "commands") or [])
+    arguments = _field(raw, "arguments")
+    return arguments if isinstance(arguments, str) else None
 
 
 __all__ = [
@@ -222,6 +250,9 @@ __all__ = [
     "call_needs_approval",
     "check_needs_approval_setting",
     "plan_tool_calls",
+    "record_decision",
     "record_pause",
+    "record_rejected_call",
+    "rejection_message",
     "result_call_id",
 ]

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from .items import ToolApprovalItem
 
 DEFAULT_APPROVAL_REJECTION_MESSAGE = "Tool execution was not approved."
+_NESTED = "\x1enested"  # no "agent\x1ftool" key has a \x1e
 
 
 @dataclass
@@ -56,6 +57,9 @@ class ApprovalLedger:
 
     def __init__(self) -> None:
         self._tools: dict[str, _ToolDecisions] = {}
+        self.nested: dict[str, dict[str, Any]] = {}
+        """Paused runs of Agent.as_tool sub-agents (RunState JSON), by the outer call id: the
+        outer run pauses on their approvals and resumes them when it runs that call again."""
 
     def _decisions(self, item: ToolApprovalItem) -> _ToolDecisions:
         if not item.tool_name:
@@ -130,13 +134,19 @@ class ApprovalLedger:
         return decisions.messages.get(call_id) or decisions.messages.get("*")
 
     def to_json(self) -> dict[str, Any]:
-        return {key: decisions.to_json() for key, decisions in self._tools.items()}
+        data: dict[str, Any] = {key: d.to_json() for key, d in self._tools.items()}
+        if self.nested:
+            data[_NESTED] = dict(self.nested)
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ApprovalLedger:
         ledger = cls()
         for key, value in (data or {}).items():
-            ledger._tools[key] = _ToolDecisions.from_json(value)
+            if key == _NESTED:
+                ledger.nested = dict(value)
+            else:
+                ledger._tools[key] = _ToolDecisions.from_json(value)
         return ledger
 
 

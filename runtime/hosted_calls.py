@@ -5,7 +5,8 @@ calls and listings, hosted shell) are recorded as spans, one per item with its t
 and results; they take no time of ours, so their spans are instants at the point the response
 arrived. Calls we run (computer, local shell, local shell tool) execute through the user's
 `Computer` or executor inside a `function` span, and their outputs go back to the model.
-Hosted MCP approval requests are answered by the tool's `on_approval_request`.
+Hosted MCP approval requests and local shell calls that need approval are decided in
+hosted_approvals.py (a callback, or a person through RunState).
 """
 
 from __future__ import annotations
@@ -14,22 +15,20 @@ import asyncio
 import inspect
 import json
 import logging
-from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from agentoscope.tracing import custom_span, function_span, mcp_tools_span
+from agentoscope.tracing import function_span, mcp_tools_span
 
 from .computer import AsyncComputer, Computer
 from .exceptions import ModelBehaviorError, UserError
+from .hosted_approvals import decide_hosted_call, shell_action
 from .hosted_tools import (
     ComputerTool,
     ComputerToolSafetyCheckData,
     HostedMCPTool,
     LocalShellCommandRequest,
     LocalShellTool,
-    MCPToolApprovalRequest,
-    ShellActionRequest,
     ShellCallData,
     ShellCommandRequest,
     ShellResult,
@@ -37,9 +36,9 @@ from .hosted_tools import (
 )
 from .items import (
     MCPApprovalRequestItem,
-    MCPApprovalResponseItem,
     MCPListToolsItem,
     RunItem,
+    ToolApprovalItem,
     ToolCallItem,
     ToolCallOutputItem,
 )
@@ -114,13 +113,6 @@ def sort_hosted_call(agent: Any, tools: list[Any], output: Any, processed: Any) 
                 f"An approval request came from hosted MCP server {label!r}, which agent "
                 f"{agent.name!r} does not have"
             )
-        if tool.on_approval_request is None:
-            raise UserError(
-                f"Hosted MCP server {label!r} asks to approve a call of {output.name!r}, and its "
-                "HostedMCPTool has no on_approval_request. Pausing a run for a person is not "
-                "available in this runtime yet: give on_approval_request, or set "
-                "require_approval='never' in the tool_config."
-            )
         processed.new_items.append(MCPApprovalRequestItem(agent=agent, raw_item=output))
         processed.hosted.append(HostedCall("approval", output, tool))
         return
@@ -141,25 +133,51 @@ def sort_hosted_call(agent: Any, tools: list[Any], output: Any, processed: Any) 
         processed.hosted.append(HostedCall("provider", output))
 
 
+@dataclass
+class HostedOutcome:
+    items: list[RunItem] = field(default_factory=list)
+    """The turn's items for the model, in call order (with those of calls done before)."""
+    fresh: list[RunItem] = field(default_factory=list)
+    """Of those, the ones made now (not yet streamed)."""
+    waiting: list[ToolApprovalItem] = field(default_factory=list)
+    """Calls that wait for a person (hosted_approvals.py)."""
+
+
 async def run_hosted_calls(
     calls: list[HostedCall],
     agent: Any,
     hooks: RunHooks[Any],
     context: RunContextWrapper[Any],
     run_config: RunConfig,
-) -> list[RunItem]:
-    """Trace the provider's calls, run ours in order (one screen, one shell), answer approvals.
-    Returns the items that go back to the model."""
+    done: dict[int, RunItem | None],
+    asked: frozenset[str] = frozenset(),
+) -> HostedOutcome:
+    """Trace the provider's calls, run ours in order (one screen, one shell), answer approvals;
+    calls waiting for a person are left for a resumed run. `done` (call index -> its item, None
+    for a traced call) holds the calls handled so far and gets the ones handled now, so a
+    resumed turn does none twice."""
     include = bool(run_config.trace_include_sensitive_data)
-    results: list[RunItem] = []
-    for call in calls:
-        if call.kind == "provider":
+    outcome = HostedOutcome()
+    for index, call in enumerate(calls):
+        if index in done:
+            earlier = done[index]
+            if earlier is not None:
+                outcome.items.append(earlier)
+            continue
+        decision = await decide_hosted_call(call, agent, context, run_config, asked)
+        if decision.waiting is not None:
+            outcome.waiting.append(decision.waiting)
+            continue
+        item = decision.item
+        if item is None and call.kind == "provider":
             _trace_provider_call(call.item, include)
-        elif call.kind == "approval":
-            results.append(await _answer_approval(call, agent, context, include))
-        else:
-            results.append(await _run_local(call, agent, hooks, context, include))
-    return results
+        elif item is None:
+            item = await _run_local(call, agent, hooks, context, include)
+        done[index] = item
+        if item is not None:
+            outcome.items.append(item)
+            outcome.fresh.append(item)
+    return outcome
 
 
 # -- the provider's calls ----------------------------------------------------------------------
@@ -236,45 +254,8 @@ def _trace_provider_call(item: Any, include: bool) -> None:
             span.set_error({"message": "Hosted tool call failed", "data": data})
 
 
-# -- approvals ---------------------------------------------------------------------------------
-
-
 async def _maybe_await(value: Any) -> Any:
     return await value if inspect.isawaitable(value) else value
-
-
-async def _answer_approval(
-    call: HostedCall, agent: Any, context: RunContextWrapper[Any], include: bool
-) -> RunItem:
-    request = call.item
-    decision = await _maybe_await(
-        call.tool.on_approval_request(MCPToolApprovalRequest(ctx_wrapper=context, data=request))
-    )
-    if not isinstance(decision, Mapping) or not isinstance(decision.get("approve"), bool):
-        raise UserError(
-            "on_approval_request must return {'approve': bool, 'reason': str (optional)}, got "
-            f"{decision!r}"
-        )
-    approve = decision["approve"]
-    raw: dict[str, Any] = {
-        "type": "mcp_approval_response",
-        "approval_request_id": request.id,
-        "approve": approve,
-    }
-    if decision.get("reason"):
-        raw["reason"] = str(decision["reason"])
-    data: dict[str, Any] = {
-        "server": request.server_label,
-        "tool_name": request.name,
-        "approved": approve,
-    }
-    if include:
-        data["arguments"] = request.arguments
-        if "reason" in raw:
-            data["reason"] = raw["reason"]
-    with custom_span("mcp_approval", data):
-        pass
-    return MCPApprovalResponseItem(agent=agent, raw_item=raw)
 
 
 # -- calls we run ------------------------------------------------------------------------------
@@ -443,11 +424,7 @@ async def _run_shell(
         ctx_wrapper=context,
         data=ShellCallData(
             call_id=item.call_id,
-            action=ShellActionRequest(
-                commands=list(action.commands),
-                timeout_ms=action.timeout_ms,
-                max_output_length=action.max_output_length,
-            ),
+            action=shell_action(item),
             status=item.status if item.status != "incomplete" else None,
             raw=item,
         ),

@@ -1,7 +1,8 @@
 """The Responses API's built-in tools beyond web and file search, with the SDK's names.
 
 Run by the provider: `CodeInterpreterTool`, `ImageGenerationTool`, `HostedMCPTool` (its
-approval requests answered by `on_approval_request`). Run here, by code the user supplies:
+approval requests answered by `on_approval_request`, or by a person through RunState). Run
+here, by code the user supplies:
 `ComputerTool` (a `Computer`/`AsyncComputer`), `LocalShellTool` and `ShellTool` (an executor).
 Only OpenAI Responses models can use them; the Chat Completions model refuses them.
 """
@@ -18,11 +19,6 @@ from .computer import AsyncComputer, Computer
 from .exceptions import UserError
 from .hosted_tool_types import image_generation_config, normalize_shell_environment
 from .run_context import RunContextWrapper
-
-_APPROVAL_HINT = (
-    "pausing a run for approval (RunState) covers function tools and Agent.as_tool only, not "
-    "this tool yet"
-)
 
 
 def _config_of(tool_config: Any, expected_type: str, cls_name: str) -> dict[str, Any]:
@@ -96,8 +92,9 @@ MCPToolApprovalFunction = Callable[[MCPToolApprovalRequest], Any]
 class HostedMCPTool:
     """A remote MCP server the provider calls for the model. `tool_config` is the API's `mcp`
     tool param (`server_label`, `server_url` or `connector_id`, `require_approval`, ...).
-    When the server asks for approval, `on_approval_request` decides; without it such a
-    request fails the run with a UserError (RunState approvals cover function tools only)."""
+    When the server asks for approval, `on_approval_request` decides; without it the run pauses
+    with the request in `interruptions`, to approve or reject on its RunState like any tool
+    call (the provider then gets an `mcp_approval_response`)."""
 
     tool_config: dict[str, Any]
     on_approval_request: MCPToolApprovalFunction | None = None
@@ -226,7 +223,13 @@ ShellExecutor = Callable[[ShellCommandRequest], Any]
 @dataclass
 class ShellTool:
     """The `shell` tool: commands run by `executor` here (environment `{"type": "local"}`, the
-    default) or in a container of the provider (any other environment, with no executor)."""
+    default) or in a container of the provider (any other environment, with no executor).
+
+    `needs_approval` (True, or `(run_context, action: ShellActionRequest, call_id) -> bool`,
+    sync or async) makes a local call wait for a person: the run pauses with the call in
+    `interruptions` (RunState approvals). `on_approval(run_context, approval_item)` may decide
+    first, returning `{"approve": bool, "reason": str (optional)}`; anything else leaves the
+    decision to a person."""
 
     executor: ShellExecutor | None = None
     name: str = "shell"
@@ -236,10 +239,22 @@ class ShellTool:
     allowed_callers: list[str] | None = field(default=None, kw_only=True)
 
     def __post_init__(self) -> None:
-        if self.needs_approval is not False or self.on_approval is not None:
-            raise UserError(f"ShellTool needs_approval/on_approval: {_APPROVAL_HINT}")
+        if not isinstance(self.needs_approval, bool) and not callable(self.needs_approval):
+            raise UserError(
+                "ShellTool needs_approval must be a bool or a callable (run_context, action, "
+                f"call_id) -> bool, got {type(self.needs_approval).__name__}"
+            )
+        if self.on_approval is not None and not callable(self.on_approval):
+            raise UserError("ShellTool on_approval must be a callable (run_context, item)")
         environment = normalize_shell_environment(self.environment)
         self.environment = environment
+        if environment["type"] != "local" and (
+            self.needs_approval is not False or self.on_approval is not None
+        ):
+            # The provider runs hosted commands: there is no call of ours to hold back.
+            raise UserError(
+                "ShellTool with a hosted environment does not support needs_approval or on_approval"
+            )
         if environment["type"] == "local" and self.executor is None:
             raise UserError("ShellTool with a local environment needs an executor")
         if environment["type"] != "local" and self.executor is not None:

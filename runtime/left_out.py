@@ -46,6 +46,10 @@ _PROGRAMMATIC = (
 _SESSIONS = "use SQLiteSession, RedisSession, OpenAIConversationsSession or CompressedSession"
 
 ALTERNATIVES: dict[str, str] = {
+    "OpenAIRealtimeSIPModel": (
+        "realtime sessions over SIP (answering a phone call by its call id) are not supported: "
+        "connect with OpenAIRealtimeWebSocketModel and bridge the call's audio to it"
+    ),
     "ModelRetrySettings": _RETRY,
     "ModelRetryBackoffSettings": _RETRY,
     "ModelRetryAdvice": _RETRY,
@@ -110,12 +114,14 @@ ALTERNATIVES: dict[str, str] = {
 class LeftOut:
     """Stands for an SDK name this runtime does not provide; any use raises UserError."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, alternative: str | None = None) -> None:
         object.__setattr__(self, "_name", name)
+        object.__setattr__(self, "_alternative", alternative)
 
     def _refuse(self) -> NoReturn:
         name = object.__getattribute__(self, "_name")
-        raise UserError(f"{name} is not available in agentoscope.runtime: {ALTERNATIVES[name]}")
+        alternative = object.__getattribute__(self, "_alternative") or ALTERNATIVES[name]
+        raise UserError(f"{name} is not available in agentoscope.runtime: {alternative}")
 
     def __call__(self, *args: Any, **kwargs: Any) -> NoReturn:
         self._refuse()
@@ -143,4 +149,10 @@ def left_out(name: str) -> Any:
     return LeftOut(name)
 
 
-__all__ = ["ALTERNATIVES", "LeftOut", "left_out"]
+def left_out_module(module: str, names: list[str], alternative: str) -> dict[str, Any]:
+    """Placeholders for every name of an SDK module left out as a whole (its names, such as
+    `ReasoningItem`, may also be real names elsewhere, so they stay out of ALTERNATIVES)."""
+    return {name: LeftOut(f"{module}.{name}", alternative) for name in names}
+
+
+__all__ = ["ALTERNATIVES", "LeftOut", "left_out", "left_out_module"]

@@ -17,12 +17,13 @@ from typing import Any
 from agentoscope.tracing import Span, Trace
 
 from .agent import Agent, get_handoffs_of, get_output_schema
+from .agent_tool import NestedPause
 from .approvals import plan_tool_calls, record_pause, result_call_id
 from .exceptions import AgentsException, MaxTurnsExceeded, RunErrorDetails
 from .guardrail import InputGuardrailResult, OutputGuardrailResult
 from .handoffs import Handoff
 from .hosted_calls import run_hosted_calls
-from .items import ItemHelpers, ModelResponse, RunItem, TResponseInputItem
+from .items import ItemHelpers, ModelResponse, RunItem, ToolApprovalItem, TResponseInputItem
 from .lifecycle import RunHooks
 from .memory.session import Session
 from .model_call import call_model, filter_model_input, resolve_model
@@ -133,6 +134,8 @@ class AgentRunLoop:
         self._handoff_cache: dict[int, Handoff] = {}
         self.trace: Trace | None = trace_for_run(self.run_config, session)
         self.tracing = model_tracing(self.run_config)
+        self.session_saved = 0
+        """How many of generated_items the session has (a paused run saves up to its pause)."""
         self.pending_turn: PendingTurn | None = None
         """Set when resuming a paused run: the turn whose tool calls waited for approval."""
 
@@ -150,7 +153,11 @@ class AgentRunLoop:
                 await self.session.add_items(self.new_input_items)
             final_output = await self._loop()
             if isinstance(final_output, _Paused):
-                # Nothing goes to the session yet: the resumed run saves the whole turn.
+                if self.session is not None:
+                    # As the SDK: the session gets the run so far (the waiting calls, not their
+                    # approval items); the resumed run adds only what follows.
+                    pending = final_output.pending
+                    await self._save_to_session(self.session, pending.preview(self.generated_items))
                 return self._paused_result(final_output.pending)
             result = self._result(final_output)
             if self.session is not None:
@@ -191,10 +198,13 @@ class AgentRunLoop:
         self.original_input = combined
         self.model_input = list(combined)
 
-    async def _save_to_session(self, session: Session) -> None:
-        items = [item.to_input_item() for item in self.generated_items]
-        if items:
-            await session.add_items(items)
+    async def _save_to_session(self, session: Session, items: list[RunItem] | None = None) -> None:
+        """Save the run's items the session does not have yet (a paused run saved some)."""
+        run_items = self.generated_items if items is None else items
+        unsaved, self.session_saved = run_items[self.session_saved :], len(run_items)
+        to_save = _model_items(unsaved)
+        if to_save:
+            await session.add_items(to_save)
 
     async def _loop(self) -> Any:
         while True:
@@ -360,7 +370,15 @@ class AgentRunLoop:
         if span is not None and span.span_data.tools is None:
             span.span_data.tools = [t.name for t in pending.tools]
             span.span_data.handoffs = [h.agent_name for h in pending.handoffs]
-        return await self._after_response(agent, pending.handoffs, pending.processed, pending.done)
+        return await self._after_response(
+            agent,
+            pending.handoffs,
+            pending.processed,
+            pending.done,
+            dict(pending.hosted_done),
+            pending.approvals,
+            pending.settled(),
+        )
 
     async def _after_response(
         self,
@@ -368,40 +386,79 @@ class AgentRunLoop:
         handoffs: list[Handoff],
         processed: ProcessedResponse,
         done: list[FunctionToolResult],
+        hosted_done: dict[int, RunItem | None] | None = None,
+        asked: list[ToolApprovalItem] | None = None,
+        settled: list[RunItem] | None = None,
     ) -> Any:
         """Run the turn's tools (those needing approval only once approved), then hand off or
-        decide on the final output. `done`: results of calls that ran before a pause."""
+        decide on the final output. Calls that need no approval run even when others of the
+        turn wait (as in the SDK); the run then pauses with the waiting ones.
+
+        Resuming a paused turn: `done` / `hosted_done` are the results of calls that ran before
+        the pause, `asked` the approval items it paused on, `settled` the turn's items as of the
+        pause (PendingTurn.settled). As in the SDK, the turn's items are then its model output,
+        `settled`, and the results of now (approval items stay out of the model input)."""
         context, run_config, hooks = self.context, self.run_config, self.hooks
-        step_items = list(processed.new_items)
+        asked = asked or []
+        asked_ids = frozenset(item.call_id for item in asked if item.call_id)
+        step_items = [*processed.new_items, *(settled or [])]
+        hosted_done = {} if hosted_done is None else hosted_done
         tool_results = list(done)
+        waiting: list[ToolApprovalItem] = []
+        nested_waiting: list[ToolApprovalItem] = []  # inside Agent.as_tool sub-agents
+        fresh: list[FunctionToolResult] = []
         if processed.functions:
             ran = {result_call_id(r) for r in done}
-            waiting = [r for r in processed.functions if r.tool_call.call_id not in ran]
-            plan = await plan_tool_calls(waiting, agent, context, run_config, context._approvals)
+            to_run = [r for r in processed.functions if r.tool_call.call_id not in ran]
+            plan = await plan_tool_calls(
+                to_run, agent, context, run_config, context._approvals, asked_ids
+            )
             fresh = list(plan.rejected)
             if plan.ready:
                 fresh = (
                     await execute_function_tools(plan.ready, agent, hooks, context, run_config)
                     + fresh
                 )
+            # An agent tool whose sub-agent paused: the outer run waits on the sub-agent's calls
+            # and runs this call again (resuming the sub-agent) once they are decided.
+            for result in fresh:
+                if isinstance(result.output, NestedPause):
+                    nested_waiting.extend(result.output.interruptions)
+            fresh = [r for r in fresh if not isinstance(r.output, NestedPause)]
             emit_items(self.emit, [r.run_item for r in fresh if r.run_item is not None])
             order = {r.tool_call.call_id: i for i, r in enumerate(processed.functions)}
-            tool_results = sorted(
-                tool_results + fresh,
-                key=lambda r: order.get(result_call_id(r) or "", 0),
-            )
-            if plan.pending:
-                record_pause(plan.pending)
-                tools = await agent.get_all_tools(context)
-                return _Paused(PendingTurn(processed, tool_results, plan.pending, tools, handoffs))
-            step_items.extend(r.run_item for r in tool_results if r.run_item is not None)
-        hosted_items: list[RunItem] = []
+
+            def by_call(result: FunctionToolResult) -> int:
+                return order.get(result_call_id(result) or "", 0)
+
+            fresh.sort(key=by_call)
+            tool_results = sorted(tool_results + fresh, key=by_call)
+            waiting.extend(plan.pending)
+        hosted_fresh: list[RunItem] = []
+        hosted_any = False
         if processed.hosted:
-            hosted_items = await run_hosted_calls(
-                processed.hosted, agent, hooks, context, run_config
+            hosted = await run_hosted_calls(
+                processed.hosted, agent, hooks, context, run_config, hosted_done, asked_ids
             )
-            emit_items(self.emit, hosted_items)
-            step_items.extend(hosted_items)
+            emit_items(self.emit, hosted.fresh)
+            hosted_fresh, hosted_any = hosted.fresh, bool(hosted.items)
+            waiting.extend(hosted.waiting)
+        if waiting or nested_waiting:
+            # The sub-agents' runs recorded their own pauses.
+            record_pause(waiting, bool(run_config.trace_include_sensitive_data))
+            tools = await agent.get_all_tools(context)
+            return _Paused(
+                PendingTurn(
+                    processed,
+                    tool_results,
+                    waiting + nested_waiting,
+                    tools,
+                    handoffs,
+                    hosted_done,
+                )
+            )
+        step_items.extend(r.run_item for r in fresh if r.run_item is not None)
+        step_items.extend(hosted_fresh)
 
         if processed.handoffs:
             outcome = await execute_handoff(
@@ -425,7 +482,7 @@ class AgentRunLoop:
             if decided.is_final_output:
                 return decided.final_output
             return _NO_FINAL_OUTPUT
-        if hosted_items:
+        if hosted_any:
             return _NO_FINAL_OUTPUT  # the model has to see what our computer or shell did
         return self._final_output_from_messages(agent, processed.new_items, processed.tools_used)
 
@@ -467,7 +524,7 @@ class AgentRunLoop:
 
     def _commit(self, items: list[RunItem]) -> None:
         self.generated_items.extend(items)
-        self.model_input.extend(item.to_input_item() for item in items)
+        self.model_input.extend(_model_items(items))
 
     def _apply_handoff(self, outcome: Any) -> None:
         if not outcome.filtered:
@@ -475,13 +532,16 @@ class AgentRunLoop:
             self._commit(outcome.new_items)
             return
         self.original_input = outcome.original_input
-        self.generated_items = outcome.pre_handoff_items + outcome.new_items
+        # The filter decides what the next agent sees; the run's own record (new_items, the
+        # session) keeps the earlier turns as they happened and gets this turn's items as
+        # filtered, as in the SDK.
+        self.generated_items = self.generated_items + outcome.new_items
         visible = outcome.pre_handoff_items + (
             outcome.model_items if outcome.model_items is not None else outcome.new_items
         )
-        self.model_input = ItemHelpers.input_to_new_input_list(self.original_input) + [
-            item.to_input_item() for item in visible
-        ]
+        self.model_input = ItemHelpers.input_to_new_input_list(self.original_input) + _model_items(
+            visible
+        )
 
     def _publish(self) -> None:
         """Make the streaming result reflect the run so far."""
@@ -526,6 +586,12 @@ class AgentRunLoop:
 
 
 _NO_HOOKS: RunHooks[Any] = RunHooks()
+
+
+def _model_items(items: list[RunItem]) -> list[TResponseInputItem]:
+    """Items as model input. An approval item is the run's note of a decision asked for; its
+    call is already there as the tool call item."""
+    return [item.to_input_item() for item in items if item.type != "tool_approval_item"]
 
 
 async def run_streaming(loop: AgentRunLoop, result: RunResultStreaming) -> None:

@@ -31,6 +31,7 @@ def state_from_loop(loop: Any, pending: PendingTurn) -> RunState[Any]:
     state._input_guardrail_results = list(loop.input_guardrail_results)
     state._output_guardrail_results = list(loop.output_guardrail_results)
     state._sent_to_server = loop.sent_to_server
+    state._session_saved = loop.session_saved
     names = {id(a): a.name for a in agent_index(loop.starting_agent, loop.current_agent).values()}
     state._agents_used_tools = {names[i] for i in loop.agents_that_used_tools if i in names}
     state._pending = pending
@@ -71,6 +72,7 @@ def resume_loop(loop: Any, state: RunState[Any], context: Any, run_config: Any) 
     )
     loop.server_managed = loop.chain_responses or state._conversation_id is not None
     loop.sent_to_server = state._sent_to_server
+    loop.session_saved = state._session_saved
     agents = agent_index(state._starting_agent, state._current_agent)
     loop.agents_that_used_tools = {
         id(agents[name]) for name in state._agents_used_tools if name in agents

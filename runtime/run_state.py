@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic
 
 from agentoscope.tracing import Trace
@@ -40,6 +40,8 @@ from .run_state_codec import (
     items_from_json,
     json_value,
     output_guardrail_results_from_json,
+    output_item,
+    raw_json,
     response_from_json,
     response_to_json,
     usage_from_json,
@@ -71,12 +73,41 @@ class PendingTurn:
     """Tool calls waiting for a decision."""
     tools: list[Any]
     handoffs: list[Handoff]
+    hosted_done: dict[int, RunItem | None] = field(default_factory=dict)
+    """Built-in tool calls handled before the pause (index in processed.hosted -> the item
+    that answers it, None for a call of the provider's that was only traced)."""
 
     def preview(self, generated: list[RunItem]) -> list[RunItem]:
         """What the paused result shows as new_items: the run so far, this turn's model
-        output, the tool outputs it has, and the calls waiting for approval."""
-        done = [r.run_item for r in self.done if r.run_item is not None]
-        return [*generated, *self.processed.new_items, *done, *self.approvals]
+        output, and its results as of the pause."""
+        return [*generated, *self.processed.new_items, *self.settled()]
+
+    def settled(self) -> list[RunItem]:
+        """The turn's results as of the pause in call order (function calls, then built-in
+        ones), a waiting call's approval item in the place of its result, as the SDK lists
+        them. A resumed run keeps them and adds the results of the calls decided since."""
+        waiting = {item.call_id: item for item in self.approvals}
+        ran = {getattr(r.run_item, "call_id", None): r.run_item for r in self.done}
+        items: list[RunItem] = []
+        for run in self.processed.functions:
+            call_id = run.tool_call.call_id
+            result = ran.get(call_id)
+            if result is not None:
+                items.append(result)
+            elif call_id in waiting:
+                items.append(waiting.pop(call_id))
+        for index, call in enumerate(self.processed.hosted):
+            if index in self.hosted_done:
+                answered = self.hosted_done[index]
+                if answered is not None:
+                    items.append(answered)
+                continue
+            call_id = getattr(call.item, "call_id", None) or getattr(call.item, "id", None)
+            if call_id in waiting:
+                items.append(waiting.pop(call_id))
+        # What is left waits inside an Agent.as_tool sub-agent: the SDK lists it on the
+        # sub-agent's run, not among this turn's items.
+        return items
 
 
 @dataclass
@@ -134,6 +165,7 @@ class RunState(Generic[TContext]):
         self._input_guardrail_results: list[Any] = []
         self._output_guardrail_results: list[Any] = []
         self._sent_to_server = 0
+        self._session_saved = 0
         self._agents_used_tools: set[str] = set()
         self._pending: PendingTurn | None = None
         self._trace: TraceRef | None = None
@@ -209,6 +241,7 @@ class RunState(Generic[TContext]):
             "previous_response_id": self._previous_response_id,
             "auto_previous_response_id": self._auto_previous_response_id,
             "sent_to_server": self._sent_to_server,
+            "session_saved": self._session_saved,
             "agents_used_tools": sorted(self._agents_used_tools),
             "pending_turn": _pending_to_json(pending) if pending is not None else None,
             "trace": vars(self._trace) if self._trace is not None else None,
@@ -318,6 +351,7 @@ class RunState(Generic[TContext]):
             state_json.get("output_guardrail_results") or [], current
         )
         state._sent_to_server = int(state_json.get("sent_to_server") or 0)
+        state._session_saved = int(state_json.get("session_saved") or 0)
         state._agents_used_tools = set(state_json.get("agents_used_tools") or [])
         trace = state_json.get("trace")
         state._trace = TraceRef(**trace) if trace else None
@@ -375,6 +409,11 @@ def _pending_to_json(pending: PendingTurn) -> dict[str, Any]:
             if r.run_item is not None
         ],
         "approvals": [item_to_json(item) for item in pending.approvals],
+        "hosted": [raw_json(call.item) for call in processed.hosted],
+        "hosted_done": [
+            {"index": index, "item": item_to_json(item) if item is not None else None}
+            for index, item in sorted(pending.hosted_done.items())
+        ],
     }
 
 
@@ -384,6 +423,7 @@ async def _pending_from_json(
     from openai.types.responses import ResponseFunctionToolCall
 
     from .agent import get_handoffs_of
+    from .hosted_calls import sort_hosted_call
     from .tool import FunctionTool, FunctionToolResult
     from .turn import FunctionRun, HandoffRun, ProcessedResponse
 
@@ -430,7 +470,19 @@ async def _pending_from_json(
         for a in items_from_json(data.get("approvals") or [], agents)
         if isinstance(a, ToolApprovalItem)
     ]
-    return PendingTurn(processed, done, approvals, tools, handoffs)
+    # Built-in tool calls are sorted again from their items, which finds their tools on the
+    # agent as the paused run did.
+    sorted_again = ProcessedResponse()
+    for raw in data.get("hosted") or []:
+        sort_hosted_call(agent, tools, output_item(raw), sorted_again)
+    processed.hosted = sorted_again.hosted
+    hosted_done = {
+        int(entry["index"]): (
+            items_from_json([entry["item"]], agents)[0] if entry.get("item") else None
+        )
+        for entry in data.get("hosted_done") or []
+    }
+    return PendingTurn(processed, done, approvals, tools, handoffs, hosted_done)
 
 
 def _context_from_json(

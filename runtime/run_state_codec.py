@@ -30,6 +30,9 @@ from .guardrail import (
 from .items import (
     HandoffCallItem,
     HandoffOutputItem,
+    MCPApprovalRequestItem,
+    MCPApprovalResponseItem,
+    MCPListToolsItem,
     MessageOutputItem,
     ModelResponse,
     ReasoningItem,
@@ -44,7 +47,8 @@ _OUTPUT_ITEM: TypeAdapter[Any] = TypeAdapter(ResponseOutputItem)
 
 
 def agent_index(*roots: Any) -> dict[str, Any]:
-    """Every agent reachable from `roots` through handoffs, by name (first one wins)."""
+    """Every agent reachable from `roots` through handoffs and agent tools, by name (first one
+    wins)."""
     from .agent import Agent
     from .handoffs import Handoff
 
@@ -60,6 +64,8 @@ def agent_index(*roots: Any) -> dict[str, Any]:
                 todo.append(entry)
             elif isinstance(entry, Handoff) and entry._agent is not None:
                 todo.append(entry._agent)
+        # The sub-agents of Agent.as_tool tools: their paused calls are the outer run's too.
+        todo.extend(t._tool_agent for t in agent.tools if getattr(t, "_tool_agent", None))
     return found
 
 
@@ -85,13 +91,14 @@ def json_value(value: Any) -> Any:
         return str(value)
 
 
-def _raw(raw: Any) -> Any:
+def raw_json(raw: Any) -> Any:
+    """A Responses payload (or a plain dict) as JSON."""
     if isinstance(raw, BaseModel):
         return raw.model_dump(mode="json", exclude_unset=True)
     return json_value(raw)
 
 
-def _output_item(data: Any) -> Any:
+def output_item(data: Any) -> Any:
     """A Responses output item from JSON; a payload the API types do not know stays a dict."""
     if isinstance(data, dict) and "type" in data:
         try:
@@ -105,7 +112,7 @@ def item_to_json(item: RunItem) -> dict[str, Any]:
     data: dict[str, Any] = {
         "type": item.type,
         "agent": item.agent.name if item.agent is not None else None,
-        "raw_item": _raw(item.raw_item),
+        "raw_item": raw_json(item.raw_item),
     }
     if isinstance(item, HandoffOutputItem):
         data["source_agent"] = item.source_agent.name if item.source_agent else None
@@ -137,15 +144,21 @@ def item_from_json(data: dict[str, Any], agents: dict[str, Any]) -> RunItem:
         )
     if kind == "tool_call_item":
         return ToolCallItem(
-            agent=agent, raw_item=_output_item(raw), description=data.get("description")
+            agent=agent, raw_item=output_item(raw), description=data.get("description")
         )
     if kind == "tool_call_output_item":
         return ToolCallOutputItem(agent=agent, raw_item=raw, output=data.get("output"))
     if kind == "reasoning_item":
         return ReasoningItem(agent=agent, raw_item=ResponseReasoningItem.model_validate(raw))
+    if kind == "mcp_list_tools_item":
+        return MCPListToolsItem(agent=agent, raw_item=output_item(raw))
+    if kind == "mcp_approval_request_item":
+        return MCPApprovalRequestItem(agent=agent, raw_item=output_item(raw))
+    if kind == "mcp_approval_response_item":
+        return MCPApprovalResponseItem(agent=agent, raw_item=raw)
     if kind == "tool_approval_item":
         approval = ToolApprovalItem(
-            agent=agent, raw_item=_output_item(raw), tool_name=data.get("tool_name")
+            agent=agent, raw_item=output_item(raw), tool_name=data.get("tool_name")
         )
         approval._agent_name = data.get("agent")
         return approval
@@ -204,7 +217,7 @@ def usage_from_json(data: dict[str, Any]) -> Usage:
 
 def response_to_json(response: ModelResponse) -> dict[str, Any]:
     return {
-        "output": [_raw(item) for item in response.output],
+        "output": [raw_json(item) for item in response.output],
         "usage": usage_to_json(response.usage),
         "response_id": response.response_id,
         "request_id": response.request_id,
@@ -213,7 +226,7 @@ def response_to_json(response: ModelResponse) -> dict[str, Any]:
 
 def response_from_json(data: dict[str, Any]) -> ModelResponse:
     return ModelResponse(
-        output=[_output_item(item) for item in data.get("output") or []],
+        output=[output_item(item) for item in data.get("output") or []],
         usage=usage_from_json(data.get("usage") or {}),
         response_id=data.get("response_id"),
         request_id=data.get("request_id"),

@@ -78,6 +78,8 @@ class FunctionTool:
     tool_input_guardrails: list[Any] | None = None
     tool_output_guardrails: list[Any] | None = None
     _is_agent_tool: bool = field(default=False, kw_only=True, repr=False)
+    _tool_agent: Any = field(default=None, kw_only=True, repr=False)
+    """The sub-agent of an Agent.as_tool tool (RunState finds agents through it)."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.needs_approval, bool) and not callable(self.needs_approval):

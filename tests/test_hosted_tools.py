@@ -566,25 +566,6 @@ async def test_hosted_mcp_approvals_are_answered(
     ]
 
 
-async def test_hosted_mcp_approval_without_a_callback_is_a_user_error(
-    server: FakeOpenAIServer,
-) -> None:
-    server.enqueue(
-        _items(
-            {
-                "type": "mcp_approval_request",
-                "id": "apr_1",
-                "server_label": "deepwiki",
-                "name": "ask_question",
-                "arguments": "{}",
-            }
-        )
-    )
-    tool = HostedMCPTool({**HOSTED_MCP, "require_approval": "always"})
-    with pytest.raises(UserError, match="on_approval_request"):
-        await Runner.run(_agent(server, [tool]), "ask")
-
-
 async def test_streamed_run_with_a_computer(server: FakeOpenAIServer) -> None:
     computer = RecordingComputer()
     server.enqueue(_items(_computer_call("c1", {"type": "move", "x": 5, "y": 6})))
@@ -605,8 +586,10 @@ def test_bad_tool_configs_are_refused() -> None:
         ShellTool()
     with pytest.raises(UserError, match="no executor"):
         ShellTool(executor=lambda request: "", environment={"type": "container_auto"})
-    with pytest.raises(UserError, match="approval"):
-        ShellTool(executor=lambda request: "", needs_approval=True)
+    with pytest.raises(UserError, match="needs_approval must be a bool or a callable"):
+        ShellTool(executor=lambda request: "", needs_approval="yes")  # type: ignore[arg-type]
+    with pytest.raises(UserError, match="hosted environment does not support needs_approval"):
+        ShellTool(environment={"type": "container_auto"}, needs_approval=True)
     with pytest.raises(UserError, match="custom_data_extractor"):
         ComputerTool(SyncComputer(), custom_data_extractor=lambda context: None)
 

@@ -13,7 +13,15 @@ from typing import Any
 
 import pytest
 
-from agentoscope.runtime import Agent, RunContextWrapper, Runner, UserError, function_tool
+from agentoscope.runtime import (
+    Agent,
+    RunContextWrapper,
+    Runner,
+    ToolGuardrailFunctionOutput,
+    UserError,
+    function_tool,
+    tool_input_guardrail,
+)
 from agentoscope.runtime.mcp import (
     MCPServerManager,
     MCPServerSse,
@@ -411,14 +419,9 @@ async def test_two_servers_with_the_same_tools(http_server: HttpMCPServer) -> No
 
 
 async def test_settings_we_cannot_honour_are_refused() -> None:
-    with pytest.raises(UserError, match="require_approval"):
-        _stdio(require_approval="always")
-    with pytest.raises(UserError, match="require_approval"):
-        _stdio(require_approval={"always": {"tool_names": ["die"]}})
-    _stdio(require_approval="never")
     with pytest.raises(UserError, match="custom_data_extractor"):
         _stdio(custom_data_extractor=lambda context: None)
-    with pytest.raises(UserError, match="tool_input_guardrails"):
+    with pytest.raises(UserError, match="tool_input_guardrails takes ToolInputGuardrail"):
         _stdio(tool_input_guardrails=[object()])
     with pytest.raises(UserError, match="ignore_initialized_notification_failure"):
         MCPServerStreamableHttp(
@@ -497,3 +500,32 @@ async def test_manager_keeps_going_with_the_servers_that_came_up(
             pass
     with pytest.raises(UserError, match="connect_timeout_seconds"):
         MCPServerManager([], connect_timeout_seconds=0)
+
+
+async def test_server_tool_guardrails_apply_to_each_tool(http_server: HttpMCPServer) -> None:
+    @tool_input_guardrail
+    def no_big_numbers(data: Any) -> ToolGuardrailFunctionOutput:
+        arguments = json.loads(data.context.tool_arguments or "{}")
+        if arguments.get("a", 0) > 100:
+            return ToolGuardrailFunctionOutput.reject_content("Numbers over 100 are refused.")
+        return ToolGuardrailFunctionOutput.allow()
+
+    model = ScriptedModel(
+        [
+            [
+                tool_call("add", {"a": 1, "b": 2}, "small"),
+                tool_call("add", {"a": 500, "b": 1}, "big"),
+            ],
+            [text_message("ok")],
+        ]
+    )
+    async with _http(http_server, tool_input_guardrails=[no_big_numbers]) as server:
+        result = await Runner.run(Agent(name="A", mcp_servers=[server], model=model), "add")
+    assert result.final_output == "ok"
+    outputs = _outputs(model, 1)
+    assert outputs["small"] == [{"type": "input_text", "text": "3"}]
+    assert outputs["big"] == "Numbers over 100 are refused."
+    assert [r.output.behavior["type"] for r in result.tool_input_guardrail_results] == [
+        "allow",
+        "reject_content",
+    ]

@@ -7,10 +7,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from agentoscope import tracing
 from agentoscope.runtime import (
     GuardrailFunctionOutput,
     RunContextWrapper,
+    UserError,
     function_tool,
     output_guardrail,
 )
@@ -277,12 +280,11 @@ def test_the_sdks_realtime_names_are_here_but_approvals_and_sip() -> None:
     import agentoscope.runtime.realtime as ours
 
     missing = set(sdk.__all__) - set(ours.__all__)
-    # Tool approvals and SIP calls are not supported: a tool with needs_approval is an error.
-    assert missing == {
-        "OpenAIRealtimeSIPModel",
-        "RealtimeToolApprovalRequired",
-        "RealtimeToolExecutionConfig",
-    }
+    # Tool approvals are not supported in realtime sessions: a tool with needs_approval is an
+    # error. SIP calls are left out: the name resolves and its use names the alternative.
+    assert missing == {"RealtimeToolApprovalRequired", "RealtimeToolExecutionConfig"}
+    with pytest.raises(UserError, match="OpenAIRealtimeWebSocketModel"):
+        ours.OpenAIRealtimeSIPModel()
 
 
 def test_usage_from_response_done_keeps_the_modality_details() -> None:

@@ -90,7 +90,14 @@ async def test_approved_call_runs_only_after_approval() -> None:
     assert json.loads(result.interruptions[0].arguments) == {"user": "ann"}
     assert result.interruptions[0].agent is agent
     assert bank.deleted == [] and bank.looked_up == ["ann"]  # the unguarded tool ran
-    assert result.new_items[-1] is result.interruptions[0]
+    # In call order, the waiting call's approval item in the place of its result (the SDK's).
+    assert [i.type for i in result.new_items] == [
+        "tool_call_item",
+        "tool_call_item",
+        "tool_approval_item",
+        "tool_call_output_item",
+    ]
+    assert result.new_items[2] is result.interruptions[0]
     assert model.remaining_turns == 1
 
     state = result.to_state()
@@ -101,11 +108,12 @@ async def test_approved_call_runs_only_after_approval() -> None:
     assert resumed.final_output == "Ann's account is gone."
     assert resumed.interruptions == []
     assert bank.deleted == ["ann"] and bank.looked_up == ["ann"]  # nothing ran twice
-    assert _outputs(resumed.new_items) == ["deleted ann", "ann: active"]  # call order
-    # The model's second call saw both tool outputs, in call order.
+    # As in the SDK: the results from before the pause, then those of the resumed run.
+    assert _outputs(resumed.new_items) == ["ann: active", "deleted ann"]
     second_input = model.calls[1].input
     outputs = [i["output"] for i in second_input if i.get("type") == "function_call_output"]
-    assert outputs == ["deleted ann", "ann: active"]
+    assert outputs == ["ann: active", "deleted ann"]
+    assert not any(i.get("type") == "tool_approval_item" for i in second_input)
     assert resumed.context_wrapper.usage.requests == 2
 
 
@@ -301,6 +309,7 @@ async def test_json_round_trip_keeps_history_usage_context_and_decisions() -> No
         "tool_call_item",
         "tool_call_output_item",
         "tool_call_item",
+        "tool_approval_item",
         "tool_call_output_item",
         "message_output_item",
     ]
@@ -398,15 +407,22 @@ async def test_trace_shows_pause_and_decision_in_one_trace(
         ("tool_approval_requested", "c1"),
         ("tool_approval_requested", "c2"),
     ]
+    # Each waiting call has its function span at the pause (no output, no error), as in the SDK.
+    waiting = [s for s in paused_spans if s.span_data.type == "function"]
+    assert [(s.span_data.call_id, s.span_data.output, s.error) for s in waiting] == [
+        ("c1", None, None),
+        ("c2", None, None),
+    ]
     resumed_spans = spans[len(paused_spans) :]
     summary = [
         (s.span_data.type, s.span_data.name if s.span_data.type != "generation" else "")
         for s in resumed_spans
     ]
+    # The approved call runs in a function span; the rejected one is its decision span alone
+    # (its function span was recorded at the pause), as the SDK records it.
     assert summary == [
         ("custom", "tool_approval_decision"),
         ("custom", "tool_approval_decision"),
-        ("function", "delete_account"),
         ("function", "delete_account"),
         ("generation", ""),
         ("agent", "Admin"),
@@ -417,8 +433,7 @@ async def test_trace_shows_pause_and_decision_in_one_trace(
         ("c2", False, False),
     ]
     functions = {s.span_data.call_id: s for s in resumed_spans if s.span_data.type == "function"}
-    assert functions["c2"].error["data"]["tool_name"] == "delete_account"  # rejected
-    assert functions["c1"].error is None
+    assert list(functions) == ["c1"] and functions["c1"].error is None
     agent_span = resumed_spans[-1]
     assert all(s.parent_id == agent_span.span_id for s in resumed_spans[:-1])
 
@@ -436,15 +451,17 @@ async def test_resume_inside_a_callers_trace_nests_there(collector: CollectingPr
     assert resumed_agent.trace_id == desk.trace_id
 
 
-async def test_session_gets_the_whole_turn_once_resumed(tmp_path: Path) -> None:
+async def test_session_gets_every_item_once_across_the_pause(tmp_path: Path) -> None:
     bank = Bank()
     model = ScriptedModel([[tool_call("delete_account", {"user": "a"})], [text_message("ok")]])
     agent = Agent(name="Admin", tools=bank.tools(), model=model)
     session = SQLiteSession("s1", tmp_path / "s.db")
     result = await Runner.run(agent, "delete a", session=session)
-    assert [i.get("role") for i in await session.get_items()] == ["user"]
-    state = result.to_state()
-    state.approve(result.interruptions[0])
+    # As with the SDK: the run so far, the waiting call included (its approval item is not).
+    kinds = [i.get("type", i.get("role")) for i in await session.get_items()]
+    assert kinds == ["user", "function_call"]
+    state = await RunState.from_string(agent, result.to_state().to_string())
+    state.approve(state.get_interruptions()[0])
     await Runner.run(agent, state, session=session)
     kinds = [i.get("type", i.get("role")) for i in await session.get_items()]
     assert kinds == ["user", "function_call", "function_call_output", "message"]
@@ -592,3 +609,37 @@ async def test_resume_keeps_the_server_side_conversation_chain(server: FakeOpenA
     # The resumed call continues the paused one's response and sends only the tool output.
     assert second["previous_response_id"] == result.raw_responses[0].response_id
     assert [i["type"] for i in second["input"]] == ["function_call_output"]
+
+
+async def test_a_pause_inside_an_agent_tool_pauses_the_outer_run(
+    collector: CollectingProcessor,
+) -> None:
+    bank = Bank()
+    inner_model = ScriptedModel(
+        [[tool_call("delete_account", {"user": "a"}, call_id="c_in")], [text_message("a gone")]]
+    )
+    inner = Agent(name="Ops", tools=bank.tools(), model=inner_model)
+    outer_model = ScriptedModel(
+        [[tool_call("ops", {"input": "delete a"}, call_id="c_out")], [text_message("done")]]
+    )
+    outer = Agent(
+        name="Desk",
+        tools=[inner.as_tool(tool_name="ops", tool_description="Operations")],
+        model=outer_model,
+    )
+    paused = await Runner.run(outer, "delete a")
+    assert paused.final_output is None
+    assert [(i.name, i.agent_name) for i in paused.interruptions] == [("delete_account", "Ops")]
+    assert bank.deleted == [] and outer_model.remaining_turns == 1
+
+    # Through JSON: the sub-agent's paused run travels inside the outer state.
+    state = await RunState.from_string(outer, paused.to_state().to_string())
+    state.approve(state.get_interruptions()[0])
+    result = await Runner.run(outer, state)
+    assert result.final_output == "done"
+    assert bank.deleted == ["a"]  # once
+    # The sub-agent resumed where it stopped (no new first turn) and answered the outer call.
+    assert inner_model.remaining_turns == 0
+    sent = [i for i in outer_model.calls[1].input if i.get("type") == "function_call_output"]
+    assert [(i["call_id"], i["output"]) for i in sent] == [("c_out", "a gone")]
+    assert len({s.trace_id for s in collector.ended_spans}) == 1

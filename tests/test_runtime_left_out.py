@@ -39,6 +39,31 @@ def test_extension_paths_resolve_their_left_out_names() -> None:
             value()
 
 
+def test_experimental_modules_and_the_sip_model_resolve_and_refuse_use() -> None:
+    from agentoscope.runtime.extensions.experimental.codex import (
+        ReasoningItem,
+        ThreadOptions,
+        codex_tool,
+    )
+    from agentoscope.runtime.extensions.experimental.hosted_multi_agent import (
+        OpenAIHostedMultiAgentModel,
+    )
+    from agentoscope.runtime.realtime import OpenAIRealtimeSIPModel
+
+    for value, alternative in (
+        (codex_tool, "function_tool"),
+        (ThreadOptions, "function_tool"),
+        (ReasoningItem, "function_tool"),  # codex's own ReasoningItem, not the run item
+        (OpenAIHostedMultiAgentModel, "handoffs or Agent.as_tool"),
+        (OpenAIRealtimeSIPModel, "OpenAIRealtimeWebSocketModel"),
+    ):
+        with pytest.raises(UserError, match=alternative):
+            value()
+    from agentoscope.runtime import ReasoningItem as RunReasoningItem
+
+    assert isinstance(RunReasoningItem, type)
+
+
 def test_every_left_out_name_is_documented() -> None:
     text = DOCS.read_text()
     assert [name for name in ALTERNATIVES if f"`{name}`" not in text] == []

@@ -11,6 +11,8 @@ from typing_extensions import TypedDict
 
 from ..exceptions import UserError
 from ..run_context import RunContextWrapper
+from ..tool_guardrails import ToolInputGuardrail, ToolOutputGuardrail
+from .approval_policy import needs_approval_for, normalize_require_approval
 
 if TYPE_CHECKING:
     from mcp.types import (
@@ -53,25 +55,14 @@ class _Unset:
 UNSET: Any = _Unset()
 """`failure_error_function` left unset: the agent's `mcp_config` (or the default) decides."""
 
-_APPROVAL_HINT = (
-    "pausing a run for approval (RunState) covers function tools only, not MCP tools yet; "
-    "leave require_approval unset (or 'never') and filter out the tools that must not run "
-    "without a person's consent with tool_filter"
-)
 
-
-def _requires_approval(setting: Any) -> bool:
-    """Whether an approval setting would make any tool wait for a person."""
-    if setting is None or setting is False or setting == "never":
-        return False
-    if setting is True or setting == "always" or callable(setting):
-        return True
-    if isinstance(setting, dict):
-        if "always" in setting or "never" in setting:
-            always = setting.get("always") or {}
-            return bool(always.get("tool_names")) if isinstance(always, dict) else True
-        return any(value not in ("never", False) for value in setting.values())
-    raise UserError(f"Invalid require_approval value: {setting!r}")
+def _check_guardrails(guardrails: list[Any] | None, kind: type, label: str) -> None:
+    for guardrail in guardrails or []:
+        if not isinstance(guardrail, kind):
+            raise UserError(
+                f"MCP server {label} takes {kind.__name__} objects (made with @{label[:-1]}), "
+                f"got {type(guardrail).__name__}"
+            )
 
 
 class MCPServer(abc.ABC):
@@ -92,21 +83,22 @@ class MCPServer(abc.ABC):
         Args:
             use_structured_content: give the model a result's `structuredContent` (as JSON)
                 instead of its content blocks, when the server sends one.
-            require_approval: only "never" (or None/False) for now: see the UserError raised.
+            require_approval: which tools' calls wait for a person's approval (the run
+                pauses with `interruptions`, see docs/approvals.md): "always"/"never", a bool,
+                `{tool_name: "always"|"never"}`, `{"always": {"tool_names": [...]}, "never":
+                {...}}`, or a (sync or async) callable `(run_context, agent, mcp_tool) -> bool`.
             failure_error_function: turns a failed call into the text the model sees; None
                 makes the run fail instead; unset defers to the agent's `mcp_config`.
             tool_meta_resolver: a (sync or async) function of an `MCPToolMetaContext` giving
                 the `_meta` sent with each call.
+            tool_input_guardrails / tool_output_guardrails: tool guardrails applied to every
+                tool of this server (as on a function tool).
         """
-        if _requires_approval(require_approval):
-            raise UserError(f"MCP server require_approval={require_approval!r}: {_APPROVAL_HINT}")
-        for name, value in (
-            ("custom_data_extractor", custom_data_extractor),
-            ("tool_input_guardrails", tool_input_guardrails),
-            ("tool_output_guardrails", tool_output_guardrails),
-        ):
-            if value:
-                raise UserError(f"MCP server {name} is not supported by this runtime yet")
+        if custom_data_extractor is not None:
+            raise UserError("MCP server custom_data_extractor is not supported by this runtime")
+        _check_guardrails(tool_input_guardrails, ToolInputGuardrail, "tool_input_guardrails")
+        _check_guardrails(tool_output_guardrails, ToolOutputGuardrail, "tool_output_guardrails")
+        self._needs_approval_policy = normalize_require_approval(require_approval)
         self.use_structured_content = use_structured_content
         self.require_approval = require_approval
         self._failure_error_function = failure_error_function
@@ -162,6 +154,10 @@ class MCPServer(abc.ABC):
     def cached_tools(self) -> list[MCPTool] | None:
         """The last tool listing, when the server caches one."""
         return None
+
+    def _get_needs_approval_for_tool(self, tool: MCPTool, agent: Any | None) -> Any:
+        """The `needs_approval` of this server's `tool` as a function tool."""
+        return needs_approval_for(self._needs_approval_policy, tool, agent)
 
     def _get_failure_error_function(
         self, agent_default: ToolErrorFunction | None

@@ -21,6 +21,15 @@ from ..strict_schema import ensure_strict_json_schema
 from ..tool import FunctionTool, ToolErrorFunction, _maybe_await, _record_tool_error
 from .connection import MCPRequestError
 
+# The SDK keeps the tool-filter names in `agents.mcp.util`; SDK code imports them from here.
+from .filters import (
+    ToolFilter,
+    ToolFilterCallable,
+    ToolFilterContext,
+    ToolFilterStatic,
+    create_static_tool_filter,
+)
+
 if TYPE_CHECKING:
     from mcp.types import CallToolResult
     from mcp.types import Tool as MCPTool
@@ -194,6 +203,9 @@ class MCPUtil:
             params_json_schema=schema,
             on_invoke_tool=invoke,
             strict_json_schema=is_strict,
+            needs_approval=server._get_needs_approval_for_tool(tool, agent),
+            tool_input_guardrails=list(server.tool_input_guardrails or []) or None,
+            tool_output_guardrails=list(server.tool_output_guardrails or []) or None,
             mcp_server_name=server.name,
             mcp_tool_name=tool.name,
         )
@@ -283,3 +295,18 @@ def tool_output_of(result: CallToolResult, use_structured_content: bool) -> Any:
     if len(parts) == 1:
         return parts[0]
     return parts
+
+
+__all__ = [
+    "MCPFunctionTool",
+    "MCPToolMetaContext",
+    "MCPUtil",
+    "ToolFilter",
+    "ToolFilterCallable",
+    "ToolFilterContext",
+    "ToolFilterStatic",
+    "create_static_tool_filter",
+    "default_mcp_tool_error_function",
+    "prefixed_tool_name",
+    "tool_output_of",
+]

@@ -114,6 +114,7 @@ from .model_inputs import (
 )
 from .openai_realtime import (
     DEFAULT_MODEL_SETTINGS,
+    OpenAIRealtimeSIPModel,
     OpenAIRealtimeWebSocketModel,
     TransportConfig,
     get_api_key,
@@ -130,6 +131,7 @@ __all__ = [
     "InputAudio",
     "InputImage",
     "InputText",
+    "OpenAIRealtimeSIPModel",
     "OpenAIRealtimeWebSocketModel",
     "RealtimeAgent",
     "RealtimeAgentEndEvent",

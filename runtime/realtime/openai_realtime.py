@@ -19,6 +19,7 @@ from openai import AsyncOpenAI, Omit, OpenAIError
 from typing_extensions import TypedDict
 
 from ..exceptions import UserError
+from ..left_out import left_out
 from .config import RealtimeSessionModelSettings
 from .errors import RealtimeConnectionError
 from .model import FanOutRealtimeModel, RealtimeModelConfig
@@ -37,10 +38,15 @@ DEFAULT_URL = "wss://api.openai.com/v1/realtime"
 __all__ = [
     "DEFAULT_MODEL_SETTINGS",
     "DEFAULT_REALTIME_MODEL",
+    "OpenAIRealtimeSIPModel",
     "OpenAIRealtimeWebSocketModel",
     "TransportConfig",
     "get_api_key",
 ]
+
+
+OpenAIRealtimeSIPModel: Any = left_out("OpenAIRealtimeSIPModel")
+"""Left out on purpose (docs/sdk_parity.md): using it raises a UserError naming the alternative."""
 
 
 class TransportConfig(TypedDict):

@@ -96,7 +96,8 @@ class CapturedRequest:
 
 
 def _dump(model: BaseModel) -> dict[str, Any]:
-    return model.model_dump(mode="json")
+    # By alias, as the API sends it: `async_` goes out as `async` (else the client keeps both).
+    return model.model_dump(mode="json", by_alias=True)
 
 
 # --- The server -----------------------------------------------------------------------------

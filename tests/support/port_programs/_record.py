@@ -5,7 +5,10 @@ Written against `agents`, like the programs; the port test rewrites it too."""
 import json
 import os
 
-from agents import TracingProcessor, set_trace_processors
+from agents import OpenAIResponsesModel, TracingProcessor, set_trace_processors
+from openai import AsyncOpenAI
+
+PROVIDER_CALLS = {"web_search", "file_search", "code_interpreter", "image_generation"}
 
 
 class SpanTypes(TracingProcessor):
@@ -24,7 +27,12 @@ class SpanTypes(TracingProcessor):
 
     def on_span_end(self, span) -> None:
         data = span.span_data
-        self.types.append(f"custom:{data.name}" if data.type == "custom" else data.type)
+        kind = f"custom:{data.name}" if data.type == "custom" else data.type
+        if getattr(data, "source", None) in ("tool_input", "tool_output"):
+            kind = f"guardrail:{data.source}"  # tool guardrails: traced by agentoscope only
+        if data.type == "function" and data.name in PROVIDER_CALLS:
+            kind = "function:provider"  # the provider's own tool calls: agentoscope only
+        self.types.append(kind)
 
     def shutdown(self) -> None:
         pass
@@ -42,3 +50,12 @@ def install() -> SpanTypes:
 def save(recorder: SpanTypes, **outputs) -> None:
     with open(os.environ["RECORD"], "w") as f:
         json.dump({"span_types": recorder.types, "traces": len(set(recorder.traces)), **outputs}, f)
+
+
+def client() -> AsyncOpenAI:
+    """The client of the local OpenAI-speaking server the test started."""
+    return AsyncOpenAI(base_url=os.environ["BASE_URL"], api_key="test-key")
+
+
+def responses_model(openai_client: AsyncOpenAI) -> OpenAIResponsesModel:
+    return OpenAIResponsesModel(model="gpt-4o", openai_client=openai_client)

@@ -5,7 +5,9 @@ it waits, sends again, and nothing is lost."""
 
 from __future__ import annotations
 
+import socket
 import threading
+import time
 from pathlib import Path
 
 import grpc
@@ -108,3 +110,21 @@ def test_over_the_bound_on_bytes_in_flight_the_otel_grpc_exporter_waits_and_noth
         provider.shutdown()
         assert service.query("SELECT count(*) AS n FROM spans")["n"][0] == 3
         assert service.health()["bytes_in_flight"] == 0
+
+
+def test_silent_and_idle_grpc_connections_are_closed(tmp_path: Path) -> None:
+    with running_service(tmp_path / "store.duckdb", http_port=None, idle_timeout=0.5) as service:
+        silent = socket.create_connection(("127.0.0.1", service.grpc_port))
+        half = socket.create_connection(("127.0.0.1", service.grpc_port))
+        half.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")  # the preface, then nothing
+        for connection in (silent, half):
+            connection.settimeout(30)
+            while connection.recv(65536):  # b"": serve closed it
+                pass
+            connection.close()
+        with grpc.insecure_channel(f"127.0.0.1:{service.grpc_port}") as channel:
+            stub = TraceServiceStub(channel)
+            stub.Export(_request(b"\x00" * 7 + b"\x01"), timeout=10)
+            time.sleep(1.0)  # past the idle timeout: serve closes the connection, and the
+            stub.Export(_request(b"\x00" * 7 + b"\x02"), timeout=10)  # channel reconnects
+        assert service.query("SELECT count(*) AS n FROM spans")["n"][0] == 2

@@ -268,7 +268,13 @@ class StoreService:
 
         server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=8, thread_name_prefix="agentoscope-grpc"),
-            options=[("grpc.max_receive_message_length", self.max_body_bytes)],
+            options=[
+                ("grpc.max_receive_message_length", self.max_body_bytes),
+                # As over HTTP: a connection with no call for the idle timeout is closed, and so
+                # is one that has not finished its handshake (a client that sends nothing).
+                ("grpc.max_connection_idle_ms", int(self.idle_timeout * 1000)),
+                ("grpc.server_handshake_timeout_ms", int(self.idle_timeout * 1000)),
+            ],
         )
         trace_service_pb2_grpc.add_TraceServiceServicer_to_server(TraceServicer(self), server)
         address = f"[{self.host}]:{port}" if ":" in self.host else f"{self.host}:{port}"

@@ -160,3 +160,24 @@ def test_over_the_bound_on_bytes_in_flight_the_otel_exporter_waits_and_nothing_i
 def test_a_bound_below_the_largest_body_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ServeConfigError, match="--max-bytes-in-flight"):
         StoreService(tmp_path / "s.duckdb", max_body_bytes=1000, max_bytes_in_flight=10)
+
+
+def test_past_the_bound_on_connections_a_new_one_is_told_to_come_back(tmp_path: Path) -> None:
+    with running_service(tmp_path / "s.duckdb", grpc_port=None, max_connections=5) as service:
+        held = [socket.create_connection(("127.0.0.1", service.http_port)) for _ in range(5)]
+        wait_until(lambda: service.health()["connections"] == 5, what="5 connections")
+        extra = socket.create_connection(("127.0.0.1", service.http_port))
+        extra.settimeout(30)
+        answer = b""
+        while chunk := extra.recv(65536):
+            answer += chunk
+        extra.close()
+        assert answer.startswith(b"HTTP/1.1 503")
+        assert b"\r\nRetry-After: 1\r\n" in answer
+        assert service.health()["requests"]["connections_refused"] == 1
+        held.pop().close()  # one goes away: a new client is answered
+        wait_until(lambda: service.health()["connections"] == 4, what="a closed connection")
+        assert httpx.get(f"{service.http_url}/health").status_code == 200
+        for connection in held:
+            connection.close()
+        wait_until(lambda: service.health()["connections"] == 0, what="connections to close")

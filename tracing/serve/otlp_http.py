@@ -97,16 +97,6 @@ class OTLPHTTPHandler(BaseHTTPRequestHandler):
     def service(self) -> Any:
         return self.server.service  # type: ignore[attr-defined]
 
-    def setup(self) -> None:
-        super().setup()
-        self.service.connection_opened()  # finish() runs once setup() returned
-
-    def finish(self) -> None:
-        try:
-            super().finish()
-        finally:
-            self.service.connection_closed()
-
     def log_message(self, format: str, *args: Any) -> None:
         logger.debug("%s %s", self.address_string(), format % args)
 

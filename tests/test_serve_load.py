@@ -157,9 +157,11 @@ def test_over_the_bound_on_bytes_in_flight_the_otel_exporter_waits_and_nothing_i
         assert service.health()["bytes_in_flight"] == 0
 
 
-def test_a_bound_below_the_largest_body_is_refused(tmp_path: Path) -> None:
+def test_bounds_that_cannot_work_are_refused(tmp_path: Path) -> None:
     with pytest.raises(ServeConfigError, match="--max-bytes-in-flight"):
         StoreService(tmp_path / "s.duckdb", max_body_bytes=1000, max_bytes_in_flight=10)
+    with pytest.raises(ServeConfigError, match="--max-connections"):
+        StoreService(tmp_path / "s.duckdb", max_connections=0)
 
 
 def test_past_the_bound_on_connections_a_new_one_is_told_to_come_back(tmp_path: Path) -> None:

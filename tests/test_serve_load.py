@@ -5,6 +5,7 @@ Retry-After, which the real OpenTelemetry OTLP exporter honours (nothing lost)."
 from __future__ import annotations
 
 import asyncio
+import gzip
 import socket
 import threading
 from pathlib import Path
@@ -183,3 +184,30 @@ def test_past_the_bound_on_connections_a_new_one_is_told_to_come_back(tmp_path: 
         for connection in held:
             connection.close()
         wait_until(lambda: service.health()["connections"] == 0, what="connections to close")
+
+
+def test_a_gzip_body_counts_unpacked_against_the_bound_on_bytes_in_flight(tmp_path: Path) -> None:
+    # 300 spans with long names: ~60 KB gzip that unpacks to ~2.5 MB.
+    message = ExportTraceServiceRequest.FromString(_request(7, 300))
+    for span in message.resource_spans[0].scope_spans[0].spans:
+        span.name = "step " + "x" * 8000
+    body = gzip.compress(message.SerializeToString())
+    unpacked = message.ByteSize()
+    assert len(body) * 20 < unpacked
+    with running_service(
+        tmp_path / "s.duckdb",
+        grpc_port=None,
+        max_body_bytes=4_000_000,
+        max_bytes_in_flight=4_000_000,
+    ) as service:
+        headers = {"Content-Type": "application/x-protobuf", "Content-Encoding": "gzip"}
+        url = f"{service.http_url}/v1/traces"
+        assert service.reserve(4_000_000 - unpacked // 2)  # the packed body fits, unpacked not
+        busy = httpx.post(url, content=body, headers=headers)
+        assert busy.status_code == 503
+        assert busy.headers["Retry-After"] == "1"
+        assert service.health()["bytes_in_flight"] == 4_000_000 - unpacked // 2
+        service.release(4_000_000 - unpacked // 2)
+        assert httpx.post(url, content=body, headers=headers).status_code == 200
+        assert _span_count(service) == 300
+        assert service.health()["bytes_in_flight"] == 0

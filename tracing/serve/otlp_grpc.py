@@ -21,11 +21,9 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 )
 
 from ..otel.decode import OTLPDecodeError
-from .otlp_http import RETRY_AFTER_SECONDS
+from .otlp_http import BUSY_MESSAGE, RETRY_AFTER_SECONDS
 
 logger = logging.getLogger("agentoscope.serve")
-
-BUSY_MESSAGE = "serve is busy (bytes in flight at their bound): send again shortly"
 
 
 def retry_metadata(

@@ -211,3 +211,26 @@ def test_a_gzip_body_counts_unpacked_against_the_bound_on_bytes_in_flight(tmp_pa
         assert httpx.post(url, content=body, headers=headers).status_code == 200
         assert _span_count(service) == 300
         assert service.health()["bytes_in_flight"] == 0
+
+
+def test_a_refused_body_is_dropped_and_a_query_body_is_at_most_a_mebibyte(tmp_path: Path) -> None:
+    with running_service(tmp_path / "s.duckdb", grpc_port=None, token="s3cret") as service:
+        with httpx.Client(base_url=service.http_url) as client:
+            # A wrong token with a large body: refused, the body dropped as it is read, and the
+            # same connection answers the next request.
+            refused = client.post(
+                "/v1/traces",
+                content=b"\0" * 8_000_000,
+                headers={"Content-Type": "application/x-protobuf"},
+            )
+            assert refused.status_code == 401
+            assert service.health()["bytes_in_flight"] == 0
+            auth = {"Authorization": "Bearer s3cret"}
+            big = client.post(
+                "/v1/query", json={"sql": "SELECT 1 -- " + "x" * 2_000_000}, headers=auth
+            )
+            assert big.status_code == 413
+            assert "larger than 1048576 bytes" in big.json()["error"]
+            assert client.post("/v1/query", json={"sql": "SELECT 1 AS n"}, headers=auth).json()[
+                "data"
+            ] == [[1]]

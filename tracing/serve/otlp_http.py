@@ -42,6 +42,8 @@ class BodyError(Exception):
         self.status = status
 
 
+# A `/v1/query` body: SQL and its parameters, never a payload.
+MAX_QUERY_BYTES = 1024 * 1024
 # Decompressed a piece at a time, each piece counted before the next is made.
 DECOMPRESS_PIECE = 1024 * 1024
 BUSY_MESSAGE = "serve is busy (bytes in flight at their bound): send again shortly"
@@ -272,7 +274,7 @@ class OTLPHTTPHandler(BaseHTTPRequestHandler):
             )
             return
         try:
-            request = orjson.loads(self._read_body())
+            request = orjson.loads(self._read_body(MAX_QUERY_BYTES))
         except BodyError as error:
             self._send_json_error(error.status, str(error))
             return
@@ -306,8 +308,8 @@ class OTLPHTTPHandler(BaseHTTPRequestHandler):
 
     # -- plumbing ------------------------------------------------------------------------------
 
-    def _read_body(self) -> bytes:
-        return self.rfile.read(self._content_length())
+    def _read_body(self, limit: int | None = None) -> bytes:
+        return self.rfile.read(self._content_length(limit))
 
     def _drain(self, length: int) -> None:
         while length > 0:
@@ -317,7 +319,8 @@ class OTLPHTTPHandler(BaseHTTPRequestHandler):
                 return
             length -= len(chunk)
 
-    def _content_length(self) -> int:
+    def _content_length(self, limit: int | None = None) -> int:
+        limit = self.service.max_body_bytes if limit is None else limit
         length_header = self.headers.get("Content-Length")
         if length_header is None:
             self.close_connection = True
@@ -327,16 +330,20 @@ class OTLPHTTPHandler(BaseHTTPRequestHandler):
         except ValueError:
             self.close_connection = True
             raise BodyError(400, f"invalid Content-Length {length_header!r}") from None
-        if length < 0 or length > self.service.max_body_bytes:
+        if length < 0 or length > limit:
             self.close_connection = True  # do not read it
-            raise BodyError(413, f"body larger than {self.service.max_body_bytes} bytes")
+            raise BodyError(413, f"body larger than {limit} bytes")
         return length
 
     def _discard_body(self) -> None:
+        """Read a body that will not be used and drop it a piece at a time: a refused request
+        (a wrong token) holds no memory for it, whatever its size."""
         try:
-            self._read_body()
+            self._drain(self._content_length())
         except BodyError:
             pass
+        except OSError:  # the idle timeout, mid-body, or the client went away
+            self.close_connection = True
 
     def _send(
         self, status: int, content_type: str, body: bytes, headers: dict[str, str] | None = None

@@ -93,7 +93,20 @@ def register(subparsers: Any) -> None:
         type=float,
         default=30.0,
         metavar="SECONDS",
-        help="close an HTTP connection that sends nothing for this long (default 30)",
+        help=(
+            "close a connection (HTTP or gRPC) that sends nothing for this long, or trickles "
+            "its request (default 30)"
+        ),
+    )
+    parser.add_argument(
+        "--max-connections",
+        type=int,
+        default=2048,
+        metavar="N",
+        help=(
+            "open HTTP connections at once (default 2048); a connection beyond is answered 503 "
+            "with Retry-After and closed"
+        ),
     )
     parser.add_argument(
         "--max-bytes-in-flight",
@@ -144,6 +157,7 @@ def run_serve(args: argparse.Namespace) -> int:
             memory_limit=args.memory_limit,
             idle_timeout=args.idle_timeout,
             max_bytes_in_flight=parse_size(args.max_bytes_in_flight, "--max-bytes-in-flight"),
+            max_connections=args.max_connections,
         )
     except ValueError as error:  # a setting that cannot work (ServeConfigError)
         print(f"agentoscope serve: {error}", file=sys.stderr)

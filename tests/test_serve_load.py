@@ -5,6 +5,7 @@ Retry-After, which the real OpenTelemetry OTLP exporter honours (nothing lost)."
 from __future__ import annotations
 
 import asyncio
+import gzip
 import socket
 import threading
 from pathlib import Path
@@ -157,6 +158,79 @@ def test_over_the_bound_on_bytes_in_flight_the_otel_exporter_waits_and_nothing_i
         assert service.health()["bytes_in_flight"] == 0
 
 
-def test_a_bound_below_the_largest_body_is_refused(tmp_path: Path) -> None:
+def test_bounds_that_cannot_work_are_refused(tmp_path: Path) -> None:
     with pytest.raises(ServeConfigError, match="--max-bytes-in-flight"):
         StoreService(tmp_path / "s.duckdb", max_body_bytes=1000, max_bytes_in_flight=10)
+    with pytest.raises(ServeConfigError, match="--max-connections"):
+        StoreService(tmp_path / "s.duckdb", max_connections=0)
+
+
+def test_past_the_bound_on_connections_a_new_one_is_told_to_come_back(tmp_path: Path) -> None:
+    with running_service(tmp_path / "s.duckdb", grpc_port=None, max_connections=5) as service:
+        held = [socket.create_connection(("127.0.0.1", service.http_port)) for _ in range(5)]
+        wait_until(lambda: service.health()["connections"] == 5, what="5 connections")
+        extra = socket.create_connection(("127.0.0.1", service.http_port))
+        extra.settimeout(30)
+        answer = b""
+        while chunk := extra.recv(65536):
+            answer += chunk
+        extra.close()
+        assert answer.startswith(b"HTTP/1.1 503")
+        assert b"\r\nRetry-After: 1\r\n" in answer
+        assert service.health()["requests"]["connections_refused"] == 1
+        held.pop().close()  # one goes away: a new client is answered
+        wait_until(lambda: service.health()["connections"] == 4, what="a closed connection")
+        assert httpx.get(f"{service.http_url}/health").status_code == 200
+        for connection in held:
+            connection.close()
+        wait_until(lambda: service.health()["connections"] == 0, what="connections to close")
+
+
+def test_a_gzip_body_counts_unpacked_against_the_bound_on_bytes_in_flight(tmp_path: Path) -> None:
+    # 300 spans with long names: ~60 KB gzip that unpacks to ~2.5 MB.
+    message = ExportTraceServiceRequest.FromString(_request(7, 300))
+    for span in message.resource_spans[0].scope_spans[0].spans:
+        span.name = "step " + "x" * 8000
+    body = gzip.compress(message.SerializeToString())
+    unpacked = message.ByteSize()
+    assert len(body) * 20 < unpacked
+    with running_service(
+        tmp_path / "s.duckdb",
+        grpc_port=None,
+        max_body_bytes=4_000_000,
+        max_bytes_in_flight=4_000_000,
+    ) as service:
+        headers = {"Content-Type": "application/x-protobuf", "Content-Encoding": "gzip"}
+        url = f"{service.http_url}/v1/traces"
+        assert service.reserve(4_000_000 - unpacked // 2)  # the packed body fits, unpacked not
+        busy = httpx.post(url, content=body, headers=headers)
+        assert busy.status_code == 503
+        assert busy.headers["Retry-After"] == "1"
+        assert service.health()["bytes_in_flight"] == 4_000_000 - unpacked // 2
+        service.release(4_000_000 - unpacked // 2)
+        assert httpx.post(url, content=body, headers=headers).status_code == 200
+        assert _span_count(service) == 300
+        assert service.health()["bytes_in_flight"] == 0
+
+
+def test_a_refused_body_is_dropped_and_a_query_body_is_at_most_a_mebibyte(tmp_path: Path) -> None:
+    with running_service(tmp_path / "s.duckdb", grpc_port=None, token="s3cret") as service:
+        with httpx.Client(base_url=service.http_url) as client:
+            # A wrong token with a large body: refused, the body dropped as it is read, and the
+            # same connection answers the next request.
+            refused = client.post(
+                "/v1/traces",
+                content=b"\0" * 8_000_000,
+                headers={"Content-Type": "application/x-protobuf"},
+            )
+            assert refused.status_code == 401
+            assert service.health()["bytes_in_flight"] == 0
+            auth = {"Authorization": "Bearer s3cret"}
+            big = client.post(
+                "/v1/query", json={"sql": "SELECT 1 -- " + "x" * 2_000_000}, headers=auth
+            )
+            assert big.status_code == 413
+            assert "larger than 1048576 bytes" in big.json()["error"]
+            assert client.post("/v1/query", json={"sql": "SELECT 1 AS n"}, headers=auth).json()[
+                "data"
+            ] == [[1]]

@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 import logging
 import zlib
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import urlsplit
@@ -41,8 +42,19 @@ class BodyError(Exception):
         self.status = status
 
 
-def decompress(body: bytes, encoding: str | None, limit: int) -> bytes:
-    """The body without its content encoding, refusing more than `limit` bytes unpacked."""
+# A `/v1/query` body: SQL and its parameters, never a payload.
+MAX_QUERY_BYTES = 1024 * 1024
+# Decompressed a piece at a time, each piece counted before the next is made.
+DECOMPRESS_PIECE = 1024 * 1024
+BUSY_MESSAGE = "serve is busy (bytes in flight at their bound): send again shortly"
+
+
+def decompress(
+    body: bytes, encoding: str | None, limit: int, take: Callable[[int], bool] | None = None
+) -> bytes:
+    """The body without its content encoding, refusing more than `limit` bytes unpacked.
+    `take(n)` is asked for each piece of `n` bytes before the next is made (serve's bound on
+    bytes in flight: a small gzip body can unpack to `limit`); False refuses the body (503)."""
     encoding = (encoding or "identity").strip().lower()
     if encoding in ("identity", ""):
         return body
@@ -52,15 +64,27 @@ def decompress(body: bytes, encoding: str | None, limit: int) -> bytes:
         decompressor = zlib.decompressobj()
     else:
         raise BodyError(415, f"unsupported Content-Encoding {encoding!r}: use gzip or deflate")
+    pieces: list[bytes] = []
+    size, pending = 0, body
     try:
-        data = decompressor.decompress(body, limit + 1)
+        while True:
+            piece = decompressor.decompress(pending, DECOMPRESS_PIECE)
+            pending = decompressor.unconsumed_tail
+            if not piece:
+                break
+            size += len(piece)
+            if size > limit:
+                raise BodyError(413, f"body larger than {limit} bytes once decompressed")
+            if take is not None and not take(len(piece)):
+                raise BodyError(503, BUSY_MESSAGE)
+            pieces.append(piece)
+            if decompressor.eof:
+                break
     except zlib.error as error:
         raise BodyError(400, f"invalid {encoding} body: {error}") from None
-    if len(data) > limit or decompressor.unconsumed_tail:
-        raise BodyError(413, f"body larger than {limit} bytes once decompressed")
     if not decompressor.eof:
         raise BodyError(400, f"invalid {encoding} body: truncated")
-    return data
+    return b"".join(pieces)
 
 
 def dataframe_json(frame: Any) -> bytes:
@@ -96,16 +120,6 @@ class OTLPHTTPHandler(BaseHTTPRequestHandler):
     @property
     def service(self) -> Any:
         return self.server.service  # type: ignore[attr-defined]
-
-    def setup(self) -> None:
-        super().setup()
-        self.service.connection_opened()  # finish() runs once setup() returned
-
-    def finish(self) -> None:
-        try:
-            super().finish()
-        finally:
-            self.service.connection_closed()
 
     def log_message(self, format: str, *args: Any) -> None:
         logger.debug("%s %s", self.address_string(), format % args)
@@ -176,9 +190,16 @@ class OTLPHTTPHandler(BaseHTTPRequestHandler):
             # Over the bound on bytes in flight: the body is read and dropped a little at a
             # time (so the connection stays usable), and the exporter told when to send again.
             self._drain(length)
-            message = "serve is busy (bytes in flight at their bound): send again shortly"
-            self._otlp_error(503, code_pb2.UNAVAILABLE, message, as_json)
+            self._otlp_error(503, code_pb2.UNAVAILABLE, BUSY_MESSAGE, as_json)
             return
+        taken = [length]  # bytes of the budget this request holds: the body, then unpacked
+
+        def take(size: int) -> bool:
+            if not service.reserve(size):
+                return False
+            taken[0] += size
+            return True
+
         try:
             body = self.rfile.read(length)
         except OSError:  # the idle timeout, mid-body, or the client went away
@@ -188,11 +209,16 @@ class OTLPHTTPHandler(BaseHTTPRequestHandler):
         try:
             # Decompressed while the writer knows this request is coming (StoreWriter.incoming).
             service.ingest_otlp(
-                lambda: decompress(body, headers.get("Content-Encoding"), service.max_body_bytes),
+                lambda: decompress(
+                    body, headers.get("Content-Encoding"), service.max_body_bytes, take
+                ),
                 headers.get("Content-Type"),
                 counted,
             )
         except BodyError as error:
+            if error.status == 503:  # unpacked, it would pass the bound: send again later
+                self._otlp_error(503, code_pb2.UNAVAILABLE, str(error), as_json)
+                return
             service.count("otlp_rejected")
             self._otlp_error(error.status, code_pb2.INVALID_ARGUMENT, str(error), as_json)
             return
@@ -212,7 +238,7 @@ class OTLPHTTPHandler(BaseHTTPRequestHandler):
             self._otlp_error(503, code_pb2.UNAVAILABLE, message, as_json)
             return
         finally:
-            service.release(length)
+            service.release(taken[0])
         response = ExportTraceServiceResponse()
         if as_json:
             self._send(200, _JSON, json_format.MessageToJson(response).encode())
@@ -248,7 +274,7 @@ class OTLPHTTPHandler(BaseHTTPRequestHandler):
             )
             return
         try:
-            request = orjson.loads(self._read_body())
+            request = orjson.loads(self._read_body(MAX_QUERY_BYTES))
         except BodyError as error:
             self._send_json_error(error.status, str(error))
             return
@@ -282,8 +308,8 @@ class OTLPHTTPHandler(BaseHTTPRequestHandler):
 
     # -- plumbing ------------------------------------------------------------------------------
 
-    def _read_body(self) -> bytes:
-        return self.rfile.read(self._content_length())
+    def _read_body(self, limit: int | None = None) -> bytes:
+        return self.rfile.read(self._content_length(limit))
 
     def _drain(self, length: int) -> None:
         while length > 0:
@@ -293,7 +319,8 @@ class OTLPHTTPHandler(BaseHTTPRequestHandler):
                 return
             length -= len(chunk)
 
-    def _content_length(self) -> int:
+    def _content_length(self, limit: int | None = None) -> int:
+        limit = self.service.max_body_bytes if limit is None else limit
         length_header = self.headers.get("Content-Length")
         if length_header is None:
             self.close_connection = True
@@ -303,16 +330,20 @@ class OTLPHTTPHandler(BaseHTTPRequestHandler):
         except ValueError:
             self.close_connection = True
             raise BodyError(400, f"invalid Content-Length {length_header!r}") from None
-        if length < 0 or length > self.service.max_body_bytes:
+        if length < 0 or length > limit:
             self.close_connection = True  # do not read it
-            raise BodyError(413, f"body larger than {self.service.max_body_bytes} bytes")
+            raise BodyError(413, f"body larger than {limit} bytes")
         return length
 
     def _discard_body(self) -> None:
+        """Read a body that will not be used and drop it a piece at a time: a refused request
+        (a wrong token) holds no memory for it, whatever its size."""
         try:
-            self._read_body()
+            self._drain(self._content_length())
         except BodyError:
             pass
+        except OSError:  # the idle timeout, mid-body, or the client went away
+            self.close_connection = True
 
     def _send(
         self, status: int, content_type: str, body: bytes, headers: dict[str, str] | None = None

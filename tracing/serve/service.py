@@ -41,7 +41,7 @@ from ..store.limits import (
     QueryLimits,
 )
 from .access import AccessPolicy, ServeConfigError
-from .otlp_http import OTLPHTTPHandler
+from .otlp_http import RETRY_AFTER_SECONDS, OTLPHTTPHandler
 from .process import serving_process
 from .spool import SpoolIngester
 from .writer import StoreWriter, WriterStopped
@@ -71,6 +71,17 @@ LISTEN_BACKLOG = 1024
 # A connection that sends nothing for this long (idle keep-alive, or a client trickling its
 # request) is closed, and its thread ends.
 IDLE_TIMEOUT = 30.0
+# Open HTTP connections, each with its thread: past this many, a new connection is answered 503
+# with Retry-After and closed at once (no thread), so a flood of connections cannot take the
+# process's threads and memory. Above a burst of 1,000 exporters and 100 health checks.
+MAX_CONNECTIONS = 2048
+# The answer to a connection over the bound, written before its request is read.
+_BUSY_BODY = b'{"error": "serve is busy (too many open connections): connect again shortly"}'
+_TOO_MANY_CONNECTIONS = (
+    b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+    b"Retry-After: %d\r\nConnection: close\r\nContent-Length: %d\r\n\r\n%s"
+    % (RETRY_AFTER_SECONDS, len(_BUSY_BODY), _BUSY_BODY)
+)
 # Bytes of OTLP request bodies being read, decoded or written at once; a request beyond it is
 # answered 503 with Retry-After (the OTLP exporters wait and send it again).
 MAX_BYTES_IN_FLIGHT = 128 * 1024 * 1024
@@ -80,12 +91,32 @@ class _HTTPServer(ThreadingHTTPServer):
     request_queue_size = LISTEN_BACKLOG
     daemon_threads = True
 
+    service: StoreService
+
     def process_request(self, request: Any, client_address: Any) -> None:
+        # Counted here, in the accepting thread, so the bound holds however fast they come.
+        if not self.service.connection_opened():
+            try:
+                request.sendall(_TOO_MANY_CONNECTIONS)
+            except OSError:
+                pass
+            self.shutdown_request(request)
+            return
         # A thread per connection, as ThreadingHTTPServer does, but started bare:
         # `threading.Thread.start()` waits until the new thread has run, so with hundreds of
         # connections arriving at once each accept waited for a turn on the GIL, and a health
         # check queued behind a burst of 1,000 exporters waited seconds to be accepted.
-        _thread.start_new_thread(self.process_request_thread, (request, client_address))
+        try:
+            _thread.start_new_thread(self.process_request_thread, (request, client_address))
+        except BaseException:
+            self.service.connection_closed()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self.service.connection_closed()
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         # A client that went quiet past the idle timeout, or went away: its connection is
@@ -128,6 +159,7 @@ class StoreService:
         memory_limit: str | None = DEFAULT_MEMORY_LIMIT,
         idle_timeout: float = IDLE_TIMEOUT,
         max_bytes_in_flight: int = MAX_BYTES_IN_FLIGHT,
+        max_connections: int = MAX_CONNECTIONS,
     ) -> None:
         # Checked first: a setting that cannot work fails before anything is opened.
         self.access = AccessPolicy(host, token, allowed_hosts, insecure)
@@ -149,7 +181,10 @@ class StoreService:
                 f"--max-bytes-in-flight ({max_bytes_in_flight}) must be at least the largest "
                 f"body taken ({max_body_bytes}), or that body could never be taken"
             )
+        if max_connections < 1:
+            raise ServeConfigError(f"--max-connections must be at least 1, got {max_connections}")
         self.idle_timeout = idle_timeout
+        self.max_connections = max_connections
         self.max_bytes_in_flight = max_bytes_in_flight
         self._bytes_in_flight = 0
         self.connections = 0  # open HTTP connections (each has its thread)
@@ -179,6 +214,7 @@ class StoreService:
             "queries": 0,
             "refused": 0,
             "otlp_throttled": 0,
+            "connections_refused": 0,
         }
         self._counts_lock = threading.Lock()
         self._in_flight = 0
@@ -252,7 +288,7 @@ class StoreService:
         # The handler class carries this service's idle timeout (socket timeout per read).
         handler = type("Handler", (OTLPHTTPHandler,), {"timeout": self.idle_timeout})
         server = server_class((self.host, port), handler)
-        server.service = self  # type: ignore[attr-defined]
+        server.service = self
         self._http = server
         self.http_port = server.server_address[1]
         self._http_thread = threading.Thread(
@@ -268,7 +304,13 @@ class StoreService:
 
         server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=8, thread_name_prefix="agentoscope-grpc"),
-            options=[("grpc.max_receive_message_length", self.max_body_bytes)],
+            options=[
+                ("grpc.max_receive_message_length", self.max_body_bytes),
+                # As over HTTP: a connection with no call for the idle timeout is closed, and so
+                # is one that has not finished its handshake (a client that sends nothing).
+                ("grpc.max_connection_idle_ms", int(self.idle_timeout * 1000)),
+                ("grpc.server_handshake_timeout_ms", int(self.idle_timeout * 1000)),
+            ],
         )
         trace_service_pb2_grpc.add_TraceServiceServicer_to_server(TraceServicer(self), server)
         address = f"[{self.host}]:{port}" if ":" in self.host else f"{self.host}:{port}"
@@ -350,9 +392,14 @@ class StoreService:
         with self._budget_lock:
             self._bytes_in_flight -= size
 
-    def connection_opened(self) -> None:
+    def connection_opened(self) -> bool:
+        """Count a new HTTP connection; False (and counted as refused) past the bound."""
         with self._counts_lock:
+            if self.connections >= self.max_connections:
+                self.request_counts["connections_refused"] += 1
+                return False
             self.connections += 1
+            return True
 
     def connection_closed(self) -> None:
         with self._counts_lock:

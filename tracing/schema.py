@@ -42,6 +42,16 @@ _DUCKDB_TYPES: dict[str, str] = {
     "timestamp": "TIMESTAMP",
 }
 
+# How a ClickHouse store holds each (JSON text as String, times as microsecond DateTime64, UTC).
+_CLICKHOUSE_TYPES: dict[str, str] = {
+    "string": "String",
+    "integer": "Int64",
+    "number": "Float64",
+    "boolean": "Bool",
+    "object": "String",
+    "timestamp": "DateTime64(6)",
+}
+
 
 @dataclass(frozen=True)
 class Field:
@@ -59,6 +69,12 @@ class Field:
     def duckdb_type(self) -> str:
         """The store column's type (no constraints)."""
         return _DUCKDB_TYPES[self.json_type]
+
+    @property
+    def clickhouse_type(self) -> str:
+        """The column's type in a ClickHouse store (Nullable unless required)."""
+        kind = _CLICKHOUSE_TYPES[self.json_type]
+        return kind if self.required else f"Nullable({kind})"
 
     @property
     def json_read_type(self) -> str:

@@ -19,7 +19,10 @@ from typing import Any
 from agentoscope.tracing.clock import utc_naive, utc_now
 
 SERVER_ENV = "AGENTOSCOPE_SERVER"
-STORE_HELP = "store file (default: env AGENTOSCOPE_STORE, else ./.agentoscope/traces.duckdb)"
+STORE_HELP = (
+    "store: a DuckDB file, clickhouse://user:password@host:8123/db or chdb:///folder "
+    "(default: env AGENTOSCOPE_STORE, else ./.agentoscope/traces.duckdb)"
+)
 SERVER_HELP = f"ask this `agentoscope serve` URL instead of opening the file (env {SERVER_ENV})"
 _RELATIVE = re.compile(r"^(\d+(?:\.\d+)?)\s*(s|m|min|h|d|w)$", re.IGNORECASE)
 _UNITS = {"s": "seconds", "m": "minutes", "min": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -134,9 +137,9 @@ def open_reader(args: argparse.Namespace) -> Iterator[Any]:
         finally:
             client.close()
         return
-    from agentoscope.tracing.store import SpanStore
+    from agentoscope.tracing.store import open_store
 
-    store = SpanStore(args.store, read_only=True)
+    store = open_store(args.store, read_only=True)
     try:
         yield store
     finally:
@@ -152,15 +155,23 @@ def _guarded(command: str, args: argparse.Namespace, action: Any) -> int:
         StoreLockedError,
         StoreNotFoundError,
         StoreSchemaError,
+        StoreURLError,
     )
+    from agentoscope.tracing.store.clickhouse_connection import ClickHouseError
 
     try:
         return int(action(args) or 0)
     except ReadOnlyQueryError as error:
         _fail(command, f"refused: {error}")
-    except (StoreLockedError, StoreNotFoundError, StoreSchemaError, CommandError) as error:
+    except (
+        StoreLockedError,
+        StoreNotFoundError,
+        StoreSchemaError,
+        StoreURLError,
+        CommandError,
+    ) as error:
         _fail(command, str(error))
-    except duckdb.Error as error:
+    except (duckdb.Error, ClickHouseError) as error:
         _fail(command, f"{type(error).__name__}: {error}")
     except (FileNotFoundError, PermissionError) as error:
         _fail(command, str(error))
@@ -373,7 +384,7 @@ def span_record_from_row(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def run_ingest(args: argparse.Namespace) -> int:
-    from agentoscope.tracing.store import SpanStore
+    from agentoscope.tracing.store import open_store
 
     def action(args: argparse.Namespace) -> int:
         shown = 0
@@ -384,7 +395,7 @@ def run_ingest(args: argparse.Namespace) -> int:
             if shown <= MAX_LISTED_PROBLEMS:
                 print(f"{line}", file=sys.stderr)
 
-        with SpanStore(args.store) as store:
+        with open_store(args.store) as store:
             report = store.ingest_jsonl(args.files, on_malformed=on_malformed)
             where = store.path
         if shown > MAX_LISTED_PROBLEMS:
@@ -403,10 +414,10 @@ def run_ingest(args: argparse.Namespace) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    from agentoscope.tracing.store import SpanStore
+    from agentoscope.tracing.store import open_store
 
     def action(args: argparse.Namespace) -> int:
-        with SpanStore(args.store, read_only=True) as store:
+        with open_store(args.store, read_only=True) as store:
             written = store.export_parquet(args.directory)
             counts = store.query(
                 "SELECT (SELECT count(*) FROM traces) AS traces, "
@@ -420,13 +431,20 @@ def run_export(args: argparse.Namespace) -> int:
 
 
 def run_prune(args: argparse.Namespace) -> int:
-    from agentoscope.tracing.store import SpanStore, StoreNotFoundError, default_store_path
+    from agentoscope.tracing.store import (
+        SpanStore,
+        StoreNotFoundError,
+        default_store_path,
+        open_store,
+        store_url,
+    )
 
     def action(args: argparse.Namespace) -> int:
         before = parse_time(args.before)
         when = before.isoformat(sep=" ", timespec="seconds")
+        url = store_url(args.store)
         if args.dry_run:
-            with SpanStore(args.store, read_only=True) as store:
+            with open_store(url, read_only=True) as store:
                 counts = store.query(
                     "SELECT (SELECT count(*) FROM traces WHERE started_at < $before) AS traces, "
                     "(SELECT count(*) FROM spans WHERE started_at < $before OR trace_id IN "
@@ -438,11 +456,15 @@ def run_prune(args: argparse.Namespace) -> int:
                 f"spans started before {when} UTC"
             )
             return 0
-        path = default_store_path(args.store)
-        if not path.exists():  # a mistyped --store must not create an empty store
-            raise StoreNotFoundError(f"no store at {path}: nothing to prune")
-        with SpanStore(path) as store:
-            result = store.prune(before)
+        if url.is_clickhouse:
+            with open_store(url) as store:
+                result = store.prune(before)
+        else:
+            path = default_store_path(args.store)
+            if not path.exists():  # a mistyped --store must not create an empty store
+                raise StoreNotFoundError(f"no store at {path}: nothing to prune")
+            with SpanStore(path) as store:
+                result = store.prune(before)
         print(
             f"deleted {result.traces:,} traces and {result.spans:,} spans started before {when} UTC"
         )

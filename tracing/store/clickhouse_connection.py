@@ -30,8 +30,9 @@ _TIME_BOUNDS = {
     "-infinity": "1900-01-01 00:00:00.000000",
     "infinity": "2299-12-31 23:59:59.999999",
 }
-# Every query of the store: NULLs from outer joins as in standard SQL (and DuckDB).
-BASE_SETTINGS: dict[str, Any] = {"join_use_nulls": 1}
+# Every query of the store: NULLs from outer joins and from sums over no rows, as in standard
+# SQL (and DuckDB).
+BASE_SETTINGS: dict[str, Any] = {"join_use_nulls": 1, "aggregate_functions_null_for_empty": 1}
 
 
 class ClickHouseError(RuntimeError):

@@ -153,9 +153,8 @@ class ClickHouseStore:
         )
         if not int(found.iloc[0, 0]):
             return 0
-        row = connection.query_df("SELECT max(version) FROM schema_version")
-        value = row.iloc[0, 0]
-        return 0 if value is None or value != value else int(value)
+        row = connection.query_df("SELECT coalesce(max(version), 0) FROM schema_version")
+        return int(row.iloc[0, 0])
 
     def memory_limit(self, limit: str | None = None) -> str:
         """The memory a reader's query may use (ClickHouse's max_memory_usage), after setting it
@@ -166,6 +165,11 @@ class ClickHouseStore:
             parse_size(limit, "memory limit")
             self._memory_limit = str(limit)
         return self._memory_limit or ""
+
+    def threads(self, count: int | None = None) -> int:
+        """For the DuckDB writer's tuning, which does not apply here: ClickHouse schedules its
+        own threads per query (max_threads, the server's setting). Always 0."""
+        return 0
 
     def checkpoint(self) -> None:
         """Nothing to do: every insert is durable when it returns (for DuckDB's API)."""

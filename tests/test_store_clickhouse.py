@@ -342,3 +342,52 @@ def test_times_at_the_edges_of_the_window(stores: tuple[SpanStore, ClickHouseSto
     found = run(house, "tokens_per_model_per_hour", **params)
     assert _rows(found, False) == _rows(expected, False)
     assert not math.isnan(float(found["input_tokens"].sum()))
+
+
+def test_the_processor_writes_spans_of_a_traced_run() -> None:
+    from agentoscope.tracing import (
+        ClickHouseProcessor,
+        agent_span,
+        function_span,
+        set_trace_processors,
+        trace,
+    )
+
+    url = _chdb_url("processor")
+    processor = ClickHouseProcessor(url, schedule_delay=0.05)
+    set_trace_processors([processor])
+    try:
+        with trace("Checkout") as current, agent_span(name="Cashier"):
+            with function_span(name="charge_card", input='{"amount": 12}'):
+                pass
+        processor.force_flush()
+        assert processor.store is not None
+        rows = processor.store.query(
+            "SELECT span_type, name, agent_name FROM spans WHERE trace_id = $t ORDER BY span_type",
+            {"t": current.trace_id},
+        )
+        assert rows.values.tolist() == [
+            ["agent", "Cashier", "Cashier"],
+            ["function", "charge_card", "Cashier"],
+        ]
+    finally:
+        set_trace_processors([])
+        processor.shutdown()
+
+
+def test_the_cli_reads_and_prunes_a_clickhouse_store(capsys: pytest.CaptureFixture[str]) -> None:
+    from agentoscope.cli.main import main
+
+    url = _chdb_url("cli")
+    with ClickHouseStore(url) as store:
+        store.ingest(generated_records(12))
+    assert main(["sql", "SELECT count(*) AS n FROM spans", "--store", url, "--format", "csv"]) == 0
+    assert capsys.readouterr().out.split() == ["n", "72"]
+    assert main(["traces", "--store", url, "--limit", "3", "--format", "json"]) == 0
+    assert f'"trace_{11:032x}"' in capsys.readouterr().out  # the newest of 12
+    assert main(["show", f"trace_{10:032x}", "--store", url, "--color", "never"]) == 0
+    assert "function-2" in capsys.readouterr().out
+    assert main(["sql", "DROP TABLE spans", "--store", url]) == 1
+    assert "refused" in capsys.readouterr().err
+    assert main(["prune", "--before", "2026-01-01 01:00", "--store", url]) == 0
+    assert "deleted 7 traces and 42 spans" in capsys.readouterr().out

@@ -133,6 +133,27 @@ TOKEN_FIELDS: tuple[str, ...] = tuple(field.name for field in _TOKENS)
 # views spell them in this order.
 MODEL_SPAN_TYPES: tuple[str, ...] = ("generation", "response", "transcription", "speech")
 
+# The span type of a span from another OpenTelemetry app: by its GenAI `gen_ai.operation.name`,
+# else its OpenInference `openinference.span.kind` (upper case), else "custom".
+FOREIGN_TYPE_FROM_OPERATION: dict[str, str] = {
+    "chat": "generation",
+    "text_completion": "generation",
+    "generate_content": "generation",
+    "execute_tool": "function",
+    "invoke_agent": "agent",
+    "create_agent": "agent",
+    "apply_guardrail": "guardrail",
+    "handoff": "handoff",
+    "speech_to_text": "transcription",
+    "text_to_speech": "speech",
+}
+FOREIGN_TYPE_FROM_OI_KIND: dict[str, str] = {
+    "LLM": "generation",
+    "TOOL": "function",
+    "AGENT": "agent",
+    "GUARDRAIL": "guardrail",
+}
+
 
 def stored_columns(fields: tuple[Field, ...]) -> tuple[Field, ...]:
     """The fields the store keeps as columns, in its table order."""

@@ -17,7 +17,13 @@ from typing import Any
 import orjson
 
 from ..clock import iso_from_ns
-from ..schema import MODEL_SPAN_TYPES, RECORD_VERSION, SPAN_RECORD_FIELDS
+from ..schema import (
+    FOREIGN_TYPE_FROM_OI_KIND,
+    FOREIGN_TYPE_FROM_OPERATION,
+    MODEL_SPAN_TYPES,
+    RECORD_VERSION,
+    SPAN_RECORD_FIELDS,
+)
 from ..sensitive import clean, get_data_policy
 from .mapping import (
     A_DATA,
@@ -29,25 +35,10 @@ from .mapping import (
     trace_id_from_otel,
 )
 
-# The span type of a foreign span.
-_TYPE_FROM_OPERATION = {
-    "chat": "generation",
-    "text_completion": "generation",
-    "generate_content": "generation",
-    "execute_tool": "function",
-    "invoke_agent": "agent",
-    "create_agent": "agent",
-    "apply_guardrail": "guardrail",
-    "handoff": "handoff",
-    "speech_to_text": "transcription",
-    "text_to_speech": "speech",
-}
-_TYPE_FROM_OI_KIND = {
-    "LLM": "generation",
-    "TOOL": "function",
-    "AGENT": "agent",
-    "GUARDRAIL": "guardrail",
-}
+# The span type of a foreign span: the tables are the core's (a ClickHouse store's view of the
+# Collector's table maps them too).
+_TYPE_FROM_OPERATION = FOREIGN_TYPE_FROM_OPERATION
+_TYPE_FROM_OI_KIND = FOREIGN_TYPE_FROM_OI_KIND
 
 
 def _duration_ms(start: int | None, end: int | None) -> float | None:

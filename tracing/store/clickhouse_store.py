@@ -40,7 +40,7 @@ from .jsonl import JsonlIngestReport, jsonl_files
 from .limits import QueryLimits
 from .schema import StoreSchemaError
 from .span_store import PruneResult
-from .url import StoreURL, StoreURLError, store_url
+from .url import StoreURL, store_url
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -81,11 +81,14 @@ class ClickHouseStore:
         connection = self._conn()
         database = self.url.database
         if self.url.otel_table is not None:
-            # Refused rather than ignored: the mapping of the Collector's columns is to come.
-            raise StoreURLError(
-                f"{self.path}: reading the OpenTelemetry Collector's {self.url.otel_table} "
-                "table is not available in this version"
-            )
+            from .clickhouse_otel import install_otel_views
+
+            # Views over the Collector's table, in our database: nothing is copied, and the
+            # store is read-only (the Collector writes the table).
+            connection.command(f"CREATE DATABASE IF NOT EXISTS {database}")
+            connection.use(database)
+            install_otel_views(connection, self.url.otel_table)
+            return
         if not self.read_only:
             connection.command(f"CREATE DATABASE IF NOT EXISTS {database}")
         connection.use(database)

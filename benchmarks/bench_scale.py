@@ -56,10 +56,11 @@ def ingest_rate(store: Any, records: list[dict[str, Any]]) -> float:
 def copy_to_clickhouse(duck: SpanStore, house: ClickHouseStore) -> tuple[int, float]:
     """The DuckDB store's rows into ClickHouse as Arrow batches (a bulk load: no merge)."""
     connection = house._conn()
+    cursor = duck._open_database().cursor()  # its own: the bulk loader's may hold a result
     began = time.perf_counter()
     rows = 0
     for table, target in (("traces", TRACE_TABLE), ("spans", SPAN_TABLE)):
-        reader = duck._cursor.execute(f"SELECT * FROM {table}").to_arrow_reader(500_000)
+        reader = cursor.sql(f"SELECT * FROM {table}").to_arrow_reader(500_000)
         for batch in reader:
             data = pa.Table.from_batches([batch])
             data = data.append_column(VERSION_COLUMN, pa.array([1] * data.num_rows, pa.uint64()))

@@ -375,12 +375,22 @@ def test_the_processor_writes_spans_of_a_traced_run() -> None:
         processor.shutdown()
 
 
-def test_the_cli_reads_and_prunes_a_clickhouse_store(capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_cli_reads_and_prunes_a_clickhouse_store(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    import orjson
+    import pyarrow.parquet as pq
+
     from agentoscope.cli.main import main
 
     url = _chdb_url("cli")
-    with ClickHouseStore(url) as store:
-        store.ingest(generated_records(12))
+    lines = tmp_path / "records.jsonl"
+    lines.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in generated_records(12)))
+    assert main(["ingest", str(lines), "--store", url]) == 0
+    assert "72 spans" in capsys.readouterr().out
+    assert main(["export", str(tmp_path / "out"), "--store", url]) == 0
+    capsys.readouterr()
+    assert pq.read_table(tmp_path / "out" / "spans.parquet").num_rows == 72
     assert main(["sql", "SELECT count(*) AS n FROM spans", "--store", url, "--format", "csv"]) == 0
     assert capsys.readouterr().out.split() == ["n", "72"]
     assert main(["traces", "--store", url, "--limit", "3", "--format", "json"]) == 0
@@ -391,3 +401,49 @@ def test_the_cli_reads_and_prunes_a_clickhouse_store(capsys: pytest.CaptureFixtu
     assert "refused" in capsys.readouterr().err
     assert main(["prune", "--before", "2026-01-01 01:00", "--store", url]) == 0
     assert "deleted 7 traces and 42 spans" in capsys.readouterr().out
+
+
+def test_two_stateless_serves_write_one_clickhouse_store() -> None:
+    """`agentoscope serve --store clickhouse://...` twice (a load balancer's pool): the same OTLP
+    request through both is stored once; a client of either gets the named queries."""
+    import httpx
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+        ExportTraceServiceRequest,
+    )
+    from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span
+
+    from agentoscope.tracing.store.client import StoreClient
+    from support.serve import running_service
+
+    now = BASE_NS + 86_400 * 10**9
+    spans = [
+        Span(
+            trace_id=b"\x07" * 16,
+            span_id=bytes([0] * 7 + [index]),
+            name=f"step {index}",
+            start_time_unix_nano=now + index * 10**6,
+            end_time_unix_nano=now + (index + 5) * 10**6,
+        )
+        for index in (1, 2, 3)
+    ]
+    body = ExportTraceServiceRequest(
+        resource_spans=[ResourceSpans(scope_spans=[ScopeSpans(spans=spans)])]
+    ).SerializeToString()
+    url = _chdb_url("serve")
+    with (
+        running_service(url, grpc_port=None) as first,
+        running_service(url, grpc_port=None) as second,
+    ):
+        for service in (first, second):
+            response = httpx.post(
+                f"{service.http_url}/v1/traces",
+                content=body,
+                headers={"Content-Type": "application/x-protobuf"},
+            )
+            assert response.status_code == 200
+        client = StoreClient(second.http_url)
+        try:
+            found = latest_traces(client, limit=5)
+        finally:
+            client.close()
+    assert found["span_count"].tolist() == [3]

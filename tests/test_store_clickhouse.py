@@ -4,7 +4,9 @@ deletes what DuckDB's does; the read-only guard refuses writes, other tables and
 
 from __future__ import annotations
 
+import atexit
 import math
+import shutil
 import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -29,6 +31,8 @@ pytest.importorskip("chdb")
 
 # chdb keeps one data folder per process: every test gets its own database in it.
 CHDB_FOLDER = Path("/tmp") / f"agentoscope-chdb-tests-{uuid.uuid4().hex[:8]}"
+# chdb keeps the folder open until the process ends: it is removed then.
+atexit.register(shutil.rmtree, CHDB_FOLDER, True)
 BASE_NS = 1_767_225_600_000_000_000  # 2026-01-01 00:00 UTC
 AGENTS = ("Triage", "Billing", "Research")
 MODELS = ("gpt-4o", "gpt-4o-mini")

@@ -28,7 +28,8 @@ def register(subparsers: Any) -> None:
     source.add_argument(
         "--store",
         metavar="PATH",
-        help=f"store file (default: env {STORE_ENV}, else ./.agentoscope/traces.duckdb)",
+        help="store: a DuckDB file, clickhouse://user:password@host:8123/db or chdb:///folder "
+        f"(default: env {STORE_ENV}, else ./.agentoscope/traces.duckdb)",
     )
     source.add_argument(
         "--server",
@@ -50,7 +51,11 @@ def dashboard_env(args: argparse.Namespace, base: dict[str, str] | None = None) 
     """The Streamlit process's environment: where to read, the way dashboard/data.py expects."""
     env = dict(os.environ if base is None else base)
     if args.store:
-        env[STORE_ENV] = str(Path(args.store).expanduser().resolve())
+        from agentoscope.tracing.store.url import parse_store_url
+
+        # A ClickHouse URL goes as given; a DuckDB file as an absolute path.
+        is_file = parse_store_url(args.store).engine == "duckdb"
+        env[STORE_ENV] = str(Path(args.store).expanduser().resolve()) if is_file else args.store
         env.pop(SERVER_ENV, None)  # an explicit --store wins over a server from the environment
     elif args.server:
         env[SERVER_ENV] = args.server
@@ -97,8 +102,12 @@ def preflight(env: dict[str, str]) -> str:
         StoreLockedError,
         StoreNotFoundError,
         default_store_path,
+        store_url,
     )
 
+    url = store_url(env.get(STORE_ENV) or None)
+    if url.is_clickhouse:
+        return f"store {url.describe()}"
     path = default_store_path(env.get(STORE_ENV) or None).resolve()
     try:
         SpanStore(path, read_only=True).close()

@@ -21,7 +21,10 @@ from agentoscope.tracing.clock import utc_naive, utc_now
 from .output import plain, print_frame, print_table
 
 SERVER_ENV = "AGENTOSCOPE_SERVER"
-STORE_HELP = "store file (default: env AGENTOSCOPE_STORE, else ./.agentoscope/traces.duckdb)"
+STORE_HELP = (
+    "store: a DuckDB file, clickhouse://user:password@host:8123/db or chdb:///folder "
+    "(default: env AGENTOSCOPE_STORE, else ./.agentoscope/traces.duckdb)"
+)
 SERVER_HELP = f"ask this `agentoscope serve` URL instead of opening the file (env {SERVER_ENV})"
 _RELATIVE = re.compile(r"^(\d+(?:\.\d+)?)\s*(s|m|min|h|d|w)$", re.IGNORECASE)
 _UNITS = {"s": "seconds", "m": "minutes", "min": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -157,9 +160,9 @@ def open_reader(args: argparse.Namespace) -> Iterator[Any]:
         finally:
             client.close()
         return
-    from agentoscope.tracing.store import SpanStore
+    from agentoscope.tracing.store import open_store
 
-    store = SpanStore(args.store, read_only=True)
+    store = open_store(args.store, read_only=True)
     try:
         yield store
     finally:
@@ -175,7 +178,9 @@ def _guarded(command: str, args: argparse.Namespace, action: Any) -> int:
         StoreLockedError,
         StoreNotFoundError,
         StoreSchemaError,
+        StoreURLError,
     )
+    from agentoscope.tracing.store.clickhouse_connection import ClickHouseError
 
     try:
         return int(action(args) or 0)
@@ -183,9 +188,9 @@ def _guarded(command: str, args: argparse.Namespace, action: Any) -> int:
         _fail(command, f"refused: {error}")
     except StoreNotFoundError:
         _fail(command, no_store_message(args))
-    except (StoreLockedError, StoreSchemaError, CommandError) as error:
+    except (StoreLockedError, StoreSchemaError, StoreURLError, CommandError) as error:
         _fail(command, str(error))
-    except duckdb.Error as error:
+    except (duckdb.Error, ClickHouseError) as error:
         _fail(command, f"{type(error).__name__}: {error}")
     except (FileNotFoundError, PermissionError) as error:
         _fail(command, str(error))
@@ -331,7 +336,7 @@ def run_show(args: argparse.Namespace) -> int:
 
 
 def run_ingest(args: argparse.Namespace) -> int:
-    from agentoscope.tracing.store import SpanStore
+    from agentoscope.tracing.store import open_store
 
     def action(args: argparse.Namespace) -> int:
         shown = 0
@@ -342,7 +347,7 @@ def run_ingest(args: argparse.Namespace) -> int:
             if shown <= MAX_LISTED_PROBLEMS:
                 print(f"{line}", file=sys.stderr)
 
-        with SpanStore(args.store) as store:
+        with open_store(args.store) as store:
             report = store.ingest_jsonl(args.files, on_malformed=on_malformed)
             where = store.path
         if shown > MAX_LISTED_PROBLEMS:
@@ -361,10 +366,10 @@ def run_ingest(args: argparse.Namespace) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    from agentoscope.tracing.store import SpanStore
+    from agentoscope.tracing.store import open_store
 
     def action(args: argparse.Namespace) -> int:
-        with SpanStore(args.store, read_only=True) as store:
+        with open_store(args.store, read_only=True) as store:
             written = store.export_parquet(args.directory)
             counts = store.query(
                 "SELECT (SELECT count(*) FROM traces) AS traces, "
@@ -378,27 +383,40 @@ def run_export(args: argparse.Namespace) -> int:
 
 
 def run_prune(args: argparse.Namespace) -> int:
-    from agentoscope.tracing.store import SpanStore, StoreNotFoundError, default_store_path
+    from agentoscope.tracing.store import (
+        SpanStore,
+        StoreNotFoundError,
+        default_store_path,
+        open_store,
+        store_url,
+    )
 
     def action(args: argparse.Namespace) -> int:
         before = parse_time(args.before)
         when = before.isoformat(sep=" ", timespec="seconds")
+        url = store_url(args.store)
         if args.dry_run:
-            with SpanStore(args.store, read_only=True) as store:
+            with open_store(url, read_only=True) as store:
                 traces, spans = _prune_counts(store, before)
             print(f"would delete {traces:,} traces and {spans:,} spans started before {when} UTC")
             return 0
-        path = default_store_path(args.store)
-        if not path.exists():  # a mistyped --store must not create an empty store
-            raise StoreNotFoundError(f"no store at {path.resolve()}: nothing to prune")
-        with SpanStore(path) as store:
+        if url.is_clickhouse:
+            opened = open_store(url)
+            where = url.describe()
+        else:
+            path = default_store_path(args.store)
+            if not path.exists():  # a mistyped --store must not create an empty store
+                raise StoreNotFoundError(f"no store at {path.resolve()}: nothing to prune")
+            opened = SpanStore(path)
+            where = str(path)
+        with opened as store:
             if not args.yes:
                 traces, spans = _prune_counts(store, before)
                 if not traces and not spans:
                     print(f"nothing started before {when} UTC: nothing to delete")
                     return 0
                 what = f"{traces:,} traces and {spans:,} spans started before {when} UTC"
-                if not _confirm(f"Delete {what} from {path}?"):
+                if not _confirm(f"Delete {what} from {where}?"):
                     raise CommandError(f"kept everything: answer y to delete {what}, or pass --yes")
             result = store.prune(before)
         print(

@@ -36,11 +36,15 @@ T = TypeVar("T")
 class Source:
     """What to read: a server URL or a store file path."""
 
-    kind: str  # "server" | "file"
+    kind: str  # "server" | "file" | "clickhouse"
     location: str
     token: str | None = None
 
     def describe(self) -> str:
+        if self.kind == "clickhouse":  # without the URL's password
+            from agentoscope.tracing.store.url import parse_store_url
+
+            return f"store {parse_store_url(self.location).describe()}"
         return f"server {self.location}" if self.kind == "server" else f"store {self.location}"
 
 
@@ -49,6 +53,8 @@ def configured_source() -> Source:
     if server:
         return Source("server", server, os.environ.get(TOKEN_ENV) or None)
     store = os.environ.get(STORE_ENV, "").strip()
+    if store and "://" in store and not store.startswith("duckdb://"):
+        return Source("clickhouse", store)  # a ClickHouse store URL (store/url.py)
     path = Path(store).expanduser() if store else DEFAULT_STORE
     return Source("file", str(path.resolve()))
 
@@ -106,6 +112,10 @@ def open_reader(source: Source) -> Any:
         client = StoreClient(source.location, token=source.token)
         client.query("SELECT 1")  # fail here, with advice, when the server is not there
         return client
+    if source.kind == "clickhouse":
+        from agentoscope.tracing.store import open_store
+
+        return open_store(source.location, read_only=True)
     from agentoscope.tracing.store import (
         SpanStore,
         StoreLockedError,
@@ -219,7 +229,8 @@ def fetch(sql: Sql) -> pd.DataFrame:
     if source.kind != "file":
         return _timed(lambda: sql.run(reader()), sql.text)
     params = json.dumps(sql.params, sort_keys=True, default=str)
-    return _timed(lambda: cached_result(source, sql.text, params, reader()), sql.text)
+    text = sql.text_for(reader())
+    return _timed(lambda: cached_result(source, text, params, reader()), text)
 
 
 def fetch_trace(trace_id: str) -> tuple[dict[str, Any] | None, pd.DataFrame]:

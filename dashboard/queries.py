@@ -28,15 +28,27 @@ import pandas as pd
 
 from agentoscope.tracing.clock import utc_naive
 from agentoscope.tracing.store import queries as canonical
-from agentoscope.tracing.store.queries import Reader
+from agentoscope.tracing.store.dialect import to_clickhouse
+from agentoscope.tracing.store.queries import Reader, clickhouse_form, dialect_of
 
 
 class Sql(NamedTuple):
     text: str
     params: list[Any] | dict[str, Any]
 
+    def text_for(self, reader: Any) -> str:
+        """The statement in the reader's dialect: a ClickHouse store gets the ClickHouse form
+        (a named query's own, else this text with CLICKHOUSE_FRAGMENTS and the store's token
+        rewrites), with the same parameters."""
+        if dialect_of(reader) != "clickhouse":
+            return self.text
+        named_form = clickhouse_form(self.text)
+        if named_form != self.text:
+            return named_form
+        return to_clickhouse(self.text, CLICKHOUSE_FRAGMENTS)
+
     def run(self, reader: Reader) -> pd.DataFrame:
-        return reader.query(self.text, self.params)
+        return reader.query(self.text_for(reader), self.params)
 
 
 def named(name: str, **params: Any) -> Sql:
@@ -124,6 +136,12 @@ PRICES_CTE = """prices AS (
     SELECT unnest(CAST(? AS VARCHAR[])) AS model, unnest(CAST(? AS DOUBLE[])) AS input_rate,
            unnest(CAST(? AS DOUBLE[])) AS cached_rate, unnest(CAST(? AS DOUBLE[])) AS output_rate
 )"""
+# The same table in ClickHouse: the four arrays zipped and unrolled.
+PRICES_CTE_CLICKHOUSE = """prices AS (
+    SELECT row.1 AS model, row.2 AS input_rate, row.3 AS cached_rate, row.4 AS output_rate
+    FROM (SELECT arrayJoin(arrayZip(CAST(? AS Array(String)), CAST(? AS Array(Float64)),
+                                    CAST(? AS Array(Float64)), CAST(? AS Array(Float64)))) AS row)
+)"""
 # Dollars of one span row `s` joined to `p` (prices); NULL when the model has no price.
 SPAN_COST = """(
     (coalesce(s.input_tokens, 0) - least(coalesce(s.cached_input_tokens, 0),
@@ -131,6 +149,11 @@ SPAN_COST = """(
     + least(coalesce(s.cached_input_tokens, 0), coalesce(s.input_tokens, 0)) * p.cached_rate
     + coalesce(s.output_tokens, 0) * p.output_rate)"""
 TOKENS = "coalesce(s.total_tokens, coalesce(s.input_tokens, 0) + coalesce(s.output_tokens, 0))"
+
+
+# Time buckets of `?` seconds, DuckDB and ClickHouse.
+BUCKET = "time_bucket(to_seconds(CAST(? AS BIGINT)), {column})"
+BUCKET_CLICKHOUSE = "toStartOfInterval({column}, toIntervalSecond(toInt64(?)))"
 
 
 def _time_hint(column: str, start: Any, end: Any) -> tuple[str, list[Any]]:
@@ -283,7 +306,7 @@ def usage_over_time(window: Window, bucket_seconds: int, by: str, prices: Prices
     text = f"""
 WITH {PRICES_CTE},
 usage AS (
-    SELECT time_bucket(to_seconds(CAST(? AS BIGINT)), s.started_at) AS bucket,
+    SELECT {BUCKET.format(column="s.started_at")} AS bucket,
            coalesce(s.{column}, '(none)') AS key, s.model, {SUMS}
     FROM spans s
     WHERE {MODEL_SPAN} AND {_and(conditions)}
@@ -369,13 +392,13 @@ def errors_over_time(window: Window, bucket_seconds: int) -> Sql:
     where = _and(conditions)
     text = f"""
 WITH span_counts AS (
-    SELECT time_bucket(to_seconds(CAST(? AS BIGINT)), started_at) AS bucket,
+    SELECT {BUCKET.format(column="started_at")} AS bucket,
            count(*) AS spans, count(*) FILTER (WHERE status = 'error') AS errors
     FROM spans WHERE started_at IS NOT NULL AND {where}
     GROUP BY bucket
 ),
 trace_counts AS (
-    SELECT time_bucket(to_seconds(CAST(? AS BIGINT)), started_at) AS bucket,
+    SELECT {BUCKET.format(column="started_at")} AS bucket,
            count(*) AS traces,
            count(*) FILTER (WHERE trace_id IN (
                SELECT trace_id FROM spans WHERE status = 'error' AND {where})) AS failing_traces
@@ -504,12 +527,31 @@ GROUP BY s.trace_id"""
 # ---------------------------------------------------------------- SQL console
 
 
-def schema_columns() -> Sql:
-    return Sql(
-        """SELECT c.table_name, t.table_type, c.column_name, c.data_type
+SCHEMA_COLUMNS = """SELECT c.table_name, t.table_type, c.column_name, c.data_type
            FROM information_schema.columns c
            JOIN information_schema.tables t USING (table_catalog, table_schema, table_name)
            WHERE c.table_schema = 'main'
-           ORDER BY t.table_type, c.table_name, c.ordinal_position""",
-        [],
-    )
+           ORDER BY t.table_type, c.table_name, c.ordinal_position"""
+# ClickHouse's catalog, for the store's own database (its views are VIEWs, its tables TABLEs).
+SCHEMA_COLUMNS_CLICKHOUSE = """SELECT c.table AS table_name,
+           if(t.engine = 'View', 'VIEW', 'BASE TABLE') AS table_type,
+           c.name AS column_name, c.type AS data_type
+           FROM system.columns c
+           JOIN system.tables t ON t.database = c.database AND t.name = c.table
+           WHERE c.database = currentDatabase()
+           ORDER BY table_type, table_name, c.position"""
+
+
+def schema_columns() -> Sql:
+    return Sql(SCHEMA_COLUMNS, [])
+
+
+# DuckDB fragments of this module and their ClickHouse forms (Sql.text_for applies them).
+CLICKHOUSE_FRAGMENTS = {
+    PRICES_CTE: PRICES_CTE_CLICKHOUSE,
+    SCHEMA_COLUMNS: SCHEMA_COLUMNS_CLICKHOUSE,
+    **{
+        BUCKET.format(column=column): BUCKET_CLICKHOUSE.format(column=column)
+        for column in ("started_at", "s.started_at")
+    },
+}

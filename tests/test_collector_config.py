@@ -54,7 +54,8 @@ def test_agentoscope_exporter_points_at_serve_over_http() -> None:
 
 
 @pytest.mark.parametrize(
-    "exporter", ["otlp/jaeger", "otlp/tempo", "otlphttp/phoenix", "otlphttp/langfuse"]
+    "exporter",
+    ["otlp/jaeger", "otlp/tempo", "otlphttp/phoenix", "otlphttp/langfuse", "clickhouse"],
 )
 def test_commented_backends_are_valid_once_uncommented(exporter: str) -> None:
     """The commented exporters are one uncomment away from working: uncommented and added to the
@@ -71,3 +72,23 @@ def test_commented_backends_are_valid_once_uncommented(exporter: str) -> None:
     config["service"]["pipelines"]["traces"]["exporters"].append(exporter)
     _check_wiring(config)
     assert config["exporters"][exporter]["endpoint"]
+
+
+def test_the_clickhouse_exporter_writes_the_table_the_store_reads() -> None:
+    """The commented ClickHouse exporter fills otel.otel_traces, the table a store URL with
+    ?table=otel.otel_traces reads (tests/test_store_clickhouse_otel.py)."""
+    from agentoscope.tracing.store import parse_store_url
+
+    lines = CONFIG.read_text().splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("  # clickhouse:"))
+    block = []
+    for line in lines[start:]:
+        if not line.startswith("  # "):
+            break
+        block.append(line[4:])
+    fields = _load("\n".join(block))["clickhouse"]
+    url = parse_store_url(
+        f"clickhouse://default@clickhouse:8123/agentoscope?table="
+        f"{fields['database']}.{fields['traces_table_name']}"
+    )
+    assert url.otel_table == "otel.otel_traces"

@@ -219,3 +219,14 @@ def test_their_inputs_and_outputs_show_in_the_views(stored: dict[str, pd.DataFra
     assert json.loads(generations.loc["gpt-4o"]["output"]) == "Rain, then sun."
     # Nothing captured, nothing made up.
     assert _value(generations.loc["gpt-4o-mini"]["input"]) is None
+
+
+def test_the_core_kind_table_names_openinference_kinds() -> None:
+    """The core's OpenInference table (the ClickHouse view's too) uses the package's kinds."""
+    from openinference.semconv.trace import OpenInferenceSpanKindValues
+
+    from agentoscope.tracing.schema import FOREIGN_TYPE_FROM_OI_KIND
+
+    known = {kind.value for kind in OpenInferenceSpanKindValues}
+    assert set(FOREIGN_TYPE_FROM_OI_KIND) <= known
+    assert FOREIGN_TYPE_FROM_OI_KIND["EMBEDDING"] == "generation"

@@ -77,6 +77,8 @@ __getattr__ = lazy_getattr(
     {
         "SpanStore": ".store.span_store",
         "StoreLockedError": ".store.connection",
+        "ClickHouseExporter": ".processors.clickhouse",
+        "ClickHouseProcessor": ".processors.clickhouse",
         "DuckDBExporter": ".processors.duckdb",
         "DuckDBProcessor": ".processors.duckdb",
         "OTLPExporter": ".processors.otlp",
@@ -95,6 +97,8 @@ __all__ = [
     "TRACE_RECORD_FIELDS",
     "AgentSpanData",
     "BatchingProcessor",
+    "ClickHouseExporter",
+    "ClickHouseProcessor",
     "ConsoleExporter",
     "ConsoleProcessor",
     "CustomSpanData",

@@ -42,6 +42,16 @@ _DUCKDB_TYPES: dict[str, str] = {
     "timestamp": "TIMESTAMP",
 }
 
+# How a ClickHouse store holds each (JSON text as String, times as microsecond DateTime64, UTC).
+_CLICKHOUSE_TYPES: dict[str, str] = {
+    "string": "String",
+    "integer": "Int64",
+    "number": "Float64",
+    "boolean": "Bool",
+    "object": "String",
+    "timestamp": "DateTime64(6)",
+}
+
 
 @dataclass(frozen=True)
 class Field:
@@ -59,6 +69,12 @@ class Field:
     def duckdb_type(self) -> str:
         """The store column's type (no constraints)."""
         return _DUCKDB_TYPES[self.json_type]
+
+    @property
+    def clickhouse_type(self) -> str:
+        """The column's type in a ClickHouse store (Nullable unless required)."""
+        kind = _CLICKHOUSE_TYPES[self.json_type]
+        return kind if self.required else f"Nullable({kind})"
 
     @property
     def json_read_type(self) -> str:
@@ -116,6 +132,39 @@ TOKEN_FIELDS: tuple[str, ...] = tuple(field.name for field in _TOKENS)
 # columns never double counts (task/turn aggregates stay inside `data`). Ordered: the store's
 # views spell them in this order.
 MODEL_SPAN_TYPES: tuple[str, ...] = ("generation", "response", "transcription", "speech")
+
+# The span type of a span from another OpenTelemetry app: by its GenAI `gen_ai.operation.name`,
+# else its OpenInference `openinference.span.kind` (upper case), else "custom".
+FOREIGN_TYPE_FROM_OPERATION: dict[str, str] = {
+    "chat": "generation",
+    "text_completion": "generation",
+    "generate_content": "generation",
+    "embeddings": "generation",  # a model call: its tokens count like any other
+    "invoke_workflow": "task",
+    "execute_tool": "function",
+    "invoke_agent": "agent",
+    "create_agent": "agent",
+    "apply_guardrail": "guardrail",
+    "handoff": "handoff",
+    "speech_to_text": "transcription",
+    "text_to_speech": "speech",
+}
+# OpenInference span kinds (the values of openinference.semconv's OpenInferenceSpanKindValues;
+# tests/test_otlp_foreign_kinds.py checks them against the package). A CHAIN is left out: at the
+# root of a trace it is the run itself (`task`), below it a generic step (`custom`).
+FOREIGN_TYPE_FROM_OI_KIND: dict[str, str] = {
+    "LLM": "generation",
+    "EMBEDDING": "generation",
+    "TOOL": "function",
+    # Retrieval and reranking are steps an agent calls like a tool: the tool_calls view and the
+    # dashboard's tool pages show them under their name.
+    "RETRIEVER": "function",
+    "RERANKER": "function",
+    "AGENT": "agent",
+    "GUARDRAIL": "guardrail",
+    # An evaluator checks an input or output as a guardrail does; its verdict stays in data.otel.
+    "EVALUATOR": "guardrail",
+}
 
 
 def stored_columns(fields: tuple[Field, ...]) -> tuple[Field, ...]:

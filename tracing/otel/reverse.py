@@ -21,7 +21,13 @@ from openinference.semconv.trace import OpenInferenceSpanKindValues as Kind
 from openinference.semconv.trace import RerankerAttributes, SpanAttributes
 
 from ..clock import iso_from_ns
-from ..schema import MODEL_SPAN_TYPES, RECORD_VERSION, SPAN_RECORD_FIELDS
+from ..schema import (
+    FOREIGN_TYPE_FROM_OI_KIND,
+    FOREIGN_TYPE_FROM_OPERATION,
+    MODEL_SPAN_TYPES,
+    RECORD_VERSION,
+    SPAN_RECORD_FIELDS,
+)
 from ..sensitive import clean, get_data_policy
 from .mapping import (
     A_DATA,
@@ -33,34 +39,10 @@ from .mapping import (
     trace_id_from_otel,
 )
 
-# The span type of a foreign span.
-_TYPE_FROM_OPERATION = {
-    "chat": "generation",
-    "text_completion": "generation",
-    "generate_content": "generation",
-    "embeddings": "generation",  # a model call: its tokens count like any other
-    "invoke_workflow": "task",
-    "execute_tool": "function",
-    "invoke_agent": "agent",
-    "create_agent": "agent",
-    "apply_guardrail": "guardrail",
-    "handoff": "handoff",
-    "speech_to_text": "transcription",
-    "text_to_speech": "speech",
-}
-_TYPE_FROM_OI_KIND = {
-    Kind.LLM.value: "generation",
-    Kind.EMBEDDING.value: "generation",
-    Kind.TOOL.value: "function",
-    # Retrieval and reranking are steps an agent calls like a tool: the tool_calls view and the
-    # dashboard's tool pages show them under their name.
-    Kind.RETRIEVER.value: "function",
-    Kind.RERANKER.value: "function",
-    Kind.AGENT.value: "agent",
-    Kind.GUARDRAIL.value: "guardrail",
-    # An evaluator checks an input or output as a guardrail does; its verdict stays in data.otel.
-    Kind.EVALUATOR.value: "guardrail",
-}
+# The span type of a foreign span: the tables are the core's (a ClickHouse store's view of the
+# Collector's table maps them too).
+_TYPE_FROM_OPERATION = FOREIGN_TYPE_FROM_OPERATION
+_TYPE_FROM_OI_KIND = FOREIGN_TYPE_FROM_OI_KIND
 # A CHAIN at the root of a trace is the run itself (our `task`); below it, a generic step.
 _CHAIN = Kind.CHAIN.value
 _INPUT_TOKENS = (

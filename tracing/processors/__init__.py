@@ -1,6 +1,6 @@
 """Processors: `BatchingProcessor` owns a bounded queue and a worker thread and hands batches of
-records to an exporter; the console, JSONL, DuckDB and OTLP processors are a batching processor
-with their exporter. `configure()` builds them from arguments and environment variables;
+records to an exporter; the console, JSONL, DuckDB, ClickHouse and OTLP processors are a batching
+processor with their exporter. `configure()` builds them from arguments and environment variables;
 `instrument_openai_agents()` attaches them to the official SDK."""
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ from .jsonl import JSONLExporter, JSONLProcessor
 __getattr__ = lazy_getattr(
     __name__,
     {
+        "ClickHouseExporter": ".clickhouse",
+        "ClickHouseProcessor": ".clickhouse",
         "DuckDBExporter": ".duckdb",
         "DuckDBProcessor": ".duckdb",
         "OTLPExporter": ".otlp",
@@ -24,6 +26,8 @@ __getattr__ = lazy_getattr(
 
 __all__ = [
     "BatchingProcessor",
+    "ClickHouseExporter",
+    "ClickHouseProcessor",
     "ConsoleExporter",
     "ConsoleProcessor",
     "DuckDBExporter",

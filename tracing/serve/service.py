@@ -235,9 +235,11 @@ class StoreService:
     def start(self) -> StoreService:
         """Open the store (raises `StoreLockedError` if another process owns it) and start the
         writer and the receivers."""
-        from ..store.span_store import SpanStore
+        from ..store.url import open_store
 
-        self.store = SpanStore(self.store_path)
+        # A DuckDB file (owned by this process) or a ClickHouse store (then this service is
+        # stateless: several may write to the same one).
+        self.store = open_store(self.store_path)
         if self.access.exposed:
             logger.warning(
                 "serve listens on %s, beyond loopback: %s",
@@ -278,7 +280,8 @@ class StoreService:
 
     def _spool_state_path(self) -> Path:
         store_file = getattr(self.store, "path", None) or self.store_path
-        if store_file and str(store_file) != ":memory:":
+        is_file = getattr(self.store, "dialect", "duckdb") == "duckdb"
+        if is_file and store_file and str(store_file) != ":memory:":
             return Path(f"{store_file}.spool-progress.json")
         assert self.spool_dir is not None
         return self.spool_dir / ".agentoscope-spool-progress.json"

@@ -1,5 +1,6 @@
-"""The DuckDB span store: schema and migrations, ingest (records, Arrow, JSONL files), rollups,
-the read-only SQL guard, the named queries, and the client of `agentoscope serve`."""
+"""The span store: DuckDB (embedded, the default) or ClickHouse (a server, or chdb in-process),
+chosen by a store URL (`open_store`); schema and migrations, ingest (records, Arrow, JSONL files),
+rollups, the read-only SQL guard, the named queries, and the client of `agentoscope serve`."""
 
 from __future__ import annotations
 
@@ -9,8 +10,14 @@ _SPAN_STORE = ".span_store"
 __getattr__ = lazy_getattr(
     __name__,
     {
-        "DEFAULT_STORE_PATH": _SPAN_STORE,
-        "STORE_ENV": _SPAN_STORE,
+        "DEFAULT_STORE_PATH": ".url",
+        "STORE_ENV": ".url",
+        "StoreURL": ".url",
+        "StoreURLError": ".url",
+        "open_store": ".url",
+        "parse_store_url": ".url",
+        "store_url": ".url",
+        "ClickHouseStore": ".clickhouse_store",
         "PruneResult": _SPAN_STORE,
         "SpanStore": _SPAN_STORE,
         "default_store_path": _SPAN_STORE,
@@ -31,6 +38,7 @@ __getattr__ = lazy_getattr(
 __all__ = [
     "DEFAULT_STORE_PATH",
     "STORE_ENV",
+    "ClickHouseStore",
     "IngestResult",
     "JsonlIngestReport",
     "PreparedBatch",
@@ -44,5 +52,10 @@ __all__ = [
     "StoreLockedError",
     "StoreNotFoundError",
     "StoreSchemaError",
+    "StoreURL",
+    "StoreURLError",
     "default_store_path",
+    "open_store",
+    "parse_store_url",
+    "store_url",
 ]

@@ -24,12 +24,15 @@ from typing import Any, Protocol
 import pandas as pd
 
 from ..clock import utc_naive
+from .dialect import to_clickhouse
 from .rollup import AGENT_DAY_COLUMNS, AGENT_DAY_ROWS, AGENT_DAYS
 
 __all__ = [
     "QUERIES",
     "NamedQuery",
     "Reader",
+    "clickhouse_form",
+    "dialect_of",
     "find_trace_id",
     "latest_traces",
     "run",
@@ -53,6 +56,17 @@ class NamedQuery:
     sql: str
     # Parameter defaults; a callable default is evaluated at run time (e.g. "24 hours ago").
     defaults: Mapping[str, Any]
+    # The same query for a ClickHouse store (same parameters); None: `sql` rewritten token for
+    # token (store/dialect.py).
+    clickhouse_sql: str | None = None
+
+    @property
+    def clickhouse(self) -> str:
+        return self.clickhouse_sql or to_clickhouse(self.sql)
+
+    def sql_for(self, dialect: str) -> str:
+        """The query's text for a store of `dialect` ("duckdb" or "clickhouse")."""
+        return self.clickhouse if dialect == "clickhouse" else self.sql
 
     def params(self, **values: Any) -> dict[str, Any]:
         unknown = set(values) - set(self.defaults)
@@ -252,6 +266,16 @@ UNION ALL{_agent_days_from_spans("started_at < (SELECT lo FROM bounds)")}
 UNION ALL{_agent_days_from_spans("started_at >= (SELECT hi FROM bounds)")}
 ORDER BY day, agent_name"""
 
+# ClickHouse groups the window's days from spans (its agent_days is a view of them): the same
+# rows as the DuckDB form's three parts.
+_ERROR_RATE_PER_AGENT_PER_DAY_CLICKHOUSE = to_clickhouse(f"""
+SELECT day, agent_name, runs, failed_runs, failed_runs / nullif(runs, 0) AS error_rate, errors
+FROM (
+    SELECT date_trunc('day', started_at) AS day, agent_name,{AGENT_DAY_COLUMNS}
+    FROM spans WHERE {AGENT_DAY_ROWS} AND {_WINDOW}
+    GROUP BY ALL)
+ORDER BY day, agent_name""")
+
 _WINDOW_DEFAULTS_24H = {"since": _ago(hours=24), "until": _FAR_FUTURE}
 _WINDOW_DEFAULTS_7D = {"since": _ago(days=7), "until": _FAR_FUTURE}
 _WINDOW_DEFAULTS_30D = {"since": _ago(days=30), "until": _FAR_FUTURE}
@@ -368,6 +392,7 @@ GROUP BY ALL ORDER BY day, agent_name""",
             "up are grouped from spans (by the agent_name column filled at ingest).",
             _ERROR_RATE_PER_AGENT_PER_DAY,
             _WINDOW_DEFAULTS_7D,
+            _ERROR_RATE_PER_AGENT_PER_DAY_CLICKHOUSE,
         ),
         NamedQuery(
             "recent_errors",
@@ -419,13 +444,29 @@ GROUP BY group_id ORDER BY last_ended_at DESC LIMIT $limit""",
 }
 
 
+_CLICKHOUSE_FORMS = {query.sql: query.clickhouse for query in QUERIES.values()}
+
+
+def clickhouse_form(sql: str) -> str:
+    """A named query's ClickHouse form when `sql` is its DuckDB text (a client of a server
+    that stores in ClickHouse sends the DuckDB text); any other SQL as it is."""
+    return _CLICKHOUSE_FORMS.get(sql, sql)
+
+
+def dialect_of(reader: Any) -> str:
+    """The SQL dialect a reader answers in: "clickhouse" for a ClickHouseStore, else "duckdb"
+    (a SpanStore; a StoreClient, whose server translates named queries itself)."""
+    return str(getattr(reader, "dialect", "duckdb"))
+
+
 def run(reader: Reader, name: str, **params: Any) -> pd.DataFrame:
-    """Run the named query with `params` (the rest take their defaults)."""
+    """Run the named query with `params` (the rest take their defaults), in the reader's
+    dialect."""
     try:
         query = QUERIES[name]
     except KeyError:
         raise KeyError(f"no query named {name!r}; known: {', '.join(sorted(QUERIES))}") from None
-    return reader.query(query.sql, query.params(**params))
+    return reader.query(query.sql_for(dialect_of(reader)), query.params(**params))
 
 
 # How far back trace lists look at first, widening until the page is full.

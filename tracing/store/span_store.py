@@ -43,6 +43,7 @@ from .schema import (
     check_version,
     stored_version,
 )
+from .url import StoreURLError, store_url
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -50,19 +51,18 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("agentoscope.tracing")
 
-STORE_ENV = "AGENTOSCOPE_STORE"
-DEFAULT_STORE_PATH = Path(".agentoscope") / "traces.duckdb"
-
 
 def default_store_path(explicit: str | os.PathLike[str] | None = None) -> Path:
     """The store file to use: `explicit` (the --store option), else $AGENTOSCOPE_STORE, else
-    ./.agentoscope/traces.duckdb."""
-    if explicit:
-        return Path(explicit).expanduser()
-    from_env = os.environ.get(STORE_ENV, "").strip()
-    if from_env:
-        return Path(from_env).expanduser()
-    return DEFAULT_STORE_PATH
+    ./.agentoscope/traces.duckdb. A ClickHouse URL there is refused with StoreURLError: it
+    needs `open_store` (store/url.py), not a DuckDB file."""
+    url = store_url(explicit)
+    if url.path is None or url.engine != "duckdb":
+        raise StoreURLError(
+            f"{url.describe()} is a ClickHouse store, not a DuckDB file: open it with "
+            "open_store(url) or ClickHouseProcessor(url)"
+        )
+    return url.path
 
 
 @dataclass(frozen=True)
@@ -78,6 +78,9 @@ class SpanStore:
     Read-write opens create the file and apply migrations; read-only opens need an existing
     store and fail fast with StoreLockedError while another process writes it.
     """
+
+    # The SQL dialect its queries are written in (queries.py picks each query's form by it).
+    dialect = "duckdb"
 
     def __init__(self, path: str | os.PathLike[str] | None = None, *, read_only: bool = False):
         self.path = default_store_path(path)

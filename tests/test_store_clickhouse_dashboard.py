@@ -1,0 +1,102 @@
+"""Every dashboard query on a ClickHouse store (in-process, chdb) gives the rows it gives on
+DuckDB for the same records: the pages read a fleet's store as they read a file."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from test_store_clickhouse import _chdb_url, _rows, generated_records
+
+from agentoscope.dashboard import queries as q
+from agentoscope.dashboard import reads
+from agentoscope.tracing.store import ClickHouseStore, SpanStore
+
+pytest.importorskip("chdb")
+
+WINDOW = q.Window(datetime(2025, 12, 31), datetime(2026, 1, 5))
+PRICES = q.Prices(
+    ["gpt-4o", "gpt-4o-mini"], [2.5e-6, 0.15e-6], [1.25e-6, 0.075e-6], [10e-6, 0.6e-6]
+)
+TRACES = [f"trace_{n:032x}" for n in (0, 3, 6, 9)]
+START, END = datetime(2026, 1, 1), datetime(2026, 1, 4)
+
+CASES: dict[str, q.Sql] = {
+    "agent_names": q.agent_names(),
+    "model_names": q.model_names(),
+    "trace_count": q.trace_count(q.TraceFilters(WINDOW)),
+    "trace_count_error": q.trace_count(q.TraceFilters(WINDOW, status="error")),
+    "trace_count_ok": q.trace_count(q.TraceFilters(WINDOW, status="ok")),
+    "trace_count_guardrail": q.trace_count(q.TraceFilters(WINDOW, status="guardrail")),
+    "trace_count_search": q.trace_count(q.TraceFilters(WINDOW, search="timed out 1")),
+    "trace_count_agent": q.trace_count(q.TraceFilters(WINDOW, agent="Billing")),
+    "trace_page": q.trace_page(q.TraceFilters(WINDOW, workflow="Support"), 10, 5),
+    "trace_totals": q.trace_totals(TRACES, START, END, PRICES),
+    "usage_over_time": q.usage_over_time(WINDOW, 3600, "model", PRICES),
+    "usage_by_agent": q.usage_over_time(WINDOW, 86400, "agent_name", PRICES),
+    "top_traces_by_cost": q.top_traces_by_cost(WINDOW, PRICES, 5),
+    "latency_histogram": q.latency_histogram(WINDOW),
+    "latency_histogram_tool": q.latency_histogram(WINDOW, "tool_name", "refund"),
+    "slowest_spans": q.slowest_spans(WINDOW, limit=5),
+    "errors_over_time": q.errors_over_time(WINDOW, 3600),
+    "error_totals": q.error_totals(WINDOW),
+    "failing_tools": q.failing_tools(WINDOW),
+    "guardrail_trips": q.guardrail_trips(WINDOW),
+    "session_page": q.session_page(WINDOW),
+    "session_totals": q.session_totals(["conv_0", "conv_3"], START, END),
+    "session_count": q.session_count(WINDOW, "conv"),
+    "session_members": q.session_members("conv_0"),
+    "session_turns": q.session_turns(TRACES, START, END),
+}
+# Ties in ORDER BY, or no ORDER BY: compared as sets of rows.
+UNORDERED = {"trace_totals", "session_totals", "session_turns", "failing_tools", "session_page"}
+
+
+@pytest.fixture(scope="module")
+def stores(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[SpanStore, ClickHouseStore]]:
+    records = generated_records()
+    duck = SpanStore(tmp_path_factory.mktemp("duck") / "dash.duckdb")
+    house = ClickHouseStore(_chdb_url("dash"))
+    duck.ingest(records)
+    house.ingest(records)
+    yield duck, house
+    duck.close()
+    house.close()
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_dashboard_query_answers_as_on_duckdb(
+    stores: tuple[SpanStore, ClickHouseStore], name: str
+) -> None:
+    duck, house = stores
+    sql = CASES[name]
+    expected, found = sql.run(duck), sql.run(house)
+    assert list(found.columns) == list(expected.columns)
+    if name == "session_turns":  # JSON text: compared by what it holds, not its spacing
+        expected = expected.drop(columns=["first_model_data", "last_model_data"])
+        found = found.drop(columns=["first_model_data", "last_model_data"])
+    sort = name in UNORDERED
+    assert _rows(found, sort) == _rows(expected, sort)
+
+
+def test_two_step_lists_match(stores: tuple[SpanStore, ClickHouseStore]) -> None:
+    duck, house = stores
+    filters = q.TraceFilters(WINDOW)
+    expected = reads.trace_rows(lambda sql: sql.run(duck), filters, PRICES, limit=8)
+    found = reads.trace_rows(lambda sql: sql.run(house), filters, PRICES, limit=8)
+    assert found["trace_id"].tolist() == expected["trace_id"].tolist()
+    assert found["spans"].tolist() == expected["spans"].tolist()
+    assert [round(v, 9) for v in found["cost"]] == [round(v, 9) for v in expected["cost"]]
+
+
+def test_the_schema_browser_lists_the_same_columns(
+    stores: tuple[SpanStore, ClickHouseStore], tmp_path: Path
+) -> None:
+    duck, house = stores
+    sql = q.schema_columns()
+    columns = {(row.table_name, row.column_name) for row in sql.run(house).itertuples()}
+    expected = {(row.table_name, row.column_name) for row in sql.run(duck).itertuples()}
+    views = {"spans", "traces", "agent_runs", "generations", "tool_calls", "guardrails"}
+    assert {pair for pair in expected if pair[0] in views} <= columns

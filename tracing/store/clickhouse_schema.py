@@ -1,0 +1,143 @@
+"""The ClickHouse store's schema: the same `spans` and `traces` (columns from the record schema,
+tracing/schema.py, as DuckDB's are) and the same views, in ClickHouse's terms.
+
+- Rows live in `span_rows` and `trace_rows`, ReplacingMergeTree tables: a span written twice (the
+  same (trace_id, span_id), a retry of a stateless `agentoscope serve` say) is one span, and a
+  trace row rewritten (its record replacing the row inferred from its spans) is one row. The
+  views `spans` and `traces` read them with FINAL, so queries never see a replaced copy.
+- `span_rows` is partitioned by day and ordered by (hour, trace_id, span_id): the dashboard's
+  queries are windows of time; a bloom filter on trace_id serves one trace's lookup.
+- `retention_days` in the store URL gives both tables a TTL: ClickHouse drops expired rows as it
+  merges, no prune needed.
+- The per-day rollup `agent_days` is a view here: ClickHouse groups a month of spans per day
+  fast enough that it needs no table kept by the writer.
+
+Migrations are numbered as DuckDB's are, in `schema_version`; ClickHouse has no transactions, so
+each statement is idempotent (IF NOT EXISTS) and a half-applied migration is applied again.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ..schema import SPAN_FIELDS, TRACE_FIELDS, Field, stored_columns
+from .rollup import AGENT_DAY_COLUMNS, AGENT_DAY_ROWS, AGENT_DAYS
+from .schema import VIEWS
+
+SPAN_TABLE = "span_rows"
+TRACE_TABLE = "trace_rows"
+VERSION_COLUMN = "_version"
+# A span without a start (rare: a foreign source) is kept in the first partition.
+_START = "ifNull(started_at, toDateTime64(0, 6))"
+
+
+def _columns(fields: tuple[Field, ...]) -> tuple[tuple[str, str], ...]:
+    return tuple((field.name, field.clickhouse_type) for field in stored_columns(fields))
+
+
+SPAN_COLUMNS = _columns(SPAN_FIELDS)
+TRACE_COLUMNS = (*_columns(TRACE_FIELDS), ("inferred", "Bool DEFAULT false"))
+SPAN_COLUMN_NAMES = tuple(name for name, _ in SPAN_COLUMNS)
+TRACE_COLUMN_NAMES = tuple(name for name, _ in TRACE_COLUMNS)
+
+
+def _ttl(retention_days: int | None) -> str:
+    if not retention_days:
+        return ""
+    # Rows without a start never expire (a TTL on NULL would drop them at once).
+    return (
+        f"\nTTL toDateTime(ifNull(started_at, toDateTime64('2100-01-01', 6))) "
+        f"+ INTERVAL {int(retention_days)} DAY"
+    )
+
+
+def _table(
+    name: str,
+    columns: tuple[tuple[str, str], ...],
+    tail: str,
+    extra: str = "",
+) -> str:
+    body = ",\n    ".join(f"{column} {kind}" for column, kind in columns)
+    return (
+        f"CREATE TABLE IF NOT EXISTS {name} (\n    {body},\n"
+        f"    {VERSION_COLUMN} UInt64{extra}\n) ENGINE = ReplacingMergeTree({VERSION_COLUMN})"
+        f"{tail}"
+    )
+
+
+def span_table(retention_days: int | None) -> str:
+    return _table(
+        SPAN_TABLE,
+        SPAN_COLUMNS,
+        f"\nPARTITION BY toDate({_START})\nORDER BY (toStartOfHour({_START}), trace_id, span_id)"
+        + _ttl(retention_days),
+        ",\n    INDEX trace_id_bloom trace_id TYPE bloom_filter GRANULARITY 4",
+    )
+
+
+def trace_table(retention_days: int | None) -> str:
+    # Not partitioned by day: a trace row rewritten with a wider start must replace its copy,
+    # which ReplacingMergeTree does within a partition only.
+    return _table(TRACE_TABLE, TRACE_COLUMNS, "\nORDER BY trace_id" + _ttl(retention_days))
+
+
+_RAW = re.compile(r"data->'(\w+)'")
+_TEXT = re.compile(r"data->>'(\w+)'")
+
+
+def clickhouse_view(sql: str) -> str:
+    """A DuckDB view's SQL in ClickHouse: its JSON operators become JSON functions."""
+    sql = _TEXT.sub(r"nullIf(JSON_VALUE(data, '$.\1'), '')", sql)
+    return _RAW.sub(r"nullIf(JSONExtractRaw(data, '\1'), '')", sql)
+
+
+def _views() -> dict[str, str]:
+    views = {
+        "spans": f"SELECT {', '.join(SPAN_COLUMN_NAMES)} FROM {SPAN_TABLE} FINAL",
+        "traces": f"SELECT {', '.join(TRACE_COLUMN_NAMES)} FROM {TRACE_TABLE} FINAL",
+    }
+    views.update({name: clickhouse_view(sql.strip()) for name, sql in VIEWS.items()})
+    views[AGENT_DAYS] = (
+        f"SELECT toDate(started_at) AS day, agent_name,{AGENT_DAY_COLUMNS}\n"
+        f"FROM spans WHERE {AGENT_DAY_ROWS} AND started_at IS NOT NULL GROUP BY ALL"
+    )
+    return views
+
+
+VIEWS_CLICKHOUSE = _views()
+# The names a reader may query (the SQL guard allows these and nothing of other databases).
+STORE_RELATIONS = frozenset({SPAN_TABLE, TRACE_TABLE, "schema_version", *VIEWS_CLICKHOUSE})
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    description: str
+    statements: tuple[str, ...]
+
+
+def migrations(retention_days: int | None) -> tuple[Migration, ...]:
+    return (
+        Migration(
+            1,
+            "span_rows and trace_rows (ReplacingMergeTree); spans and traces (FINAL), "
+            "agent_runs, generations, tool_calls, handoffs, guardrails, token_usage and "
+            "agent_days views",
+            (
+                span_table(retention_days),
+                trace_table(retention_days),
+                *(
+                    f"CREATE VIEW IF NOT EXISTS {name} AS {sql}"
+                    for name, sql in VIEWS_CLICKHOUSE.items()
+                ),
+            ),
+        ),
+    )
+
+
+SCHEMA_VERSION = migrations(None)[-1].version
+VERSION_TABLE = (
+    "CREATE TABLE IF NOT EXISTS schema_version (version Int32, description String, "
+    "applied_at DateTime64(6)) ENGINE = MergeTree ORDER BY version"
+)

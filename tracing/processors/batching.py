@@ -12,10 +12,12 @@ import os
 import threading
 import weakref
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import Future
 from time import time_ns
 from typing import Any
 
+from ..finished import restore
 from ..isolation import callback_errors
 from ..processor import TracingProcessor
 from ..records import ForeignSpanAgents, span_record, trace_record
@@ -26,6 +28,13 @@ from ..validate import record_warnings
 logger = logging.getLogger("agentoscope.tracing")
 
 _all_processors: weakref.WeakSet[BatchingProcessor] = weakref.WeakSet()
+
+# Spans that arrive with this many items already queued are queued as plain tuples that the
+# garbage collector stops tracking (`finished.freeze`). Below it, the span object itself is
+# queued: it will be taken before it ages. At 8,192 waiting spans (16k tracked objects, a few
+# ms of a full collection's walk) and beyond, each further queued span would lengthen every
+# full collection, on whichever thread it lands, the agent's included.
+FREEZE_BEHIND = 16_384
 
 
 class _ForeignSpan:
@@ -70,6 +79,19 @@ class Exporter:
 
     def export(self, records: list[dict[str, Any]]) -> Future[Any] | None:
         raise NotImplementedError
+
+    # An exporter that writes a batch as a whole but prepares it chunk by chunk (so the records
+    # die young, see `record_chunk`) sets `chunked` and implements `export_chunk` and
+    # `end_batch`: the worker hands it each chunk of a batch, then ends the batch. `export`
+    # stays the whole-batch call for everyone else.
+    chunked: bool = False
+
+    def export_chunk(self, records: list[dict[str, Any]]) -> Future[Any] | None:
+        """Prepare one chunk of a batch; return a `Future` settled when the batch is written."""
+        raise NotImplementedError
+
+    def end_batch(self) -> None:
+        """Hand on the batch whose chunks `export_chunk` prepared."""
 
     def close(self) -> None:
         """Release files and connections. Called once, after the last export."""
@@ -164,10 +186,14 @@ class BatchingProcessor(TracingProcessor):
             return
         # Inlined `_enqueue`: this runs once per span on the agent's thread.
         queue = self._queue
-        if len(queue) >= self._max_queue_size or self._closed:
+        waiting = len(queue)
+        if waiting >= self._max_queue_size or self._closed:
             self._drop()
             return
-        queue.append(span)
+        # Behind a long queue the span will outlive the young collections: it goes as a tuple
+        # the collector stops tracking (see `finished`); a short queue is drained before its
+        # spans age, and freezing would only cost the agent (~0.2 µs a span).
+        queue.append(span if waiting < FREEZE_BEHIND else span.queued_form())
         if self._thread is None:
             self._start_worker()
         elif len(queue) == self._export_trigger:
@@ -226,6 +252,10 @@ class BatchingProcessor(TracingProcessor):
         with self._export_lock:
             queue = self._queue
             chunk = self.record_chunk or self._max_batch_size
+            exporter = self.exporter
+            # A subclass that overrides `export` gets whole batches through it.
+            chunked = exporter is not None and exporter.chunked and not self._overrides_export
+            export = exporter.export_chunk if exporter is not None and chunked else self.export
             pop = queue.popleft
             while queue:
                 with self._counter_lock:  # taken and counted in one step (see __init__)
@@ -234,7 +264,12 @@ class BatchingProcessor(TracingProcessor):
                 for start in range(0, len(items), chunk):
                     records = self._to_records(items[start : start + chunk])
                     if records:
-                        self._export_batch(records)
+                        self._export_batch(records, export)
+                if exporter is not None and chunked:
+                    try:
+                        exporter.end_batch()
+                    except Exception as error:  # the exporter settles the batch's future
+                        self._count_error("export", error, "ending a batch failed", 0)
             self._settle(wait=True)
 
     def _to_records(self, items: list[Any]) -> list[Any]:
@@ -243,7 +278,9 @@ class BatchingProcessor(TracingProcessor):
         encode = exporter.encode if exporter is not None and exporter.encodes else None
         for item in items:
             try:
-                if isinstance(item, Span):
+                if item.__class__ is tuple:
+                    record = span_record(restore(item))
+                elif isinstance(item, Span):
                     record = item.to_record()
                 elif isinstance(item, Trace):
                     record = trace_record(item)
@@ -256,9 +293,13 @@ class BatchingProcessor(TracingProcessor):
                 self._count_error("convert", error, f"could not convert {item!r}", 1)
         return records
 
-    def _export_batch(self, records: list[dict[str, Any]]) -> None:
+    def _export_batch(
+        self,
+        records: list[dict[str, Any]],
+        export: Callable[[list[dict[str, Any]]], Future[Any] | None],
+    ) -> None:
         try:
-            outcome = self.export(records)
+            outcome = export(records)
         except Exception as error:
             self._count_error(
                 "export", error, f"export of {len(records)} records failed", len(records)
@@ -313,6 +354,10 @@ class BatchingProcessor(TracingProcessor):
                 f"{type(self).__name__} has no exporter: pass one, or override export()"
             )
         return self.exporter.export(records)
+
+    @property
+    def _overrides_export(self) -> bool:
+        return type(self).export is not BatchingProcessor.export
 
     def close(self) -> None:
         """Release files and connections. Called once, after the last export."""

@@ -5,7 +5,10 @@ collections, and how fast each processor drains *while* the caller works. The of
 openai-agents SDK with its BatchTraceProcessor (default settings, a discarding exporter) runs
 the same loop, each case in a fresh process.
 
-    .venv/bin/python benchmarks/bench_busy.py [--spans 200000] [--tasks 100] [--runs 1]
+    .venv/bin/python benchmarks/bench_busy.py [--spans 200000] [--tasks 100] [--runs 1] [--freeze]
+
+`--freeze`: both cases call `gc.collect(); gc.freeze()` once their processors are set up, as a
+server does after start-up (then full collections skip everything alive at that point).
 """
 
 from __future__ import annotations
@@ -98,7 +101,7 @@ def _gc_watch() -> list[tuple[int, float, float, bool]]:
     return collections
 
 
-def child(case: str, spans: int, tasks: int) -> dict[str, Any]:
+def child(case: str, spans: int, tasks: int, freeze: bool = False) -> dict[str, Any]:
     per_task = spans // tasks
     lat = np.zeros(per_task * tasks, dtype=np.int64)
     result: dict[str, Any] = {"case": case}
@@ -141,6 +144,9 @@ def child(case: str, spans: int, tasks: int) -> dict[str, Any]:
         make_span = lambda name: agents.custom_span(name)  # noqa: E731
         make_trace = agents.trace
 
+    if freeze:
+        gc.collect()
+        gc.freeze()
     collections = _gc_watch()
 
     async def run_all() -> None:
@@ -219,10 +225,11 @@ def main() -> None:
     parser.add_argument("--spans", type=int, default=200_000)
     parser.add_argument("--tasks", type=int, default=100)
     parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--freeze", action="store_true")
     parser.add_argument("--child", choices=("ours", "sdk"))
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(child(args.child, args.spans, args.tasks)))
+        print(json.dumps(child(args.child, args.spans, args.tasks, args.freeze)))
         return
     results = []
     for _ in range(args.runs):
@@ -237,6 +244,7 @@ def main() -> None:
                     str(args.spans),
                     "--tasks",
                     str(args.tasks),
+                    *(["--freeze"] if args.freeze else []),
                 ],
                 check=True,
                 capture_output=True,
@@ -245,7 +253,8 @@ def main() -> None:
             results.append(json.loads(out.strip().splitlines()[-1]))
     print(
         f"\nBusy run: {args.tasks} asyncio tasks, {args.spans:,} spans with CPU work, "
-        "default settings, one fresh process per case\n"
+        "default settings, one fresh process per case"
+        f"{', gc.freeze() after set-up' if args.freeze else ''}\n"
     )
     print("| case | p50 µs | p99.9 µs | max ms | spans >10 ms | caller s |")
     print("|---|---|---|---|---|---|")

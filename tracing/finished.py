@@ -46,7 +46,7 @@ _GETTERS: dict[type[SpanData], Callable[[Any], tuple[Any, ...]]] = {}
 
 for _cls in vars(span_data_module).values():
     if isinstance(_cls, type) and issubclass(_cls, SpanData) and _cls is not SpanData:
-        _slots: tuple[str, ...] = _cls.__slots__  # type: ignore[assignment]
+        _slots: tuple[str, ...] = _cls.__slots__
         if _cls.__bases__ != (SpanData,) or "__dict__" in _slots:
             continue  # every attribute must be in the tuple: only direct, fully slotted classes
         _CLASSES[_cls.__name__] = (_cls, _slots)

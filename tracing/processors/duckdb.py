@@ -45,7 +45,7 @@ class DuckDBExporter(Exporter):
         self.name = name
         self._store: SpanStore | None = None
         self._writer: ThreadPoolExecutor | None = None
-        self._last_write: Future[IngestResult] | None = None
+        self._last_write: Future[None] | None = None
         # The chunks of the batch being converted, and the future their write will settle.
         self._prepared: list[PreparedBatch] = []
         self._batch_written: Future[IngestResult] | None = None

@@ -286,7 +286,13 @@ class BatchingProcessor(TracingProcessor):
         while queue:
             with lock:  # moved and counted in one step: stats() stays whole
                 items = [pop() for _ in range(min(len(queue), STASH_CHUNK))]
-                backlog.append(tuple(items))
+                # Spans queued as objects (before the queue grew long) are frozen here, on the
+                # worker's time: a slower processor may hold them for long.
+                backlog.append(
+                    tuple(
+                        [item.queued_form() if item.__class__ is Span else item for item in items]
+                    )
+                )
                 self._backlog_len += len(items)
 
     def _take(self, count: int) -> list[Any]:

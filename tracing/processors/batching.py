@@ -137,8 +137,8 @@ class BatchingProcessor(TracingProcessor):
         # A full collection visits every reference a deque holds; 190k queued items in three
         # queues cost ~45 ms of it, a few hundred chunks nothing.
         self._backlog: deque[tuple[Any, ...]] = deque()
-        self._backlog_len = 0
         self._max_queue_size = max_queue_size
+        self._set_backlog_len(0)
         self._max_batch_size = max_batch_size
         self._schedule_delay = schedule_delay
         # The worker wakes on its timer, or early when this many items wait (default: half the
@@ -197,14 +197,14 @@ class BatchingProcessor(TracingProcessor):
             return
         # Inlined `_enqueue`: this runs once per span on the agent's thread.
         queue = self._queue
-        waiting = len(queue) + self._backlog_len
-        if waiting >= self._max_queue_size or self._closed:
+        waiting = len(queue)  # the backlog is counted in `_room` and `_freeze_at`
+        if waiting >= self._room or self._closed:
             self._drop()
             return
         # Behind a long queue the span will outlive the young collections: it goes as a tuple
         # the collector stops tracking (see `finished`); a short queue is drained before its
         # spans age, and freezing would only cost the agent (~0.2 µs a span).
-        queue.append(span if waiting < FREEZE_BEHIND else span.queued_form())
+        queue.append(span if waiting < self._freeze_at else span.queued_form())
         if self._thread is None:
             self._start_worker()
         elif waiting + 1 == self._export_trigger:
@@ -212,8 +212,8 @@ class BatchingProcessor(TracingProcessor):
 
     def _enqueue(self, item: Any) -> None:
         queue = self._queue
-        waiting = len(queue) + self._backlog_len
-        if waiting >= self._max_queue_size or self._closed:
+        waiting = len(queue)
+        if waiting >= self._room or self._closed:
             self._drop()
             return
         queue.append(item)
@@ -282,6 +282,13 @@ class BatchingProcessor(TracingProcessor):
                         self._count_error("export", error, "ending a batch failed", 0)
             self._settle(wait=True)
 
+    def _set_backlog_len(self, count: int) -> None:
+        """The backlog's size, and the bounds the agent's thread compares the queue's length
+        with (one attribute read each on its hot path, as `max_queue_size` alone was)."""
+        self._backlog_len = count
+        self._room = self._max_queue_size - count
+        self._freeze_at = FREEZE_BEHIND - count
+
     def _stash(self) -> None:
         """Move what waits in the queue into the backlog, as chunks."""
         queue, backlog, lock = self._queue, self._backlog, self._counter_lock
@@ -296,7 +303,7 @@ class BatchingProcessor(TracingProcessor):
                         [item.queued_form() if item.__class__ is Span else item for item in items]
                     )
                 )
-                self._backlog_len += len(items)
+                self._set_backlog_len(self._backlog_len + len(items))
 
     def _take(self, count: int) -> list[Any]:
         """Up to `count` of the oldest items in the backlog, counted as taken."""
@@ -310,7 +317,7 @@ class BatchingProcessor(TracingProcessor):
                     backlog.appendleft(chunk[room:])
                     chunk = chunk[:room]
                 items.extend(chunk)
-            self._backlog_len -= len(items)
+            self._set_backlog_len(self._backlog_len - len(items))
             self._taken += len(items)
         return items
 
@@ -428,7 +435,7 @@ class BatchingProcessor(TracingProcessor):
                     left = len(self._queue) + self._backlog_len
                     self._queue.clear()
                     self._backlog.clear()
-                    self._backlog_len = 0
+                    self._set_backlog_len(0)
                     self._dropped += left
                 logger.warning(
                     "%s: shutdown deadline passed; %d queued items dropped", self.name, left

@@ -5,7 +5,10 @@ collections, and how fast each processor drains *while* the caller works. The of
 openai-agents SDK with its BatchTraceProcessor (default settings, a discarding exporter) runs
 the same loop, each case in a fresh process.
 
-    .venv/bin/python benchmarks/bench_busy.py [--spans 200000] [--tasks 100] [--runs 1]
+    .venv/bin/python benchmarks/bench_busy.py [--spans 200000] [--tasks 100] [--runs 1] [--freeze]
+
+`--freeze`: both cases call `gc.collect(); gc.freeze()` once their processors are set up, as a
+server does after start-up (then full collections skip everything alive at that point).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import multiprocessing
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -71,23 +75,33 @@ async def _task(make_span: Any, make_trace: Any, spans: int, lat: np.ndarray, ba
                 await asyncio.sleep(0)  # tasks interleave, as agents awaiting I/O do
 
 
-def _gc_watch() -> tuple[list[float], list[int]]:
-    pauses: list[float] = []
-    generations: list[int] = []
-    started: list[float] = [0.0]
+def _gc_watch() -> list[tuple[int, float, float, bool]]:
+    """Every collection while the callback is installed: (generation, wall seconds, CPU seconds
+    of the collecting thread, whether it ran on the agent's thread). Wall time counts the OS
+    preempting the process on a loaded machine; CPU time is the collection's own work."""
+    agent = threading.get_ident()
+    collections: list[tuple[int, float, float, bool]] = []
+    started = [0.0, 0.0]
 
     def callback(phase: str, info: dict[str, int]) -> None:
         if phase == "start":
             started[0] = time.perf_counter()
+            started[1] = time.thread_time()
         else:
-            pauses.append(time.perf_counter() - started[0])
-            generations.append(info["generation"])
+            collections.append(
+                (
+                    info["generation"],
+                    time.perf_counter() - started[0],
+                    time.thread_time() - started[1],
+                    threading.get_ident() == agent,
+                )
+            )
 
     gc.callbacks.append(callback)
-    return pauses, generations
+    return collections
 
 
-def child(case: str, spans: int, tasks: int) -> dict[str, Any]:
+def child(case: str, spans: int, tasks: int, freeze: bool = False) -> dict[str, Any]:
     per_task = spans // tasks
     lat = np.zeros(per_task * tasks, dtype=np.int64)
     result: dict[str, Any] = {"case": case}
@@ -130,7 +144,10 @@ def child(case: str, spans: int, tasks: int) -> dict[str, Any]:
         make_span = lambda name: agents.custom_span(name)  # noqa: E731
         make_trace = agents.trace
 
-    pauses, generations = _gc_watch()
+    if freeze:
+        gc.collect()
+        gc.freeze()
+    collections = _gc_watch()
 
     async def run_all() -> None:
         await asyncio.gather(
@@ -182,10 +199,25 @@ def child(case: str, spans: int, tasks: int) -> dict[str, Any]:
     result["p999_us"] = float(np.percentile(us, 99.9))
     result["max_us"] = float(us.max())
     result["over_10ms"] = int((us > 10_000).sum())
-    result["gc_max_ms"] = max(pauses, default=0) * 1000
-    result["gc_full"] = sum(1 for g in generations if g == 2)
+    for generation in (0, 1, 2):
+        on_agent = [(w, c) for g, w, c, agent in collections if g == generation and agent]
+        elsewhere = [w for g, w, _, agent in collections if g == generation and not agent]
+        result[f"gc{generation}"] = {
+            "agent_n": len(on_agent),
+            "agent_max_ms": max((w for w, _ in on_agent), default=0) * 1000,
+            "agent_max_cpu_ms": max((c for _, c in on_agent), default=0) * 1000,
+            "agent_total_ms": sum(w for w, _ in on_agent) * 1000,
+            "workers_n": len(elsewhere),
+            "workers_max_ms": max(elsewhere, default=0) * 1000,
+        }
     result["spans"] = int(lat.size)
     return result
+
+
+def _label(result: dict[str, Any]) -> str:
+    if result["case"] == "ours":
+        return "ours: JSONL + DuckDB + OTLP"
+    return "SDK: BatchTraceProcessor"
 
 
 def main() -> None:
@@ -193,10 +225,11 @@ def main() -> None:
     parser.add_argument("--spans", type=int, default=200_000)
     parser.add_argument("--tasks", type=int, default=100)
     parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--freeze", action="store_true")
     parser.add_argument("--child", choices=("ours", "sdk"))
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(child(args.child, args.spans, args.tasks)))
+        print(json.dumps(child(args.child, args.spans, args.tasks, args.freeze)))
         return
     results = []
     for _ in range(args.runs):
@@ -211,6 +244,7 @@ def main() -> None:
                     str(args.spans),
                     "--tasks",
                     str(args.tasks),
+                    *(["--freeze"] if args.freeze else []),
                 ],
                 check=True,
                 capture_output=True,
@@ -219,16 +253,34 @@ def main() -> None:
             results.append(json.loads(out.strip().splitlines()[-1]))
     print(
         f"\nBusy run: {args.tasks} asyncio tasks, {args.spans:,} spans with CPU work, "
-        "default settings, one fresh process per case\n"
+        "default settings, one fresh process per case"
+        f"{', gc.freeze() after set-up' if args.freeze else ''}\n"
     )
-    print("| case | p50 µs | p99.9 µs | max ms | spans >10 ms | full GCs | GC max ms | caller s |")
+    print("| case | p50 µs | p99.9 µs | max ms | spans >10 ms | caller s |")
+    print("|---|---|---|---|---|---|")
+    for r in results:
+        print(
+            f"| {_label(r)} | {r['p50_us']:.2f} | {r['p999_us']:.2f} | "
+            f"{r['max_us'] / 1000:.2f} | {r['over_10ms']} | {r['caller_s']:.2f} |"
+        )
+    print(
+        "\nGarbage collections during the run, per generation: how many ran on the agent's "
+        "thread (the longest in wall and CPU ms, all of them in wall ms) and on workers' "
+        "threads (the longest, wall ms)\n"
+    )
+    print(
+        "| case | gen | on agent | agent max ms | agent max CPU ms | agent total ms | "
+        "on workers | workers max ms |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for r in results:
-        label = "ours: JSONL + DuckDB + OTLP" if r["case"] == "ours" else "SDK: BatchTraceProcessor"
-        print(
-            f"| {label} | {r['p50_us']:.2f} | {r['p999_us']:.2f} | {r['max_us'] / 1000:.2f} | "
-            f"{r['over_10ms']} | {r['gc_full']} | {r['gc_max_ms']:.1f} | {r['caller_s']:.2f} |"
-        )
+        for generation in (0, 1, 2):
+            g = r[f"gc{generation}"]
+            print(
+                f"| {_label(r)} | {generation} | {g['agent_n']} | {g['agent_max_ms']:.2f} | "
+                f"{g['agent_max_cpu_ms']:.2f} | {g['agent_total_ms']:.1f} | {g['workers_n']} | "
+                f"{g['workers_max_ms']:.2f} |"
+            )
     print("\n| case | sink | created | exported | dropped | failed | drained/s while working |")
     print("|---|---|---|---|---|---|---|")
     for r in results:

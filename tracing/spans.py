@@ -8,6 +8,7 @@ from time import time_ns
 from typing import Any, Generic, TypedDict, TypeVar
 
 from .clock import iso_from_ns
+from .finished import freeze
 from .ids import random_bits, span_id_from_bits
 from .isolation import processor_failed
 from .records import span_record
@@ -47,7 +48,7 @@ class Span(Generic[TSpanData]):
         "_end_ns",
         "_id_bits",
         "_processors",
-        "_record",
+        "_queued",
         "_span_id",
         "_start_ns",
         "_start_processors",
@@ -87,9 +88,9 @@ class Span(Generic[TSpanData]):
         self._start_ns: int | None = None
         self._end_ns: int | None = None
         self._token: Token[Any] | None = None
-        # The finished span's record, built once by the first processor that needs it and
-        # shared by the others (JSONL, DuckDB and OTLP would otherwise each convert it).
-        self._record: dict[str, Any] | None = None
+        # What batching processors queue once the span is finished (`queued_form`), made by
+        # the first of them and shared by the others.
+        self._queued: tuple[Any, ...] | None = None
 
     def start(self, mark_as_current: bool = False) -> None:
         if self._start_ns is not None:
@@ -189,14 +190,20 @@ class Span(Generic[TSpanData]):
         return self._end_ns
 
     def to_record(self) -> dict[str, Any]:
-        """The finished span's record (`records.span_record`), built once by the first processor
-        that asks and shared by the others (JSONL, DuckDB and OTLP would each convert it)."""
-        record = self._record
-        if record is None:
-            record = span_record(self)
-            if len(self._processors) > 1:  # kept only for the others to reuse
-                self._record = record
-        return record
+        """The finished span's record (`records.span_record`)."""
+        return span_record(self)
+
+    def queued_form(self) -> tuple[Any, ...] | Span[TSpanData]:
+        """What a batching processor queues for this finished span: a tuple of plain values that
+        the garbage collector stops tracking (`finished.freeze`), made once and shared by every
+        processor; the span itself when its data is not one of our classes."""
+        item = self._queued
+        if item is None:
+            item = freeze(self)
+            if item is None:
+                return self
+            self._queued = item
+        return item
 
     @property
     def trace_metadata(self) -> dict[str, Any] | None:

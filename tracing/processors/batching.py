@@ -12,10 +12,12 @@ import os
 import threading
 import weakref
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import Future
 from time import time_ns
 from typing import Any
 
+from ..finished import restore
 from ..isolation import callback_errors
 from ..processor import TracingProcessor
 from ..records import ForeignSpanAgents, span_record, trace_record
@@ -26,6 +28,18 @@ from ..validate import record_warnings
 logger = logging.getLogger("agentoscope.tracing")
 
 _all_processors: weakref.WeakSet[BatchingProcessor] = weakref.WeakSet()
+
+# Spans that arrive with this many items already queued are queued as plain tuples that the
+# garbage collector stops tracking (`finished.freeze`, ~0.2 µs on the agent's thread). Below it
+# the span object itself is queued (nothing more for the agent to do) and the worker freezes it
+# when it moves it into its backlog (`_stash`). At 16,384 waiting spans (33k tracked objects,
+# a few ms of a full collection's walk) and beyond, each span queued as an object would lengthen
+# every full collection, on whichever thread it lands, the agent's included. A lower bound did
+# not shorten the busy run's collections (2,048: 45 ms CPU vs 49 ms) and cost bench_tracing's
+# 20k-span reps ~0.2 µs a span.
+FREEZE_BEHIND = 16_384
+# How many queued items the worker moves into one backlog chunk (see `_backlog`).
+STASH_CHUNK = 256
 
 
 class _ForeignSpan:
@@ -71,6 +85,19 @@ class Exporter:
     def export(self, records: list[dict[str, Any]]) -> Future[Any] | None:
         raise NotImplementedError
 
+    # An exporter that writes a batch as a whole but prepares it chunk by chunk (so the records
+    # die young, see `record_chunk`) sets `chunked` and implements `export_chunk` and
+    # `end_batch`: the worker hands it each chunk of a batch, then ends the batch. `export`
+    # stays the whole-batch call for everyone else.
+    chunked: bool = False
+
+    def export_chunk(self, records: list[dict[str, Any]]) -> Future[Any] | None:
+        """Prepare one chunk of a batch; return a `Future` settled when the batch is written."""
+        raise NotImplementedError
+
+    def end_batch(self) -> None:
+        """Hand on the batch whose chunks `export_chunk` prepared."""
+
     def close(self) -> None:
         """Release files and connections. Called once, after the last export."""
 
@@ -105,7 +132,13 @@ class BatchingProcessor(TracingProcessor):
         self.exporter = exporter
         self.name = name or type(self).__name__
         self._queue: deque[Any] = deque()
+        # What the worker has moved out of `_queue` but not yet taken: chunks of STASH_CHUNK
+        # items as tuples, which the collector stops tracking once their items are untracked.
+        # A full collection visits every reference a deque holds; 190k queued items in three
+        # queues cost ~45 ms of it, a few hundred chunks nothing.
+        self._backlog: deque[tuple[Any, ...]] = deque()
         self._max_queue_size = max_queue_size
+        self._set_backlog_len(0)
         self._max_batch_size = max_batch_size
         self._schedule_delay = schedule_delay
         # The worker wakes on its timer, or early when this many items wait (default: half the
@@ -164,24 +197,29 @@ class BatchingProcessor(TracingProcessor):
             return
         # Inlined `_enqueue`: this runs once per span on the agent's thread.
         queue = self._queue
-        if len(queue) >= self._max_queue_size or self._closed:
+        waiting = len(queue)  # the backlog is counted in `_room` and `_freeze_at`
+        if waiting >= self._room or self._closed:
             self._drop()
             return
-        queue.append(span)
+        # Behind a long queue the span will outlive the young collections: it goes as a tuple
+        # the collector stops tracking (see `finished`); a short queue is drained before its
+        # spans age, and freezing would only cost the agent (~0.2 µs a span).
+        queue.append(span if waiting < self._freeze_at else span.queued_form())
         if self._thread is None:
             self._start_worker()
-        elif len(queue) == self._export_trigger:
+        elif waiting + 1 == self._export_trigger:
             self._wake.set()
 
     def _enqueue(self, item: Any) -> None:
         queue = self._queue
-        if len(queue) >= self._max_queue_size or self._closed:
+        waiting = len(queue)
+        if waiting >= self._room or self._closed:
             self._drop()
             return
         queue.append(item)
         if self._thread is None:
             self._start_worker()
-        if len(queue) == self._export_trigger:
+        if waiting + 1 == self._export_trigger:
             self._wake.set()
 
     def _drop(self) -> None:
@@ -226,16 +264,62 @@ class BatchingProcessor(TracingProcessor):
         with self._export_lock:
             queue = self._queue
             chunk = self.record_chunk or self._max_batch_size
-            pop = queue.popleft
-            while queue:
-                with self._counter_lock:  # taken and counted in one step (see __init__)
-                    items = [pop() for _ in range(min(len(queue), self._max_batch_size))]
-                    self._taken += len(items)
+            exporter = self.exporter
+            # A subclass that overrides `export` gets whole batches through it.
+            chunked = exporter is not None and exporter.chunked and not self._overrides_export
+            export = exporter.export_chunk if exporter is not None and chunked else self.export
+            while queue or self._backlog:
+                self._stash()
+                items = self._take(self._max_batch_size)
                 for start in range(0, len(items), chunk):
                     records = self._to_records(items[start : start + chunk])
                     if records:
-                        self._export_batch(records)
+                        self._export_batch(records, export)
+                if exporter is not None and chunked:
+                    try:
+                        exporter.end_batch()
+                    except Exception as error:  # the exporter settles the batch's future
+                        self._count_error("export", error, "ending a batch failed", 0)
             self._settle(wait=True)
+
+    def _set_backlog_len(self, count: int) -> None:
+        """The backlog's size, and the bounds the agent's thread compares the queue's length
+        with (one attribute read each on its hot path, as `max_queue_size` alone was)."""
+        self._backlog_len = count
+        self._room = self._max_queue_size - count
+        self._freeze_at = FREEZE_BEHIND - count
+
+    def _stash(self) -> None:
+        """Move what waits in the queue into the backlog, as chunks."""
+        queue, backlog, lock = self._queue, self._backlog, self._counter_lock
+        pop = queue.popleft
+        while queue:
+            with lock:  # moved and counted in one step: stats() stays whole
+                items = [pop() for _ in range(min(len(queue), STASH_CHUNK))]
+                # Spans queued as objects (before the queue grew long) are frozen here, on the
+                # worker's time: a slower processor may hold them for long.
+                backlog.append(
+                    tuple(
+                        [item.queued_form() if item.__class__ is Span else item for item in items]
+                    )
+                )
+                self._set_backlog_len(self._backlog_len + len(items))
+
+    def _take(self, count: int) -> list[Any]:
+        """Up to `count` of the oldest items in the backlog, counted as taken."""
+        backlog = self._backlog
+        items: list[Any] = []
+        with self._counter_lock:  # taken and counted in one step (see __init__)
+            while backlog and len(items) < count:
+                chunk = backlog.popleft()
+                room = count - len(items)
+                if len(chunk) > room:
+                    backlog.appendleft(chunk[room:])
+                    chunk = chunk[:room]
+                items.extend(chunk)
+            self._set_backlog_len(self._backlog_len - len(items))
+            self._taken += len(items)
+        return items
 
     def _to_records(self, items: list[Any]) -> list[Any]:
         records: list[Any] = []
@@ -243,7 +327,9 @@ class BatchingProcessor(TracingProcessor):
         encode = exporter.encode if exporter is not None and exporter.encodes else None
         for item in items:
             try:
-                if isinstance(item, Span):
+                if item.__class__ is tuple:
+                    record = span_record(restore(item))
+                elif isinstance(item, Span):
                     record = item.to_record()
                 elif isinstance(item, Trace):
                     record = trace_record(item)
@@ -256,9 +342,13 @@ class BatchingProcessor(TracingProcessor):
                 self._count_error("convert", error, f"could not convert {item!r}", 1)
         return records
 
-    def _export_batch(self, records: list[dict[str, Any]]) -> None:
+    def _export_batch(
+        self,
+        records: list[dict[str, Any]],
+        export: Callable[[list[dict[str, Any]]], Future[Any] | None],
+    ) -> None:
         try:
-            outcome = self.export(records)
+            outcome = export(records)
         except Exception as error:
             self._count_error(
                 "export", error, f"export of {len(records)} records failed", len(records)
@@ -314,6 +404,10 @@ class BatchingProcessor(TracingProcessor):
             )
         return self.exporter.export(records)
 
+    @property
+    def _overrides_export(self) -> bool:
+        return type(self).export is not BatchingProcessor.export
+
     def close(self) -> None:
         """Release files and connections. Called once, after the last export."""
         if self.exporter is not None:
@@ -338,8 +432,10 @@ class BatchingProcessor(TracingProcessor):
             thread.join(timeout)
             if thread.is_alive():
                 with self._counter_lock:  # dropped, and no longer queued
-                    left = len(self._queue)
+                    left = len(self._queue) + self._backlog_len
                     self._queue.clear()
+                    self._backlog.clear()
+                    self._set_backlog_len(0)
                     self._dropped += left
                 logger.warning(
                     "%s: shutdown deadline passed; %d queued items dropped", self.name, left
@@ -364,7 +460,7 @@ class BatchingProcessor(TracingProcessor):
         counts what waits and what the worker holds (converting, or being exported);
         `failed_records` is `failed` under its earlier name."""
         with self._counter_lock:
-            waiting = len(self._queue)
+            waiting = len(self._queue) + self._backlog_len
             held = self._taken - self._exported - self._failed_records
             return {
                 "created": self._dropped + self._taken + waiting,

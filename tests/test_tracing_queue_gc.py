@@ -1,0 +1,108 @@
+"""Spans waiting in a long queue cost the garbage collector nothing, and come out the same; DuckDB
+writes a batch prepared in chunks as one."""
+
+from __future__ import annotations
+
+import gc
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from agentoscope import tracing
+from agentoscope.tracing import DuckDBProcessor, span_record
+from agentoscope.tracing.processors import batching
+from support.collect import CollectingProcessor
+
+
+def _every_kind_of_span() -> None:
+    with tracing.trace("queued", metadata={"team": "a"}):
+        with tracing.agent_span("planner", handoffs=["b"], tools=["search"]):
+            with tracing.function_span("search", input='{"q": 1}', output="found", call_id="c1"):
+                pass
+            with tracing.generation_span(
+                input=[{"role": "user", "content": "hi"}],
+                output=[{"role": "assistant", "content": "hello"}],
+                model="gpt-4o",
+                usage={"input_tokens": 3, "output_tokens": 2},
+            ):
+                pass
+            with tracing.custom_span("step", {"n": 1, "nested": {"k": [1, 2]}}):
+                pass
+            with tracing.custom_span("plain"):
+                pass
+            with tracing.guardrail_span("no-pii", triggered=True):
+                pass
+            with tracing.handoff_span("planner", "writer"):
+                pass
+            with tracing.custom_span("given id", span_id="span_given_000000000001"):
+                pass
+            span = tracing.function_span("broken")
+            span.start()
+            span.set_error({"message": "tool failed", "data": {"type": "ValueError"}})
+            span.finish()
+
+
+def test_spans_queued_as_tuples_export_the_records_of_the_spans(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(batching, "FREEZE_BEHIND", 0)  # every span goes as a tuple
+    seen = CollectingProcessor()
+    jsonl = tracing.JSONLProcessor(tmp_path / "spans.jsonl")
+    tracing.set_trace_processors([seen, jsonl])
+    _every_kind_of_span()
+    jsonl.shutdown()
+    lines = [orjson.loads(line) for line in (tmp_path / "spans.jsonl").read_bytes().splitlines()]
+    written = {line["span_id"]: line for line in lines if line["kind"] == "span"}
+    expected = {span.span_id: span_record(span) for span in seen.ended_spans}
+    assert len(expected) == 9 and written == expected
+    assert written["span_given_000000000001"]["name"] == "given id"
+
+
+def _tracked_after(spans: int, processor: Any) -> int:
+    tracing.set_trace_processors([processor])
+    gc.collect()
+    before = len(gc.get_objects())
+    with tracing.trace("many"):
+        for i in range(spans):
+            with tracing.function_span("tool", input="q", output=f"result {i}"):
+                pass
+    gc.collect()
+    return len(gc.get_objects()) - before
+
+
+def test_spans_behind_a_long_queue_are_not_tracked_by_the_collector(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The worker sleeps (a long schedule, a trigger past the spans made): the spans all wait.
+    def waiting(name: str) -> tracing.JSONLProcessor:
+        return tracing.JSONLProcessor(tmp_path / name, schedule_delay=60)
+
+    short = waiting("short.jsonl")
+    assert _tracked_after(2_000, short) >= 2 * 2_000  # a span and its data, each tracked
+    monkeypatch.setattr(batching, "FREEZE_BEHIND", 500)
+    long = waiting("long.jsonl")
+    assert _tracked_after(2_000, long) < 2 * 500 + 200  # only those before the 500th
+    for processor in (short, long):
+        processor.shutdown()
+        assert processor.stats()["exported"] == 2_001 and processor.stats()["queued"] == 0
+    assert len((tmp_path / "long.jsonl").read_bytes().splitlines()) == 2_001
+
+
+def test_duckdb_writes_a_batch_prepared_in_chunks_whole(tmp_path: Path) -> None:
+    processor = DuckDBProcessor(tmp_path / "chunks.duckdb", max_batch_size=1_500)
+    assert processor.exporter.record_chunk is not None and processor.exporter.record_chunk < 1_500
+    tracing.set_trace_processors([processor])
+    with tracing.trace("chunked"):
+        for i in range(3_000):
+            with tracing.custom_span(f"step {i}"):
+                pass
+    processor.force_flush()
+    stats = processor.stats()
+    assert stats["exported"] == 3_001 and stats["queued"] == 0 and stats["failed"] == 0
+    store = processor.store
+    assert store is not None
+    counted = store.query("SELECT count(DISTINCT name) AS n FROM spans")["n"].tolist()
+    assert counted == [3_000]
+    processor.shutdown()

@@ -1,0 +1,98 @@
+"""A finished span of ours as one plain tuple: the form in which batching processors queue it.
+
+Why a tuple: in a busy process the agent's thread makes spans faster than the workers (which
+share the GIL with it) can drain them, and the queues hold 100k spans and more. A queued `Span`
+and its span data are objects the garbage collector tracks: they survive into the oldest
+generation, their number sets off full collections, and each full collection walks them all on
+whichever thread happens to allocate, the agent's included (40 ms for 100k queued spans here).
+A tuple holding only strings, numbers and None is untracked by the collector's next young pass
+(CPython does this for exact tuples), so what waits costs the collections nothing. Span data
+that holds containers (message lists, dicts) keeps its tuple tracked: correct, only not cheaper.
+
+Batching processors queue the tuple for spans that arrive behind a long queue, and their workers
+turn earlier-queued spans into it when they move them into their backlog (both share one tuple
+per span, cached on it). The tuple names the span data's class by a string (a class object
+would keep it tracked) and holds the values of its slots; `restore` rebuilds an equivalent span
+for `records.span_record`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from operator import attrgetter
+from typing import Any
+
+from . import span_data as span_data_module
+from .ids import span_id_from_bits
+from .span_data import SpanData
+
+# The span's own fields, then the span data's class name, then the values of its slots.
+_SPAN_FIELDS = (
+    "trace_id",
+    "_span_id",
+    "_id_bits",
+    "parent_id",
+    "_start_ns",
+    "_end_ns",
+    "agent_name",
+    "error",
+    "span_data.__class__.__name__",
+)
+TRACE_ID, SPAN_ID, ID_BITS, PARENT_ID, START, END, AGENT, ERROR, KIND = range(len(_SPAN_FIELDS))
+VALUES = len(_SPAN_FIELDS)
+
+# Our span data classes by name (with their slots), and per class one getter that reads the
+# whole tuple in one C call: a flat tuple, because a nested one is untracked only a collection
+# later than the tuple holding it.
+_CLASSES: dict[str, tuple[type[SpanData], tuple[str, ...]]] = {}
+_GETTERS: dict[type[SpanData], Callable[[Any], tuple[Any, ...]]] = {}
+
+for _cls in vars(span_data_module).values():
+    if isinstance(_cls, type) and issubclass(_cls, SpanData) and _cls is not SpanData:
+        _slots: tuple[str, ...] = _cls.__slots__
+        if _cls.__bases__ != (SpanData,) or "__dict__" in _slots:
+            continue  # every attribute must be in the tuple: only direct, fully slotted classes
+        _CLASSES[_cls.__name__] = (_cls, _slots)
+        _GETTERS[_cls] = attrgetter(*_SPAN_FIELDS, *(f"span_data.{name}" for name in _slots))
+
+
+def freeze(span: Any) -> tuple[Any, ...] | None:
+    """The finished `span` as a tuple, or None when its span data is not one of our classes
+    (the span is then queued as it is)."""
+    getter = _GETTERS.get(span.span_data.__class__)
+    return None if getter is None else getter(span)
+
+
+class FinishedSpan:
+    """What `restore` gives: the attributes of a finished span that `span_record` reads."""
+
+    __slots__ = (
+        "agent_name",
+        "ended_at_ns",
+        "error",
+        "parent_id",
+        "span_data",
+        "span_id",
+        "started_at_ns",
+        "trace_id",
+    )
+
+    def __init__(self, item: tuple[Any, ...]) -> None:
+        cls, slots = _CLASSES[item[KIND]]
+        data = cls.__new__(cls)
+        for name, value in zip(slots, item[VALUES:], strict=True):
+            setattr(data, name, value)
+        span_id = item[SPAN_ID]
+        self.trace_id = item[TRACE_ID]
+        self.span_id = span_id if span_id is not None else span_id_from_bits(item[ID_BITS])
+        self.parent_id = item[PARENT_ID]
+        self.started_at_ns = item[START]
+        self.ended_at_ns = item[END]
+        self.agent_name = item[AGENT]
+        self.error = item[ERROR]
+        self.span_data = data
+
+
+def restore(item: tuple[Any, ...]) -> FinishedSpan:
+    """The span a `freeze` tuple was made from, as far as its record needs."""
+    return FinishedSpan(item)

@@ -9,11 +9,14 @@ TRACE_PREFIX = "trace_"
 # How many candidates an ambiguous start lists: enough to pick from, short enough to read.
 LISTED_MATCHES = 5
 
-# Both spellings in one query: `d1ac5f85` and `trace_d1ac5f85` name the same trace.
+# Both spellings in one query: `d1ac5f85` and `trace_d1ac5f85` name the same trace. substr and
+# length read the same in DuckDB and ClickHouse (starts_with is DuckDB's alone), so `show` works on
+# either store engine.
 _MATCHES_SQL = f"""
 SELECT trace_id, workflow_name, started_at, count(*) OVER () AS matches
 FROM traces
-WHERE starts_with(trace_id, $prefix) OR starts_with(trace_id, '{TRACE_PREFIX}' || $prefix)
+WHERE substr(trace_id, 1, length($prefix)) = $prefix
+    OR substr(trace_id, 1, length($prefix) + {len(TRACE_PREFIX)}) = '{TRACE_PREFIX}' || $prefix
 -- a whole id first, so it is found even among many longer ids it starts
 ORDER BY trace_id IN ($prefix, '{TRACE_PREFIX}' || $prefix) DESC, started_at DESC NULLS LAST,
     trace_id

@@ -80,10 +80,15 @@ def test_spans_behind_a_long_queue_are_not_tracked_by_the_collector(
         return tracing.JSONLProcessor(tmp_path / name, schedule_delay=60)
 
     short = waiting("short.jsonl")
-    assert _tracked_after(2_000, short) >= 2 * 2_000  # a span and its data, each tracked
+    # A span and most of its parts stay tracked (how many parts depends on what ran before in the
+    # process: the collector untracks some dicts on its own), at least 1.5 objects a span.
+    tracked_short = _tracked_after(2_000, short)
+    assert tracked_short >= 3_000
     monkeypatch.setattr(batching, "FREEZE_BEHIND", 500)
     long = waiting("long.jsonl")
-    assert _tracked_after(2_000, long) < 2 * 500 + 200  # only those before the 500th
+    tracked_long = _tracked_after(2_000, long)
+    assert tracked_long < 2 * 500 + 200  # only those before the 500th
+    assert tracked_short > 2.5 * tracked_long
     for processor in (short, long):
         processor.shutdown()
         assert processor.stats()["exported"] == 2_001 and processor.stats()["queued"] == 0

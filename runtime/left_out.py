@@ -7,6 +7,7 @@ table is also the list in docs/runtime.md ("Left out on purpose").
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, NoReturn
 
 from .exceptions import UserError
@@ -149,10 +150,19 @@ def left_out(name: str) -> Any:
     return LeftOut(name)
 
 
-def left_out_module(module: str, names: list[str], alternative: str) -> dict[str, Any]:
-    """Placeholders for every name of an SDK module left out as a whole (its names, such as
-    `ReasoningItem`, may also be real names elsewhere, so they stay out of ALTERNATIVES)."""
-    return {name: LeftOut(f"{module}.{name}", alternative) for name in names}
+def left_out_module(module: str, names: list[str], alternative: str) -> Callable[[str], LeftOut]:
+    """The module `__getattr__` of an SDK module left out as a whole: each of its names is a
+    placeholder (its names, such as `ReasoningItem`, may also be real names elsewhere, so they
+    stay out of ALTERNATIVES). `module` is the module's `__name__`."""
+    short = module.rsplit(".", 1)[-1]
+    placeholders = {name: LeftOut(f"{short}.{name}", alternative) for name in names}
+
+    def module_getattr(name: str) -> LeftOut:
+        if name in placeholders:
+            return placeholders[name]
+        raise AttributeError(f"module {module!r} has no attribute {name!r}")
+
+    return module_getattr
 
 
 __all__ = ["ALTERNATIVES", "LeftOut", "left_out", "left_out_module"]

@@ -4,8 +4,6 @@ UserError naming the alternative when used."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from ...left_out import left_out_module
 
 ALTERNATIVE = (
@@ -60,13 +58,6 @@ NAMES = [
     "OutputSchemaDescriptor",
 ]
 
-_PLACEHOLDERS: dict[str, Any] = left_out_module("codex", NAMES, ALTERNATIVE)
-
-
-def __getattr__(name: str) -> Any:
-    if name in _PLACEHOLDERS:
-        return _PLACEHOLDERS[name]
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
+__getattr__ = left_out_module(__name__, NAMES, ALTERNATIVE)
 
 __all__ = NAMES  # served by __getattr__ above

@@ -4,8 +4,6 @@ placeholder that raises a UserError naming the alternative when used."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from ...left_out import left_out_module
 
 ALTERNATIVE = (
@@ -20,13 +18,6 @@ NAMES = [
     "get_hosted_agent_metadata",
 ]
 
-_PLACEHOLDERS: dict[str, Any] = left_out_module("hosted_multi_agent", NAMES, ALTERNATIVE)
-
-
-def __getattr__(name: str) -> Any:
-    if name in _PLACEHOLDERS:
-        return _PLACEHOLDERS[name]
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
+__getattr__ = left_out_module(__name__, NAMES, ALTERNATIVE)
 
 __all__ = NAMES  # served by __getattr__ above

@@ -1,15 +1,16 @@
 """Every test starts with no processors, tracing on and the default data policy, and with the
-`__main__` module it was started with."""
+`__main__` module it was started with; `server` is the local OpenAI-speaking server."""
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
 from agentoscope.tracing import get_trace_provider, set_data_policy
 from agentoscope.tracing.sensitive import DEFAULT_MAX_FIELD_CHARS, get_data_policy
+from support.fake_openai import FakeOpenAIServer
 
 
 @pytest.fixture(autouse=True)
@@ -37,3 +38,12 @@ def original_main_module() -> Iterator[None]:
     yield
     if main is not None and sys.modules.get("__main__") is not main:
         sys.modules["__main__"] = main
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[FakeOpenAIServer]:
+    """The local OpenAI-speaking server, for tests that run models through the real `openai`
+    client (a test file with its own `server` fixture overrides this one)."""
+    with FakeOpenAIServer() as fake:
+        yield fake
+        await fake.aclose_clients()

@@ -7,7 +7,6 @@ test server process."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -35,13 +34,6 @@ HOSTED_MCP = {
     "server_url": "https://mcp.deepwiki.com/mcp",
     "require_approval": "always",
 }
-
-
-@pytest.fixture
-async def server() -> AsyncIterator[FakeOpenAIServer]:
-    with FakeOpenAIServer() as fake:
-        yield fake
-        await fake.aclose_clients()
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ made, and the SDK's tools we leave out import but refuse to be used."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -32,13 +31,6 @@ INLINE: ShellToolInlineSkill = {
 }
 REFERENCE: ShellToolSkillReference = {"type": "skill_reference", "skill_id": "skill_1"}
 LOCAL: ShellToolLocalSkill = {"name": "csv", "description": "CSV tools", "path": "/srv/skills"}
-
-
-@pytest.fixture
-async def server() -> AsyncIterator[FakeOpenAIServer]:
-    with FakeOpenAIServer() as fake:
-        yield fake
-        await fake.aclose_clients()
 
 
 async def test_skills_and_image_configs_reach_the_request(server: FakeOpenAIServer) -> None:

@@ -8,7 +8,6 @@ import asyncio
 import base64
 import json
 import subprocess
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -43,13 +42,6 @@ from support.fake_openai import FakeOpenAIServer, text_reply
 from support.fake_openai_bodies import FakeReply
 
 PNG = base64.b64encode(b"\x89PNG\r\n\x1a\nfake-screen").decode()
-
-
-@pytest.fixture
-async def server() -> AsyncIterator[FakeOpenAIServer]:
-    with FakeOpenAIServer() as fake:
-        yield fake
-        await fake.aclose_clients()
 
 
 @pytest.fixture

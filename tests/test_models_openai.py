@@ -48,13 +48,6 @@ BOTH = pytest.mark.parametrize("api", [RESPONSES, CHAT], ids=lambda api: api.nam
 
 
 @pytest.fixture
-async def server() -> AsyncIterator[FakeOpenAIServer]:
-    with FakeOpenAIServer() as fake:
-        yield fake
-        await fake.aclose_clients()
-
-
-@pytest.fixture
 def spans() -> CollectingProcessor:
     collector = CollectingProcessor()
     add_trace_processor(collector)

@@ -3,7 +3,6 @@ captured by the local OpenAI-speaking server; and how providers pick models and 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -74,13 +73,6 @@ HISTORY: list[Any] = [
     },
     {"type": "function_call_output", "call_id": "call_1", "output": "sunny in Paris"},
 ]
-
-
-@pytest.fixture
-async def server() -> AsyncIterator[FakeOpenAIServer]:
-    with FakeOpenAIServer() as fake:
-        yield fake
-        await fake.aclose_clients()
 
 
 async def call(model: Model, **kwargs: Any) -> Any:

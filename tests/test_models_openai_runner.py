@@ -5,7 +5,6 @@ between an agent on Chat Completions and one on the Responses API."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -46,13 +45,6 @@ def get_weather(city: str) -> str:
 class Forecast(BaseModel):
     city: str
     celsius: int
-
-
-@pytest.fixture
-async def server() -> AsyncIterator[FakeOpenAIServer]:
-    with FakeOpenAIServer() as fake:
-        yield fake
-        await fake.aclose_clients()
 
 
 @pytest.fixture

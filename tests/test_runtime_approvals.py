@@ -9,7 +9,6 @@ import os
 import subprocess
 import sys
 import textwrap
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -499,13 +498,6 @@ _RESUME_SCRIPT = textwrap.dedent(
     asyncio.run(main())
     """
 )
-
-
-@pytest.fixture
-async def server() -> AsyncIterator[FakeOpenAIServer]:
-    with FakeOpenAIServer() as fake:
-        yield fake
-        await fake.aclose_clients()
 
 
 @pytest.mark.slow

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import io
 import wave
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -29,13 +29,6 @@ from support.fake_openai import FakeOpenAIServer, FakeSpeech, FakeTranscription
 from support.fake_openai_bodies import TEST_API_KEY
 from support.fake_realtime_transcription import FakeTranscriptionServer
 from support.voice import RATE, audio_of, collect, kinds, silence, tone, weather_agent
-
-
-@pytest.fixture
-async def server() -> AsyncIterator[FakeOpenAIServer]:
-    with FakeOpenAIServer() as fake:
-        yield fake
-        await fake.aclose_clients()
 
 
 @pytest.fixture

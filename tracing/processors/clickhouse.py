@@ -9,74 +9,30 @@ ReplacingMergeTree tables).
 
 from __future__ import annotations
 
-import logging
-from concurrent.futures import Future, ThreadPoolExecutor, wait
-from typing import Any
-
 from ..store.clickhouse_connection import ClickHouseError
 from ..store.clickhouse_store import ClickHouseStore
-from ..store.ingest import IngestResult
 from ..store.url import StoreURL
-from .batching import BatchingProcessor, Exporter
-
-logger = logging.getLogger("agentoscope.tracing")
+from .batching import BatchingProcessor
+from .store_exporter import StoreExporter
 
 DEFAULT_BATCH_SIZE = 10_000
 # ClickHouse prefers fewer, larger inserts: each insert makes a part that is merged later.
 DEFAULT_FLUSH_INTERVAL = 1.0
 
 
-class ClickHouseExporter(Exporter):
-    """Writes batches of records into a ClickHouse store, pipelined as DuckDBExporter is: the
-    next batch becomes Arrow while this one is inserted. A store that cannot be reached is
-    tried again with each batch (failed batches are counted by the processor)."""
+class ClickHouseExporter(StoreExporter[ClickHouseStore]):
+    """Writes batches of records into a ClickHouse store, pipelined and chunked as DuckDB's
+    (`StoreExporter`). A store that cannot be reached is tried again with each batch (failed
+    batches are counted by the processor)."""
+
+    unavailable = (ClickHouseError,)
 
     def __init__(self, url: StoreURL | str | None = None, *, name: str = "ClickHouse") -> None:
         self.url = url
-        self.name = name
-        self._store: ClickHouseStore | None = None
-        self._writer: ThreadPoolExecutor | None = None
-        self._last_write: Future[IngestResult] | None = None
-        try:
-            self._open()
-        except ClickHouseError as error:
-            logger.error("%s: %s", self.name, error)
+        super().__init__(name=name)
 
-    def _open(self) -> ClickHouseStore:
-        if self._store is None:
-            self._store = ClickHouseStore(self.url)
-        return self._store
-
-    @property
-    def store(self) -> ClickHouseStore | None:
-        return self._store
-
-    def export(self, records: list[dict[str, Any]]) -> Future[IngestResult] | None:
-        store = self._open()
-        prepared = store.prepare(records, validate=False)
-        if self._last_write is not None:
-            wait([self._last_write])
-        try:
-            if self._writer is None:
-                self._writer = ThreadPoolExecutor(1, thread_name_prefix=f"agentoscope-{self.name}")
-            self._last_write = self._writer.submit(store.write, prepared)
-        except RuntimeError:
-            # The interpreter is exiting (see DuckDBExporter.export): write here.
-            self._last_write = None
-            store.write(prepared)
-            return None
-        return self._last_write
-
-    def after_fork_in_child(self) -> None:
-        self._writer = self._last_write = None
-
-    def close(self) -> None:
-        writer, self._writer = self._writer, None
-        if writer is not None:
-            writer.shutdown(wait=True)
-        store, self._store = self._store, None
-        if store is not None:
-            store.close()
+    def connect(self) -> ClickHouseStore:
+        return ClickHouseStore(self.url)
 
 
 class ClickHouseProcessor(BatchingProcessor):

@@ -14,7 +14,6 @@ Every decision the run applies leaves a `tool_approval_decision` span, as for fu
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +26,7 @@ from .hosted_tools import MCPToolApprovalRequest, ShellActionRequest, ShellTool
 from .items import MCPApprovalResponseItem, RunItem, ToolApprovalItem, ToolCallOutputItem
 from .run_config import RunConfig
 from .run_context import RunContextWrapper
+from .tool import _maybe_await
 
 
 @dataclass
@@ -37,10 +37,6 @@ class HostedDecision:
     run: bool = False
     item: RunItem | None = None
     waiting: ToolApprovalItem | None = None
-
-
-async def _maybe_await(value: Any) -> Any:
-    return await value if inspect.isawaitable(value) else value
 
 
 async def decide_hosted_call(

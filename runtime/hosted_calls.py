@@ -12,7 +12,6 @@ hosted_approvals.py (a callback, or a person through RunState).
 from __future__ import annotations
 
 import asyncio
-import inspect
 import json
 import logging
 from dataclasses import dataclass, field
@@ -45,6 +44,7 @@ from .items import (
 from .lifecycle import RunHooks
 from .run_config import RunConfig
 from .run_context import RunContextWrapper
+from .tool import _maybe_await
 
 logger = logging.getLogger("agentoscope.runtime")
 
@@ -252,10 +252,6 @@ def _trace_provider_call(item: Any, include: bool) -> None:
             if include:
                 data["error"] = error
             span.set_error({"message": "Hosted tool call failed", "data": data})
-
-
-async def _maybe_await(value: Any) -> Any:
-    return await value if inspect.isawaitable(value) else value
 
 
 # -- calls we run ------------------------------------------------------------------------------

@@ -337,6 +337,7 @@ def run_show(args: argparse.Namespace) -> int:
 
 def run_ingest(args: argparse.Namespace) -> int:
     from agentoscope.tracing.store import open_store
+    from agentoscope.tracing.validate import record_warnings
 
     def action(args: argparse.Namespace) -> int:
         shown = 0
@@ -347,12 +348,24 @@ def run_ingest(args: argparse.Namespace) -> int:
             if shown <= MAX_LISTED_PROBLEMS:
                 print(f"{line}", file=sys.stderr)
 
+        before = record_warnings()
         with open_store(args.store) as store:
             report = store.ingest_jsonl(args.files, on_malformed=on_malformed)
             where = store.path
         if shown > MAX_LISTED_PROBLEMS:
             print(f"... and {shown - MAX_LISTED_PROBLEMS} more malformed lines", file=sys.stderr)
         print(f"ingested {report} into {where}")
+        repaired = {
+            field: count - before.get(field, 0)
+            for field, count in sorted(record_warnings().items())
+            if count > before.get(field, 0)
+        }
+        if repaired:
+            fields = ", ".join(f"{field} {count:,}" for field, count in repaired.items())
+            print(
+                f"agentoscope ingest: impossible values repaired, their rows kept: {fields}",
+                file=sys.stderr,
+            )
         if report.malformed_count:
             print(
                 f"agentoscope ingest: {report.malformed_count} malformed line(s) skipped "

@@ -221,6 +221,27 @@ def test_ingest_reports_malformed_lines_and_skips_duplicates(
     assert store_rows(store, "SELECT count(*) AS n FROM spans") == [{"n": 6}]
 
 
+def test_ingest_says_which_impossible_values_it_repaired(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    start, end = "2026-01-01T10:00:01+00:00", "2026-01-01T10:00:00+00:00"
+    source = tmp_path / "odd.jsonl"
+    records = [
+        span("t1", "backwards", started_at=start, ended_at=end),
+        span("t1", "tokens", started_at=end, ended_at=start, input_tokens="many", model="m"),
+    ]
+    source.write_bytes(b"".join(orjson.dumps(record) + b"\n" for record in records))
+    store = tmp_path / "s.duckdb"
+    assert main(["ingest", str(source), "--store", str(store)]) == 0
+    captured = capsys.readouterr()
+    assert "2 spans and 0 traces added" in captured.out
+    assert "impossible values repaired, their rows kept: ended_at 1, input_tokens 1" in (
+        captured.err
+    )
+    rows = store_rows(store, "SELECT span_id, model FROM spans ORDER BY span_id")
+    assert rows == [{"span_id": "backwards", "model": None}, {"span_id": "tokens", "model": "m"}]
+
+
 def test_ingest_of_a_clean_file_never_loads_pyarrow(tmp_path: Path) -> None:
     """pyarrow and the numpy it loads cost every start ~0.1 s; DuckDB reads JSONL itself."""
     source = tmp_path / "records.jsonl"

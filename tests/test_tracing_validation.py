@@ -7,10 +7,13 @@ import logging
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 
 from agentoscope import tracing
+from agentoscope.tracing.store import SpanStore
 from agentoscope.tracing.validate import record_warnings
+from support.store_spans import span, store_rows, trace_rec
 
 
 class ForeignSpan:
@@ -97,3 +100,63 @@ def test_the_store_keeps_repaired_rows(tmp_path: Path) -> None:
     assert by_id["s9"]["duration_ms"] == 0
     generation = next(row for row in rows if row["model"] == "m")
     assert generation["input_tokens"] is None
+
+
+def _jsonl(path: Path, records: list[dict[str, Any]]) -> Path:
+    path.write_bytes(b"".join(orjson.dumps(record) + b"\n" for record in records))
+    return path
+
+
+def test_jsonl_ingest_repairs_impossible_values_by_field_and_keeps_the_rows(
+    tmp_path: Path,
+) -> None:
+    """A file from elsewhere (another writer's JSONL, a spool) is held to the same rules as the
+    spans recorded here: each impossible value repaired and counted under its field."""
+    start, end = "2026-01-01T10:00:01.000000+00:00", "2026-01-01T10:00:02.000000+00:00"
+    source = _jsonl(
+        tmp_path / "foreign.jsonl",
+        [
+            trace_rec("t1", started_at=end, ended_at=start, duration_ms=-1000.0),
+            span("t1", "clean", started_at=start, ended_at=end, model="m", input_tokens=7),
+            span("t1", "backwards", started_at=end, ended_at=start, duration_ms=-1000.0),
+            span("t1", "unset", started_at=start, ended_at=2**64 - 1),
+            span("t1", "epoch", started_at="1970-01-01T00:00:00+00:00", ended_at=end),
+            span("t1", "many", started_at=start, ended_at=end, input_tokens="many", model="m"),
+            span("t1", "minus", started_at=start, ended_at=end, output_tokens=-5),
+            span("t1", "float", started_at=start, ended_at=end, total_tokens=3.5),
+        ],
+    )
+    before = record_warnings()
+    path = tmp_path / "s.duckdb"
+    with SpanStore(path) as store:
+        report = store.ingest_jsonl(source)
+    assert (report.spans, report.traces, report.malformed_count) == (7, 1, 0)
+    rows = {row["span_id"]: row for row in store_rows(path, "SELECT * FROM spans")}
+    assert rows["clean"]["input_tokens"] == 7 and rows["clean"]["duration_ms"] == 1000
+    assert rows["backwards"]["ended_at"] == rows["backwards"]["started_at"]
+    assert rows["backwards"]["duration_ms"] == 0
+    assert rows["unset"]["ended_at"] is None and rows["unset"]["started_at"] is not None
+    assert rows["epoch"]["started_at"] is None and rows["epoch"]["ended_at"] is not None
+    assert rows["many"]["input_tokens"] is None and rows["many"]["model"] == "m"
+    assert rows["minus"]["output_tokens"] is None
+    assert rows["float"]["total_tokens"] is None
+    (trace,) = store_rows(path, "SELECT * FROM traces")
+    assert trace["ended_at"] == trace["started_at"] and trace["duration_ms"] == 0
+    grew = {field: _grew(before, field) for field in record_warnings()}
+    assert grew["ended_at"] == 3  # two ends before their start, one 2^64-1 ns
+    assert grew["started_at"] == 1
+    assert grew["input_tokens"] == grew["output_tokens"] == grew["total_tokens"] == 1
+
+
+def test_a_clean_file_keeps_the_fast_path_and_repairs_nothing(tmp_path: Path) -> None:
+    start, end = "2026-01-01T10:00:01.000000+00:00", "2026-01-01T10:00:02.000000+00:00"
+    source = _jsonl(
+        tmp_path / "clean.jsonl",
+        [trace_rec("t1")]
+        + [span("t1", f"s{n}", started_at=start, ended_at=end, input_tokens=n) for n in range(5)],
+    )
+    before = record_warnings()
+    with SpanStore(tmp_path / "s.duckdb") as store:
+        report = store.ingest_jsonl(source)
+    assert (report.spans, report.fast_files) == (5, 1)
+    assert record_warnings() == before

@@ -21,11 +21,11 @@ _counts: Counter[str] = Counter()
 _lock = threading.Lock()
 
 
-def warn(field: str, problem: str) -> None:
-    """Count a repaired value of `field`; the first of each field is logged."""
+def warn(field: str, problem: str, count: int = 1) -> None:
+    """Count `count` repaired values of `field`; the first of each field is logged."""
     with _lock:
-        _counts[field] += 1
-        first = _counts[field] == 1
+        first = _counts[field] == 0
+        _counts[field] += count
     if first:
         logger.warning(
             "record field %r: %s (repaired, the record is kept; counted in "
@@ -63,6 +63,17 @@ def checked_times(start: Any, end: Any) -> tuple[int | None, int | None]:
     return start, end
 
 
+def whole_number(value: Any) -> int | None:
+    """`value` as a whole number (3, 3.0 and "3" are 3), or None if it is not one."""
+    if type(value) is int:
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    return None
+
+
 def checked_count(value: Any, field: str) -> int | None:
     """A token count: a whole, non-negative number (an integral float or numeric text is
     accepted as its integer)."""
@@ -73,11 +84,7 @@ def checked_count(value: Any, field: str) -> int | None:
             return value
         warn(field, f"negative count {value}; dropped")
         return None
-    number: int | None = None
-    if isinstance(value, float) and value.is_integer():
-        number = int(value)
-    elif isinstance(value, str) and value.strip().isdigit():
-        number = int(value.strip())
+    number = whole_number(value)
     if number is None or number < 0:
         warn(field, f"not a count: {value!r}; dropped")
         return None

@@ -18,6 +18,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..clock import naive_from_ns, ns_from_iso
+from ..validate import whole_number
+from .column_checks import check_counts, check_times, count_unreadable
 from .ingest import PreparedBatch, batch_from_tables
 from .schema import COLUMN_JSON_TYPES, SPAN_COLUMN_NAMES, TRACE_RECORD_COLUMNS
 
@@ -44,7 +46,7 @@ def _json_text(value: Any) -> str | None:
     return _dumps(value, default=str, option=_JSON_OPTIONS).decode()
 
 
-def _timestamps(values: list[Any]) -> pa.Array:
+def _timestamps(name: str, values: list[Any]) -> pa.Array:
     try:
         return pa.array(values, pa.string()).cast(_UTC_MICROS).cast(_NAIVE_MICROS)
     except _ARROW_ERRORS:
@@ -56,29 +58,43 @@ def _timestamps(values: list[Any]) -> pa.Array:
     except _ARROW_ERRORS:
         pass
     # A naive or odd timestamp somewhere, or a mix: parse each value.
-    return pa.array([_parse_time(value) for value in values], _NAIVE_MICROS)
+    return _one_by_one(name, values, _NAIVE_MICROS, _parse_time, "a readable time")
 
 
 def _parse_time(value: Any) -> datetime | None:
-    if value is None:
-        return None
     if type(value) is int:  # nanoseconds since the epoch
         return datetime(1970, 1, 1) + timedelta(microseconds=value // 1000)
-    try:
-        ns = ns_from_iso(str(value))
-    except ValueError:
-        logger.warning("store: unreadable timestamp %r stored as NULL", value)
-        return None
-    if ns is None:
-        return None
-    return naive_from_ns(ns)
+    ns = ns_from_iso(str(value))  # ValueError: unreadable
+    return None if ns is None else naive_from_ns(ns)
 
 
-def _coerce(values: list[Any], arrow_type: pa.DataType, convert: Callable[[Any], Any]) -> pa.Array:
+def _whole_numbers(name: str, values: list[Any]) -> pa.Array:
+    # Inferred first: pa.array(values, pa.int64()) would truncate 3.5 to 3 without a word.
     try:
-        return pa.array(values, arrow_type)
+        inferred = pa.array(values)
+        if pa.types.is_integer(inferred.type) or pa.types.is_null(inferred.type):
+            return inferred.cast(pa.int64())
     except _ARROW_ERRORS:
-        return pa.array([_or_none(convert, value) for value in values], arrow_type)
+        pass
+    return _one_by_one(name, values, pa.int64(), _whole, "a whole number")
+
+
+def _whole(value: Any) -> int:
+    """A count, as `tracing.validate` reads one: 3, 3.0 and "3" are 3; 3.5 and "many" are not."""
+    number = whole_number(value)
+    if number is None:
+        raise ValueError(value)
+    return number
+
+
+def _one_by_one(
+    name: str, values: list[Any], arrow_type: pa.DataType, convert: Callable[[Any], Any], what: str
+) -> pa.Array:
+    """The slow path, for a column with an odd value: each value converted, and each one that
+    cannot be stored as NULL and counted under the field's name."""
+    column = pa.array([_or_none(convert, value) for value in values], arrow_type)
+    count_unreadable(name, values, column, what)
+    return column
 
 
 def _or_none(convert: Callable[[Any], Any], value: Any) -> Any:
@@ -106,11 +122,11 @@ def _json_column(values: list[Any]) -> pa.Array:
     )
 
 
-_BY_JSON_TYPE: dict[str, tuple[pa.DataType, Callable[[Any], Any]]] = {
-    "integer": (pa.int64(), int),
-    "number": (pa.float64(), float),
-    "boolean": (pa.bool_(), bool),
-    "string": (pa.string(), str),
+# Types other than times, counts and JSON: the Arrow type, a converter and what it reads.
+_BY_JSON_TYPE: dict[str, tuple[pa.DataType, Callable[[Any], Any], str]] = {
+    "number": (pa.float64(), float, "a number"),
+    "boolean": (pa.bool_(), bool, "true or false"),
+    "string": (pa.string(), str, "text"),
 }
 
 
@@ -119,9 +135,14 @@ def _column(name: str, values: list[Any]) -> pa.Array:
     if json_type == "object":
         return _json_column(values)
     if json_type == "timestamp":
-        return _timestamps(values)
-    arrow_type, convert = _BY_JSON_TYPE[json_type]
-    return _coerce(values, arrow_type, convert)
+        return _timestamps(name, values)
+    if json_type == "integer":
+        return _whole_numbers(name, values)
+    arrow_type, convert, what = _BY_JSON_TYPE[json_type]
+    try:
+        return pa.array(values, arrow_type)
+    except _ARROW_ERRORS:
+        return _one_by_one(name, values, arrow_type, convert, what)
 
 
 def _values(records: list[Mapping[str, Any]], name: str) -> list[Any]:
@@ -138,6 +159,8 @@ def span_table(spans: list[Mapping[str, Any]]) -> pa.Table:
     and DuckDB's per-row-group min/max (a row group holds 122,880 rows, many batches) bound it
     just as tightly. Sorting cost ~0.6 µs per span of a ~10 µs ingest."""
     columns = {name: _column(name, _values(spans, name)) for name in SPAN_COLUMN_NAMES}
+    check_times(columns)
+    check_counts(columns)
     if columns["span_type"].null_count:  # the column is NOT NULL: a record without a type
         columns["span_type"] = pa.array(
             [value or "unknown" for value in columns["span_type"].to_pylist()], pa.string()
@@ -146,7 +169,9 @@ def span_table(spans: list[Mapping[str, Any]]) -> pa.Table:
 
 
 def trace_table(traces: list[Mapping[str, Any]]) -> pa.Table:
-    return pa.table({name: _column(name, _values(traces, name)) for name in TRACE_RECORD_COLUMNS})
+    columns = {name: _column(name, _values(traces, name)) for name in TRACE_RECORD_COLUMNS}
+    check_times(columns)
+    return pa.table(columns)
 
 
 def combine_prepared(batches: list[PreparedBatch]) -> list[PreparedBatch]:

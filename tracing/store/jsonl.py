@@ -2,11 +2,12 @@
 line so every bad line is reported with file:line and every good one is kept.
 
 The fast path lets DuckDB's `read_json` parse the file once, with the record columns declared,
-into a temp table; SQL checks every row the way `check_record` would and gives the batch's
-bounds; the spans and traces are merged from there in one transaction (measured: staging then
-inserting costs the same as one INSERT straight from read_json). DuckDB refuses a whole file at
-the first bad line (invalid JSON, a wrong type, a torn last line); such a file is then read with
-`tracing.schema.read_jsonl`, which skips and reports each bad line, and nothing of the fast
+into a temp table; SQL checks every row the way `check_record` would, looks for values the store
+would repair, and gives the batch's bounds; the spans and traces are merged from there in one
+transaction (measured: staging then inserting costs the same as one INSERT straight from
+read_json). DuckDB refuses a whole file at the first bad line (invalid JSON, a wrong type, a torn
+last line), and a file with a value to repair goes the slow way too; such a file is then read
+with `tracing.schema.read_jsonl`, which skips and reports each bad line, and nothing of the fast
 attempt remains.
 """
 
@@ -23,7 +24,9 @@ from typing import Any
 
 import duckdb
 
-from ..schema import RECORD_VERSION, MalformedLine, read_jsonl, record_types
+from ..clock import naive_from_ns
+from ..schema import RECORD_VERSION, TOKEN_FIELDS, MalformedLine, read_jsonl, record_types
+from ..validate import MAX_TIME_NS, MIN_TIME_NS
 from .ingest import (
     IngestResult,
     StartRange,
@@ -53,12 +56,23 @@ _UNUSUAL_TIME = "({0} IS NOT NULL AND NOT ends_with({0}, '+00:00'))"
 # cheaper than comparing the strings: as many hashes as spans proves every span distinct, and
 # fewer (a repeat, or a hash collision, about 3 in 10^8 for a file of 1M spans) only makes the
 # merge keep one row per span, which is right either way.
+# Values the store repairs (tracing.store.column_checks): a file with one goes line by line, where
+# each repair is made and counted under its field's name.
+_IMPOSSIBLE = " OR ".join(
+    [
+        f"{time} < TIMESTAMP '{naive_from_ns(MIN_TIME_NS)}' "
+        f"OR {time} >= TIMESTAMP '{naive_from_ns(MAX_TIME_NS)}'"
+        for time in ("started", "ended")
+    ]
+    + ["ended < started", "duration_ms < 0"]
+    + [f"{count} < 0" for count in TOKEN_FIELDS]
+)
 _FACTS = f"""
 SELECT
     count(*) FILTER (WHERE kind IS NULL OR kind NOT IN ('span', 'trace') OR v IS NULL OR v < 1
         OR v > {RECORD_VERSION} OR trace_id IS NULL OR (kind = 'span' AND span_id IS NULL)
         OR (started_at IS NOT NULL AND started IS NULL)
-        OR (ended_at IS NOT NULL AND ended IS NULL)) AS invalid,
+        OR (ended_at IS NOT NULL AND ended IS NULL) OR {_IMPOSSIBLE}) AS invalid,
     count(*) FILTER (WHERE kind = 'span') AS spans,
     count(DISTINCT hash(trace_id, span_id)) FILTER (WHERE kind = 'span') AS span_ids,
     count(*) FILTER (WHERE kind = 'trace') AS traces,

@@ -17,7 +17,8 @@ DEFAULT_TTS_MODEL = "gpt-4o-mini-tts"
 
 class OpenAIVoiceModelProvider(VoiceModelProvider):
     """The client is made on first use, so building a provider (or a pipeline config) needs no
-    key; OPENAI_API_KEY and OPENAI_BASE_URL are read then."""
+    key; the process-wide default client or key, OPENAI_API_KEY and OPENAI_BASE_URL are read
+    then."""
 
     def __init__(
         self,
@@ -42,12 +43,22 @@ class OpenAIVoiceModelProvider(VoiceModelProvider):
 
     def _get_client(self) -> AsyncOpenAI:
         if self._client is None:
-            api_key = self._api_key or os.environ.get("OPENAI_API_KEY")
+            from ...openai_defaults import default_openai_client, default_openai_key
+
+            # As the agents' OpenAIProvider: set_default_openai_client/key() serve a provider
+            # given no key, address, organization or project of its own.
+            own = (self._api_key, self._base_url, self._organization, self._project)
+            shared = default_openai_client()
+            if shared is not None and not any(value is not None for value in own):
+                self._client = shared
+                return shared
+            api_key = self._api_key or default_openai_key() or os.environ.get("OPENAI_API_KEY")
             if not api_key:
                 raise UserError(
                     "No OpenAI API key for the voice models: pass "
-                    "OpenAIVoiceModelProvider(api_key=...) or openai_client=..., set "
-                    "OPENAI_API_KEY, or use OfflineVoiceModelProvider (no key, no network)."
+                    "OpenAIVoiceModelProvider(api_key=...) or openai_client=..., call "
+                    "set_default_openai_client/key(), set OPENAI_API_KEY, or use "
+                    "OfflineVoiceModelProvider (no key, no network)."
                 )
             self._client = AsyncOpenAI(
                 api_key=api_key,

@@ -20,7 +20,7 @@ from typing_extensions import TypedDict
 from .exceptions import ModelBehaviorError, UserError
 from .handoffs import snake_case
 from .strict_schema import ensure_strict_json_schema
-from .tool import FunctionTool, _maybe_await, _record_tool_error
+from .tool import FunctionTool, _maybe_await, handle_tool_failure
 
 if TYPE_CHECKING:
     from .agent import Agent
@@ -150,10 +150,7 @@ def build_agent_tool(
             else:
                 result = await _run_streamed(agent, prompt, options, on_stream, ctx)
         except Exception as exc:
-            if failure_error_function is None:
-                raise
-            _record_tool_error(ctx, exc)
-            return await _maybe_await(failure_error_function(ctx, exc))
+            return await handle_tool_failure(failure_error_function, ctx, exc)
         if result.interruptions:
             # The outer run pauses on the sub-agent's waiting calls (turn.py); running this call
             # again after the decisions resumes the sub-agent where it stopped.
@@ -163,10 +160,7 @@ def build_agent_tool(
                 return await _maybe_await(custom_output_extractor(result))
             return result.final_output
         except Exception as exc:
-            if failure_error_function is None:
-                raise
-            _record_tool_error(ctx, exc)
-            return await _maybe_await(failure_error_function(ctx, exc))
+            return await handle_tool_failure(failure_error_function, ctx, exc)
 
     return FunctionTool(
         name=name,

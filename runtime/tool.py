@@ -164,6 +164,17 @@ def _record_tool_error(ctx: ToolContext[Any], exc: Exception) -> None:
     span.set_error({"message": "Error running tool", "data": data})
 
 
+async def handle_tool_failure(
+    failure_error_function: ToolErrorFunction | None, ctx: ToolContext[Any], exc: Exception
+) -> Any:
+    """What the model sees when a tool raised: the error on the span and the failure function's
+    text; with no failure function the error propagates and fails the run."""
+    if failure_error_function is None:
+        raise exc
+    _record_tool_error(ctx, exc)
+    return await _maybe_await(failure_error_function(ctx, exc))
+
+
 @overload
 def function_tool(func: Callable[..., Any], /) -> FunctionTool: ...
 
@@ -268,10 +279,7 @@ def function_tool(
             try:
                 return await run_function(ctx, arguments)
             except Exception as exc:
-                if failure_error_function is None:
-                    raise
-                _record_tool_error(ctx, exc)
-                return await _maybe_await(failure_error_function(ctx, exc))
+                return await handle_tool_failure(failure_error_function, ctx, exc)
 
         return FunctionTool(
             name=schema.name,

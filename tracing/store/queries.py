@@ -454,8 +454,8 @@ def clickhouse_form(sql: str) -> str:
 
 
 def dialect_of(reader: Any) -> str:
-    """The SQL dialect a reader answers in: "clickhouse" for a ClickHouseStore, else "duckdb"
-    (a SpanStore; a StoreClient, whose server translates named queries itself)."""
+    """The SQL dialect a reader answers in: "clickhouse" for a ClickHouseStore and for a
+    StoreClient whose server stores in ClickHouse, else "duckdb"."""
     return str(getattr(reader, "dialect", "duckdb"))
 
 

@@ -6,7 +6,9 @@ Many writers may share one ClickHouse (stateless `agentoscope serve` processes b
 balancer): nothing here holds a lock on the store. A batch is merged as DuckDB's is, in Python and
 Arrow around three statements: read the stored rows of the batch's traces, insert the trace rows
 it changes, insert the spans not stored yet. Two writers racing with the same span both insert
-it; ReplacingMergeTree and the FINAL views make that one span.
+it; ReplacingMergeTree and the FINAL views make that one span when both copies start in the same
+hour, and each writer settles the batch's traces after inserting (deletes the copies of a span
+at another hour than its first copy's), so one span it is whatever its copies' starts.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,12 +29,14 @@ from .clickhouse_connection import ClickHouseError, Connection, bind, connect, l
 from .clickhouse_guard import checked_clickhouse_select, limit_settings
 from .clickhouse_schema import (
     SCHEMA_VERSION,
+    SLOT,
     SPAN_COLUMN_NAMES,
     SPAN_TABLE,
     TRACE_COLUMN_NAMES,
     TRACE_TABLE,
     VERSION_COLUMN,
     VERSION_TABLE,
+    duplicate_copies,
     migrations,
 )
 from .ingest import IngestResult, PreparedBatch, earliest, prepare_batch, split_records
@@ -239,10 +243,39 @@ class ClickHouseStore:
                     VERSION_COLUMN, pa.array([version] * spans.num_rows, pa.uint64())
                 )
                 connection.insert_arrow(SPAN_TABLE, spans)
-                added = spans.num_rows
+                added = spans.num_rows - self._settle(connection, spans)
                 changed_from = earliest(changed_from, batch.starts.low)
         duplicates = batch.repeated + batch.span_count - added + batch.trace_count - stored_count
         return IngestResult(added, stored_count, duplicates, batch.rejected, changed_from)
+
+    def _settle(self, connection: Connection, spans: pa.Table) -> int:
+        """Delete copies of the just inserted spans that another writer stored at another hour
+        (its version of a record with another start, written while this batch was merged): the
+        copy written first stays. Returns how many of `spans` were such late copies."""
+        import pyarrow.compute as pc
+
+        ids = literal(sorted(set(pc.unique(spans.column("trace_id")).to_pylist())))
+        copies = connection.query_arrow(duplicate_copies(f"trace_id IN {ids}")).to_pylist()
+        if not copies:
+            return 0
+        keys = ", ".join(
+            f"({literal(row['trace_id'])}, {literal(row['span_id'])}, {int(row['slot'])})"
+            for row in copies
+        )
+        connection.command(
+            f"DELETE FROM {SPAN_TABLE} WHERE trace_id IN {ids} "
+            f"AND (trace_id, span_id, {SLOT}) IN ({keys})"
+        )
+        deleted = {(row["trace_id"], row["span_id"], int(row["slot"])) for row in copies}
+        return sum(
+            (trace_id, span_id, _slot(start)) in deleted
+            for trace_id, span_id, start in zip(
+                spans.column("trace_id").to_pylist(),
+                spans.column("span_id").to_pylist(),
+                spans.column("started_at").to_pylist(),
+                strict=True,
+            )
+        )
 
     def _stored_traces(self, connection: Connection, ids: set[str]) -> dict[str, dict[str, Any]]:
         if not ids:
@@ -509,6 +542,13 @@ def _filled(spans: pa.Table) -> pa.Table:
             spans.schema.get_field_index("triggered"), "triggered", pa.array(triggered, pa.bool_())
         )
     return spans
+
+
+def _slot(start: datetime | None) -> int:
+    """The hour a span starting at `start` is stored at (clickhouse_schema.SLOT), in seconds."""
+    if start is None:
+        return 0
+    return int(start.replace(minute=0, second=0, microsecond=0, tzinfo=UTC).timestamp())
 
 
 def _naive(row: dict[str, Any]) -> dict[str, Any]:

@@ -221,8 +221,9 @@ class ClickHouseStore:
                 ids.update(pc.unique(table.column("trace_id")).to_pylist())
         stored = self._stored_traces(connection, ids)
         rows, stored_count = _merged_trace_rows(batch, stored)
+        trace_version = 0
         if rows:
-            version = self._version()
+            version = trace_version = self._version()
             table = pa.Table.from_pylist(
                 [{**row, VERSION_COLUMN: version} for row in rows],
                 schema=_trace_schema(),
@@ -243,19 +244,40 @@ class ClickHouseStore:
                     VERSION_COLUMN, pa.array([version] * spans.num_rows, pa.uint64())
                 )
                 connection.insert_arrow(SPAN_TABLE, spans)
-                added = spans.num_rows - self._settle(connection, spans)
+                added = spans.num_rows - self._settle(connection, spans, stored, trace_version)
                 changed_from = earliest(changed_from, batch.starts.low)
         duplicates = batch.repeated + batch.span_count - added + batch.trace_count - stored_count
         return IngestResult(added, stored_count, duplicates, batch.rejected, changed_from)
 
-    def _settle(self, connection: Connection, spans: pa.Table) -> int:
+    def _settle(
+        self,
+        connection: Connection,
+        spans: pa.Table,
+        stored: dict[str, dict[str, Any]],
+        trace_version: int,
+    ) -> int:
         """Delete copies of the just inserted spans that another writer stored at another hour
         (its version of a record with another start, written while this batch was merged): the
-        copy written first stays. Returns how many of `spans` were such late copies."""
+        copy written first stays. Returns how many of `spans` were such late copies.
+
+        Only traces another writer may have written spans of are looked at: those stored before
+        this batch, and new ones with a trace row this writer did not write (every writer writes
+        a new trace's row before its spans), found by the trace table's key."""
         import pyarrow.compute as pc
 
-        ids = literal(sorted(set(pc.unique(spans.column("trace_id")).to_pylist())))
-        copies = connection.query_arrow(duplicate_copies(f"trace_id IN {ids}")).to_pylist()
+        ids = set(pc.unique(spans.column("trace_id")).to_pylist())
+        suspects = ids & set(stored)
+        fresh = sorted(ids - suspects)
+        if fresh:
+            others = connection.query_arrow(
+                f"SELECT DISTINCT trace_id FROM {TRACE_TABLE} WHERE trace_id IN "
+                f"{literal(fresh)} AND {VERSION_COLUMN} != {int(trace_version)}"
+            )
+            suspects.update(others.column("trace_id").to_pylist())
+        if not suspects:
+            return 0
+        suspect_ids = literal(sorted(suspects))
+        copies = connection.query_arrow(duplicate_copies(f"trace_id IN {suspect_ids}")).to_pylist()
         if not copies:
             return 0
         keys = ", ".join(
@@ -263,7 +285,7 @@ class ClickHouseStore:
             for row in copies
         )
         connection.command(
-            f"DELETE FROM {SPAN_TABLE} WHERE trace_id IN {ids} "
+            f"DELETE FROM {SPAN_TABLE} WHERE trace_id IN {suspect_ids} "
             f"AND (trace_id, span_id, {SLOT}) IN ({keys})"
         )
         deleted = {(row["trace_id"], row["span_id"], int(row["slot"])) for row in copies}

@@ -559,3 +559,75 @@ def test_two_stateless_serves_write_one_clickhouse_store() -> None:
         finally:
             client.close()
     assert found["span_count"].tolist() == [3]
+
+
+def test_reads_keep_their_columns_and_types(stores: tuple[SpanStore, ClickHouseStore]) -> None:
+    duck, house = stores
+    empty = "SELECT trace_id, started_at, duration_ms FROM spans WHERE span_id = 'none'"
+    assert list(house.query(empty).columns) == list(duck.query(empty).columns)
+    # A ClickHouse DateTime (not DateTime64), as toStartOfHour gives, is a time, not seconds.
+    hour = house.query("SELECT toStartOfHour(min(started_at)) AS h FROM spans").iloc[0]["h"]
+    assert hour == pd.Timestamp("2026-01-01 00:00:00")
+
+
+def test_a_failed_read_leaves_the_next_read_whole(
+    stores: tuple[SpanStore, ClickHouseStore],
+) -> None:
+    from agentoscope.tracing.store import QueryLimitError, QueryLimits
+
+    _, house = stores
+    connection = house._conn()
+    with pytest.raises(QueryLimitError):
+        house.query(
+            "SELECT a.data FROM spans AS a, spans AS b", limits=QueryLimits(max_result_bytes=1000)
+        )
+    # chdb 4.4 hands a failed Arrow read's partial output to the next statement.
+    with pytest.raises(Exception, match="Limit for result exceeded"):
+        connection.query_arrow(
+            "SELECT a.data FROM spans AS a, spans AS b",
+            {"max_result_bytes": 1000, "result_overflow_mode": "throw"},
+        )
+    assert connection.query_arrow("SELECT 7 AS n").column("n").to_pylist() == [7]
+
+
+_IN_TOKYO = """
+import json, sys
+from test_store_clickhouse import generated_records
+from agentoscope.tracing.store import ClickHouseStore
+from agentoscope.tracing.store.queries import run
+with ClickHouseStore(sys.argv[1]) as store:
+    store.ingest(generated_records(12))
+    window = store.query(
+        "SELECT count(*) AS n FROM spans WHERE started_at >= CAST($s AS TIMESTAMP)",
+        {"s": "2026-01-01 01:00:00"},
+    )
+    hours = run(store, "tokens_per_model_per_hour", since="2026-01-01", until="infinity")
+    print(json.dumps({"n": int(window.iloc[0]["n"]), "hours": hours["hour"].astype(str).tolist()}))
+"""
+
+
+@pytest.mark.slow  # starts another process (the engine's time zone is its process's)
+def test_a_server_in_another_time_zone_answers_in_utc(tmp_path: Path) -> None:
+    import json
+    import os
+    import subprocess
+    import sys
+
+    environment = {**os.environ, "TZ": "Asia/Tokyo", "PYTHONPATH": str(Path(__file__).parent)}
+    done = subprocess.run(
+        [sys.executable, "-c", _IN_TOKYO, f"chdb://{tmp_path / 'tokyo'}?database=t"],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    found = json.loads(done.stdout.strip().splitlines()[-1])
+    with SpanStore(tmp_path / "utc.duckdb") as duck:
+        duck.ingest(generated_records(12))
+        window = duck.query(
+            "SELECT count(*) AS n FROM spans WHERE started_at >= CAST($s AS TIMESTAMP)",
+            {"s": "2026-01-01 01:00:00"},
+        )
+        hours = run(duck, "tokens_per_model_per_hour", since="2026-01-01", until="infinity")
+    assert found == {"n": int(window.iloc[0]["n"]), "hours": hours["hour"].astype(str).tolist()}

@@ -43,8 +43,13 @@ BASE_SETTINGS: dict[str, Any] = {
     "aggregate_functions_null_for_empty": 1,
     "do_not_merge_across_partitions_select_final": 1,
 }
-# The client's own: Arrow strings as text (not bytes). Set once, so no read carries it.
-CLIENT_SETTINGS: dict[str, Any] = {"output_format_arrow_string_as_string": 1}
+# The client's own, for every statement: times in UTC whatever the server's time zone (the
+# store's times are UTC, its columns DateTime64 without a zone: a server elsewhere would read
+# the queries' time literals, and cut hours and days, in its own zone); Arrow strings as text.
+CLIENT_SETTINGS: dict[str, Any] = {
+    "session_timezone": "UTC",
+    "output_format_arrow_string_as_string": 1,
+}
 
 
 class ClickHouseError(RuntimeError):

@@ -6,9 +6,9 @@ Many writers may share one ClickHouse (stateless `agentoscope serve` processes b
 balancer): nothing here holds a lock on the store. A batch is merged as DuckDB's is, in Python and
 Arrow around three statements: read the stored rows of the batch's traces, insert the trace rows
 it changes, insert the spans not stored yet. Two writers racing with the same span both insert
-it; ReplacingMergeTree and the FINAL views make that one span when both copies start in the same
-hour, and each writer settles the batch's traces after inserting (deletes the copies of a span
-at another hour than its first copy's), so one span it is whatever its copies' starts.
+it; ReplacingMergeTree and the FINAL views make that one span when both copies have one start,
+and each writer settles the batch's traces after inserting (deletes the copies of a span
+with another start than its first copy's), so one span it is whatever its copies' starts.
 """
 
 from __future__ import annotations
@@ -256,9 +256,9 @@ class ClickHouseStore:
         stored: dict[str, dict[str, Any]],
         trace_version: int,
     ) -> int:
-        """Delete copies of the just inserted spans that another writer stored at another hour
-        (its version of a record with another start, written while this batch was merged): the
-        copy written first stays. Returns how many of `spans` were such late copies.
+        """Delete copies of the just inserted spans that another writer stored with another start
+        (its version of the record, written while this batch was merged): the copy written
+        first stays. Returns how many of `spans` were such late copies.
 
         Only traces another writer may have written spans of are looked at: those stored before
         this batch, and new ones with a trace row this writer did not write (every writer writes
@@ -567,10 +567,12 @@ def _filled(spans: pa.Table) -> pa.Table:
 
 
 def _slot(start: datetime | None) -> int:
-    """The hour a span starting at `start` is stored at (clickhouse_schema.SLOT), in seconds."""
+    """`start` as clickhouse_schema.SLOT has it: microseconds since 1970 (UTC), 0 for none."""
     if start is None:
         return 0
-    return int(start.replace(minute=0, second=0, microsecond=0, tzinfo=UTC).timestamp())
+    return (start.replace(tzinfo=UTC) - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(
+        microseconds=1
+    )
 
 
 def _naive(row: dict[str, Any]) -> dict[str, Any]:

@@ -439,6 +439,11 @@ GROUP BY group_id ORDER BY last_ended_at DESC LIMIT $limit""",
             "spans, (SELECT min(started_at) FROM spans) AS first_span_at, "
             "(SELECT max(started_at) FROM spans) AS last_span_at",
             {},
+            # ClickHouse: the time extent in one pass over the span table's own rows (neither a
+            # copy not yet merged nor a deleted row changes a min or a max): a third of the time.
+            "SELECT (SELECT count(*) FROM traces) AS traces, (SELECT count(*) FROM spans) AS "
+            "spans, first_span_at, last_span_at FROM (SELECT min(started_at) AS first_span_at, "
+            "max(started_at) AS last_span_at FROM span_rows)",
         ),
     )
 }

@@ -108,6 +108,7 @@ def test_dashboard_pages_over_a_clickhouse_backed_server(
     from support.dashboard_data import (
         KNOWN_SPAN_COUNT,
         KNOWN_TRACE_ID,
+        TRIPPED_GUARDRAIL,
         build_dashboard_store,
         open_app,
         page_text,
@@ -145,6 +146,26 @@ def test_dashboard_pages_over_a_clickhouse_backed_server(
             "955 ms",
             "991 ms",
         ]
+        app = open_app("page_errors.py")
+        assert not app.exception, [error.message for error in app.exception]
+        text = page_text(app)
+        assert "Failed spans: 1" in text and "Traces with an error: 1" in text
+        app = open_app("page_sessions.py")
+        assert not app.exception, [error.message for error in app.exception]
+        assert app.dataframe[0].value["runs"].tolist() == [3]
+        app = open_app("page_sql.py")  # the user's SQL is in the server's dialect
+        app.text_area(key="sql_text").set_value(
+            "SELECT guardrail_name, triggered FROM guardrails ORDER BY guardrail_name"
+        )
+        app.button[0].click().run()
+        assert not app.exception, [error.message for error in app.exception]
+        result = next(
+            frame.value for frame in app.dataframe if "guardrail_name" in frame.value.columns
+        )
+        assert result.to_dict("list") == {
+            "guardrail_name": [TRIPPED_GUARDRAIL, "pii_filter"],
+            "triggered": [True, False],
+        }
     finally:
         release_dashboard_readers()
         service.stop()

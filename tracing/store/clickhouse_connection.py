@@ -203,10 +203,10 @@ class ClickHouseConnection:
         except Exception as error:
             raise ClickHouseError(f"cannot open {url.describe()}: {error}") from error
         self.database: str | None = None
-        # Reads in this process are one at a time anyway (chdb's handle is); the lock keeps a
-        # failed read and its drain (`_drain`) together.
+        # Statements in this process run one at a time anyway (chdb's handle does); the lock
+        # keeps a failed read and its drain (`_drain`) together, with no statement between.
         self._in_process = url.engine == "chdb"
-        self._read_lock: AbstractContextManager[Any] = (
+        self._lock: AbstractContextManager[Any] = (
             threading.Lock() if self._in_process else nullcontext()
         )
 
@@ -215,15 +215,16 @@ class ClickHouseConnection:
         self._client.database = database
 
     def command(self, sql: str, settings: Mapping[str, Any] | None = None) -> None:
-        try:
-            self._client.command(sql, settings=dict(settings or {}))
-        except Exception as error:
-            raise ClickHouseError(str(error).strip()) from None
+        with self._lock:
+            try:
+                self._client.command(sql, settings=dict(settings or {}))
+            except Exception as error:
+                raise ClickHouseError(str(error).strip()) from None
 
     def query_arrow(self, sql: str, settings: Mapping[str, Any] | None = None) -> pa.Table:
         """Rows as Arrow (for the writer and export: the store's own columns; a ClickHouse
         DateTime, as opposed to DateTime64, comes as seconds here)."""
-        with self._read_lock:
+        with self._lock:
             try:
                 table = self._client.query_arrow(_with_settings(sql, settings))
             except Exception as error:
@@ -234,7 +235,7 @@ class ClickHouseConnection:
     def query_df(self, sql: str, settings: Mapping[str, Any] | None = None) -> pd.DataFrame:
         """Rows as a DataFrame with the dtypes DuckDB gives (see `duckdb_dtypes`), read in
         ClickHouse's Native format, which keeps every type (times included)."""
-        with self._read_lock:
+        with self._lock:
             try:
                 frame = self._client.query_df(_with_settings(sql, settings))
             except Exception as error:
@@ -248,7 +249,7 @@ class ClickHouseConnection:
     def _drain(self) -> None:
         """chdb (4.4) hands the partial output of a failed Arrow read to the handle's next
         statement: in this process, a failed read is followed by a throwaway one (under the read
-        lock, so no other read comes between). A server has no such leftovers."""
+        lock, so no other statement comes between). A server has no such leftovers."""
         if self._in_process:
             with suppress(Exception):
                 self._client.command("SELECT 1")
@@ -256,17 +257,19 @@ class ClickHouseConnection:
     def explain(self, sql: str) -> list[str]:
         # As a command (text back, one line per node): a query's FORMAT clause, which the
         # client appends to a read, would be parsed as part of the explained query.
-        try:
-            text = self._client.command(f"EXPLAIN AST {sql}")
-        except Exception as error:
-            raise ClickHouseError(str(error).strip()) from None
+        with self._lock:
+            try:
+                text = self._client.command(f"EXPLAIN AST {sql}")
+            except Exception as error:
+                raise ClickHouseError(str(error).strip()) from None
         return str(text).splitlines()
 
     def insert_arrow(self, table: str, data: pa.Table) -> None:
-        try:
-            self._client.insert_arrow(table, data)
-        except Exception as error:
-            raise ClickHouseError(str(error).strip()) from None
+        with self._lock:
+            try:
+                self._client.insert_arrow(table, data)
+            except Exception as error:
+                raise ClickHouseError(str(error).strip()) from None
 
     def close(self) -> None:
         self._client.close()

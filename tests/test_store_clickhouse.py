@@ -631,3 +631,16 @@ def test_a_server_in_another_time_zone_answers_in_utc(tmp_path: Path) -> None:
         )
         hours = run(duck, "tokens_per_model_per_hour", since="2026-01-01", until="infinity")
     assert found == {"n": int(window.iloc[0]["n"]), "hours": hours["hour"].astype(str).tolist()}
+
+
+def test_a_check_that_failed_for_the_server_is_not_kept() -> None:
+    # The guard keeps its verdict per text; one that failed because ClickHouse could not be
+    # asked (here: the client's engine handle is gone) must not refuse that text later.
+    url = _chdb_url("verdict")
+    text = "SELECT count(*) AS n FROM spans WHERE span_type = 'unusual'"
+    with ClickHouseStore(url) as broken:
+        broken._conn()._client.close()  # type: ignore[attr-defined]
+        with pytest.raises(ReadOnlyQueryError, match="cannot parse"):
+            broken.query(text)
+    with ClickHouseStore(url) as store:
+        assert int(store.query(text).iloc[0]["n"]) == 0

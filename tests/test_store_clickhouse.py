@@ -644,3 +644,15 @@ def test_a_check_that_failed_for_the_server_is_not_kept() -> None:
             broken.query(text)
     with ClickHouseStore(url) as store:
         assert int(store.query(text).iloc[0]["n"]) == 0
+
+
+def test_clickhouse_says_what_is_wrong_with_a_read(
+    stores: tuple[SpanStore, ClickHouseStore],
+) -> None:
+    from agentoscope.tracing.store.clickhouse_connection import ClickHouseError
+
+    _, house = stores
+    with pytest.raises(ClickHouseError, match="no_such_column"):
+        house.query("SELECT no_such_column FROM spans")
+    with pytest.raises(ReadOnlyQueryError, match="cannot parse the query"):
+        house.query("SELEC 1")

@@ -111,6 +111,7 @@ def open_reader(source: Source) -> Any:
 
         client = StoreClient(source.location, token=source.token)
         client.query("SELECT 1")  # fail here, with advice, when the server is not there
+        _ = client.dialect  # asked once, here: the pages' queries are chosen by it
         return client
     if source.kind == "clickhouse":
         from agentoscope.tracing.store import open_store
@@ -227,7 +228,7 @@ def fetch(sql: Sql) -> pd.DataFrame:
     asked."""
     source = configured_source()
     if source.kind != "file":
-        return _timed(lambda: sql.run(reader()), sql.text)
+        return _timed(lambda: sql.run(reader()), sql.text_for(reader()))
     params = json.dumps(sql.params, sort_keys=True, default=str)
     text = sql.text_for(reader())
     return _timed(lambda: cached_result(source, text, params, reader()), text)

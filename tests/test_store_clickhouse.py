@@ -7,6 +7,7 @@ from __future__ import annotations
 import atexit
 import math
 import shutil
+import threading
 import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from agentoscope.tracing.clock import iso_from_ns
@@ -222,6 +224,112 @@ def test_a_span_written_twice_by_racing_writers_is_one_span() -> None:
         "SELECT count(*) AS n FROM spans WHERE trace_id = $t", {"t": f"trace_{900:032x}"}
     )
     assert int(found.iloc[0]["n"]) == 1
+
+
+class _RacingWriter(ClickHouseStore):
+    """A writer that, having read what is stored, waits until the other writer has read too:
+    the two merges then insert as two stateless serves racing on one request would."""
+
+    barrier: threading.Barrier
+
+    def _stored_keys(self, *args: Any) -> set[str]:
+        found = super()._stored_keys(*args)
+        self.barrier.wait(timeout=30)
+        return found
+
+
+def _moved(record: dict[str, Any], hours: float) -> dict[str, Any]:
+    """Another version of a span record: the same span, another start (and end)."""
+    shift = timedelta(hours=hours)
+    start = datetime.fromisoformat(record["started_at"]) + shift
+    end = datetime.fromisoformat(record["ended_at"]) + shift
+    return {**record, "started_at": start.isoformat(), "ended_at": end.isoformat()}
+
+
+def _copies(store: ClickHouseStore, trace_id: str) -> list[Any]:
+    rows = store.query(
+        "SELECT started_at FROM span_rows WHERE trace_id = $t ORDER BY started_at",
+        {"t": trace_id},
+    )
+    return rows["started_at"].tolist()
+
+
+def test_two_writers_racing_with_different_starts_leave_one_span() -> None:
+    # Each writer has its own version of the span's record, starting a day apart (another
+    # partition and hour): both merges find nothing stored, both insert.
+    url = _chdb_url("race_starts")
+    record = _span(901, 0)
+    versions = (record, _moved(record, 26))
+    barrier = threading.Barrier(2)
+    writers = [_RacingWriter(url), _RacingWriter(url)]
+    results: dict[int, Any] = {}
+    errors: list[BaseException] = []
+
+    def write(index: int) -> None:
+        try:
+            results[index] = writers[index].ingest([versions[index]])
+        except BaseException as error:  # reported below, not lost in the thread
+            errors.append(error)
+            barrier.abort()
+
+    for writer in writers:
+        writer.barrier = barrier
+    threads = [threading.Thread(target=write, args=(index,)) for index in (0, 1)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors, errors
+    trace_id = record["trace_id"]
+    kept = _copies(writers[0], trace_id)
+    starts = {
+        pd.Timestamp(datetime.fromisoformat(v["started_at"]).replace(tzinfo=None)) for v in versions
+    }
+    assert len(kept) == 1 and kept[0] in starts
+    spans = writers[1].query("SELECT span_id FROM spans WHERE trace_id = $t", {"t": trace_id})
+    assert spans["span_id"].tolist() == [record["span_id"]]
+    # (Each writer's count of spans added is its own view: when the writer whose copy goes
+    # settled before the other inserted, both say 1.)
+    assert sum(result.spans for result in results.values()) >= 1
+    for writer in writers:
+        writer.close()
+
+
+def test_a_later_version_with_another_start_is_a_duplicate_as_in_duckdb(tmp_path: Path) -> None:
+    record = _span(902, 0)
+    with SpanStore(tmp_path / "d.duckdb") as duck, ClickHouseStore(_chdb_url("later")) as house:
+        for store in (duck, house):
+            store.ingest([record])
+            again = store.ingest([_moved(record, 30)])
+            assert (again.spans, again.duplicates) == (0, 1)
+        sql = "SELECT span_id, started_at FROM spans"
+        assert _rows(house.query(sql), False) == _rows(duck.query(sql), False)
+
+
+def test_migration_2_settles_copies_already_stored() -> None:
+    url = _chdb_url("settle")
+    with ClickHouseStore(url) as house:
+        record = _span(903, 0)
+        house.ingest([record])
+        connection = house._conn()
+        copy = connection.query_arrow("SELECT * FROM span_rows")
+        moved = copy.set_column(
+            copy.schema.get_field_index("started_at"),
+            "started_at",
+            pa.array(
+                [copy.column("started_at")[0].as_py() + timedelta(hours=5)], pa.timestamp("us")
+            ),
+        )
+        version = moved.schema.get_field_index("_version")
+        later = pa.array([moved.column("_version")[0].as_py() + 1], pa.uint64())
+        # A later copy at another hour, as a store from before migration 2 may hold.
+        connection.insert_arrow("span_rows", moved.set_column(version, "_version", later))
+        assert len(_copies(house, record["trace_id"])) == 2
+        connection.command("DELETE FROM schema_version WHERE version >= 2")
+    with ClickHouseStore(url) as house:  # opened read-write: the migration runs
+        assert house.schema_version == 2
+        first = datetime.fromisoformat(record["started_at"]).replace(tzinfo=None)
+        assert _copies(house, record["trace_id"]) == [pd.Timestamp(first)]
 
 
 def test_trace_lists_and_detail_match(stores: tuple[SpanStore, ClickHouseStore]) -> None:
@@ -451,3 +559,100 @@ def test_two_stateless_serves_write_one_clickhouse_store() -> None:
         finally:
             client.close()
     assert found["span_count"].tolist() == [3]
+
+
+def test_reads_keep_their_columns_and_types(stores: tuple[SpanStore, ClickHouseStore]) -> None:
+    duck, house = stores
+    empty = "SELECT trace_id, started_at, duration_ms FROM spans WHERE span_id = 'none'"
+    assert list(house.query(empty).columns) == list(duck.query(empty).columns)
+    # A ClickHouse DateTime (not DateTime64), as toStartOfHour gives, is a time, not seconds.
+    hour = house.query("SELECT toStartOfHour(min(started_at)) AS h FROM spans").iloc[0]["h"]
+    assert hour == pd.Timestamp("2026-01-01 00:00:00")
+
+
+def test_a_failed_read_leaves_the_next_read_whole(
+    stores: tuple[SpanStore, ClickHouseStore],
+) -> None:
+    from agentoscope.tracing.store import QueryLimitError, QueryLimits
+
+    _, house = stores
+    connection = house._conn()
+    with pytest.raises(QueryLimitError):
+        house.query(
+            "SELECT a.data FROM spans AS a, spans AS b", limits=QueryLimits(max_result_bytes=1000)
+        )
+    # chdb 4.4 hands a failed Arrow read's partial output to the next statement.
+    with pytest.raises(Exception, match="Limit for result exceeded"):
+        connection.query_arrow(
+            "SELECT a.data FROM spans AS a, spans AS b",
+            {"max_result_bytes": 1000, "result_overflow_mode": "throw"},
+        )
+    assert connection.query_arrow("SELECT 7 AS n").column("n").to_pylist() == [7]
+
+
+_IN_TOKYO = """
+import json, sys
+from test_store_clickhouse import generated_records
+from agentoscope.tracing.store import ClickHouseStore
+from agentoscope.tracing.store.queries import run
+with ClickHouseStore(sys.argv[1]) as store:
+    store.ingest(generated_records(12))
+    window = store.query(
+        "SELECT count(*) AS n FROM spans WHERE started_at >= CAST($s AS TIMESTAMP)",
+        {"s": "2026-01-01 01:00:00"},
+    )
+    hours = run(store, "tokens_per_model_per_hour", since="2026-01-01", until="infinity")
+    print(json.dumps({"n": int(window.iloc[0]["n"]), "hours": hours["hour"].astype(str).tolist()}))
+"""
+
+
+@pytest.mark.slow  # starts another process (the engine's time zone is its process's)
+def test_a_server_in_another_time_zone_answers_in_utc(tmp_path: Path) -> None:
+    import json
+    import os
+    import subprocess
+    import sys
+
+    environment = {**os.environ, "TZ": "Asia/Tokyo", "PYTHONPATH": str(Path(__file__).parent)}
+    done = subprocess.run(
+        [sys.executable, "-c", _IN_TOKYO, f"chdb://{tmp_path / 'tokyo'}?database=t"],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    found = json.loads(done.stdout.strip().splitlines()[-1])
+    with SpanStore(tmp_path / "utc.duckdb") as duck:
+        duck.ingest(generated_records(12))
+        window = duck.query(
+            "SELECT count(*) AS n FROM spans WHERE started_at >= CAST($s AS TIMESTAMP)",
+            {"s": "2026-01-01 01:00:00"},
+        )
+        hours = run(duck, "tokens_per_model_per_hour", since="2026-01-01", until="infinity")
+    assert found == {"n": int(window.iloc[0]["n"]), "hours": hours["hour"].astype(str).tolist()}
+
+
+def test_a_check_that_failed_for_the_server_is_not_kept() -> None:
+    # The guard keeps its verdict per text; one that failed because ClickHouse could not be
+    # asked (here: the client's engine handle is gone) must not refuse that text later.
+    url = _chdb_url("verdict")
+    text = "SELECT count(*) AS n FROM spans WHERE span_type = 'unusual'"
+    with ClickHouseStore(url) as broken:
+        broken._conn()._client.close()  # type: ignore[attr-defined]
+        with pytest.raises(ReadOnlyQueryError, match="cannot parse"):
+            broken.query(text)
+    with ClickHouseStore(url) as store:
+        assert int(store.query(text).iloc[0]["n"]) == 0
+
+
+def test_clickhouse_says_what_is_wrong_with_a_read(
+    stores: tuple[SpanStore, ClickHouseStore],
+) -> None:
+    from agentoscope.tracing.store.clickhouse_connection import ClickHouseError
+
+    _, house = stores
+    with pytest.raises(ClickHouseError, match="no_such_column"):
+        house.query("SELECT no_such_column FROM spans")
+    with pytest.raises(ReadOnlyQueryError, match="cannot parse the query"):
+        house.query("SELEC 1")

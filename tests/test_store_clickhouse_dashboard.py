@@ -7,12 +7,16 @@ from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 from test_store_clickhouse import _chdb_url, _rows, generated_records
+from test_store_clickhouse import _params as named_params
 
 from agentoscope.dashboard import queries as q
 from agentoscope.dashboard import reads
 from agentoscope.tracing.store import ClickHouseStore, SpanStore
+from agentoscope.tracing.store.queries import QUERIES, run
 
 pytest.importorskip("chdb")
 
@@ -100,3 +104,65 @@ def test_the_schema_browser_lists_the_same_columns(
     expected = {(row.table_name, row.column_name) for row in sql.run(duck).itertuples()}
     views = {"spans", "traces", "agent_runs", "generations", "tool_calls", "guardrails"}
     assert {pair for pair in expected if pair[0] in views} <= columns
+
+
+def _kind(column: pd.Series) -> str:
+    """What a page does with a column's values: flags, numbers, text, times or lists. (DuckDB
+    sums integers into HUGEINT, which pandas makes floats, where ClickHouse keeps Int64: both
+    are numbers here.) A column of nothing but NULLs is any kind."""
+    values = [value for value in column if not _is_missing(value)]
+    if not values:
+        return "empty"
+    dtype = column.dtype
+    if pd.api.types.is_bool_dtype(dtype) or all(isinstance(v, bool | np.bool_) for v in values):
+        return "flag"
+    if pd.api.types.is_numeric_dtype(dtype):
+        return "number"
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        return "time"
+    if all(isinstance(value, str) for value in values):
+        return "text"
+    if all(isinstance(value, list | np.ndarray) for value in values):
+        return "list"
+    return f"other: {type(values[0]).__name__}"
+
+
+def _is_missing(value: object) -> bool:
+    if isinstance(value, list | np.ndarray):
+        return False
+    return value is None or value is pd.NA or value is pd.NaT or value != value
+
+
+_NAMED = {name: named_params(name) for name in sorted(QUERIES)}
+_VIEWS = ("spans", "traces", "agent_runs", "generations", "tool_calls", "guardrails", "agent_days")
+
+
+@pytest.mark.parametrize(
+    "label",
+    [f"dashboard {name}" for name in sorted(CASES)]
+    + [f"named {name}" for name in _NAMED]
+    + [f"view {name}" for name in _VIEWS],
+)
+def test_both_engines_give_the_same_kinds_of_values(
+    stores: tuple[SpanStore, ClickHouseStore], label: str
+) -> None:
+    # A flag must be True/False from both (ClickHouse's comparisons are 0/1 UInt8), a time a
+    # time, a count a number: what a page shows and how it formats it follow from these.
+    duck, house = stores
+    source, name = label.split(" ", 1)
+    if source == "dashboard":
+        expected, found = CASES[name].run(duck), CASES[name].run(house)
+    elif source == "named":
+        expected, found = run(duck, name, **_NAMED[name]), run(house, name, **_NAMED[name])
+    else:
+        sql = f"SELECT * FROM {name}"
+        expected, found = duck.query(sql), house.query(sql)
+    kinds = {
+        column: (_kind(expected[column]), _kind(found[column]))
+        for column in expected.columns
+        if "empty" not in (_kind(expected[column]), _kind(found[column]))
+    }
+    assert {column: pair for column, pair in kinds.items() if pair[0] != pair[1]} == {}
+    flags = [column for column, (kind, _) in kinds.items() if kind == "flag"]
+    for column in flags:
+        assert {type(value) for value in found[column].dropna()} <= {bool, np.bool_}, column

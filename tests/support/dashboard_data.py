@@ -36,7 +36,7 @@ from agentoscope.tracing import (
     trace_record,
 )
 from agentoscope.tracing.clock import iso_from_ns
-from agentoscope.tracing.store import SpanStore
+from agentoscope.tracing.store import open_store
 
 KNOWN_TRACE_ID = "trace_5eed0000000000000000000000000001"
 KNOWN_WORKFLOW = "Customer support"
@@ -206,13 +206,14 @@ def _running(clock: Clock) -> str:
 
 @dataclass(frozen=True)
 class DashboardStore:
-    path: Path
+    path: Path | str
     known_started_at: datetime
     records: int
 
 
-def build_dashboard_store(path: Path, now: datetime | None = None) -> DashboardStore:
-    """Write the traces above into a new store at `path`. The known trace starts an hour before
+def build_dashboard_store(path: Path | str, now: datetime | None = None) -> DashboardStore:
+    """Write the traces above into a new store at `path` (a DuckDB file, or a store URL: a
+    ClickHouse database, say). The known trace starts an hour before
     `now`; the follow-ups 10 and 20 minutes later; the research runs after them."""
     now = (now or datetime.now(UTC)).astimezone(UTC)
     start = now - timedelta(hours=1)
@@ -238,7 +239,7 @@ def build_dashboard_store(path: Path, now: datetime | None = None) -> DashboardS
         if not (record["kind"] == "trace" and record["trace_id"] == running)
     ]
     _retimed(collector.records, plan)
-    with SpanStore(path) as store:
+    with open_store(path) as store:
         store.ingest(collector.records)
     return DashboardStore(path, start.replace(tzinfo=None), len(collector.records))
 

@@ -503,6 +503,9 @@ class StoreService:
             requests = dict(self.request_counts)
         return {
             "status": "stopping" if self._stopping.is_set() else "ok",
+            # The SQL dialect /v1/query answers in ("duckdb" or "clickhouse"): a client sends the
+            # store's own queries in it (StoreClient.dialect).
+            "dialect": getattr(self.store, "dialect", "duckdb"),
             "uptime_s": round(time.time() - self.started_at, 3),
             "otlp_http": self.http_port,
             "otlp_grpc": self.grpc_port,

@@ -49,7 +49,8 @@ def checked_clickhouse_select(connection: Connection, sql: str) -> str:
 
 
 # Verdicts by (database, text): the dashboard and named queries send the same text again and
-# again, and each check costs two round trips.
+# again, and each check costs two round trips. A text ClickHouse could not parse is not kept:
+# the failure may be the server's (down, restarting), not the text's.
 _verdicts: dict[tuple[str, str], tuple[str | None, str | None]] = {}
 
 
@@ -71,13 +72,10 @@ def _checked(connection: Connection, database: str, sql: str) -> str:
 def _verdict(connection: Connection, database: str, sql: str) -> tuple[str | None, str | None]:
     try:
         frame = connection.query_df(f"SELECT formatQuerySingleLine({literal(sql)}) AS q")
-    except ClickHouseError as error:
-        return None, f"cannot parse the query: {_first_line(error)}"
-    single = str(frame.iloc[0, 0])
-    try:
+        single = str(frame.iloc[0, 0])
         lines = connection.explain(single)
     except ClickHouseError as error:
-        return None, f"cannot parse the query: {_first_line(error)}"
+        raise ReadOnlyQueryError(f"cannot parse the query: {_first_line(error)}") from None
     nodes = [_Node(len(line) - len(line.lstrip(" ")), line.strip()) for line in lines]
     return single, _problem(nodes, database)
 

@@ -7,6 +7,13 @@ tracing/schema.py, as DuckDB's are) and the same views, in ClickHouse's terms.
   views `spans` and `traces` read them with FINAL, so queries never see a replaced copy.
 - `span_rows` is partitioned by day and ordered by (hour, trace_id, span_id): the dashboard's
   queries are windows of time; a bloom filter on trace_id serves one trace's lookup.
+- A span's identity is (trace_id, span_id), but ReplacingMergeTree replaces a row only by one
+  with the same sorting key in the same partition, and both follow the span's start. Two copies
+  of a span with different starts (two writers racing, each with its own version of the record)
+  would both stay: the writer settles them after each insert (`duplicate_copies`: the copy
+  written first is kept, as in DuckDB, copies with another start deleted), and migration 2
+  settles the copies already stored. The time layout, which the dashboard's windows prune by,
+  is unchanged.
 - `retention_days` in the store URL gives both tables a TTL: ClickHouse drops expired rows as it
   merges, no prune needed.
 - The per-day rollup `agent_days` is a view here: ClickHouse groups a month of spans per day
@@ -40,6 +47,27 @@ SPAN_COLUMNS = _columns(SPAN_FIELDS)
 TRACE_COLUMNS = (*_columns(TRACE_FIELDS), ("inferred", "Bool DEFAULT false"))
 SPAN_COLUMN_NAMES = tuple(name for name, _ in SPAN_COLUMNS)
 TRACE_COLUMN_NAMES = tuple(name for name, _ in TRACE_COLUMNS)
+
+
+# What tells a span's copies apart beyond its identity: its start, in microseconds. Copies with
+# one start share a sorting key (ReplacingMergeTree keeps one); copies with another start are
+# what settling deletes (whatever hour, and whatever the server's time zone, they fall in).
+SLOT = f"toUnixTimestamp64Micro({_START})"
+
+
+def duplicate_copies(where: str = "1") -> str:
+    """(trace_id, span_id, slot) of the copies of spans (of the rows matching `where`) with
+    another start (`SLOT`) than the span's first copy (the lowest version; of equal ones, the
+    earliest start): what settling deletes."""
+    return f"""SELECT trace_id, span_id, arrayJoin(arrayFilter(s -> s != keep, slots)) AS slot
+FROM (
+    SELECT trace_id, span_id, argMin(slot, (first, slot)) AS keep, groupArray(slot) AS slots
+    FROM (
+        SELECT trace_id, span_id, {SLOT} AS slot, min({VERSION_COLUMN}) AS first
+        FROM {SPAN_TABLE} WHERE {where} GROUP BY trace_id, span_id, slot
+    )
+    GROUP BY trace_id, span_id HAVING count() > 1
+)"""
 
 
 def _ttl(retention_days: int | None) -> str:
@@ -131,6 +159,15 @@ def migrations(retention_days: int | None) -> tuple[Migration, ...]:
                     f"CREATE VIEW IF NOT EXISTS {name} AS {sql}"
                     for name, sql in VIEWS_CLICKHOUSE.items()
                 ),
+            ),
+        ),
+        Migration(
+            2,
+            "one copy per span: copies of a span with another start than its first copy "
+            "(racing writers with different versions of a record) are deleted",
+            (
+                f"DELETE FROM {SPAN_TABLE} WHERE (trace_id, span_id, {SLOT}) IN "
+                f"({duplicate_copies()})",
             ),
         ),
     )

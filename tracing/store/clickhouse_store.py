@@ -6,7 +6,9 @@ Many writers may share one ClickHouse (stateless `agentoscope serve` processes b
 balancer): nothing here holds a lock on the store. A batch is merged as DuckDB's is, in Python and
 Arrow around three statements: read the stored rows of the batch's traces, insert the trace rows
 it changes, insert the spans not stored yet. Two writers racing with the same span both insert
-it; ReplacingMergeTree and the FINAL views make that one span.
+it; ReplacingMergeTree and the FINAL views make that one span when both copies have one start,
+and each writer settles the batch's traces after inserting (deletes the copies of a span
+with another start than its first copy's), so one span it is whatever its copies' starts.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,12 +29,14 @@ from .clickhouse_connection import ClickHouseError, Connection, bind, connect, l
 from .clickhouse_guard import checked_clickhouse_select, limit_settings
 from .clickhouse_schema import (
     SCHEMA_VERSION,
+    SLOT,
     SPAN_COLUMN_NAMES,
     SPAN_TABLE,
     TRACE_COLUMN_NAMES,
     TRACE_TABLE,
     VERSION_COLUMN,
     VERSION_TABLE,
+    duplicate_copies,
     migrations,
 )
 from .ingest import IngestResult, PreparedBatch, earliest, prepare_batch, split_records
@@ -217,8 +221,9 @@ class ClickHouseStore:
                 ids.update(pc.unique(table.column("trace_id")).to_pylist())
         stored = self._stored_traces(connection, ids)
         rows, stored_count = _merged_trace_rows(batch, stored)
+        trace_version = 0
         if rows:
-            version = self._version()
+            version = trace_version = self._version()
             table = pa.Table.from_pylist(
                 [{**row, VERSION_COLUMN: version} for row in rows],
                 schema=_trace_schema(),
@@ -239,10 +244,60 @@ class ClickHouseStore:
                     VERSION_COLUMN, pa.array([version] * spans.num_rows, pa.uint64())
                 )
                 connection.insert_arrow(SPAN_TABLE, spans)
-                added = spans.num_rows
+                added = spans.num_rows - self._settle(connection, spans, stored, trace_version)
                 changed_from = earliest(changed_from, batch.starts.low)
         duplicates = batch.repeated + batch.span_count - added + batch.trace_count - stored_count
         return IngestResult(added, stored_count, duplicates, batch.rejected, changed_from)
+
+    def _settle(
+        self,
+        connection: Connection,
+        spans: pa.Table,
+        stored: dict[str, dict[str, Any]],
+        trace_version: int,
+    ) -> int:
+        """Delete copies of the just inserted spans that another writer stored with another start
+        (its version of the record, written while this batch was merged): the copy written
+        first stays. Returns how many of `spans` were such late copies.
+
+        Only traces another writer may have written spans of are looked at: those stored before
+        this batch, and new ones with a trace row this writer did not write (every writer writes
+        a new trace's row before its spans), found by the trace table's key."""
+        import pyarrow.compute as pc
+
+        ids = set(pc.unique(spans.column("trace_id")).to_pylist())
+        suspects = ids & set(stored)
+        fresh = sorted(ids - suspects)
+        if fresh:
+            others = connection.query_arrow(
+                f"SELECT DISTINCT trace_id FROM {TRACE_TABLE} WHERE trace_id IN "
+                f"{literal(fresh)} AND {VERSION_COLUMN} != {int(trace_version)}"
+            )
+            suspects.update(others.column("trace_id").to_pylist())
+        if not suspects:
+            return 0
+        suspect_ids = literal(sorted(suspects))
+        copies = connection.query_arrow(duplicate_copies(f"trace_id IN {suspect_ids}")).to_pylist()
+        if not copies:
+            return 0
+        keys = ", ".join(
+            f"({literal(row['trace_id'])}, {literal(row['span_id'])}, {int(row['slot'])})"
+            for row in copies
+        )
+        connection.command(
+            f"DELETE FROM {SPAN_TABLE} WHERE trace_id IN {suspect_ids} "
+            f"AND (trace_id, span_id, {SLOT}) IN ({keys})"
+        )
+        deleted = {(row["trace_id"], row["span_id"], int(row["slot"])) for row in copies}
+        return sum(
+            (trace_id, span_id, _slot(start)) in deleted
+            for trace_id, span_id, start in zip(
+                spans.column("trace_id").to_pylist(),
+                spans.column("span_id").to_pylist(),
+                spans.column("started_at").to_pylist(),
+                strict=True,
+            )
+        )
 
     def _stored_traces(self, connection: Connection, ids: set[str]) -> dict[str, dict[str, Any]]:
         if not ids:
@@ -509,6 +564,15 @@ def _filled(spans: pa.Table) -> pa.Table:
             spans.schema.get_field_index("triggered"), "triggered", pa.array(triggered, pa.bool_())
         )
     return spans
+
+
+def _slot(start: datetime | None) -> int:
+    """`start` as clickhouse_schema.SLOT has it: microseconds since 1970 (UTC), 0 for none."""
+    if start is None:
+        return 0
+    return (start.replace(tzinfo=UTC) - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(
+        microseconds=1
+    )
 
 
 def _naive(row: dict[str, Any]) -> dict[str, Any]:

@@ -4,7 +4,10 @@
     frame = reader.query("SELECT span_type, count(*) FROM spans GROUP BY 1")
 
 Same semantics as `SpanStore(read_only=True).query`: read-only SQL, values as parameters, a
-pandas DataFrame back with the same column types (results travel as an Arrow IPC stream).
+pandas DataFrame back with the same column types (results travel as an Arrow IPC stream). SQL is
+in the dialect of the server's store: `reader.dialect` ("duckdb" or "clickhouse", from the
+server's health) is what the store's and the dashboard's queries are chosen by, as for a store
+opened directly.
 """
 
 from __future__ import annotations
@@ -66,6 +69,18 @@ class StoreClient:
         self.token = token if token is not None else os.environ.get(TOKEN_ENV) or None
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
         self._http = httpx.Client(base_url=self.url, headers=headers, timeout=timeout)
+        self._dialect: str | None = None
+
+    @property
+    def dialect(self) -> str:
+        """The SQL dialect of the server's store ("duckdb" or "clickhouse"), asked once. A server
+        that does not say (an older one) stores in DuckDB."""
+        if self._dialect is None:
+            dialect = self.health().get("dialect", "duckdb")
+            if dialect not in ("duckdb", "clickhouse"):
+                raise StoreClientError(f"{self.url}: unknown store dialect {dialect!r}")
+            self._dialect = str(dialect)
+        return self._dialect
 
     def query(self, sql: str, params: Any = None) -> Any:
         """Run read-only SQL on the server; a pandas DataFrame."""

@@ -31,6 +31,12 @@ _REWRITES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
             r"quantile_cont\((\w+), \[([\d., ]+)\]\)",
             r"quantilesExactInclusive(\2)(\1)",
         ),
+        # A comparison is a BOOLEAN in DuckDB and a UInt8 (0/1) in ClickHouse: a flag the
+        # queries return is made a Bool, so both engines give True/False.
+        (
+            r"(count\([\w.]+\) FILTER \(WHERE [^()]*\) > 0) AS (\w+)",
+            r"toBool(\1) AS \2",
+        ),
         (r"::INTEGER\b", "::Int32"),
         (r"\bCAST\(\? AS BIGINT\)", "toInt64(?)"),
     )

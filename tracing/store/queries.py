@@ -439,6 +439,11 @@ GROUP BY group_id ORDER BY last_ended_at DESC LIMIT $limit""",
             "spans, (SELECT min(started_at) FROM spans) AS first_span_at, "
             "(SELECT max(started_at) FROM spans) AS last_span_at",
             {},
+            # ClickHouse: the time extent in one pass over the span table's own rows (neither a
+            # copy not yet merged nor a deleted row changes a min or a max): a third of the time.
+            "SELECT (SELECT count(*) FROM traces) AS traces, (SELECT count(*) FROM spans) AS "
+            "spans, first_span_at, last_span_at FROM (SELECT min(started_at) AS first_span_at, "
+            "max(started_at) AS last_span_at FROM span_rows)",
         ),
     )
 }
@@ -454,8 +459,8 @@ def clickhouse_form(sql: str) -> str:
 
 
 def dialect_of(reader: Any) -> str:
-    """The SQL dialect a reader answers in: "clickhouse" for a ClickHouseStore, else "duckdb"
-    (a SpanStore; a StoreClient, whose server translates named queries itself)."""
+    """The SQL dialect a reader answers in: "clickhouse" for a ClickHouseStore and for a
+    StoreClient whose server stores in ClickHouse, else "duckdb"."""
     return str(getattr(reader, "dialect", "duckdb"))
 
 

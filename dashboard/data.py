@@ -228,8 +228,9 @@ def fetch(sql: Sql) -> pd.DataFrame:
     source = configured_source()
     if source.kind != "file":
         return _timed(lambda: sql.run(reader()), sql.text)
-    params = json.dumps(sql.params, sort_keys=True, default=str)
-    text = sql.text_for(reader())
+    form = sql.form_for(reader())
+    params = json.dumps(form.params, sort_keys=True, default=str)
+    text = form.text_for(reader())
     return _timed(lambda: cached_result(source, text, params, reader()), text)
 
 

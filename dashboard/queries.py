@@ -29,12 +29,37 @@ import pandas as pd
 from agentoscope.tracing.clock import utc_naive
 from agentoscope.tracing.store import queries as canonical
 from agentoscope.tracing.store.dialect import to_clickhouse
-from agentoscope.tracing.store.queries import Reader, clickhouse_form, dialect_of
+from agentoscope.tracing.store.queries import (
+    ROLLUP_ROWS,
+    SPANS_BEFORE,
+    SPANS_FROM,
+    Reader,
+    clickhouse_form,
+    covered,
+    dialect_of,
+)
+from agentoscope.tracing.store.rollup import (
+    MODEL_SPAN,
+    SPAN_HOURS,
+    SPAN_HOURS_ROLLUP,
+    TOKENS,
+    USAGE_SUMS,
+)
 
 
 class Sql(NamedTuple):
     text: str
     params: list[Any] | dict[str, Any]
+    # For a query that reads a rollup of the DuckDB store: the same answer grouped from spans
+    # (an Sql), which a ClickHouse store runs (it keeps no rollup tables). None: this text
+    # translated.
+    clickhouse: Any = None
+
+    def form_for(self, reader: Any) -> Sql:
+        """The Sql to run on `reader`: the ClickHouse form for a ClickHouse store, if any."""
+        if self.clickhouse is not None and dialect_of(reader) == "clickhouse":
+            return self.clickhouse  # type: ignore[no-any-return]
+        return self
 
     def text_for(self, reader: Any) -> str:
         """The statement in the reader's dialect: a ClickHouse store gets the ClickHouse form
@@ -48,7 +73,8 @@ class Sql(NamedTuple):
         return to_clickhouse(self.text, CLICKHOUSE_FRAGMENTS)
 
     def run(self, reader: Reader) -> pd.DataFrame:
-        return reader.query(self.text_for(reader), self.params)
+        form = self.form_for(reader)
+        return reader.query(form.text_for(reader), form.params)
 
 
 def named(name: str, **params: Any) -> Sql:
@@ -70,8 +96,6 @@ def window_params(window: Window) -> dict[str, str | None]:
 # Columns a page may group or filter by. Anything else is refused before it reaches SQL text.
 GROUP_COLUMNS = ("span_type", "tool_name", "model", "agent_name", "name")
 TRACE_STATUSES = ("any", "error", "ok", "guardrail")
-# Model calls are the spans with token counts (records fill them for model spans only).
-MODEL_SPAN = "(s.input_tokens IS NOT NULL OR s.output_tokens IS NOT NULL)"
 # Spans start at or after their trace; the slack covers clocks of OTLP senders.
 TIME_HINT_SLACK = "INTERVAL 1 MINUTE"
 
@@ -148,7 +172,6 @@ SPAN_COST = """(
                                          coalesce(s.input_tokens, 0))) * p.input_rate
     + least(coalesce(s.cached_input_tokens, 0), coalesce(s.input_tokens, 0)) * p.cached_rate
     + coalesce(s.output_tokens, 0) * p.output_rate)"""
-TOKENS = "coalesce(s.total_tokens, coalesce(s.input_tokens, 0) + coalesce(s.output_tokens, 0))"
 
 
 # Time buckets of `?` seconds, DuckDB and ClickHouse.
@@ -182,15 +205,56 @@ def _and(conditions: Sequence[str]) -> str:
     return " AND ".join(conditions) if conditions else "TRUE"
 
 
+# Rollup-backed queries: the whole hours of the window that span_hours covers are read from it,
+# the rest (the window's ragged hours, the current hour, hours a late write reopened) from
+# spans. Bucket sizes that are whole hours compose from hours; smaller ones read spans only.
+def _with_span_hours(
+    window: Window, from_hours: tuple[str, list[Any]], from_spans: Any
+) -> tuple[str, list[Any]]:
+    """(the CTEs `covered`, `bounds` and `parts`, their parameters in text order).
+    `from_hours` is a SELECT over span_hours with ROLLUP_ROWS among its conditions;
+    `from_spans(bound)` a SELECT of the same columns over spans with `bound` among them."""
+    bounds = window_params(window)
+    before, before_params = from_spans(SPANS_BEFORE)
+    after, after_params = from_spans(SPANS_FROM)
+    text = f"""{covered(SPAN_HOURS_ROLLUP, "CAST(? AS TIMESTAMP)", "CAST(? AS TIMESTAMP)").strip()},
+parts AS (
+{from_hours[0].strip()}
+UNION ALL
+{before.strip()}
+UNION ALL
+{after.strip()}
+)"""
+    return text, [bounds["since"], bounds["until"], *from_hours[1], *before_params, *after_params]
+
+
+HOUR_ROWS = ROLLUP_ROWS.format(time="hour")
+
+
 # ---------------------------------------------------------------- store summary and filter lists
 
 
+def _names(column: str) -> Sql:
+    """The distinct values of `column`: span_hours has them up to its complete_until, spans
+    from then on."""
+    from_spans = Sql(
+        f"SELECT DISTINCT {column} FROM spans WHERE {column} IS NOT NULL ORDER BY 1", []
+    )
+    text = f"""
+SELECT {column} FROM {SPAN_HOURS} WHERE {column} IS NOT NULL
+UNION
+SELECT {column} FROM spans WHERE {column} IS NOT NULL AND started_at >= coalesce(
+    (SELECT complete_until FROM rollups WHERE name = '{SPAN_HOURS}'), '-infinity'::TIMESTAMP)
+ORDER BY 1"""
+    return Sql(text, [], from_spans)
+
+
 def agent_names() -> Sql:
-    return Sql("SELECT DISTINCT agent_name FROM spans WHERE agent_name IS NOT NULL ORDER BY 1", [])
+    return _names("agent_name")
 
 
 def model_names() -> Sql:
-    return Sql("SELECT DISTINCT model FROM spans WHERE model IS NOT NULL ORDER BY 1", [])
+    return _names("model")
 
 
 # ---------------------------------------------------------------- traces page
@@ -289,29 +353,15 @@ GROUP BY s.trace_id"""
 SUM_COST = """(
     (u.input_tokens - u.cached_input_tokens) * p.input_rate
     + u.cached_input_tokens * p.cached_rate + u.output_tokens * p.output_rate)"""
-# Per-span token columns summed, cached tokens capped at the span's input tokens.
-SUMS = f"""count(*) AS calls,
-       coalesce(sum(s.input_tokens), 0) AS input_tokens,
-       coalesce(sum(least(coalesce(s.cached_input_tokens, 0), coalesce(s.input_tokens, 0))), 0)
-           AS cached_input_tokens,
-       coalesce(sum(s.output_tokens), 0) AS output_tokens,
-       sum(s.reasoning_tokens) AS reasoning_tokens,
-       sum({TOKENS}) AS tokens"""
+# Per-span token columns summed (the span_hours rollup holds the same sums per hour).
+SUMS = USAGE_SUMS
 
 
-def usage_over_time(window: Window, bucket_seconds: int, by: str, prices: Prices) -> Sql:
-    """Tokens, calls and cost per time bucket and per model (or agent)."""
-    column = checked_column(by)
-    conditions, params = window.where("s.started_at")
-    text = f"""
-WITH {PRICES_CTE},
-usage AS (
-    SELECT {BUCKET.format(column="s.started_at")} AS bucket,
-           coalesce(s.{column}, '(none)') AS key, s.model, {SUMS}
-    FROM spans s
-    WHERE {MODEL_SPAN} AND {_and(conditions)}
-    GROUP BY ALL
-)
+# Sums of usage rows (from span_hours or grouped from spans), per bucket, key and model.
+_USAGE_TOTALS = """sum(calls) AS calls, sum(input_tokens) AS input_tokens,
+           sum(cached_input_tokens) AS cached_input_tokens, sum(output_tokens) AS output_tokens,
+           sum(reasoning_tokens) AS reasoning_tokens, sum(tokens) AS tokens"""
+_USAGE_PRICED = f"""
 SELECT u.bucket, u.key, sum(u.calls) AS calls, sum(u.input_tokens) AS input_tokens,
        sum(u.cached_input_tokens) AS cached_input_tokens,
        sum(u.output_tokens) AS output_tokens, sum(u.reasoning_tokens) AS reasoning_tokens,
@@ -320,7 +370,49 @@ SELECT u.bucket, u.key, sum(u.calls) AS calls, sum(u.input_tokens) AS input_toke
 FROM usage u LEFT JOIN prices p ON u.model = p.model
 GROUP BY u.bucket, u.key
 ORDER BY u.bucket, u.key"""
-    return Sql(text, [*prices.params(), int(bucket_seconds), *params])
+# The columns span_hours groups by (a usage chart per other column reads spans).
+SPAN_HOUR_KEYS = ("span_type", "agent_name", "model", "tool_name")
+
+
+def _usage_from_spans(
+    window: Window, bucket_seconds: int, column: str, bound: str = "TRUE"
+) -> tuple[str, list[Any]]:
+    conditions, params = window.where("s.started_at")
+    text = f"""
+    SELECT {BUCKET.format(column="s.started_at")} AS bucket,
+           coalesce(s.{column}, '(none)') AS key, s.model, {SUMS}
+    FROM spans s
+    WHERE {MODEL_SPAN} AND {_and(conditions)} AND {bound}
+    GROUP BY ALL"""
+    return text, [int(bucket_seconds), *params]
+
+
+def usage_over_time(window: Window, bucket_seconds: int, by: str, prices: Prices) -> Sql:
+    """Tokens, calls and cost per time bucket and per model (or agent). Exact either way:
+    whole hours come from span_hours when buckets are whole hours."""
+    column = checked_column(by)
+    spans_text, spans_params = _usage_from_spans(window, bucket_seconds, column)
+    from_spans = Sql(
+        f"WITH {PRICES_CTE},\nusage AS ({spans_text}\n){_USAGE_PRICED}",
+        [*prices.params(), *spans_params],
+    )
+    if bucket_seconds % 3600 or column not in SPAN_HOUR_KEYS:
+        return from_spans
+    from_hours = f"""
+    SELECT {BUCKET.format(column="hour")} AS bucket, coalesce({column}, '(none)') AS key,
+           model, {_USAGE_TOTALS}
+    FROM {SPAN_HOURS} WHERE model_call AND {HOUR_ROWS}
+    GROUP BY ALL"""
+    parts, params = _with_span_hours(
+        window,
+        (from_hours, [int(bucket_seconds)]),
+        lambda bound: _usage_from_spans(window, bucket_seconds, column, bound),
+    )
+    text = f"""
+WITH {PRICES_CTE},
+{parts},
+usage AS (SELECT bucket, key, model, {_USAGE_TOTALS} FROM parts GROUP BY ALL){_USAGE_PRICED}"""
+    return Sql(text, [*prices.params(), *params], from_spans)
 
 
 def top_traces_by_cost(window: Window, prices: Prices, limit: int = 20) -> Sql:
@@ -425,17 +517,44 @@ SELECT (SELECT count(*) FROM spans WHERE {where}) AS spans,
     return Sql(text, params * 4)
 
 
-def failing_tools(window: Window, limit: int = 20) -> Sql:
+def _failing_tools_from_spans(window: Window, bound: str = "TRUE") -> tuple[str, list[Any]]:
     conditions, params = window.where()
     text = f"""
-SELECT tool_name, count(*) AS calls, count(*) FILTER (WHERE status = 'error') AS errors,
-       errors / calls AS error_rate,
+SELECT tool_name, count(*) AS n_calls, count(*) FILTER (WHERE status = 'error') AS n_failed,
+       max(started_at) FILTER (WHERE status = 'error') AS last_error_at,
        arg_max(error_message, started_at) FILTER (WHERE status = 'error') AS latest_message,
        arg_max(trace_id, started_at) FILTER (WHERE status = 'error') AS latest_trace_id
-FROM spans WHERE span_type = 'function' AND {_and(conditions)}
-GROUP BY tool_name HAVING count(*) FILTER (WHERE status = 'error') > 0
+FROM spans WHERE span_type = 'function' AND {_and(conditions)} AND {bound}
+GROUP BY tool_name"""
+    return text, params
+
+
+_FAILING_TOOLS = """
+SELECT tool_name, sum(n_calls) AS calls, sum(n_failed) AS errors,
+       sum(n_failed) / sum(n_calls) AS error_rate,
+       arg_max(latest_message, last_error_at) AS latest_message,
+       arg_max(latest_trace_id, last_error_at) AS latest_trace_id
+FROM parts
+GROUP BY tool_name HAVING sum(n_failed) > 0
 ORDER BY errors DESC LIMIT ?"""
-    return Sql(text, [*params, int(limit)])
+
+
+def failing_tools(window: Window, limit: int = 20) -> Sql:
+    """Tools by failed calls, with the newest failure's message and trace (whole hours from
+    span_hours)."""
+    spans_text, spans_params = _failing_tools_from_spans(window)
+    from_spans = Sql(f"WITH parts AS ({spans_text}\n){_FAILING_TOOLS}", [*spans_params, int(limit)])
+    from_hours = f"""
+SELECT tool_name, sum(calls) AS n_calls, sum(calls) FILTER (WHERE status = 'error') AS n_failed,
+       max(last_error_at) AS last_error_at,
+       arg_max(last_error_message, last_error_at) AS latest_message,
+       arg_max(last_error_trace_id, last_error_at) AS latest_trace_id
+FROM {SPAN_HOURS} WHERE span_type = 'function' AND {HOUR_ROWS}
+GROUP BY tool_name"""
+    parts, params = _with_span_hours(
+        window, (from_hours, []), lambda bound: _failing_tools_from_spans(window, bound)
+    )
+    return Sql(f"WITH {parts}{_FAILING_TOOLS}", [*params, int(limit)], from_spans)
 
 
 def guardrail_trips(window: Window) -> Sql:

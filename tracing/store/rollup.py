@@ -35,7 +35,7 @@ import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time
 from typing import Any, Protocol, TypeVar
 
 logger = logging.getLogger("agentoscope.tracing")
@@ -80,7 +80,7 @@ LATENCY_BUCKET = (
 LATENCY_KEYS = ("span_type", "tool_name", "model")
 # What one latency_hours row sums, from spans (the estimating query groups the ragged edges of
 # its window with the same columns).
-LATENCY_COLUMNS = f"""count(*) AS spans,
+LATENCY_COLUMNS = """count(*) AS spans,
        min(duration_ms) AS low, max(duration_ms) AS high, sum(duration_ms) AS total,
        count(*) FILTER (WHERE status = 'error') AS errors"""
 
@@ -237,8 +237,7 @@ class Rollups:
         if not self.loaded:
             self._load(cursor)
         behind = [
-            (rollup, self.complete_until[rollup.name], _current_unit(rollup))
-            for rollup in ROLLUPS
+            (rollup, self.complete_until[rollup.name], _current_unit(rollup)) for rollup in ROLLUPS
         ]
         behind = [(r, start, now) for r, start, now in behind if start is None or start < now]
         if not behind:

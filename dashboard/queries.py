@@ -39,11 +39,17 @@ from agentoscope.tracing.store.queries import (
     dialect_of,
 )
 from agentoscope.tracing.store.rollup import (
+    LATENCY_BUCKET,
+    LATENCY_BUCKETS_PER_DOUBLING,
+    LATENCY_HOURS,
+    LATENCY_HOURS_ROLLUP,
+    LATENCY_KEYS,
     MODEL_SPAN,
     SPAN_HOURS,
     SPAN_HOURS_ROLLUP,
     TOKENS,
     USAGE_SUMS,
+    Rollup,
 )
 
 
@@ -208,16 +214,19 @@ def _and(conditions: Sequence[str]) -> str:
 # Rollup-backed queries: the whole hours of the window that span_hours covers are read from it,
 # the rest (the window's ragged hours, the current hour, hours a late write reopened) from
 # spans. Bucket sizes that are whole hours compose from hours; smaller ones read spans only.
-def _with_span_hours(
-    window: Window, from_hours: tuple[str, list[Any]], from_spans: Any
+def _with_rollup(
+    window: Window,
+    from_hours: tuple[str, list[Any]],
+    from_spans: Any,
+    rollup: Rollup = SPAN_HOURS_ROLLUP,
 ) -> tuple[str, list[Any]]:
     """(the CTEs `covered`, `bounds` and `parts`, their parameters in text order).
-    `from_hours` is a SELECT over span_hours with ROLLUP_ROWS among its conditions;
+    `from_hours` is a SELECT over the hourly `rollup` with HOUR_ROWS among its conditions;
     `from_spans(bound)` a SELECT of the same columns over spans with `bound` among them."""
     bounds = window_params(window)
     before, before_params = from_spans(SPANS_BEFORE)
     after, after_params = from_spans(SPANS_FROM)
-    text = f"""{covered(SPAN_HOURS_ROLLUP, "CAST(? AS TIMESTAMP)", "CAST(? AS TIMESTAMP)").strip()},
+    text = f"""{covered(rollup, "CAST(? AS TIMESTAMP)", "CAST(? AS TIMESTAMP)").strip()},
 parts AS (
 {from_hours[0].strip()}
 UNION ALL
@@ -403,7 +412,7 @@ def usage_over_time(window: Window, bucket_seconds: int, by: str, prices: Prices
            model, {_USAGE_TOTALS}
     FROM {SPAN_HOURS} WHERE model_call AND {HOUR_ROWS}
     GROUP BY ALL"""
-    parts, params = _with_span_hours(
+    parts, params = _with_rollup(
         window,
         (from_hours, [int(bucket_seconds)]),
         lambda bound: _usage_from_spans(window, bucket_seconds, column, bound),
@@ -449,15 +458,56 @@ def _span_filter(window: Window, by: str | None, value: str | None) -> tuple[lis
     return conditions, params
 
 
-def latency_histogram(window: Window, by: str | None = None, value: str | None = None) -> Sql:
-    """Span counts per log-scale duration bin (10 bins per decade), lower edge in ms."""
+# Histogram bins: 4 per doubling (each 19% wide), so a bin is exactly 4 of latency_hours'
+# duration buckets and the rollup's counts give the same histogram as the spans'. Durations
+# <= 0 (clock skew) go to the bin from ~0.001 ms.
+HISTOGRAM_BINS_PER_DOUBLING = 4
+LATENCY_BUCKETS_PER_BIN = LATENCY_BUCKETS_PER_DOUBLING // HISTOGRAM_BINS_PER_DOUBLING
+_BIN = "floor(coalesce({bucket}, -10 * {per_doubling}) / {per_bin})::INTEGER"
+
+
+def _bin(bucket: str) -> str:
+    return _BIN.format(
+        bucket=bucket, per_doubling=LATENCY_BUCKETS_PER_DOUBLING, per_bin=LATENCY_BUCKETS_PER_BIN
+    )
+
+
+_HISTOGRAM = f"""
+SELECT pow(2, bin / {HISTOGRAM_BINS_PER_DOUBLING}.0) AS from_ms,
+       pow(2, (bin + 1) / {HISTOGRAM_BINS_PER_DOUBLING}.0) AS to_ms, sum(n) AS spans
+FROM parts GROUP BY bin ORDER BY bin"""
+
+
+def _histogram_from_spans(
+    window: Window, by: str | None, value: str | None, bound: str = "TRUE"
+) -> tuple[str, list[Any]]:
     conditions, params = _span_filter(window, by, value)
     text = f"""
-SELECT power(10, bin / 10.0) AS from_ms, power(10, (bin + 1) / 10.0) AS to_ms, count(*) AS spans
-FROM (SELECT floor(log10(greatest(duration_ms, 0.001)) * 10) AS bin
-      FROM spans WHERE {_and(conditions)})
-GROUP BY bin ORDER BY bin"""
-    return Sql(text, params)
+SELECT {_bin(LATENCY_BUCKET)} AS bin, count(*) AS n
+FROM spans WHERE {_and(conditions)} AND {bound}
+GROUP BY ALL"""
+    return text, params
+
+
+def latency_histogram(window: Window, by: str | None = None, value: str | None = None) -> Sql:
+    """Span counts per log-scale duration bin (4 bins per doubling), lower edge in ms. Exact
+    either way: whole hours come from latency_hours when grouped by its keys."""
+    spans_text, spans_params = _histogram_from_spans(window, by, value)
+    from_spans = Sql(f"WITH parts AS ({spans_text}\n){_HISTOGRAM}", spans_params)
+    if by is not None and value is not None and by not in LATENCY_KEYS:
+        return from_spans
+    key = [f"{checked_column(by)} = ?"] if by is not None and value is not None else []
+    from_hours = f"""
+SELECT {_bin("bucket")} AS bin, sum(spans) AS n
+FROM {LATENCY_HOURS} WHERE {_and([*key, HOUR_ROWS])}
+GROUP BY ALL"""
+    parts, params = _with_rollup(
+        window,
+        (from_hours, [value] if key else []),
+        lambda bound: _histogram_from_spans(window, by, value, bound),
+        LATENCY_HOURS_ROLLUP,
+    )
+    return Sql(f"WITH {parts}{_HISTOGRAM}", params, from_spans)
 
 
 def slowest_spans(
@@ -551,7 +601,7 @@ SELECT tool_name, sum(calls) AS n_calls, sum(calls) FILTER (WHERE status = 'erro
        arg_max(last_error_trace_id, last_error_at) AS latest_trace_id
 FROM {SPAN_HOURS} WHERE span_type = 'function' AND {HOUR_ROWS}
 GROUP BY tool_name"""
-    parts, params = _with_span_hours(
+    parts, params = _with_rollup(
         window, (from_hours, []), lambda bound: _failing_tools_from_spans(window, bound)
     )
     return Sql(f"WITH {parts}{_FAILING_TOOLS}", [*params, int(limit)], from_spans)

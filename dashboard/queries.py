@@ -64,7 +64,7 @@ class Sql(NamedTuple):
     def form_for(self, reader: Any) -> Sql:
         """The Sql to run on `reader`: the ClickHouse form for a ClickHouse store, if any."""
         if self.clickhouse is not None and dialect_of(reader) == "clickhouse":
-            return self.clickhouse  # type: ignore[no-any-return]
+            return self.clickhouse
         return self
 
     def text_for(self, reader: Any) -> str:
@@ -586,7 +586,7 @@ SELECT tool_name, sum(n_calls) AS calls, sum(n_failed) AS errors,
        arg_max(latest_trace_id, last_error_at) AS latest_trace_id
 FROM parts
 GROUP BY tool_name HAVING sum(n_failed) > 0
-ORDER BY errors DESC LIMIT ?"""
+ORDER BY errors DESC, tool_name LIMIT ?"""
 
 
 def failing_tools(window: Window, limit: int = 20) -> Sql:
@@ -607,15 +607,41 @@ GROUP BY tool_name"""
     return Sql(f"WITH {parts}{_FAILING_TOOLS}", [*params, int(limit)], from_spans)
 
 
-def guardrail_trips(window: Window) -> Sql:
+def _guardrail_checks_from_spans(window: Window, bound: str = "TRUE") -> tuple[str, list[Any]]:
     conditions, params = window.where()
     text = f"""
-SELECT guardrail_name AS guardrail, count(*) AS checks,
-       count(*) FILTER (WHERE triggered) AS tripped,
+SELECT guardrail_name, count(*) AS n_checks, count(*) FILTER (WHERE triggered) AS n_tripped,
+       max(started_at) FILTER (WHERE triggered) AS last_trip_at,
        arg_max(trace_id, started_at) FILTER (WHERE triggered) AS latest_trace_id
-FROM guardrails WHERE {_and(conditions)}
-GROUP BY guardrail_name ORDER BY tripped DESC, checks DESC"""
-    return Sql(text, params)
+FROM guardrails WHERE {_and(conditions)} AND {bound}
+GROUP BY guardrail_name"""
+    return text, params
+
+
+_GUARDRAIL_TRIPS = """
+SELECT guardrail_name AS guardrail, sum(n_checks) AS checks,
+       coalesce(sum(n_tripped), 0) AS tripped,
+       arg_max(latest_trace_id, last_trip_at) AS latest_trace_id
+FROM parts
+GROUP BY guardrail_name ORDER BY tripped DESC, checks DESC, guardrail"""
+
+
+def guardrail_trips(window: Window) -> Sql:
+    """Checks and trips per guardrail, with the newest tripped trace (whole hours from
+    span_hours)."""
+    spans_text, spans_params = _guardrail_checks_from_spans(window)
+    from_spans = Sql(f"WITH parts AS ({spans_text}\n){_GUARDRAIL_TRIPS}", spans_params)
+    from_hours = f"""
+SELECT guardrail_name, sum(calls) AS n_checks,
+       sum(calls) FILTER (WHERE triggered) AS n_tripped,
+       max(last_trip_at) AS last_trip_at,
+       arg_max(last_trip_trace_id, last_trip_at) AS latest_trace_id
+FROM {SPAN_HOURS} WHERE span_type = 'guardrail' AND {HOUR_ROWS}
+GROUP BY guardrail_name"""
+    parts, params = _with_rollup(
+        window, (from_hours, []), lambda bound: _guardrail_checks_from_spans(window, bound)
+    )
+    return Sql(f"WITH {parts}{_GUARDRAIL_TRIPS}", params, from_spans)
 
 
 # ---------------------------------------------------------------- sessions

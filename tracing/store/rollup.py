@@ -24,9 +24,9 @@ The rollups:
   bucket (LATENCY_BUCKETS_PER_DOUBLING per doubling) with the bucket's smallest and largest
   duration, their sum and the failed spans: mergeable, so percentiles over any set of hours are
   estimated within LATENCY_MAX_RELATIVE_ERROR (see queries.py).
-- `span_hours`: per hour, span type, agent, model, tool and status, the spans and (for model
-  calls) their token sums, and the newest failure: usage over time, failing tools, the model
-  and agent names.
+- `span_hours`: per hour, span type, agent, model, tool, status (and guardrail name and
+  whether it tripped), the spans and (for model calls) their token sums, the newest failure and
+  the newest trip: usage over time, failing tools, guardrail trips, the model and agent names.
 """
 
 from __future__ import annotations
@@ -95,12 +95,18 @@ USAGE_SUMS = f"""count(*) AS calls,
        coalesce(sum(s.output_tokens), 0) AS output_tokens,
        sum(s.reasoning_tokens) AS reasoning_tokens,
        sum({TOKENS}) AS tokens"""
-# span_hours: the usage sums, and the newest failure of the group (for "failing tools").
+# span_hours: the usage sums, the newest failure of the group (for "failing tools") and the
+# newest tripped guardrail (for "guardrail trips").
 SPAN_HOUR_COLUMNS = f"""{USAGE_SUMS},
        max(s.started_at) FILTER (WHERE s.status = 'error') AS last_error_at,
        arg_max(s.error_message, s.started_at) FILTER (WHERE s.status = 'error')
            AS last_error_message,
-       arg_max(s.trace_id, s.started_at) FILTER (WHERE s.status = 'error') AS last_error_trace_id"""
+       arg_max(s.trace_id, s.started_at) FILTER (WHERE s.status = 'error') AS last_error_trace_id,
+       max(s.started_at) FILTER (WHERE s.triggered) AS last_trip_at,
+       arg_max(s.trace_id, s.started_at) FILTER (WHERE s.triggered) AS last_trip_trace_id"""
+# A guardrail span's name is the guardrail's (other spans' names are not kept: they would
+# multiply the rows).
+GUARDRAIL_NAME = "CASE WHEN s.span_type = 'guardrail' THEN s.name END AS guardrail_name"
 
 
 @dataclass(frozen=True)
@@ -157,7 +163,16 @@ SPAN_HOURS_ROLLUP = Rollup(
     SPAN_HOURS,
     "hour",
     "hour",
-    ("span_type", "agent_name", "model", "tool_name", "status", f"{MODEL_SPAN} AS model_call"),
+    (
+        "span_type",
+        "agent_name",
+        "model",
+        "tool_name",
+        "status",
+        f"{MODEL_SPAN} AS model_call",
+        GUARDRAIL_NAME,
+        "s.triggered",
+    ),
     SPAN_HOUR_COLUMNS,
 )
 ROLLUPS = (AGENT_DAYS_ROLLUP, LATENCY_HOURS_ROLLUP, SPAN_HOURS_ROLLUP)

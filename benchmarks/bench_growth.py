@@ -29,8 +29,10 @@ from bench_scale import median_ms
 
 from agentoscope.tracing.store import SpanStore
 from agentoscope.tracing.store.queries import trace_detail
+from agentoscope.tracing.store.rollup import ROLLUPS
 
 GOAL = 2.0
+ROLLUP_TABLES = [rollup.name for rollup in ROLLUPS]
 
 
 def measure_size(
@@ -48,6 +50,8 @@ def measure_size(
         began = time.perf_counter()
         store.rebuild_rollups()  # generate_store wrote its rows with its own SQL
         facts["rollups s"] = time.perf_counter() - began
+        for table in ROLLUP_TABLES:
+            facts[f"{table} rows"] = store.query(f"SELECT count(*) FROM {table}").iloc[0, 0]
     facts["GB on disk"] = path.stat().st_size / 1e9
     timings: dict[str, float] = {}
     store = SpanStore(path, read_only=True)

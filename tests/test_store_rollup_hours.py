@@ -66,6 +66,29 @@ def spans_between(first: datetime, last: datetime, count: int, seed: int) -> lis
     return records
 
 
+# What the token queries stand in for: the same sums grouped from every span of the window.
+TOKENS_FROM_SPANS = {
+    "tokens_per_model_per_hour": """
+SELECT date_trunc('hour', started_at) AS hour, model, count(*) AS calls,
+       coalesce(sum(input_tokens), 0)::BIGINT AS input_tokens,
+       coalesce(sum(output_tokens), 0)::BIGINT AS output_tokens,
+       coalesce(sum(total_tokens), 0)::BIGINT AS total_tokens,
+       coalesce(sum(cached_input_tokens), 0)::BIGINT AS cached_input_tokens,
+       coalesce(sum(reasoning_tokens), 0)::BIGINT AS reasoning_tokens
+FROM spans WHERE model IS NOT NULL
+  AND started_at >= CAST($since AS TIMESTAMP) AND started_at < CAST($until AS TIMESTAMP)
+GROUP BY ALL ORDER BY hour, model""",
+    "tokens_per_agent_per_day": """
+SELECT date_trunc('day', started_at) AS day, agent_name, count(*) AS calls,
+       coalesce(sum(input_tokens), 0)::BIGINT AS input_tokens,
+       coalesce(sum(output_tokens), 0)::BIGINT AS output_tokens,
+       coalesce(sum(total_tokens), 0)::BIGINT AS total_tokens
+FROM spans WHERE model IS NOT NULL
+  AND started_at >= CAST($since AS TIMESTAMP) AND started_at < CAST($until AS TIMESTAMP)
+GROUP BY ALL ORDER BY day, agent_name NULLS LAST""",
+}
+
+
 def windows() -> list[q.Window]:
     """All time, ragged hours at both ends, the current hour, whole hours, nothing."""
     return [
@@ -101,6 +124,11 @@ def assert_rollups_agree(store: SpanStore) -> None:
             expected = sql.clickhouse.run(store)
             pd.testing.assert_frame_equal(got, expected, check_dtype=False, obj=label)
         params = q.window_params(window)
+        for name, oracle in TOKENS_FROM_SPANS.items():
+            got = store.query(QUERIES[name].sql, params)
+            pd.testing.assert_frame_equal(
+                got, store.query(oracle, params), check_dtype=False, obj=name
+            )
         for name, _what, key, where in _LATENCY_GROUPS:
             estimated = store.query(QUERIES[f"{name}_estimated"].sql, params).set_index(key)
             from_spans = store.query(

@@ -36,6 +36,8 @@ from .rollup import (
     LATENCY_HOURS,
     LATENCY_HOURS_ROLLUP,
     LATENCY_MAX_RELATIVE_ERROR,
+    SPAN_HOURS,
+    SPAN_HOURS_ROLLUP,
     Rollup,
 )
 
@@ -321,6 +323,53 @@ FROM (
     GROUP BY ALL)
 ORDER BY day, agent_name""")
 
+# Token sums of model calls (spans naming a model): (column of spans, of span_hours, result).
+_TOKENS_PER_AGENT_COLUMNS = (
+    ("input_tokens", "input_tokens"),
+    ("output_tokens", "output_tokens"),
+    ("total_tokens", "reported_total_tokens"),
+)
+_TOKENS_PER_MODEL_COLUMNS = (
+    *_TOKENS_PER_AGENT_COLUMNS,
+    ("cached_input_tokens", "reported_cached_input_tokens"),
+    ("reasoning_tokens", "reasoning_tokens"),
+)
+
+
+def _tokens_totals(unit: str, key: str, columns: tuple[tuple[str, str], ...]) -> str:
+    sums = "".join(
+        f",\n       coalesce(sum({name}), 0)::BIGINT AS {name}" for name, _rolled in columns
+    )
+    return f"""
+SELECT {unit}, {key}, sum(calls)::BIGINT AS calls{sums}
+FROM parts GROUP BY ALL ORDER BY {unit}, {key}"""
+
+
+def _tokens_part(unit: str, key: str, columns: tuple[tuple[str, str], ...], bound: str) -> str:
+    sums = "".join(f", sum({name}) AS {name}" for name, _rolled in columns)
+    return f"""
+    SELECT date_trunc('{unit}', started_at) AS {unit}, {key}, count(*) AS calls{sums}
+    FROM spans WHERE model IS NOT NULL AND {_WINDOW} AND {bound}
+    GROUP BY ALL"""
+
+
+def _tokens_from_spans(unit: str, key: str, columns: tuple[tuple[str, str], ...]) -> str:
+    part = _tokens_part(unit, key, columns, "TRUE")
+    return f"WITH parts AS ({part}\n){_tokens_totals(unit, key, columns)}"
+
+
+def _tokens_query(unit: str, key: str, columns: tuple[tuple[str, str], ...]) -> str:
+    rolled = "".join(f", {rolled} AS {name}" for name, rolled in columns)
+    return f"""
+WITH {covered(SPAN_HOURS_ROLLUP).strip()},
+parts AS (
+    SELECT date_trunc('{unit}', hour) AS {unit}, {key}, calls{rolled}
+    FROM {SPAN_HOURS} WHERE model IS NOT NULL AND {ROLLUP_ROWS.format(time="hour")}
+    UNION ALL{_tokens_part(unit, key, columns, SPANS_BEFORE)}
+    UNION ALL{_tokens_part(unit, key, columns, SPANS_FROM)}
+){_tokens_totals(unit, key, columns)}"""
+
+
 _WINDOW_DEFAULTS_24H = {"since": _ago(hours=24), "until": _FAR_FUTURE}
 _WINDOW_DEFAULTS_7D = {"since": _ago(days=7), "until": _FAR_FUTURE}
 _WINDOW_DEFAULTS_30D = {"since": _ago(days=30), "until": _FAR_FUTURE}
@@ -382,31 +431,19 @@ QUERIES: dict[str, NamedQuery] = {
         ),
         NamedQuery(
             "tokens_per_model_per_hour",
-            "Model calls and token sums per hour and model over a window (default: 7 days).",
-            f"""
-SELECT date_trunc('hour', started_at) AS hour, model, count(*) AS calls,
-       coalesce(sum(input_tokens), 0)::BIGINT AS input_tokens,
-       coalesce(sum(output_tokens), 0)::BIGINT AS output_tokens,
-       coalesce(sum(total_tokens), 0)::BIGINT AS total_tokens,
-       coalesce(sum(cached_input_tokens), 0)::BIGINT AS cached_input_tokens,
-       coalesce(sum(reasoning_tokens), 0)::BIGINT AS reasoning_tokens
-FROM spans
-WHERE model IS NOT NULL AND {_WINDOW}
-GROUP BY ALL ORDER BY hour, model""",
+            "Model calls and token sums per hour and model over a window (default: 7 days); "
+            "whole hours from the span_hours rollup.",
+            _tokens_query("hour", "model", _TOKENS_PER_MODEL_COLUMNS),
             _WINDOW_DEFAULTS_7D,
+            to_clickhouse(_tokens_from_spans("hour", "model", _TOKENS_PER_MODEL_COLUMNS)),
         ),
         NamedQuery(
             "tokens_per_agent_per_day",
-            "Model calls and token sums per day and agent over a window (default: 30 days).",
-            f"""
-SELECT date_trunc('day', started_at) AS day, agent_name, count(*) AS calls,
-       coalesce(sum(input_tokens), 0)::BIGINT AS input_tokens,
-       coalesce(sum(output_tokens), 0)::BIGINT AS output_tokens,
-       coalesce(sum(total_tokens), 0)::BIGINT AS total_tokens
-FROM spans
-WHERE model IS NOT NULL AND {_WINDOW}
-GROUP BY ALL ORDER BY day, agent_name""",
+            "Model calls and token sums per day and agent over a window (default: 30 days); "
+            "whole hours from the span_hours rollup.",
+            _tokens_query("day", "agent_name", _TOKENS_PER_AGENT_COLUMNS),
             _WINDOW_DEFAULTS_30D,
+            to_clickhouse(_tokens_from_spans("day", "agent_name", _TOKENS_PER_AGENT_COLUMNS)),
         ),
         *(
             NamedQuery(

@@ -26,7 +26,8 @@ The rollups:
   estimated within LATENCY_MAX_RELATIVE_ERROR (see queries.py).
 - `span_hours`: per hour, span type, agent, model, tool, status (and guardrail name and
   whether it tripped), the spans and (for model calls) their token sums, the newest failure and
-  the newest trip: usage over time, failing tools, guardrail trips, the model and agent names.
+  the newest trip: usage over time, tokens per model or agent, failing tools, guardrail trips,
+  the model and agent names.
 """
 
 from __future__ import annotations
@@ -98,6 +99,8 @@ USAGE_SUMS = f"""count(*) AS calls,
 # span_hours: the usage sums, the newest failure of the group (for "failing tools") and the
 # newest tripped guardrail (for "guardrail trips").
 SPAN_HOUR_COLUMNS = f"""{USAGE_SUMS},
+       sum(s.total_tokens) AS reported_total_tokens,
+       sum(s.cached_input_tokens) AS reported_cached_input_tokens,
        max(s.started_at) FILTER (WHERE s.status = 'error') AS last_error_at,
        arg_max(s.error_message, s.started_at) FILTER (WHERE s.status = 'error')
            AS last_error_message,

@@ -66,8 +66,19 @@ def spans_between(first: datetime, last: datetime, count: int, seed: int) -> lis
     return records
 
 
-# What the token queries stand in for: the same sums grouped from every span of the window.
-TOKENS_FROM_SPANS = {
+# What the named queries that read span_hours stand in for: the same figures grouped from every
+# span of the window.
+NAMED_FROM_SPANS = {
+    "error_rate_per_agent_per_day": """
+SELECT date_trunc('day', started_at) AS day, agent_name,
+       count(*) FILTER (WHERE span_type = 'agent') AS runs,
+       count(*) FILTER (WHERE span_type = 'agent' AND status = 'error') AS failed_runs,
+       failed_runs / nullif(runs, 0) AS error_rate,
+       count(*) FILTER (WHERE status = 'error') AS errors
+FROM spans
+WHERE agent_name IS NOT NULL AND (span_type = 'agent' OR status = 'error')
+  AND started_at >= CAST($since AS TIMESTAMP) AND started_at < CAST($until AS TIMESTAMP)
+GROUP BY ALL ORDER BY day, agent_name""",
     "tokens_per_model_per_hour": """
 SELECT date_trunc('hour', started_at) AS hour, model, count(*) AS calls,
        coalesce(sum(input_tokens), 0)::BIGINT AS input_tokens,
@@ -124,7 +135,7 @@ def assert_rollups_agree(store: SpanStore) -> None:
             expected = sql.clickhouse.run(store)
             pd.testing.assert_frame_equal(got, expected, check_dtype=False, obj=label)
         params = q.window_params(window)
-        for name, oracle in TOKENS_FROM_SPANS.items():
+        for name, oracle in NAMED_FROM_SPANS.items():
             got = store.query(QUERIES[name].sql, params)
             pd.testing.assert_frame_equal(
                 got, store.query(oracle, params), check_dtype=False, obj=name

@@ -28,8 +28,6 @@ from .dialect import to_clickhouse
 from .rollup import (
     AGENT_DAY_COLUMNS,
     AGENT_DAY_ROWS,
-    AGENT_DAYS,
-    AGENT_DAYS_ROLLUP,
     LATENCY_BUCKET,
     LATENCY_BUCKETS_PER_DOUBLING,
     LATENCY_COLUMNS,
@@ -292,25 +290,34 @@ ORDER BY spans DESC"""
 # The window is split in three: the whole days agent_days covers (rollups.complete_until bounds
 # them) are read from it, and the time before and after them is grouped from spans. The bounds
 # are scalar subqueries: DuckDB still skips the row groups of spans outside them.
-_COVERED_DAYS = covered(AGENT_DAYS_ROLLUP)
-
-
-def _agent_days_from_spans(where: str) -> str:
+def _agent_days_from_spans(bound: str) -> str:
     return f"""
-SELECT day, agent_name, runs, failed_runs, failed_runs / nullif(runs, 0), errors FROM (
     SELECT date_trunc('day', started_at) AS day, agent_name,{AGENT_DAY_COLUMNS}
-    FROM spans WHERE {AGENT_DAY_ROWS} AND {_WINDOW} AND {where}
-    GROUP BY ALL)"""
+    FROM spans WHERE {AGENT_DAY_ROWS} AND {_WINDOW} AND {bound}
+    GROUP BY ALL"""
 
 
+# The agent_days figures, from span_hours for the window's whole hours (agent_days itself has
+# whole days only: a 7-day window starting mid-day, and today, would read up to two days of
+# spans) and from spans for the rest.
 _ERROR_RATE_PER_AGENT_PER_DAY = f"""
-WITH {_COVERED_DAYS.strip()}
-SELECT day::TIMESTAMP AS day, agent_name, runs, failed_runs,
-       failed_runs / nullif(runs, 0) AS error_rate, errors
-FROM {AGENT_DAYS}
-WHERE day >= (SELECT lo FROM bounds) AND day < (SELECT hi FROM bounds)
-UNION ALL{_agent_days_from_spans("started_at < (SELECT lo FROM bounds)")}
-UNION ALL{_agent_days_from_spans("started_at >= (SELECT hi FROM bounds)")}
+WITH {covered(SPAN_HOURS_ROLLUP).strip()},
+parts AS (
+    SELECT date_trunc('day', hour) AS day, agent_name,
+           sum(calls) FILTER (WHERE span_type = 'agent') AS runs,
+           sum(calls) FILTER (WHERE span_type = 'agent' AND status = 'error') AS failed_runs,
+           sum(calls) FILTER (WHERE status = 'error') AS errors
+    FROM {SPAN_HOURS} WHERE {AGENT_DAY_ROWS} AND {ROLLUP_ROWS.format(time="hour")}
+    GROUP BY ALL
+    UNION ALL{_agent_days_from_spans(SPANS_BEFORE)}
+    UNION ALL{_agent_days_from_spans(SPANS_FROM)}
+)
+SELECT day, agent_name, coalesce(sum(runs), 0)::BIGINT AS runs,
+       coalesce(sum(failed_runs), 0)::BIGINT AS failed_runs,
+       coalesce(sum(failed_runs), 0) / nullif(sum(runs), 0) AS error_rate,
+       coalesce(sum(errors), 0)::BIGINT AS errors
+FROM parts
+GROUP BY day, agent_name
 ORDER BY day, agent_name"""
 
 # ClickHouse groups the window's days from spans (its agent_days is a view of them): the same
@@ -472,9 +479,10 @@ QUERIES: dict[str, NamedQuery] = {
         NamedQuery(
             "error_rate_per_agent_per_day",
             "Per day and agent: agent runs, failed runs, their rate, and the failing spans of "
-            "any type inside the agent, over a window (default: 7 days). Whole days come from "
-            "the agent_days rollup; the window's partial days, today and days not yet rolled "
-            "up are grouped from spans (by the agent_name column filled at ingest).",
+            "any type inside the agent, over a window (default: 7 days): the agent_days "
+            "figures. Whole hours come from the span_hours rollup; the window's partial hours, "
+            "the current hour and hours not yet rolled up are grouped from spans (by the "
+            "agent_name column filled at ingest).",
             _ERROR_RATE_PER_AGENT_PER_DAY,
             _WINDOW_DEFAULTS_7D,
             _ERROR_RATE_PER_AGENT_PER_DAY_CLICKHOUSE,

@@ -526,18 +526,49 @@ ORDER BY s.duration_ms DESC"""
 # ---------------------------------------------------------------- errors
 
 
+def _span_counts_from_spans(
+    window: Window, bucket_seconds: int | None, bound: str = "TRUE"
+) -> tuple[str, list[Any]]:
+    """Spans and failed spans (per bucket, or in all when `bucket_seconds` is None)."""
+    conditions, params = window.where()
+    bucket = f"{BUCKET.format(column='started_at')} AS bucket, " if bucket_seconds else ""
+    text = f"""
+SELECT {bucket}count(*) AS n, count(*) FILTER (WHERE status = 'error') AS failed
+FROM spans WHERE started_at IS NOT NULL AND {_and(conditions)} AND {bound}
+{"GROUP BY bucket" if bucket_seconds else ""}"""
+    return text, [int(bucket_seconds), *params] if bucket_seconds else params
+
+
+def _span_counts(window: Window, bucket_seconds: int | None) -> tuple[Sql, Sql | None]:
+    """(the CTE `parts` of span counts from spans; the same reading span_hours for whole hours,
+    None when the buckets are not whole hours), each with its parameters."""
+    text, params = _span_counts_from_spans(window, bucket_seconds)
+    from_spans = Sql(f"parts AS ({text}\n)", params)
+    if bucket_seconds is not None and bucket_seconds % 3600:
+        return from_spans, None
+    bucket = f"{BUCKET.format(column='hour')} AS bucket, " if bucket_seconds else ""
+    from_hours = f"""
+SELECT {bucket}sum(calls) AS n, sum(calls) FILTER (WHERE status = 'error') AS failed
+FROM {SPAN_HOURS} WHERE {HOUR_ROWS}
+{"GROUP BY bucket" if bucket_seconds else ""}"""
+    parts, parts_params = _with_rollup(
+        window,
+        (from_hours, [int(bucket_seconds)] if bucket_seconds else []),
+        lambda bound: _span_counts_from_spans(window, bucket_seconds, bound),
+    )
+    return from_spans, Sql(parts, parts_params)
+
+
 def errors_over_time(window: Window, bucket_seconds: int) -> Sql:
-    """Per bucket: spans and failed spans, and traces and traces with a failure (bucketed by the
-    trace's start). Counting distinct traces over every span is the slow way; the traces table
-    and the few failed spans give the same numbers."""
+    """Per bucket: spans and failed spans (whole hours from span_hours when buckets are whole
+    hours), and traces and traces with a failure (bucketed by the trace's start). Counting
+    distinct traces over every span is the slow way; the traces table and the few failed spans
+    give the same numbers."""
     conditions, params = window.where()
     where = _and(conditions)
-    text = f"""
-WITH span_counts AS (
-    SELECT {BUCKET.format(column="started_at")} AS bucket,
-           count(*) AS spans, count(*) FILTER (WHERE status = 'error') AS errors
-    FROM spans WHERE started_at IS NOT NULL AND {where}
-    GROUP BY bucket
+    rest = f""",
+span_counts AS (
+    SELECT bucket, sum(n) AS spans, sum(failed) AS errors FROM parts GROUP BY bucket
 ),
 trace_counts AS (
     SELECT {BUCKET.format(column="started_at")} AS bucket,
@@ -551,20 +582,29 @@ SELECT bucket, coalesce(spans, 0) AS spans, coalesce(errors, 0) AS errors,
        coalesce(traces, 0) AS traces, coalesce(failing_traces, 0) AS failing_traces
 FROM span_counts FULL JOIN trace_counts USING (bucket)
 ORDER BY bucket"""
-    return Sql(text, [int(bucket_seconds), *params, int(bucket_seconds), *params, *params])
+    rest_params = [int(bucket_seconds), *params, *params]
+    from_spans, from_hours = _span_counts(window, bucket_seconds)
+    exact = Sql(f"WITH {from_spans.text}{rest}", [*from_spans.params, *rest_params])
+    if from_hours is None:
+        return exact
+    return Sql(f"WITH {from_hours.text}{rest}", [*from_hours.params, *rest_params], exact)
 
 
 def error_totals(window: Window) -> Sql:
-    """Exact totals for the window (the per-bucket counts would count a trace once per bucket)."""
+    """Exact totals for the window (the per-bucket counts would count a trace once per bucket);
+    spans and failed spans of whole hours from span_hours."""
     conditions, params = window.where()
     where = _and(conditions)
-    text = f"""
-SELECT (SELECT count(*) FROM spans WHERE {where}) AS spans,
-       (SELECT count(*) FROM spans WHERE status = 'error' AND {where}) AS errors,
+    rest = f"""
+SELECT (SELECT coalesce(sum(n), 0) FROM parts) AS spans,
+       (SELECT coalesce(sum(failed), 0) FROM parts) AS errors,
        (SELECT count(*) FROM traces WHERE {where}) AS traces,
        (SELECT count(DISTINCT trace_id) FROM spans WHERE status = 'error' AND {where})
            AS failing_traces"""
-    return Sql(text, params * 4)
+    from_spans, from_hours = _span_counts(window, None)
+    assert from_hours is not None  # totals have no buckets: always whole hours
+    exact = Sql(f"WITH {from_spans.text}{rest}", [*from_spans.params, *params, *params])
+    return Sql(f"WITH {from_hours.text}{rest}", [*from_hours.params, *params, *params], exact)
 
 
 def _failing_tools_from_spans(window: Window, bound: str = "TRUE") -> tuple[str, list[Any]]:

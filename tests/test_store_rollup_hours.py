@@ -117,6 +117,8 @@ def rolled_up_queries(window: q.Window) -> dict[str, q.Sql]:
         "usage per model, hourly": q.usage_over_time(window, 3600, "model", PRICES),
         "usage per agent, 6-hourly": q.usage_over_time(window, 6 * 3600, "agent_name", PRICES),
         "failing tools": q.failing_tools(window),
+        "errors over time, 6-hourly": q.errors_over_time(window, 6 * 3600),
+        "error totals": q.error_totals(window),
         "guardrail trips": q.guardrail_trips(window),
         "histogram": q.latency_histogram(window),
         "histogram of a tool": q.latency_histogram(window, "tool_name", "refund"),

@@ -99,7 +99,8 @@ def main(argv: list[str] | None = None) -> int:
     load = os.getloadavg()
     print(f"bench_growth: {small:,} and {large:,} spans; load average {load[0]:.2f} {load[1]:.2f}")
     results = [
-        measure_size(args.dir, size, end, args.repeats, args.keep) for size in (small, large)
+        measure_size(args.dir, size, end, args.repeats, args.keep, args.reuse)
+        for size in (small, large)
     ]
     (small_ms, small_facts), (large_ms, large_facts) = results
 

@@ -224,17 +224,22 @@ def _with_rollup(
     `from_hours` is a SELECT over the hourly `rollup` with HOUR_ROWS among its conditions;
     `from_spans(bound)` a SELECT of the same columns over spans with `bound` among them."""
     bounds = window_params(window)
-    before, before_params = from_spans(SPANS_BEFORE)
-    after, after_params = from_spans(SPANS_FROM)
+    spans_parts = [SPANS_BEFORE, SPANS_FROM]
+    if window.start is None and window.end is None:
+        # Spans with no start time are in no hour: an unbounded window counts them from spans
+        # (a part of its own: `OR started_at IS NULL` would stop DuckDB skipping row groups).
+        spans_parts.append("started_at IS NULL")
+    texts, params = [from_hours[0].strip()], [bounds["since"], bounds["until"], *from_hours[1]]
+    for bound in spans_parts:
+        text, part_params = from_spans(bound)
+        texts.append(text.strip())
+        params += part_params
+    union = "\nUNION ALL\n".join(texts)
     text = f"""{covered(rollup, "CAST(? AS TIMESTAMP)", "CAST(? AS TIMESTAMP)").strip()},
 parts AS (
-{from_hours[0].strip()}
-UNION ALL
-{before.strip()}
-UNION ALL
-{after.strip()}
+{union}
 )"""
-    return text, [bounds["since"], bounds["until"], *from_hours[1], *before_params, *after_params]
+    return text, params
 
 
 HOUR_ROWS = ROLLUP_ROWS.format(time="hour")
@@ -254,6 +259,8 @@ SELECT {column} FROM {SPAN_HOURS} WHERE {column} IS NOT NULL
 UNION
 SELECT {column} FROM spans WHERE {column} IS NOT NULL AND started_at >= coalesce(
     (SELECT complete_until FROM rollups WHERE name = '{SPAN_HOURS}'), '-infinity'::TIMESTAMP)
+UNION
+SELECT {column} FROM spans WHERE {column} IS NOT NULL AND started_at IS NULL
 ORDER BY 1"""
     return Sql(text, [], from_spans)
 
@@ -534,8 +541,8 @@ def _span_counts_from_spans(
     bucket = f"{BUCKET.format(column='started_at')} AS bucket, " if bucket_seconds else ""
     text = f"""
 SELECT {bucket}count(*) AS n, count(*) FILTER (WHERE status = 'error') AS failed
-FROM spans WHERE started_at IS NOT NULL AND {_and(conditions)} AND {bound}
-{"GROUP BY bucket" if bucket_seconds else ""}"""
+FROM spans WHERE {_and(conditions)} AND {bound}
+{"AND started_at IS NOT NULL GROUP BY bucket" if bucket_seconds else ""}"""
     return text, [int(bucket_seconds), *params] if bucket_seconds else params
 
 

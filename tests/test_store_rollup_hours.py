@@ -172,6 +172,17 @@ def hour_rows(store: SpanStore) -> int:
 def store(tmp_path: Path) -> SpanStore:
     with SpanStore(tmp_path / "hours.duckdb") as opened:
         opened.ingest(spans_between(HOUR - timedelta(hours=40), NOW, 700, seed=1))
+        # A span with no start time is in no hour: all-time figures still count it.
+        opened.ingest(
+            [
+                span(
+                    "t-nostart", "s-nostart", span_type="generation", model="gpt-4o",
+                    agent_name="C", input_tokens=5, output_tokens=1, total_tokens=6,
+                    started_at=None, ended_at=None, duration_ms=None, status="error",
+                    error_message="no start",
+                )
+            ]
+        )  # fmt: skip
         yield opened
 
 

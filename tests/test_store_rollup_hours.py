@@ -25,6 +25,8 @@ from support.store_spans import span
 
 NOW = datetime.now(UTC).replace(tzinfo=None)
 HOUR = NOW.replace(minute=0, second=0, microsecond=0)
+# The hour the rollups are complete until (an hour is summarised HOUR_GRACE after it ended).
+COVERED = (NOW - store_rollup.HOUR_GRACE).replace(minute=0, second=0, microsecond=0)
 PRICES = q.Prices(["gpt-4o", "gpt-4o-mini"], [2.5e-6, 0.15e-6], [1.25e-6, 0.075e-6], [1e-5, 6e-7])
 TOOLS = ("lookup", "refund", "search")
 MODELS = ("gpt-4o", "gpt-4o-mini", "unpriced")
@@ -168,6 +170,12 @@ def hour_rows(store: SpanStore) -> int:
     return int(store.query("SELECT count(*) FROM span_hours").iloc[0, 0])
 
 
+@pytest.fixture(autouse=True)
+def fixed_now(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The store's "now" is the one these tests were written against, even across an hour."""
+    monkeypatch.setattr(store_rollup, "utc_now", lambda: NOW)
+
+
 @pytest.fixture
 def store(tmp_path: Path) -> SpanStore:
     with SpanStore(tmp_path / "hours.duckdb") as opened:
@@ -188,10 +196,10 @@ def store(tmp_path: Path) -> SpanStore:
 
 def test_whole_hours_are_read_from_the_rollups(store: SpanStore) -> None:
     for name in ("latency_hours", "span_hours"):
-        assert complete_until(store, name) == HOUR
+        assert complete_until(store, name) == COVERED
     assert hour_rows(store) > 0
     rolled = store.query("SELECT max(hour) FROM latency_hours").iloc[0, 0]
-    assert pd.Timestamp(rolled) < HOUR  # the current hour is read from spans
+    assert pd.Timestamp(rolled) < COVERED  # the current hour is read from spans
     assert_rollups_agree(store)
 
 
@@ -199,7 +207,7 @@ def test_late_spans_reopen_their_hours(store: SpanStore) -> None:
     late = spans_between(HOUR - timedelta(hours=20), HOUR - timedelta(hours=19), 40, seed=2)
     store.ingest(late)
     # The writer moved complete_until back to the late hour and summarised it again.
-    assert complete_until(store, "span_hours") == HOUR
+    assert complete_until(store, "span_hours") == COVERED
     assert_rollups_agree(store)
 
 
@@ -218,7 +226,7 @@ def test_prune_and_reopen_keep_them_true(store: SpanStore, tmp_path: Path) -> No
 def test_a_new_hour_is_summarised_by_the_next_write(
     store: SpanStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    later = NOW + timedelta(hours=2)
+    later = HOUR + timedelta(hours=2, minutes=30)
     monkeypatch.setattr(store_rollup, "utc_now", lambda: later)
     store.ingest(spans_between(later - timedelta(minutes=5), later, 10, seed=4))
     assert complete_until(store, "latency_hours") == HOUR + timedelta(hours=2)

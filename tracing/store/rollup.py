@@ -13,7 +13,8 @@ that does not start or end on a unit. The store's writer keeps every rollup true
   crash leaves a stale row. The writer caches `complete_until`: a write of the current hour's
   spans costs no statement.
 - After its writes, and when it opens the store, the writer summarises the units from
-  `complete_until` up to the current one: usually one hour, once an hour.
+  `complete_until` up to the current one: usually one hour, once an hour, HOUR_GRACE after
+  it ended (spans that started in it are still being written in its first minutes).
 - `prune` clears them; the refresh after the prune rebuilds them from what is left.
 
 The rollups:
@@ -36,7 +37,7 @@ import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Protocol, TypeVar
 
 logger = logging.getLogger("agentoscope.tracing")
@@ -197,11 +198,19 @@ def utc_now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+# An hour is summarised once it ended this long ago. Spans are written when they end: in the
+# first minutes of an hour, writes still carry spans that started in the hour before (an agent
+# run, a slow model call), and each would move the rollups back and summarise that hour again.
+# The grace costs queries up to this much more time read from spans.
+HOUR_GRACE = timedelta(minutes=15)
+
+
 def _current_unit(rollup: Rollup) -> datetime:
-    """Where `rollup` can be complete until now: the start of the current day or hour."""
+    """Where `rollup` can be complete until now: the start of the current day, or of the hour
+    HOUR_GRACE ago."""
     if rollup.unit == "day":
         return datetime.combine(utc_today(), time())
-    return rollup.start_of(utc_now())
+    return rollup.start_of(utc_now() - HOUR_GRACE)
 
 
 def _as_datetime(value: Any) -> datetime | None:

@@ -41,9 +41,13 @@ from .rollup import (
 
 __all__ = [
     "QUERIES",
+    "ROLLUP_ROWS",
+    "SPANS_BEFORE",
+    "SPANS_FROM",
     "NamedQuery",
     "Reader",
     "clickhouse_form",
+    "covered",
     "dialect_of",
     "find_trace_id",
     "latest_traces",
@@ -287,9 +291,6 @@ GROUP BY k, n
 ORDER BY spans DESC"""
 
 
-# The window is split in three: the whole days agent_days covers (rollups.complete_until bounds
-# them) are read from it, and the time before and after them is grouped from spans. The bounds
-# are scalar subqueries: DuckDB still skips the row groups of spans outside them.
 def _agent_days_from_spans(bound: str) -> str:
     return f"""
     SELECT date_trunc('day', started_at) AS day, agent_name,{AGENT_DAY_COLUMNS}

@@ -227,10 +227,11 @@ def fetch(sql: Sql) -> pd.DataFrame:
     its results are kept: clicking around re-reads nothing. A server's store is live: always
     asked."""
     source = configured_source()
+    form = sql.form_for(reader())
+    text = form.text_for(reader())
     if source.kind != "file":
-        return _timed(lambda: sql.run(reader()), sql.text_for(reader()))
-    params = json.dumps(sql.params, sort_keys=True, default=str)
-    text = sql.text_for(reader())
+        return _timed(lambda: form.run(reader()), text)
+    params = json.dumps(form.params, sort_keys=True, default=str)
     return _timed(lambda: cached_result(source, text, params, reader()), text)
 
 

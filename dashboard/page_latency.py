@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pandas as pd
 import streamlit as st
 
@@ -17,7 +15,6 @@ from agentoscope.dashboard.queries import (
     slowest_spans,
     window_params,
 )
-from agentoscope.tracing.clock import utc_now
 from agentoscope.tracing.store.queries import ESTIMATE_MAX_RELATIVE_ERROR
 
 GROUPINGS = {"span_type": "Span type", "tool_name": "Tool", "model": "Model"}
@@ -28,23 +25,30 @@ PERCENTILE_QUERIES = {
     "model": "latency_by_model",
 }
 ALL = "(all spans)"
-# Up to a week the percentiles are exact; beyond, the bucketed estimate (the `_estimated`
-# queries) is about twice as fast at millions of spans and within ESTIMATE_MAX_RELATIVE_ERROR.
-EXACT_UP_TO = timedelta(days=7)
 
 
 st.title(":material/timer: Latency")
 window = controls.current_window()
-# "Last 7 days" started a moment before now: a minute of slack keeps it exact.
-window_length = (window.end or utc_now()) - window.start if window.start else None
-estimated = window_length is None or window_length > EXACT_UP_TO + timedelta(minutes=1)
-note = f" · percentiles estimated within {ESTIMATE_MAX_RELATIVE_ERROR:.2%}" if estimated else ""
+# Percentiles are estimated by default (the `_estimated` queries: the latency_hours rollup for
+# whole hours, so they cost about the same at 100M spans as at 10M), within
+# ESTIMATE_MAX_RELATIVE_ERROR; exact ones read every span of the window.
+exact = st.toggle(
+    "Exact percentiles",
+    key="latency_exact",
+    help="Read every span of the window instead of the hourly duration buckets: exact, and "
+    "slower the more spans the window holds.",
+)
+note = (
+    " · exact percentiles"
+    if exact
+    else f" · percentiles estimated within {ESTIMATE_MAX_RELATIVE_ERROR:.1%} (duration buckets)"
+)
 st.caption(f"{controls.window_choice()} · span durations, from start to end{note}")
 by = st.segmented_control(
     "Per", list(GROUPINGS), format_func=GROUPINGS.__getitem__, default="span_type", key="latency_by"
 )
 by = by or "span_type"
-query = PERCENTILE_QUERIES[by] + ("_estimated" if estimated else "")
+query = PERCENTILE_QUERIES[by] + ("" if exact else "_estimated")
 percentiles = fetch(named(query, **window_params(window)))
 percentiles = percentiles.rename(columns={by: "key", "avg_ms": "mean_ms"})
 if percentiles.empty:

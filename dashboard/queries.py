@@ -29,12 +29,43 @@ import pandas as pd
 from agentoscope.tracing.clock import utc_naive
 from agentoscope.tracing.store import queries as canonical
 from agentoscope.tracing.store.dialect import to_clickhouse
-from agentoscope.tracing.store.queries import Reader, clickhouse_form, dialect_of
+from agentoscope.tracing.store.queries import (
+    ROLLUP_ROWS,
+    SPANS_BEFORE,
+    SPANS_FROM,
+    Reader,
+    clickhouse_form,
+    covered,
+    dialect_of,
+)
+from agentoscope.tracing.store.rollup import (
+    LATENCY_BUCKET,
+    LATENCY_BUCKETS_PER_DOUBLING,
+    LATENCY_HOURS,
+    LATENCY_HOURS_ROLLUP,
+    LATENCY_KEYS,
+    MODEL_SPAN,
+    SPAN_HOURS,
+    SPAN_HOURS_ROLLUP,
+    TOKENS,
+    USAGE_SUMS,
+    Rollup,
+)
 
 
 class Sql(NamedTuple):
     text: str
     params: list[Any] | dict[str, Any]
+    # For a query that reads a rollup of the DuckDB store: the same answer grouped from spans
+    # (an Sql), which a ClickHouse store runs (it keeps no rollup tables). None: this text
+    # translated.
+    clickhouse: Any = None
+
+    def form_for(self, reader: Any) -> Sql:
+        """The Sql to run on `reader`: the ClickHouse form for a ClickHouse store, if any."""
+        if self.clickhouse is not None and dialect_of(reader) == "clickhouse":
+            return self.clickhouse
+        return self
 
     def text_for(self, reader: Any) -> str:
         """The statement in the reader's dialect: a ClickHouse store gets the ClickHouse form
@@ -48,7 +79,8 @@ class Sql(NamedTuple):
         return to_clickhouse(self.text, CLICKHOUSE_FRAGMENTS)
 
     def run(self, reader: Reader) -> pd.DataFrame:
-        return reader.query(self.text_for(reader), self.params)
+        form = self.form_for(reader)
+        return reader.query(form.text_for(reader), form.params)
 
 
 def named(name: str, **params: Any) -> Sql:
@@ -70,8 +102,6 @@ def window_params(window: Window) -> dict[str, str | None]:
 # Columns a page may group or filter by. Anything else is refused before it reaches SQL text.
 GROUP_COLUMNS = ("span_type", "tool_name", "model", "agent_name", "name")
 TRACE_STATUSES = ("any", "error", "ok", "guardrail")
-# Model calls are the spans with token counts (records fill them for model spans only).
-MODEL_SPAN = "(s.input_tokens IS NOT NULL OR s.output_tokens IS NOT NULL)"
 # Spans start at or after their trace; the slack covers clocks of OTLP senders.
 TIME_HINT_SLACK = "INTERVAL 1 MINUTE"
 
@@ -148,7 +178,6 @@ SPAN_COST = """(
                                          coalesce(s.input_tokens, 0))) * p.input_rate
     + least(coalesce(s.cached_input_tokens, 0), coalesce(s.input_tokens, 0)) * p.cached_rate
     + coalesce(s.output_tokens, 0) * p.output_rate)"""
-TOKENS = "coalesce(s.total_tokens, coalesce(s.input_tokens, 0) + coalesce(s.output_tokens, 0))"
 
 
 # Time buckets of `?` seconds, DuckDB and ClickHouse.
@@ -182,15 +211,66 @@ def _and(conditions: Sequence[str]) -> str:
     return " AND ".join(conditions) if conditions else "TRUE"
 
 
+# Rollup-backed queries: the whole hours of the window that span_hours covers are read from it,
+# the rest (the window's ragged hours, the current hour, hours a late write reopened) from
+# spans. Bucket sizes that are whole hours compose from hours; smaller ones read spans only.
+def _with_rollup(
+    window: Window,
+    from_hours: tuple[str, list[Any]],
+    from_spans: Any,
+    rollup: Rollup = SPAN_HOURS_ROLLUP,
+) -> tuple[str, list[Any]]:
+    """(the CTEs `covered`, `bounds` and `parts`, their parameters in text order).
+    `from_hours` is a SELECT over the hourly `rollup` with HOUR_ROWS among its conditions;
+    `from_spans(bound)` a SELECT of the same columns over spans with `bound` among them."""
+    bounds = window_params(window)
+    spans_parts = [SPANS_BEFORE, SPANS_FROM]
+    if window.start is None and window.end is None:
+        # Spans with no start time are in no hour: an unbounded window counts them from spans
+        # (a part of its own: `OR started_at IS NULL` would stop DuckDB skipping row groups).
+        spans_parts.append("started_at IS NULL")
+    texts, params = [from_hours[0].strip()], [bounds["since"], bounds["until"], *from_hours[1]]
+    for bound in spans_parts:
+        text, part_params = from_spans(bound)
+        texts.append(text.strip())
+        params += part_params
+    union = "\nUNION ALL\n".join(texts)
+    text = f"""{covered(rollup, "CAST(? AS TIMESTAMP)", "CAST(? AS TIMESTAMP)").strip()},
+parts AS (
+{union}
+)"""
+    return text, params
+
+
+HOUR_ROWS = ROLLUP_ROWS.format(time="hour")
+
+
 # ---------------------------------------------------------------- store summary and filter lists
 
 
+def _names(column: str) -> Sql:
+    """The distinct values of `column`: span_hours has them up to its complete_until, spans
+    from then on."""
+    from_spans = Sql(
+        f"SELECT DISTINCT {column} FROM spans WHERE {column} IS NOT NULL ORDER BY 1", []
+    )
+    text = f"""
+SELECT {column} FROM {SPAN_HOURS} WHERE {column} IS NOT NULL
+UNION
+SELECT {column} FROM spans WHERE {column} IS NOT NULL AND started_at >= coalesce(
+    (SELECT complete_until FROM rollups WHERE name = '{SPAN_HOURS}'), '-infinity'::TIMESTAMP)
+UNION
+SELECT {column} FROM spans WHERE {column} IS NOT NULL AND started_at IS NULL
+ORDER BY 1"""
+    return Sql(text, [], from_spans)
+
+
 def agent_names() -> Sql:
-    return Sql("SELECT DISTINCT agent_name FROM spans WHERE agent_name IS NOT NULL ORDER BY 1", [])
+    return _names("agent_name")
 
 
 def model_names() -> Sql:
-    return Sql("SELECT DISTINCT model FROM spans WHERE model IS NOT NULL ORDER BY 1", [])
+    return _names("model")
 
 
 # ---------------------------------------------------------------- traces page
@@ -289,29 +369,15 @@ GROUP BY s.trace_id"""
 SUM_COST = """(
     (u.input_tokens - u.cached_input_tokens) * p.input_rate
     + u.cached_input_tokens * p.cached_rate + u.output_tokens * p.output_rate)"""
-# Per-span token columns summed, cached tokens capped at the span's input tokens.
-SUMS = f"""count(*) AS calls,
-       coalesce(sum(s.input_tokens), 0) AS input_tokens,
-       coalesce(sum(least(coalesce(s.cached_input_tokens, 0), coalesce(s.input_tokens, 0))), 0)
-           AS cached_input_tokens,
-       coalesce(sum(s.output_tokens), 0) AS output_tokens,
-       sum(s.reasoning_tokens) AS reasoning_tokens,
-       sum({TOKENS}) AS tokens"""
+# Per-span token columns summed (the span_hours rollup holds the same sums per hour).
+SUMS = USAGE_SUMS
 
 
-def usage_over_time(window: Window, bucket_seconds: int, by: str, prices: Prices) -> Sql:
-    """Tokens, calls and cost per time bucket and per model (or agent)."""
-    column = checked_column(by)
-    conditions, params = window.where("s.started_at")
-    text = f"""
-WITH {PRICES_CTE},
-usage AS (
-    SELECT {BUCKET.format(column="s.started_at")} AS bucket,
-           coalesce(s.{column}, '(none)') AS key, s.model, {SUMS}
-    FROM spans s
-    WHERE {MODEL_SPAN} AND {_and(conditions)}
-    GROUP BY ALL
-)
+# Sums of usage rows (from span_hours or grouped from spans), per bucket, key and model.
+_USAGE_TOTALS = """sum(calls) AS calls, sum(input_tokens) AS input_tokens,
+           sum(cached_input_tokens) AS cached_input_tokens, sum(output_tokens) AS output_tokens,
+           sum(reasoning_tokens) AS reasoning_tokens, sum(tokens) AS tokens"""
+_USAGE_PRICED = f"""
 SELECT u.bucket, u.key, sum(u.calls) AS calls, sum(u.input_tokens) AS input_tokens,
        sum(u.cached_input_tokens) AS cached_input_tokens,
        sum(u.output_tokens) AS output_tokens, sum(u.reasoning_tokens) AS reasoning_tokens,
@@ -320,7 +386,49 @@ SELECT u.bucket, u.key, sum(u.calls) AS calls, sum(u.input_tokens) AS input_toke
 FROM usage u LEFT JOIN prices p ON u.model = p.model
 GROUP BY u.bucket, u.key
 ORDER BY u.bucket, u.key"""
-    return Sql(text, [*prices.params(), int(bucket_seconds), *params])
+# The columns span_hours groups by (a usage chart per other column reads spans).
+SPAN_HOUR_KEYS = ("span_type", "agent_name", "model", "tool_name")
+
+
+def _usage_from_spans(
+    window: Window, bucket_seconds: int, column: str, bound: str = "TRUE"
+) -> tuple[str, list[Any]]:
+    conditions, params = window.where("s.started_at")
+    text = f"""
+    SELECT {BUCKET.format(column="s.started_at")} AS bucket,
+           coalesce(s.{column}, '(none)') AS key, s.model, {SUMS}
+    FROM spans s
+    WHERE {MODEL_SPAN} AND {_and(conditions)} AND {bound}
+    GROUP BY ALL"""
+    return text, [int(bucket_seconds), *params]
+
+
+def usage_over_time(window: Window, bucket_seconds: int, by: str, prices: Prices) -> Sql:
+    """Tokens, calls and cost per time bucket and per model (or agent). Exact either way:
+    whole hours come from span_hours when buckets are whole hours."""
+    column = checked_column(by)
+    spans_text, spans_params = _usage_from_spans(window, bucket_seconds, column)
+    from_spans = Sql(
+        f"WITH {PRICES_CTE},\nusage AS ({spans_text}\n){_USAGE_PRICED}",
+        [*prices.params(), *spans_params],
+    )
+    if bucket_seconds % 3600 or column not in SPAN_HOUR_KEYS:
+        return from_spans
+    from_hours = f"""
+    SELECT {BUCKET.format(column="hour")} AS bucket, coalesce({column}, '(none)') AS key,
+           model, {_USAGE_TOTALS}
+    FROM {SPAN_HOURS} WHERE model_call AND {HOUR_ROWS}
+    GROUP BY ALL"""
+    parts, params = _with_rollup(
+        window,
+        (from_hours, [int(bucket_seconds)]),
+        lambda bound: _usage_from_spans(window, bucket_seconds, column, bound),
+    )
+    text = f"""
+WITH {PRICES_CTE},
+{parts},
+usage AS (SELECT bucket, key, model, {_USAGE_TOTALS} FROM parts GROUP BY ALL){_USAGE_PRICED}"""
+    return Sql(text, [*prices.params(), *params], from_spans)
 
 
 def top_traces_by_cost(window: Window, prices: Prices, limit: int = 20) -> Sql:
@@ -357,15 +465,56 @@ def _span_filter(window: Window, by: str | None, value: str | None) -> tuple[lis
     return conditions, params
 
 
-def latency_histogram(window: Window, by: str | None = None, value: str | None = None) -> Sql:
-    """Span counts per log-scale duration bin (10 bins per decade), lower edge in ms."""
+# Histogram bins: 4 per doubling (each 19% wide), so a bin is exactly 4 of latency_hours'
+# duration buckets and the rollup's counts give the same histogram as the spans'. Durations
+# <= 0 (clock skew) go to the bin from ~0.001 ms.
+HISTOGRAM_BINS_PER_DOUBLING = 4
+LATENCY_BUCKETS_PER_BIN = LATENCY_BUCKETS_PER_DOUBLING // HISTOGRAM_BINS_PER_DOUBLING
+_BIN = "floor(coalesce({bucket}, -10 * {per_doubling}) / {per_bin})::INTEGER"
+
+
+def _bin(bucket: str) -> str:
+    return _BIN.format(
+        bucket=bucket, per_doubling=LATENCY_BUCKETS_PER_DOUBLING, per_bin=LATENCY_BUCKETS_PER_BIN
+    )
+
+
+_HISTOGRAM = f"""
+SELECT pow(2, bin / {HISTOGRAM_BINS_PER_DOUBLING}.0) AS from_ms,
+       pow(2, (bin + 1) / {HISTOGRAM_BINS_PER_DOUBLING}.0) AS to_ms, sum(n) AS spans
+FROM parts GROUP BY bin ORDER BY bin"""
+
+
+def _histogram_from_spans(
+    window: Window, by: str | None, value: str | None, bound: str = "TRUE"
+) -> tuple[str, list[Any]]:
     conditions, params = _span_filter(window, by, value)
     text = f"""
-SELECT power(10, bin / 10.0) AS from_ms, power(10, (bin + 1) / 10.0) AS to_ms, count(*) AS spans
-FROM (SELECT floor(log10(greatest(duration_ms, 0.001)) * 10) AS bin
-      FROM spans WHERE {_and(conditions)})
-GROUP BY bin ORDER BY bin"""
-    return Sql(text, params)
+SELECT {_bin(LATENCY_BUCKET)} AS bin, count(*) AS n
+FROM spans WHERE {_and(conditions)} AND {bound}
+GROUP BY ALL"""
+    return text, params
+
+
+def latency_histogram(window: Window, by: str | None = None, value: str | None = None) -> Sql:
+    """Span counts per log-scale duration bin (4 bins per doubling), lower edge in ms. Exact
+    either way: whole hours come from latency_hours when grouped by its keys."""
+    spans_text, spans_params = _histogram_from_spans(window, by, value)
+    from_spans = Sql(f"WITH parts AS ({spans_text}\n){_HISTOGRAM}", spans_params)
+    if by is not None and value is not None and by not in LATENCY_KEYS:
+        return from_spans
+    key = [f"{checked_column(by)} = ?"] if by is not None and value is not None else []
+    from_hours = f"""
+SELECT {_bin("bucket")} AS bin, sum(spans) AS n
+FROM {LATENCY_HOURS} WHERE {_and([*key, HOUR_ROWS])}
+GROUP BY ALL"""
+    parts, params = _with_rollup(
+        window,
+        (from_hours, [value] if key else []),
+        lambda bound: _histogram_from_spans(window, by, value, bound),
+        LATENCY_HOURS_ROLLUP,
+    )
+    return Sql(f"WITH {parts}{_HISTOGRAM}", params, from_spans)
 
 
 def slowest_spans(
@@ -384,18 +533,49 @@ ORDER BY s.duration_ms DESC"""
 # ---------------------------------------------------------------- errors
 
 
+def _span_counts_from_spans(
+    window: Window, bucket_seconds: int | None, bound: str = "TRUE"
+) -> tuple[str, list[Any]]:
+    """Spans and failed spans (per bucket, or in all when `bucket_seconds` is None)."""
+    conditions, params = window.where()
+    bucket = f"{BUCKET.format(column='started_at')} AS bucket, " if bucket_seconds else ""
+    text = f"""
+SELECT {bucket}count(*) AS n, count(*) FILTER (WHERE status = 'error') AS failed
+FROM spans WHERE {_and(conditions)} AND {bound}
+{"AND started_at IS NOT NULL GROUP BY bucket" if bucket_seconds else ""}"""
+    return text, [int(bucket_seconds), *params] if bucket_seconds else params
+
+
+def _span_counts(window: Window, bucket_seconds: int | None) -> tuple[Sql, Sql | None]:
+    """(the CTE `parts` of span counts from spans; the same reading span_hours for whole hours,
+    None when the buckets are not whole hours), each with its parameters."""
+    text, params = _span_counts_from_spans(window, bucket_seconds)
+    from_spans = Sql(f"parts AS ({text}\n)", params)
+    if bucket_seconds is not None and bucket_seconds % 3600:
+        return from_spans, None
+    bucket = f"{BUCKET.format(column='hour')} AS bucket, " if bucket_seconds else ""
+    from_hours = f"""
+SELECT {bucket}sum(calls) AS n, sum(calls) FILTER (WHERE status = 'error') AS failed
+FROM {SPAN_HOURS} WHERE {HOUR_ROWS}
+{"GROUP BY bucket" if bucket_seconds else ""}"""
+    parts, parts_params = _with_rollup(
+        window,
+        (from_hours, [int(bucket_seconds)] if bucket_seconds else []),
+        lambda bound: _span_counts_from_spans(window, bucket_seconds, bound),
+    )
+    return from_spans, Sql(parts, parts_params)
+
+
 def errors_over_time(window: Window, bucket_seconds: int) -> Sql:
-    """Per bucket: spans and failed spans, and traces and traces with a failure (bucketed by the
-    trace's start). Counting distinct traces over every span is the slow way; the traces table
-    and the few failed spans give the same numbers."""
+    """Per bucket: spans and failed spans (whole hours from span_hours when buckets are whole
+    hours), and traces and traces with a failure (bucketed by the trace's start). Counting
+    distinct traces over every span is the slow way; the traces table and the few failed spans
+    give the same numbers."""
     conditions, params = window.where()
     where = _and(conditions)
-    text = f"""
-WITH span_counts AS (
-    SELECT {BUCKET.format(column="started_at")} AS bucket,
-           count(*) AS spans, count(*) FILTER (WHERE status = 'error') AS errors
-    FROM spans WHERE started_at IS NOT NULL AND {where}
-    GROUP BY bucket
+    rest = f""",
+span_counts AS (
+    SELECT bucket, sum(n) AS spans, sum(failed) AS errors FROM parts GROUP BY bucket
 ),
 trace_counts AS (
     SELECT {BUCKET.format(column="started_at")} AS bucket,
@@ -409,44 +589,106 @@ SELECT bucket, coalesce(spans, 0) AS spans, coalesce(errors, 0) AS errors,
        coalesce(traces, 0) AS traces, coalesce(failing_traces, 0) AS failing_traces
 FROM span_counts FULL JOIN trace_counts USING (bucket)
 ORDER BY bucket"""
-    return Sql(text, [int(bucket_seconds), *params, int(bucket_seconds), *params, *params])
+    rest_params = [int(bucket_seconds), *params, *params]
+    from_spans, from_hours = _span_counts(window, bucket_seconds)
+    exact = Sql(f"WITH {from_spans.text}{rest}", [*from_spans.params, *rest_params])
+    if from_hours is None:
+        return exact
+    return Sql(f"WITH {from_hours.text}{rest}", [*from_hours.params, *rest_params], exact)
 
 
 def error_totals(window: Window) -> Sql:
-    """Exact totals for the window (the per-bucket counts would count a trace once per bucket)."""
+    """Exact totals for the window (the per-bucket counts would count a trace once per bucket);
+    spans and failed spans of whole hours from span_hours."""
     conditions, params = window.where()
     where = _and(conditions)
-    text = f"""
-SELECT (SELECT count(*) FROM spans WHERE {where}) AS spans,
-       (SELECT count(*) FROM spans WHERE status = 'error' AND {where}) AS errors,
+    rest = f"""
+SELECT (SELECT coalesce(sum(n), 0) FROM parts) AS spans,
+       (SELECT coalesce(sum(failed), 0) FROM parts) AS errors,
        (SELECT count(*) FROM traces WHERE {where}) AS traces,
        (SELECT count(DISTINCT trace_id) FROM spans WHERE status = 'error' AND {where})
            AS failing_traces"""
-    return Sql(text, params * 4)
+    from_spans, from_hours = _span_counts(window, None)
+    assert from_hours is not None  # totals have no buckets: always whole hours
+    exact = Sql(f"WITH {from_spans.text}{rest}", [*from_spans.params, *params, *params])
+    return Sql(f"WITH {from_hours.text}{rest}", [*from_hours.params, *params, *params], exact)
+
+
+def _failing_tools_from_spans(window: Window, bound: str = "TRUE") -> tuple[str, list[Any]]:
+    conditions, params = window.where()
+    text = f"""
+SELECT tool_name, count(*) AS n_calls, count(*) FILTER (WHERE status = 'error') AS n_failed,
+       max(started_at) FILTER (WHERE status = 'error') AS last_error_at,
+       arg_max(error_message, started_at) FILTER (WHERE status = 'error') AS latest_message,
+       arg_max(trace_id, started_at) FILTER (WHERE status = 'error') AS latest_trace_id
+FROM spans WHERE span_type = 'function' AND {_and(conditions)} AND {bound}
+GROUP BY tool_name"""
+    return text, params
+
+
+_FAILING_TOOLS = """
+SELECT tool_name, sum(n_calls) AS calls, sum(n_failed) AS errors,
+       sum(n_failed) / sum(n_calls) AS error_rate,
+       arg_max(latest_message, last_error_at) AS latest_message,
+       arg_max(latest_trace_id, last_error_at) AS latest_trace_id
+FROM parts
+GROUP BY tool_name HAVING sum(n_failed) > 0
+ORDER BY errors DESC, tool_name LIMIT ?"""
 
 
 def failing_tools(window: Window, limit: int = 20) -> Sql:
+    """Tools by failed calls, with the newest failure's message and trace (whole hours from
+    span_hours)."""
+    spans_text, spans_params = _failing_tools_from_spans(window)
+    from_spans = Sql(f"WITH parts AS ({spans_text}\n){_FAILING_TOOLS}", [*spans_params, int(limit)])
+    from_hours = f"""
+SELECT tool_name, sum(calls) AS n_calls, sum(calls) FILTER (WHERE status = 'error') AS n_failed,
+       max(last_error_at) AS last_error_at,
+       arg_max(last_error_message, last_error_at) AS latest_message,
+       arg_max(last_error_trace_id, last_error_at) AS latest_trace_id
+FROM {SPAN_HOURS} WHERE span_type = 'function' AND {HOUR_ROWS}
+GROUP BY tool_name"""
+    parts, params = _with_rollup(
+        window, (from_hours, []), lambda bound: _failing_tools_from_spans(window, bound)
+    )
+    return Sql(f"WITH {parts}{_FAILING_TOOLS}", [*params, int(limit)], from_spans)
+
+
+def _guardrail_checks_from_spans(window: Window, bound: str = "TRUE") -> tuple[str, list[Any]]:
     conditions, params = window.where()
     text = f"""
-SELECT tool_name, count(*) AS calls, count(*) FILTER (WHERE status = 'error') AS errors,
-       errors / calls AS error_rate,
-       arg_max(error_message, started_at) FILTER (WHERE status = 'error') AS latest_message,
-       arg_max(trace_id, started_at) FILTER (WHERE status = 'error') AS latest_trace_id
-FROM spans WHERE span_type = 'function' AND {_and(conditions)}
-GROUP BY tool_name HAVING count(*) FILTER (WHERE status = 'error') > 0
-ORDER BY errors DESC LIMIT ?"""
-    return Sql(text, [*params, int(limit)])
+SELECT guardrail_name, count(*) AS n_checks, count(*) FILTER (WHERE triggered) AS n_tripped,
+       max(started_at) FILTER (WHERE triggered) AS last_trip_at,
+       arg_max(trace_id, started_at) FILTER (WHERE triggered) AS latest_trace_id
+FROM guardrails WHERE {_and(conditions)} AND {bound}
+GROUP BY guardrail_name"""
+    return text, params
+
+
+_GUARDRAIL_TRIPS = """
+SELECT guardrail_name AS guardrail, sum(n_checks) AS checks,
+       coalesce(sum(n_tripped), 0) AS tripped,
+       arg_max(latest_trace_id, last_trip_at) AS latest_trace_id
+FROM parts
+GROUP BY guardrail_name ORDER BY tripped DESC, checks DESC, guardrail"""
 
 
 def guardrail_trips(window: Window) -> Sql:
-    conditions, params = window.where()
-    text = f"""
-SELECT guardrail_name AS guardrail, count(*) AS checks,
-       count(*) FILTER (WHERE triggered) AS tripped,
-       arg_max(trace_id, started_at) FILTER (WHERE triggered) AS latest_trace_id
-FROM guardrails WHERE {_and(conditions)}
-GROUP BY guardrail_name ORDER BY tripped DESC, checks DESC"""
-    return Sql(text, params)
+    """Checks and trips per guardrail, with the newest tripped trace (whole hours from
+    span_hours)."""
+    spans_text, spans_params = _guardrail_checks_from_spans(window)
+    from_spans = Sql(f"WITH parts AS ({spans_text}\n){_GUARDRAIL_TRIPS}", spans_params)
+    from_hours = f"""
+SELECT guardrail_name, sum(calls) AS n_checks,
+       sum(calls) FILTER (WHERE triggered) AS n_tripped,
+       max(last_trip_at) AS last_trip_at,
+       arg_max(last_trip_trace_id, last_trip_at) AS latest_trace_id
+FROM {SPAN_HOURS} WHERE span_type = 'guardrail' AND {HOUR_ROWS}
+GROUP BY guardrail_name"""
+    parts, params = _with_rollup(
+        window, (from_hours, []), lambda bound: _guardrail_checks_from_spans(window, bound)
+    )
+    return Sql(f"WITH {parts}{_GUARDRAIL_TRIPS}", params, from_spans)
 
 
 # ---------------------------------------------------------------- sessions

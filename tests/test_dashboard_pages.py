@@ -169,13 +169,15 @@ def test_usage_page_price_edits_change_costs() -> None:
 def test_latency_page_percentiles_per_tool() -> None:
     app = open_app("page_latency.py")
     no_exceptions(app)
-    # All time: the bucketed estimate, and the page says so; up to a week: exact.
-    assert "percentiles estimated within 0.54%" in page_text(app)
+    # By default the bucketed estimate, and the page says so; exact on request.
+    assert "percentiles estimated within 2.2% (duration buckets)" in page_text(app)
     per_type = table(app).set_index("span type")
     assert per_type.loc["guardrail", "p50"] == "20.0 ms"
-    app.selectbox(key="window").set_value("Last 7 days").run()
+    app.toggle(key="latency_exact").set_value(True).run()
     assert "percentiles estimated" not in page_text(app)
-    app.selectbox(key="window").set_value("All time").run()
+    assert "exact percentiles" in page_text(app)
+    assert table(app).set_index("span type").loc["guardrail", "p50"] == "20.0 ms"
+    app.toggle(key="latency_exact").set_value(False).run()
     app.button_group(key="latency_by").set_value("tool_name").run()
     per_tool = table(app).set_index("tool")
     assert per_tool.loc["web_search", ["p50", "p95", "p99"]].tolist() == [

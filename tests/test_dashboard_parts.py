@@ -168,7 +168,7 @@ def test_user_choices_never_become_sql_text() -> None:
     sql = trace_page(TraceFilters(search=sneaky, workflow=sneaky, agent=sneaky))
     assert sneaky not in sql.text and sneaky in sql.params
     histogram = latency_histogram(Window(), "tool_name", sneaky)
-    assert sneaky not in histogram.text and histogram.params == [sneaky]
+    assert sneaky not in histogram.text and sneaky in histogram.params
 
 
 def test_times_reach_sql_as_naive_utc() -> None:

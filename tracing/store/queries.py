@@ -25,13 +25,29 @@ import pandas as pd
 
 from ..clock import utc_naive
 from .dialect import to_clickhouse
-from .rollup import AGENT_DAY_COLUMNS, AGENT_DAY_ROWS, AGENT_DAYS
+from .rollup import (
+    AGENT_DAY_COLUMNS,
+    AGENT_DAY_ROWS,
+    LATENCY_BUCKET,
+    LATENCY_BUCKETS_PER_DOUBLING,
+    LATENCY_COLUMNS,
+    LATENCY_HOURS,
+    LATENCY_HOURS_ROLLUP,
+    LATENCY_MAX_RELATIVE_ERROR,
+    SPAN_HOURS,
+    SPAN_HOURS_ROLLUP,
+    Rollup,
+)
 
 __all__ = [
     "QUERIES",
+    "ROLLUP_ROWS",
+    "SPANS_BEFORE",
+    "SPANS_FROM",
     "NamedQuery",
     "Reader",
     "clickhouse_form",
+    "covered",
     "dialect_of",
     "find_trace_id",
     "latest_traces",
@@ -173,19 +189,43 @@ FROM ({_percentiles(key, alias, where)})
 ORDER BY spans DESC"""
 
 
-# Log-scale buckets for estimated percentiles: 64 per doubling, so a bucket spans 1.09% and its
-# geometric middle is within 0.55% of any value in it. The middle is clamped to the smallest and
-# largest value actually seen in the bucket, so a bucket holding one distinct value is exact.
-PERCENTILE_BUCKETS_PER_DOUBLING = 64
-ESTIMATE_MAX_RELATIVE_ERROR = 2 ** (1 / (2 * PERCENTILE_BUCKETS_PER_DOUBLING)) - 1
-_BUCKET = (
-    "CASE WHEN duration_ms > 0 THEN "
-    f"floor(log2(duration_ms) * {PERCENTILE_BUCKETS_PER_DOUBLING})::INTEGER END"
-)
+# Estimated percentiles read log-scale duration buckets (the latency_hours rollup for whole
+# hours, spans for the rest): within LATENCY_MAX_RELATIVE_ERROR (2.2%). The bucket's geometric
+# middle is clamped to the smallest and largest value actually seen in the bucket, so a bucket
+# holding one distinct value is exact.
+PERCENTILE_BUCKETS_PER_DOUBLING = LATENCY_BUCKETS_PER_DOUBLING
+ESTIMATE_MAX_RELATIVE_ERROR = LATENCY_MAX_RELATIVE_ERROR
 _BUCKET_MIDDLE = (
     "CASE WHEN b IS NULL THEN high "  # durations <= 0 (clock skew): one bucket, its largest
     f"ELSE least(greatest(pow(2, (b + 0.5) / {PERCENTILE_BUCKETS_PER_DOUBLING}), low), high) END"
 )
+
+
+def covered(rollup: Rollup, since: str = _SINCE, until: str = _UNTIL) -> str:
+    """CTEs `covered` and `bounds`: the whole units of [since, until) that `rollup` covers
+    (before its rollups.complete_until), as [lo, hi); both 'infinity' when none. A window is
+    read from the rollup between them and from spans before lo and from hi on. The bounds are
+    scalar subqueries: DuckDB still skips the row groups of spans outside them."""
+    unit = rollup.unit
+    return f"""
+covered AS (
+    SELECT CASE WHEN r.complete_until IS NOT NULL THEN date_trunc('{unit}',
+                {since} - INTERVAL 1 MICROSECOND) + INTERVAL 1 {unit.upper()} END AS lo,
+           least(r.complete_until::TIMESTAMP, date_trunc('{unit}', {until})) AS hi
+    FROM (SELECT 1) LEFT JOIN rollups AS r ON r.name = '{rollup.name}'
+),
+bounds AS (
+    SELECT CASE WHEN lo < hi THEN lo ELSE 'infinity'::TIMESTAMP END AS lo,
+           CASE WHEN lo < hi THEN hi ELSE 'infinity'::TIMESTAMP END AS hi
+    FROM covered
+)"""
+
+
+# The rows of a rollup's covered units, and the conditions on spans for the rest (two parts, so
+# each has one bound DuckDB can prune row groups by).
+ROLLUP_ROWS = "{time} >= (SELECT lo FROM bounds) AND {time} < (SELECT hi FROM bounds)"
+SPANS_BEFORE = "started_at < (SELECT lo FROM bounds)"
+SPANS_FROM = "started_at >= (SELECT hi FROM bounds)"
 
 
 # The latency queries, exact and estimated: (name, what is grouped, key column, which spans).
@@ -196,10 +236,11 @@ _LATENCY_GROUPS = (
 )
 
 
-def _estimated_latency_query(key: str, alias: str, where: str) -> str:
-    # quantile_cont keeps every duration of a group and selects from them: ~360 ms for 10M
-    # spans here. Counting spans per (group, bucket) is a plain hash aggregate, about half that,
-    # and the rank walk runs over a few thousand bucket rows.
+def _estimated_latency_query(key: str, alias: str, where: str, *, rollup: bool = True) -> str:
+    # quantile_cont keeps every duration of a group and selects from them. Counting spans per
+    # (group, bucket) is a plain hash aggregate, and the latency_hours rollup has those counts
+    # per hour already: only the window's ragged hours and the hours not yet rolled up are
+    # grouped from spans, so the query reads about as much at 100M spans as at 10M.
     # As quantile_cont: the value at fractional rank h = (n - 1) q, interpolated between the
     # values at ranks floor(h) and ceil(h), each read as the middle of the bucket holding it.
     def at_rank(rank: str) -> str:
@@ -210,15 +251,34 @@ def _estimated_latency_query(key: str, alias: str, where: str) -> str:
         f"({at_rank(f'ceil((n - 1) * {q})')} - {at_rank(f'floor((n - 1) * {q})')}) AS {name}"
         for q, name in ((0.5, "p50_ms"), (0.95, "p95_ms"), (0.99, "p99_ms"))
     )
-    return f"""
-WITH buckets AS (
-    SELECT {key} AS k, {_BUCKET} AS b, count(*) AS c,
-           min(duration_ms) AS low, max(duration_ms) AS high, sum(duration_ms) AS total,
-           count(*) FILTER (WHERE status = 'error') AS errors
+
+    def from_spans(bound: str) -> str:
+        return f"""
+    SELECT {key} AS k, {LATENCY_BUCKET} AS b, {LATENCY_COLUMNS}
     FROM spans
-    WHERE {where} AND duration_ms IS NOT NULL AND {_WINDOW}
-    GROUP BY ALL
+    WHERE {where} AND duration_ms IS NOT NULL AND {_WINDOW} AND {bound}
+    GROUP BY ALL"""
+
+    if rollup:
+        hours = ROLLUP_ROWS.format(time="hour")
+        parts = f"""{covered(LATENCY_HOURS_ROLLUP).strip()},
+parts AS (
+    SELECT {key} AS k, bucket AS b, spans, low, high, total, errors
+    FROM {LATENCY_HOURS} WHERE {where} AND {hours}
+    UNION ALL{from_spans(SPANS_BEFORE)}
+    UNION ALL{from_spans(SPANS_FROM)}
 ),
+buckets AS (
+    SELECT k, b, sum(spans) AS c, min(low) AS low, max(high) AS high, sum(total) AS total,
+           sum(errors) AS errors
+    FROM parts GROUP BY k, b
+)"""
+    else:
+        parts = f"""parts AS ({from_spans("TRUE")}
+),
+buckets AS (SELECT k, b, spans AS c, low, high, total, errors FROM parts)"""
+    return f"""
+WITH {parts},
 ranked AS (
     SELECT *, sum(c) OVER (PARTITION BY k ORDER BY b NULLS FIRST) AS upto,
            sum(c) OVER (PARTITION BY k) AS n, {_BUCKET_MIDDLE} AS middle
@@ -231,39 +291,34 @@ GROUP BY k, n
 ORDER BY spans DESC"""
 
 
-# The window is split in three: the whole days agent_days covers (rollups.complete_until bounds
-# them) are read from it, and the time before and after them is grouped from spans. The bounds
-# are scalar subqueries: DuckDB still skips the row groups of spans outside them.
-_COVERED_DAYS = f"""
-covered AS (
-    SELECT CASE WHEN r.complete_until IS NOT NULL THEN date_trunc('day',
-                {_SINCE} - INTERVAL 1 MICROSECOND) + INTERVAL 1 DAY END AS lo,
-           least(r.complete_until::TIMESTAMP, date_trunc('day', {_UNTIL})) AS hi
-    FROM (SELECT 1) LEFT JOIN rollups AS r ON r.name = '{AGENT_DAYS}'
-),
-bounds AS (
-    SELECT CASE WHEN lo < hi THEN lo ELSE 'infinity'::TIMESTAMP END AS lo,
-           CASE WHEN lo < hi THEN hi ELSE 'infinity'::TIMESTAMP END AS hi
-    FROM covered
-)"""
-
-
-def _agent_days_from_spans(where: str) -> str:
+def _agent_days_from_spans(bound: str) -> str:
     return f"""
-SELECT day, agent_name, runs, failed_runs, failed_runs / nullif(runs, 0), errors FROM (
     SELECT date_trunc('day', started_at) AS day, agent_name,{AGENT_DAY_COLUMNS}
-    FROM spans WHERE {AGENT_DAY_ROWS} AND {_WINDOW} AND {where}
-    GROUP BY ALL)"""
+    FROM spans WHERE {AGENT_DAY_ROWS} AND {_WINDOW} AND {bound}
+    GROUP BY ALL"""
 
 
+# The agent_days figures, from span_hours for the window's whole hours (agent_days itself has
+# whole days only: a 7-day window starting mid-day, and today, would read up to two days of
+# spans) and from spans for the rest.
 _ERROR_RATE_PER_AGENT_PER_DAY = f"""
-WITH {_COVERED_DAYS.strip()}
-SELECT day::TIMESTAMP AS day, agent_name, runs, failed_runs,
-       failed_runs / nullif(runs, 0) AS error_rate, errors
-FROM {AGENT_DAYS}
-WHERE day >= (SELECT lo FROM bounds) AND day < (SELECT hi FROM bounds)
-UNION ALL{_agent_days_from_spans("started_at < (SELECT lo FROM bounds)")}
-UNION ALL{_agent_days_from_spans("started_at >= (SELECT hi FROM bounds)")}
+WITH {covered(SPAN_HOURS_ROLLUP).strip()},
+parts AS (
+    SELECT date_trunc('day', hour) AS day, agent_name,
+           sum(calls) FILTER (WHERE span_type = 'agent') AS runs,
+           sum(calls) FILTER (WHERE span_type = 'agent' AND status = 'error') AS failed_runs,
+           sum(calls) FILTER (WHERE status = 'error') AS errors
+    FROM {SPAN_HOURS} WHERE {AGENT_DAY_ROWS} AND {ROLLUP_ROWS.format(time="hour")}
+    GROUP BY ALL
+    UNION ALL{_agent_days_from_spans(SPANS_BEFORE)}
+    UNION ALL{_agent_days_from_spans(SPANS_FROM)}
+)
+SELECT day, agent_name, coalesce(sum(runs), 0)::BIGINT AS runs,
+       coalesce(sum(failed_runs), 0)::BIGINT AS failed_runs,
+       coalesce(sum(failed_runs), 0) / nullif(sum(runs), 0) AS error_rate,
+       coalesce(sum(errors), 0)::BIGINT AS errors
+FROM parts
+GROUP BY day, agent_name
 ORDER BY day, agent_name"""
 
 # ClickHouse groups the window's days from spans (its agent_days is a view of them): the same
@@ -275,6 +330,53 @@ FROM (
     FROM spans WHERE {AGENT_DAY_ROWS} AND {_WINDOW}
     GROUP BY ALL)
 ORDER BY day, agent_name""")
+
+# Token sums of model calls (spans naming a model): (column of spans, of span_hours, result).
+_TOKENS_PER_AGENT_COLUMNS = (
+    ("input_tokens", "input_tokens"),
+    ("output_tokens", "output_tokens"),
+    ("total_tokens", "reported_total_tokens"),
+)
+_TOKENS_PER_MODEL_COLUMNS = (
+    *_TOKENS_PER_AGENT_COLUMNS,
+    ("cached_input_tokens", "reported_cached_input_tokens"),
+    ("reasoning_tokens", "reasoning_tokens"),
+)
+
+
+def _tokens_totals(unit: str, key: str, columns: tuple[tuple[str, str], ...]) -> str:
+    sums = "".join(
+        f",\n       coalesce(sum({name}), 0)::BIGINT AS {name}" for name, _rolled in columns
+    )
+    return f"""
+SELECT {unit}, {key}, sum(calls)::BIGINT AS calls{sums}
+FROM parts GROUP BY ALL ORDER BY {unit}, {key}"""
+
+
+def _tokens_part(unit: str, key: str, columns: tuple[tuple[str, str], ...], bound: str) -> str:
+    sums = "".join(f", sum({name}) AS {name}" for name, _rolled in columns)
+    return f"""
+    SELECT date_trunc('{unit}', started_at) AS {unit}, {key}, count(*) AS calls{sums}
+    FROM spans WHERE model IS NOT NULL AND {_WINDOW} AND {bound}
+    GROUP BY ALL"""
+
+
+def _tokens_from_spans(unit: str, key: str, columns: tuple[tuple[str, str], ...]) -> str:
+    part = _tokens_part(unit, key, columns, "TRUE")
+    return f"WITH parts AS ({part}\n){_tokens_totals(unit, key, columns)}"
+
+
+def _tokens_query(unit: str, key: str, columns: tuple[tuple[str, str], ...]) -> str:
+    rolled = "".join(f", {rolled} AS {name}" for name, rolled in columns)
+    return f"""
+WITH {covered(SPAN_HOURS_ROLLUP).strip()},
+parts AS (
+    SELECT date_trunc('{unit}', hour) AS {unit}, {key}, calls{rolled}
+    FROM {SPAN_HOURS} WHERE model IS NOT NULL AND {ROLLUP_ROWS.format(time="hour")}
+    UNION ALL{_tokens_part(unit, key, columns, SPANS_BEFORE)}
+    UNION ALL{_tokens_part(unit, key, columns, SPANS_FROM)}
+){_tokens_totals(unit, key, columns)}"""
+
 
 _WINDOW_DEFAULTS_24H = {"since": _ago(hours=24), "until": _FAR_FUTURE}
 _WINDOW_DEFAULTS_7D = {"since": _ago(days=7), "until": _FAR_FUTURE}
@@ -337,36 +439,25 @@ QUERIES: dict[str, NamedQuery] = {
         ),
         NamedQuery(
             "tokens_per_model_per_hour",
-            "Model calls and token sums per hour and model over a window (default: 7 days).",
-            f"""
-SELECT date_trunc('hour', started_at) AS hour, model, count(*) AS calls,
-       coalesce(sum(input_tokens), 0)::BIGINT AS input_tokens,
-       coalesce(sum(output_tokens), 0)::BIGINT AS output_tokens,
-       coalesce(sum(total_tokens), 0)::BIGINT AS total_tokens,
-       coalesce(sum(cached_input_tokens), 0)::BIGINT AS cached_input_tokens,
-       coalesce(sum(reasoning_tokens), 0)::BIGINT AS reasoning_tokens
-FROM spans
-WHERE model IS NOT NULL AND {_WINDOW}
-GROUP BY ALL ORDER BY hour, model""",
+            "Model calls and token sums per hour and model over a window (default: 7 days); "
+            "whole hours from the span_hours rollup.",
+            _tokens_query("hour", "model", _TOKENS_PER_MODEL_COLUMNS),
             _WINDOW_DEFAULTS_7D,
+            to_clickhouse(_tokens_from_spans("hour", "model", _TOKENS_PER_MODEL_COLUMNS)),
         ),
         NamedQuery(
             "tokens_per_agent_per_day",
-            "Model calls and token sums per day and agent over a window (default: 30 days).",
-            f"""
-SELECT date_trunc('day', started_at) AS day, agent_name, count(*) AS calls,
-       coalesce(sum(input_tokens), 0)::BIGINT AS input_tokens,
-       coalesce(sum(output_tokens), 0)::BIGINT AS output_tokens,
-       coalesce(sum(total_tokens), 0)::BIGINT AS total_tokens
-FROM spans
-WHERE model IS NOT NULL AND {_WINDOW}
-GROUP BY ALL ORDER BY day, agent_name""",
+            "Model calls and token sums per day and agent over a window (default: 30 days); "
+            "whole hours from the span_hours rollup.",
+            _tokens_query("day", "agent_name", _TOKENS_PER_AGENT_COLUMNS),
             _WINDOW_DEFAULTS_30D,
+            to_clickhouse(_tokens_from_spans("day", "agent_name", _TOKENS_PER_AGENT_COLUMNS)),
         ),
         *(
             NamedQuery(
                 name,
-                f"p50/p95/p99 duration per {what} over a window (default: 24 hours).",
+                f"p50/p95/p99 duration per {what} over a window (default: 24 hours), exact: "
+                f"reads every span of the window ({name}_estimated reads the rollup).",
                 _latency_query(key, key, where),
                 _WINDOW_DEFAULTS_24H,
             )
@@ -376,20 +467,23 @@ GROUP BY ALL ORDER BY day, agent_name""",
             NamedQuery(
                 f"{name}_estimated",
                 f"p50/p95/p99 duration per {what} over a window (default: 30 days). Percentiles "
-                "estimated from log-scale buckets (within 0.55%, exact where a bucket holds one "
-                "distinct value): about twice as fast as the exact query, for long windows (the "
-                "dashboard uses it beyond 7 days).",
+                f"estimated from log-scale buckets (within {ESTIMATE_MAX_RELATIVE_ERROR:.1%}, "
+                "exact where a bucket holds one distinct value; counts, mean and max exact), "
+                "read from the latency_hours rollup for whole hours: as fast at 100M spans as "
+                f"at 10M. What the dashboard shows unless asked for exact ones ({name}).",
                 _estimated_latency_query(key, key, where),
                 _WINDOW_DEFAULTS_30D,
+                to_clickhouse(_estimated_latency_query(key, key, where, rollup=False)),
             )
             for name, what, key, where in _LATENCY_GROUPS
         ),
         NamedQuery(
             "error_rate_per_agent_per_day",
             "Per day and agent: agent runs, failed runs, their rate, and the failing spans of "
-            "any type inside the agent, over a window (default: 7 days). Whole days come from "
-            "the agent_days rollup; the window's partial days, today and days not yet rolled "
-            "up are grouped from spans (by the agent_name column filled at ingest).",
+            "any type inside the agent, over a window (default: 7 days): the agent_days "
+            "figures. Whole hours come from the span_hours rollup; the window's partial hours, "
+            "the current hour and hours not yet rolled up are grouped from spans (by the "
+            "agent_name column filled at ingest).",
             _ERROR_RATE_PER_AGENT_PER_DAY,
             _WINDOW_DEFAULTS_7D,
             _ERROR_RATE_PER_AGENT_PER_DAY_CLICKHOUSE,

@@ -1,19 +1,34 @@
-"""Per-day rollups beside `spans`, so long-window aggregates read a few rows per day instead of
+"""Rollups beside `spans`, so long-window aggregates read a few rows per day or hour instead of
 grouping millions of spans (the error rate per agent per day over 30 days at 10M spans: ~86 ms
-grouped from `spans`, ~11 ms from the rollup).
+grouped from `spans`, ~11 ms from `agent_days`).
 
-`agent_days` holds, per UTC day and agent, the agent runs, the failed runs and the failing spans
-of any type inside the agent, for every day before `rollups.complete_until`. Days from then on
-(today, and days a late write touched) are read from `spans` by the query that uses it. The
-store's writer keeps the rollup true:
+Each rollup (`ROLLUPS`) summarises the spans of whole units of time (a UTC day, an hour) before
+its `rollups.complete_until`. Time from then on (the current unit, and units a late write
+touched) is read from `spans` by the query that uses it, as are the ragged edges of a window
+that does not start or end on a unit. The store's writer keeps every rollup true:
 
-- A write that adds or changes spans starting before `complete_until` (a late span, an old JSONL
-  file, agent names filled in for spans of earlier days) moves `complete_until` back to that
-  day and deletes the rows from there, in the write's own transaction, so no crash leaves a
-  stale row. The writer caches `complete_until`: a write of today's spans costs no statement.
-- After its writes, and when it opens the store, the writer summarises the days from
-  `complete_until` up to today: usually one day, once a day.
-- `prune` clears it; the refresh after the prune rebuilds it from what is left.
+- A write that adds or changes spans starting before a rollup's `complete_until` (a late span,
+  an old JSONL file, agent names filled in for spans of earlier days) moves `complete_until`
+  back to that unit and deletes the rows from there, in the write's own transaction, so no
+  crash leaves a stale row. The writer caches `complete_until`: a write of the current hour's
+  spans costs no statement.
+- After its writes, and when it opens the store, the writer summarises the units from
+  `complete_until` up to the current one: usually one hour, once an hour, HOUR_GRACE after
+  it ended (spans that started in it are still being written in its first minutes).
+- `prune` clears them; the refresh after the prune rebuilds them from what is left.
+
+The rollups:
+
+- `agent_days`: per UTC day and agent, the agent runs, the failed runs and the failing spans of
+  any type inside the agent.
+- `latency_hours`: per hour, span type, tool and model, span counts per log-scale duration
+  bucket (LATENCY_BUCKETS_PER_DOUBLING per doubling) with the bucket's smallest and largest
+  duration, their sum and the failed spans: mergeable, so percentiles over any set of hours are
+  estimated within LATENCY_MAX_RELATIVE_ERROR (see queries.py).
+- `span_hours`: per hour, span type, agent, model, tool, status (and guardrail name and
+  whether it tripped), the spans and (for model calls) their token sums, the newest failure and
+  the newest trip: usage over time, tokens per model or agent, failing tools, guardrail trips,
+  the model and agent names.
 """
 
 from __future__ import annotations
@@ -21,13 +36,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Protocol, TypeVar
 
 logger = logging.getLogger("agentoscope.tracing")
 
 AGENT_DAYS = "agent_days"
+LATENCY_HOURS = "latency_hours"
+SPAN_HOURS = "span_hours"
 
 # The failing spans are counted under the agent they ran in, and agent runs under themselves:
 # the rows a day and agent group holds are the agent spans and the failing spans.
@@ -37,6 +54,7 @@ AGENT_DAY_COLUMNS = """
        count(*) FILTER (WHERE status = 'error') AS errors"""
 AGENT_DAY_ROWS = "agent_name IS NOT NULL AND (span_type = 'agent' OR status = 'error')"
 
+# Migration 2 (shipped: never edit).
 MIGRATION_STATEMENTS = (
     f"""CREATE TABLE {AGENT_DAYS} (
     day DATE NOT NULL,
@@ -49,17 +67,156 @@ MIGRATION_STATEMENTS = (
     f"INSERT INTO rollups VALUES ('{AGENT_DAYS}', NULL)",
 )
 
-_BUILD = f"""
-INSERT INTO {AGENT_DAYS}
-SELECT started_at::DATE AS day, agent_name,{AGENT_DAY_COLUMNS}
-FROM spans
-WHERE {AGENT_DAY_ROWS}
-  AND started_at >= CAST($since AS TIMESTAMP) AND started_at < CAST($until AS TIMESTAMP)
+# Log-scale duration buckets: 16 per doubling, so a bucket spans 4.4% and its geometric middle
+# is within 2.2% of any value in it. Finer buckets would multiply the rows of an hour (tools x
+# buckets); the estimate clamps the middle to the smallest and largest value seen in the
+# bucket, so a bucket holding one distinct value is exact. Durations <= 0 (clock skew) have no
+# bucket (NULL).
+LATENCY_BUCKETS_PER_DOUBLING = 16
+LATENCY_MAX_RELATIVE_ERROR = 2 ** (1 / (2 * LATENCY_BUCKETS_PER_DOUBLING)) - 1
+LATENCY_BUCKET = (
+    "CASE WHEN duration_ms > 0 THEN "
+    f"floor(log2(duration_ms) * {LATENCY_BUCKETS_PER_DOUBLING})::INTEGER END"
+)
+# The groupings of the latency queries (a latency_hours row is one of each and a bucket).
+LATENCY_KEYS = ("span_type", "tool_name", "model")
+# What one latency_hours row sums, from spans (the estimating query groups the ragged edges of
+# its window with the same columns).
+LATENCY_COLUMNS = """count(*) AS spans,
+       min(duration_ms) AS low, max(duration_ms) AS high, sum(duration_ms) AS total,
+       count(*) FILTER (WHERE status = 'error') AS errors"""
+
+# Model calls are the spans with token counts (records fill them for model spans only).
+MODEL_SPAN = "(s.input_tokens IS NOT NULL OR s.output_tokens IS NOT NULL)"
+TOKENS = "coalesce(s.total_tokens, coalesce(s.input_tokens, 0) + coalesce(s.output_tokens, 0))"
+# Per-span token columns summed, cached tokens capped at the span's input tokens.
+USAGE_SUMS = f"""count(*) AS calls,
+       coalesce(sum(s.input_tokens), 0) AS input_tokens,
+       coalesce(sum(least(coalesce(s.cached_input_tokens, 0), coalesce(s.input_tokens, 0))), 0)
+           AS cached_input_tokens,
+       coalesce(sum(s.output_tokens), 0) AS output_tokens,
+       sum(s.reasoning_tokens) AS reasoning_tokens,
+       sum({TOKENS}) AS tokens"""
+# span_hours: the usage sums, the newest failure of the group (for "failing tools") and the
+# newest tripped guardrail (for "guardrail trips").
+SPAN_HOUR_COLUMNS = f"""{USAGE_SUMS},
+       sum(s.total_tokens) AS reported_total_tokens,
+       sum(s.cached_input_tokens) AS reported_cached_input_tokens,
+       max(s.started_at) FILTER (WHERE s.status = 'error') AS last_error_at,
+       arg_max(s.error_message, s.started_at) FILTER (WHERE s.status = 'error')
+           AS last_error_message,
+       arg_max(s.trace_id, s.started_at) FILTER (WHERE s.status = 'error') AS last_error_trace_id,
+       max(s.started_at) FILTER (WHERE s.triggered) AS last_trip_at,
+       arg_max(s.trace_id, s.started_at) FILTER (WHERE s.triggered) AS last_trip_trace_id"""
+# A guardrail span's name is the guardrail's (other spans' names are not kept: they would
+# multiply the rows).
+GUARDRAIL_NAME = "CASE WHEN s.span_type = 'guardrail' THEN s.name END AS guardrail_name"
+
+
+@dataclass(frozen=True)
+class Rollup:
+    """One rollup table: what it groups spans by, per `unit` of time ("day" or "hour"). The
+    table's columns are those of `select_sql` (it is created from it), so this is the one
+    definition of each rollup; changing one needs a migration that creates it again."""
+
+    name: str
+    unit: str
+    # The table's time column, its grouping columns ("expression AS name" or a column of
+    # spans), its summary columns, and which spans it summarises (SQL over `spans s`).
+    time_column: str
+    keys: tuple[str, ...]
+    columns: str
+    rows: str = "TRUE"
+
+    def select_sql(self, where: str) -> str:
+        keys = "".join(f"{key}, " for key in self.keys)
+        return f"""
+SELECT date_trunc('{self.unit}', s.started_at) AS {self.time_column}, {keys}{self.columns.strip()}
+FROM spans AS s
+WHERE {self.rows} AND {where}
 GROUP BY ALL"""
+
+    def create_sql(self) -> str:
+        return f"CREATE TABLE {self.name} AS {self.select_sql('FALSE')}"
+
+    def build_sql(self) -> str:
+        """Summarise the spans starting in [$since, $until) into the table."""
+        return f"INSERT INTO {self.name} " + self.select_sql(
+            "s.started_at >= CAST($since AS TIMESTAMP) AND s.started_at < CAST($until AS TIMESTAMP)"
+        )
+
+    def start_of(self, moment: datetime) -> datetime:
+        """The start of the unit `moment` is in."""
+        if self.unit == "day":
+            return datetime.combine(moment.date(), time())
+        return moment.replace(minute=0, second=0, microsecond=0)
+
+
+AGENT_DAYS_ROLLUP = Rollup(
+    AGENT_DAYS, "day", "day", ("agent_name",), AGENT_DAY_COLUMNS, AGENT_DAY_ROWS
+)
+LATENCY_HOURS_ROLLUP = Rollup(
+    LATENCY_HOURS,
+    "hour",
+    "hour",
+    (*LATENCY_KEYS, f"{LATENCY_BUCKET} AS bucket"),
+    LATENCY_COLUMNS,
+    "duration_ms IS NOT NULL",
+)
+SPAN_HOURS_ROLLUP = Rollup(
+    SPAN_HOURS,
+    "hour",
+    "hour",
+    (
+        "span_type",
+        "agent_name",
+        "model",
+        "tool_name",
+        "status",
+        f"{MODEL_SPAN} AS model_call",
+        GUARDRAIL_NAME,
+        "s.triggered",
+    ),
+    SPAN_HOUR_COLUMNS,
+)
+ROLLUPS = (AGENT_DAYS_ROLLUP, LATENCY_HOURS_ROLLUP, SPAN_HOURS_ROLLUP)
+HOURLY_ROLLUPS = (LATENCY_HOURS_ROLLUP, SPAN_HOURS_ROLLUP)
+
+# Migration 4: complete_until to the hour; latency_hours and span_hours.
+HOURLY_MIGRATION_STATEMENTS = (
+    "ALTER TABLE rollups ALTER complete_until TYPE TIMESTAMP",
+    *(rollup.create_sql() for rollup in HOURLY_ROLLUPS),
+    *(f"INSERT INTO rollups VALUES ('{rollup.name}', NULL)" for rollup in HOURLY_ROLLUPS),
+)
 
 
 def utc_today() -> date:
     return datetime.now(UTC).date()
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+# An hour is summarised once it ended this long ago. Spans are written when they end: in the
+# first minutes of an hour, writes still carry spans that started in the hour before (an agent
+# run, a slow model call), and each would move the rollups back and summarise that hour again.
+# The grace costs queries up to this much more time read from spans.
+HOUR_GRACE = timedelta(minutes=15)
+
+
+def _current_unit(rollup: Rollup) -> datetime:
+    """Where `rollup` can be complete until now: the start of the current day, or of the hour
+    HOUR_GRACE ago."""
+    if rollup.unit == "day":
+        return datetime.combine(utc_today(), time())
+    return rollup.start_of(utc_now() - HOUR_GRACE)
+
+
+def _as_datetime(value: Any) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.combine(value, time())
 
 
 @dataclass
@@ -67,7 +224,7 @@ class Rollups:
     """The writer's view of the rollups of one store file (one per process, beside its shared
     connection; used under the write lock)."""
 
-    complete_until: date | None = None
+    complete_until: dict[str, datetime | None] = field(default_factory=dict)
     loaded: bool = False
 
     def forget(self) -> None:
@@ -75,78 +232,83 @@ class Rollups:
         self.loaded = False
 
     def _load(self, cursor: Any) -> None:
-        rows = cursor.execute(
-            "SELECT complete_until FROM rollups WHERE name = ?", [AGENT_DAYS]
-        ).fetchall()
-        self.complete_until = rows[0][0] if rows else None
+        rows = cursor.execute("SELECT name, complete_until FROM rollups").fetchall()
+        stored = {name: _as_datetime(value) for name, value in rows}
+        self.complete_until = {rollup.name: stored.get(rollup.name) for rollup in ROLLUPS}
         self.loaded = True
 
     def changed(self, cursor: Any, earliest: datetime | None) -> None:
         """Spans starting at `earliest` or later were added or changed (inside the writer's
-        transaction): the rollup stops covering their day."""
+        transaction): each rollup stops covering their unit."""
         if earliest is None:
             return
         if not self.loaded:
             self._load(cursor)
-        if self.complete_until is None or earliest.date() >= self.complete_until:
-            return
-        self._drop_rows_from(cursor, earliest.date())
-        self._record(cursor, earliest.date())
+        for rollup in ROLLUPS:
+            until = self.complete_until[rollup.name]
+            if until is None or earliest >= until:
+                continue
+            start = rollup.start_of(earliest)
+            self._drop_rows_from(cursor, rollup, start)
+            self._record(cursor, rollup, start)
 
     def clear(self, cursor: Any) -> None:
         """Cover nothing (inside the writer's transaction), e.g. after spans were deleted."""
-        self._drop_rows_from(cursor, None)
-        self._record(cursor, None)
+        for rollup in ROLLUPS:
+            self._drop_rows_from(cursor, rollup, None)
+            self._record(cursor, rollup, None)
 
-    def refresh(self, cursor: Any, today: date | None = None) -> None:
-        """Summarise the days from `complete_until` up to `today` (UTC) in one transaction."""
-        today = today or utc_today()
+    def refresh(self, cursor: Any) -> None:
+        """Summarise each rollup's units from `complete_until` up to the current one (UTC), in
+        one transaction."""
         if not self.loaded:
             self._load(cursor)
-        start = self.complete_until
-        if start is not None and start >= today:
+        behind = [
+            (rollup, self.complete_until[rollup.name], _current_unit(rollup)) for rollup in ROLLUPS
+        ]
+        behind = [(r, start, now) for r, start, now in behind if start is None or start < now]
+        if not behind:
             return
         with transaction(cursor, self):
-            self._drop_rows_from(cursor, start)
-            cursor.execute(
-                _BUILD,
-                {
-                    "since": start.isoformat() if start else "-infinity",
-                    "until": today.isoformat(),
-                },
-            )
-            self._record(cursor, today)
+            for rollup, start, now in behind:
+                self._drop_rows_from(cursor, rollup, start)
+                cursor.execute(
+                    rollup.build_sql(),
+                    {
+                        "since": start.isoformat(sep=" ") if start else "-infinity",
+                        "until": now.isoformat(sep=" "),
+                    },
+                )
+                self._record(cursor, rollup, now)
 
     @staticmethod
-    def _drop_rows_from(cursor: Any, day: date | None) -> None:
-        """Delete the rows of `day` and later (every row when None)."""
-        if day is None:
-            cursor.execute(f"DELETE FROM {AGENT_DAYS}")
+    def _drop_rows_from(cursor: Any, rollup: Rollup, start: datetime | None) -> None:
+        """Delete the rows of `start` and later (every row when None)."""
+        if start is None:
+            cursor.execute(f"DELETE FROM {rollup.name}")
         else:
-            cursor.execute(f"DELETE FROM {AGENT_DAYS} WHERE day >= ?", [day])
+            cursor.execute(f"DELETE FROM {rollup.name} WHERE {rollup.time_column} >= ?", [start])
 
-    def _record(self, cursor: Any, complete_until: date | None) -> None:
+    def _record(self, cursor: Any, rollup: Rollup, complete_until: datetime | None) -> None:
         """Store `complete_until` (inside a transaction) and remember it; a rollback of that
         transaction makes `transaction` forget it again."""
         cursor.execute(
-            "UPDATE rollups SET complete_until = ? WHERE name = ?", [complete_until, AGENT_DAYS]
+            "UPDATE rollups SET complete_until = ? WHERE name = ?", [complete_until, rollup.name]
         )
-        self.complete_until = complete_until
-        self.loaded = True
+        self.complete_until[rollup.name] = complete_until
 
     def catch_up(self, cursor: Any, path: str) -> None:
         """`refresh` after a write that has committed: a failure here must not turn that write
         into an error. The rollup stays behind, which costs speed, not truth (the query reads
-        uncovered days from spans), and the next write tries again."""
+        uncovered time from spans), and the next write tries again."""
         try:
             self.refresh(cursor)
         except Exception as error:  # any DuckDB or I/O failure
             self.forget()
             logger.warning(
-                "store %s: could not bring the %s rollup up to date (%s); queries read those "
-                "days from spans until a later write succeeds",
+                "store %s: could not bring the rollups up to date (%s); queries read that "
+                "time from spans until a later write succeeds",
                 path,
-                AGENT_DAYS,
                 error,
             )
 

@@ -23,7 +23,7 @@ from ..schema import (
     Field,
     stored_columns,
 )
-from .rollup import MIGRATION_STATEMENTS
+from .rollup import HOURLY_MIGRATION_STATEMENTS, MIGRATION_STATEMENTS
 
 
 def _column_sql(field: Field, constraint: str = "") -> tuple[str, str]:
@@ -151,6 +151,13 @@ MIGRATIONS: tuple[Migration, ...] = (
         "a span is (trace_id, span_id): copies of a span stored more than once (sent again "
         "with other times) are removed, the first stored kept; agent_days is rebuilt if any was",
         _ONE_ROW_PER_SPAN,
+    ),
+    Migration(
+        4,
+        "latency_hours (span counts per duration bucket) and span_hours (spans, tokens and the "
+        "newest failure per span type, agent, model, tool and status), per hour; "
+        "rollups.complete_until to the hour",
+        HOURLY_MIGRATION_STATEMENTS,
     ),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version

@@ -1,0 +1,253 @@
+"""The hourly rollups (`latency_hours`, `span_hours`): every query that reads them gives the
+answer grouped from spans (percentiles within the stated bound), whatever the writer did since:
+late spans, prune, re-opening, a new hour; and exact percentiles stay one query away."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from agentoscope.dashboard import queries as q
+from agentoscope.tracing.store import SpanStore
+from agentoscope.tracing.store import rollup as store_rollup
+from agentoscope.tracing.store.queries import (
+    _LATENCY_GROUPS,
+    ESTIMATE_MAX_RELATIVE_ERROR,
+    QUERIES,
+    _estimated_latency_query,
+)
+from support.store_spans import span
+
+NOW = datetime.now(UTC).replace(tzinfo=None)
+HOUR = NOW.replace(minute=0, second=0, microsecond=0)
+# The hour the rollups are complete until (an hour is summarised HOUR_GRACE after it ended).
+COVERED = (NOW - store_rollup.HOUR_GRACE).replace(minute=0, second=0, microsecond=0)
+PRICES = q.Prices(["gpt-4o", "gpt-4o-mini"], [2.5e-6, 0.15e-6], [1.25e-6, 0.075e-6], [1e-5, 6e-7])
+TOOLS = ("lookup", "refund", "search")
+MODELS = ("gpt-4o", "gpt-4o-mini", "unpriced")
+
+
+def iso(moment: datetime) -> str:
+    return moment.isoformat(timespec="microseconds") + "+00:00"
+
+
+def spans_between(first: datetime, last: datetime, count: int, seed: int) -> list[dict[str, Any]]:
+    """`count` spans of every kind the rollups group, at random moments in [first, last)."""
+    rng = random.Random(seed)
+    records = []
+    for n in range(count):
+        start = first + (last - first) * rng.random()
+        duration = rng.choice((0.0, 0.4, 3.0, 17.0, 120.0, 950.0)) * rng.uniform(0.5, 2.0)
+        kind = rng.choice(("generation", "function", "guardrail", "agent"))
+        fields: dict[str, Any] = {"span_type": kind, "agent_name": rng.choice(("A", "B", None))}
+        if kind == "generation":
+            tokens = (rng.randint(1, 900), rng.randint(1, 90))
+            fields.update(
+                model=rng.choice(MODELS), input_tokens=tokens[0], output_tokens=tokens[1],
+                total_tokens=sum(tokens), cached_input_tokens=rng.choice((None, 5)),
+                reasoning_tokens=rng.choice((None, 3)),
+            )  # fmt: skip
+        elif kind == "function":
+            fields.update(tool_name=rng.choice(TOOLS), name="tool")
+        elif kind == "guardrail":
+            fields.update(name=rng.choice(("pii", "policy")), triggered=rng.random() < 0.3)
+        if rng.random() < 0.2:
+            fields.update(status="error", error_type="E", error_message=f"boom {n}")
+        records.append(
+            span(
+                f"t{seed}-{n // 5}", f"s{seed}-{n}", started_at=iso(start),
+                ended_at=iso(start + timedelta(milliseconds=duration)), duration_ms=duration,
+                **fields,
+            )
+        )  # fmt: skip
+    return records
+
+
+# What the named queries that read span_hours stand in for: the same figures grouped from every
+# span of the window.
+NAMED_FROM_SPANS = {
+    "error_rate_per_agent_per_day": """
+SELECT date_trunc('day', started_at) AS day, agent_name,
+       count(*) FILTER (WHERE span_type = 'agent') AS runs,
+       count(*) FILTER (WHERE span_type = 'agent' AND status = 'error') AS failed_runs,
+       failed_runs / nullif(runs, 0) AS error_rate,
+       count(*) FILTER (WHERE status = 'error') AS errors
+FROM spans
+WHERE agent_name IS NOT NULL AND (span_type = 'agent' OR status = 'error')
+  AND started_at >= CAST($since AS TIMESTAMP) AND started_at < CAST($until AS TIMESTAMP)
+GROUP BY ALL ORDER BY day, agent_name""",
+    "tokens_per_model_per_hour": """
+SELECT date_trunc('hour', started_at) AS hour, model, count(*) AS calls,
+       coalesce(sum(input_tokens), 0)::BIGINT AS input_tokens,
+       coalesce(sum(output_tokens), 0)::BIGINT AS output_tokens,
+       coalesce(sum(total_tokens), 0)::BIGINT AS total_tokens,
+       coalesce(sum(cached_input_tokens), 0)::BIGINT AS cached_input_tokens,
+       coalesce(sum(reasoning_tokens), 0)::BIGINT AS reasoning_tokens
+FROM spans WHERE model IS NOT NULL
+  AND started_at >= CAST($since AS TIMESTAMP) AND started_at < CAST($until AS TIMESTAMP)
+GROUP BY ALL ORDER BY hour, model""",
+    "tokens_per_agent_per_day": """
+SELECT date_trunc('day', started_at) AS day, agent_name, count(*) AS calls,
+       coalesce(sum(input_tokens), 0)::BIGINT AS input_tokens,
+       coalesce(sum(output_tokens), 0)::BIGINT AS output_tokens,
+       coalesce(sum(total_tokens), 0)::BIGINT AS total_tokens
+FROM spans WHERE model IS NOT NULL
+  AND started_at >= CAST($since AS TIMESTAMP) AND started_at < CAST($until AS TIMESTAMP)
+GROUP BY ALL ORDER BY day, agent_name NULLS LAST""",
+}
+
+
+def windows() -> list[q.Window]:
+    """All time, ragged hours at both ends, the current hour, whole hours, nothing."""
+    return [
+        q.Window(),
+        q.Window(HOUR - timedelta(hours=30, minutes=17), HOUR - timedelta(hours=2, minutes=41)),
+        q.Window(HOUR - timedelta(hours=5)),
+        q.Window(HOUR - timedelta(minutes=1)),
+        q.Window(HOUR - timedelta(hours=10), HOUR - timedelta(hours=4)),
+        q.Window(HOUR - timedelta(hours=3), HOUR - timedelta(hours=3)),
+    ]
+
+
+def rolled_up_queries(window: q.Window) -> dict[str, q.Sql]:
+    return {
+        "usage per model, hourly": q.usage_over_time(window, 3600, "model", PRICES),
+        "usage per agent, 6-hourly": q.usage_over_time(window, 6 * 3600, "agent_name", PRICES),
+        "failing tools": q.failing_tools(window),
+        "errors over time, 6-hourly": q.errors_over_time(window, 6 * 3600),
+        "error totals": q.error_totals(window),
+        "guardrail trips": q.guardrail_trips(window),
+        "histogram": q.latency_histogram(window),
+        "histogram of a tool": q.latency_histogram(window, "tool_name", "refund"),
+        "model names": q.model_names(),
+        "agent names": q.agent_names(),
+    }
+
+
+def assert_rollups_agree(store: SpanStore) -> None:
+    """Each rollup-backed query equals its from-spans form; estimated percentiles equal the
+    same estimate grouped from spans, and are within the bound of the exact ones."""
+    for window in windows():
+        for label, sql in rolled_up_queries(window).items():
+            assert sql.clickhouse is not None, label  # it does read a rollup
+            got = sql.run(store)
+            expected = sql.clickhouse.run(store)
+            pd.testing.assert_frame_equal(got, expected, check_dtype=False, obj=label)
+        params = q.window_params(window)
+        for name, oracle in NAMED_FROM_SPANS.items():
+            got = store.query(QUERIES[name].sql, params)
+            pd.testing.assert_frame_equal(
+                got, store.query(oracle, params), check_dtype=False, obj=name
+            )
+        for name, _what, key, where in _LATENCY_GROUPS:
+            estimated = store.query(QUERIES[f"{name}_estimated"].sql, params).set_index(key)
+            from_spans = store.query(
+                _estimated_latency_query(key, key, where, rollup=False), params
+            ).set_index(key)
+            exact = store.query(QUERIES[name].sql, params).set_index(key)
+            pd.testing.assert_frame_equal(
+                estimated.sort_index(), from_spans.sort_index(), check_dtype=False, obj=name
+            )
+            assert estimated["spans"].sort_index().tolist() == exact["spans"].sort_index().tolist()
+            for column in ("p50_ms", "p95_ms", "p99_ms"):
+                error = (estimated[column] - exact[column]).abs() / exact[column]
+                assert (error.fillna(0) <= ESTIMATE_MAX_RELATIVE_ERROR + 1e-9).all(), (
+                    name, column, error.max(),
+                )  # fmt: skip
+
+
+def complete_until(store: SpanStore, name: str) -> datetime | None:
+    value = store.query("SELECT complete_until FROM rollups WHERE name = ?", [name]).iloc[0, 0]
+    return None if pd.isna(value) else pd.Timestamp(value).to_pydatetime()
+
+
+def hour_rows(store: SpanStore) -> int:
+    return int(store.query("SELECT count(*) FROM span_hours").iloc[0, 0])
+
+
+@pytest.fixture(autouse=True)
+def fixed_now(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The store's "now" is the one these tests were written against, even across an hour."""
+    monkeypatch.setattr(store_rollup, "utc_now", lambda: NOW)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> SpanStore:
+    with SpanStore(tmp_path / "hours.duckdb") as opened:
+        opened.ingest(spans_between(HOUR - timedelta(hours=40), NOW, 700, seed=1))
+        # A span with no start time is in no hour: all-time figures still count it.
+        opened.ingest(
+            [
+                span(
+                    "t-nostart", "s-nostart", span_type="generation", model="gpt-4o",
+                    agent_name="C", input_tokens=5, output_tokens=1, total_tokens=6,
+                    started_at=None, ended_at=None, duration_ms=None, status="error",
+                    error_message="no start",
+                )
+            ]
+        )  # fmt: skip
+        yield opened
+
+
+def test_whole_hours_are_read_from_the_rollups(store: SpanStore) -> None:
+    for name in ("latency_hours", "span_hours"):
+        assert complete_until(store, name) == COVERED
+    assert hour_rows(store) > 0
+    rolled = store.query("SELECT max(hour) FROM latency_hours").iloc[0, 0]
+    assert pd.Timestamp(rolled) < COVERED  # the current hour is read from spans
+    assert_rollups_agree(store)
+
+
+def test_late_spans_reopen_their_hours(store: SpanStore) -> None:
+    late = spans_between(HOUR - timedelta(hours=20), HOUR - timedelta(hours=19), 40, seed=2)
+    store.ingest(late)
+    # The writer moved complete_until back to the late hour and summarised it again.
+    assert complete_until(store, "span_hours") == COVERED
+    assert_rollups_agree(store)
+
+
+def test_prune_and_reopen_keep_them_true(store: SpanStore, tmp_path: Path) -> None:
+    store.prune(HOUR - timedelta(hours=12, minutes=30))
+    assert_rollups_agree(store)
+    path = store.path
+    store.close()
+    with SpanStore(path) as again:
+        again.ingest(spans_between(HOUR - timedelta(hours=6), NOW, 50, seed=3))
+        assert_rollups_agree(again)
+    with SpanStore(path, read_only=True) as reader:
+        assert_rollups_agree(reader)
+
+
+def test_a_new_hour_is_summarised_by_the_next_write(
+    store: SpanStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    later = HOUR + timedelta(hours=2, minutes=30)
+    monkeypatch.setattr(store_rollup, "utc_now", lambda: later)
+    store.ingest(spans_between(later - timedelta(minutes=5), later, 10, seed=4))
+    assert complete_until(store, "latency_hours") == HOUR + timedelta(hours=2)
+    current = store.query("SELECT count(*) FROM span_hours WHERE hour = ?", [HOUR]).iloc[0, 0]
+    assert current > 0  # what was the current hour is rolled up now
+    assert_rollups_agree(store)
+
+
+def test_exact_percentiles_are_a_query_away_and_estimates_say_so(store: SpanStore) -> None:
+    for name, _what, _key, _where in _LATENCY_GROUPS:
+        assert "estimated" in QUERIES[f"{name}_estimated"].description
+        assert (
+            f"within {ESTIMATE_MAX_RELATIVE_ERROR:.1%}" in QUERIES[f"{name}_estimated"].description
+        )
+        assert "exact" in QUERIES[name].description
+        assert "quantile_cont" in QUERIES[name].sql
+    exact = store.query(QUERIES["latency_by_tool"].sql, q.window_params(q.Window()))
+    durations = store.query(
+        "SELECT tool_name, quantile_cont(duration_ms, 0.95) AS p95 FROM spans "
+        "WHERE span_type = 'function' AND duration_ms IS NOT NULL GROUP BY 1"
+    ).set_index("tool_name")
+    assert exact.set_index("tool_name")["p95_ms"].sort_index().tolist() == pytest.approx(
+        durations["p95"].sort_index().tolist()
+    )

@@ -111,3 +111,67 @@ def test_duckdb_writes_a_batch_prepared_in_chunks_whole(tmp_path: Path) -> None:
     counted = store.query("SELECT count(DISTINCT name) AS n FROM spans")["n"].tolist()
     assert counted == [3_000]
     processor.shutdown()
+
+
+def test_otlp_batches_hold_no_tracked_spans_through_the_export_call() -> None:
+    from opentelemetry.sdk.trace import ReadableSpan
+    from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+
+    from agentoscope.tracing import OTLPProcessor
+
+    seen: list[tuple[str, int | None]] = []
+    alive_during_send: list[int] = []
+
+    class Sending(SpanExporter):
+        def export(self, spans: Any) -> SpanExportResult:
+            seen.extend((span.name, span.parent.span_id if span.parent else None) for span in spans)
+            # What an HTTP or gRPC call would wait with: the encoded batch only.
+            gc.collect()
+            alive_during_send.append(
+                sum(isinstance(o, ReadableSpan) for o in gc.get_objects())
+                + sum(gc.is_tracked(item) for item in spans._items)
+            )
+            return SpanExportResult.SUCCESS
+
+    processor = OTLPProcessor(exporter=Sending())
+    tracing.set_trace_processors([processor])
+    with tracing.trace("sent"):
+        for i in range(300):
+            with tracing.function_span("tool", input="q", output=f"result {i}"):
+                pass
+    processor.shutdown()
+    assert processor.stats()["exported"] == 301 and processor.stats()["failed"] == 0
+    roots = [name for name, parent in seen if parent is None]
+    assert roots == ["invoke_workflow sent"] and len(seen) == 301
+    assert {name for name, parent in seen if parent is not None} == {"execute_tool tool"}
+    assert alive_during_send and set(alive_during_send) == {0}
+
+
+def test_the_first_batches_import_nothing_on_the_workers(tmp_path: Path) -> None:
+    # Imports on a worker in the middle of a run hold the GIL and grow the collector's heap:
+    # the processors load what their first batch needs when they are made.
+    program = f"""
+import sys
+from agentoscope import tracing
+from agentoscope.tracing import DuckDBProcessor, OTLPProcessor
+processors = [
+    tracing.JSONLProcessor({str(tmp_path / "a.jsonl")!r}),
+    DuckDBProcessor({str(tmp_path / "a.duckdb")!r}),
+    OTLPProcessor("http://127.0.0.1:9", timeout=0.1),
+]
+tracing.set_trace_processors(processors)
+before = set(sys.modules)
+with tracing.trace("first"):
+    with tracing.custom_span("step", {{"n": 1}}):
+        pass
+for processor in processors:
+    processor.force_flush()  # the OTLP endpoint is dead: its batch is sent and fails
+print(sorted(set(sys.modules) - before))
+"""
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, check=True, timeout=120
+    ).stdout
+    assert out.strip().splitlines()[-1] == "[]"

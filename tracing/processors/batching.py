@@ -61,6 +61,19 @@ class _FinishedTrace:
         self.ended_ns = ended_ns
 
 
+def sample_records() -> list[dict[str, Any]]:
+    """A finished span's record and its trace's, made as the worker makes them: what an
+    exporter's `warm_up` can prepare (and throw away)."""
+    from ..span_data import CustomSpanData
+
+    trace = Trace("warm-up", "trace_" + "0" * 32, None, None, ())
+    span: Span[Any] = Span(trace.trace_id, None, None, CustomSpanData("warm-up", {"n": 1}), ())
+    for item in (trace, span):
+        item.start()
+        item.finish()
+    return [span_record(span), trace_record(trace)]
+
+
 class Exporter:
     """Where a batching processor's records go: `export(records)` is called on the processor's
     worker thread, one batch at a time; `close()` once at shutdown, after the last export.
@@ -100,6 +113,13 @@ class Exporter:
 
     def close(self) -> None:
         """Release files and connections. Called once, after the last export."""
+
+    def warm_up(self) -> None:
+        """Load now, on the thread that makes the processor (at set-up), what the first batch
+        would load on the worker: modules imported there (pyarrow, pandas through pyarrow, the
+        engine's own) run their C initialisers holding the GIL and add tens of thousands of
+        objects that the next full collections walk, in the middle of the agent's run. Never
+        writes anything."""
 
     def after_fork_in_child(self) -> None:
         """Forget threads and handles that belong to the parent process."""
@@ -165,6 +185,8 @@ class BatchingProcessor(TracingProcessor):
         self._closed = False
         self._init_threading()
         _all_processors.add(self)
+        if exporter is not None:
+            exporter.warm_up()
 
     def _init_threading(self) -> None:
         self._wake = threading.Event()

@@ -8,7 +8,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any, Generic, Protocol, TypeVar
 
 from ..store.ingest import IngestResult, PreparedBatch
-from .batching import Exporter
+from .batching import Exporter, sample_records
 
 logger = logging.getLogger("agentoscope.tracing")
 
@@ -58,6 +58,12 @@ class StoreExporter(Exporter, Generic[StoreT]):
             self._open()
         except self.unavailable as error:
             logger.error("%s: %s", self.name, error)
+
+    def warm_up(self) -> None:
+        """Prepare (and drop) a batch, so pyarrow and what it imports (pandas, when installed:
+        ~28k objects) load at set-up, not on the worker in the agent's busy run."""
+        if self._store is not None:
+            self._store.prepare(sample_records(), validate=False)
 
     def connect(self) -> StoreT:
         """Open the store (called until it succeeds)."""

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-import pytest
 
 from agentoscope import tracing
 from agentoscope.tracing import DuckDBProcessor, span_record
@@ -44,10 +43,7 @@ def _every_kind_of_span() -> None:
             span.finish()
 
 
-def test_spans_queued_as_tuples_export_the_records_of_the_spans(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(batching, "FREEZE_BEHIND", 0)  # every span goes as a tuple
+def test_spans_queued_as_tuples_export_the_records_of_the_spans(tmp_path: Path) -> None:
     seen = CollectingProcessor()
     jsonl = tracing.JSONLProcessor(tmp_path / "spans.jsonl")
     tracing.set_trace_processors([seen, jsonl])
@@ -60,8 +56,8 @@ def test_spans_queued_as_tuples_export_the_records_of_the_spans(
     assert written["span_given_000000000001"]["name"] == "given id"
 
 
-def _tracked_after(spans: int, processor: Any) -> int:
-    tracing.set_trace_processors([processor])
+def _tracked_after(spans: int, processors: list[Any]) -> int:
+    tracing.set_trace_processors(processors)
     gc.collect()
     before = len(gc.get_objects())
     with tracing.trace("many"):
@@ -72,27 +68,21 @@ def _tracked_after(spans: int, processor: Any) -> int:
     return len(gc.get_objects()) - before
 
 
-def test_spans_behind_a_long_queue_are_not_tracked_by_the_collector(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # The worker sleeps (a long schedule, a trigger past the spans made): the spans all wait.
-    def waiting(name: str) -> tracing.JSONLProcessor:
-        return tracing.JSONLProcessor(tmp_path / name, schedule_delay=60)
-
-    short = waiting("short.jsonl")
-    # A span and most of its parts stay tracked (how many parts depends on what ran before in the
-    # process: the collector untracks some dicts on its own), at least 1.5 objects a span.
-    tracked_short = _tracked_after(2_000, short)
-    assert tracked_short >= 3_000
-    monkeypatch.setattr(batching, "FREEZE_BEHIND", 500)
-    long = waiting("long.jsonl")
-    tracked_long = _tracked_after(2_000, long)
-    assert tracked_long < 2 * 500 + 200  # only those before the 500th
-    assert tracked_short > 2.5 * tracked_long
-    for processor in (short, long):
+def test_waiting_spans_are_not_tracked_by_the_collector(tmp_path: Path) -> None:
+    # The workers sleep (a long schedule, a trigger past the spans made): the spans all wait.
+    processors = [
+        tracing.JSONLProcessor(tmp_path / f"{name}.jsonl", schedule_delay=60) for name in ("a", "b")
+    ]
+    tracked = _tracked_after(2_000, processors)
+    # As span objects they were 2 or more tracked objects a span (4,000+ here).
+    assert tracked < 100
+    for processor in processors:
+        # What waits is in chunks: a full collection visits a few references, not 2,000.
+        assert len(processor._queue) < batching.STASH_CHUNK
+        assert len(processor._backlog) == 2_000 // batching.STASH_CHUNK
         processor.shutdown()
         assert processor.stats()["exported"] == 2_001 and processor.stats()["queued"] == 0
-    assert len((tmp_path / "long.jsonl").read_bytes().splitlines()) == 2_001
+    assert len((tmp_path / "a.jsonl").read_bytes().splitlines()) == 2_001
 
 
 def test_duckdb_writes_a_batch_prepared_in_chunks_whole(tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ from time import time_ns
 from typing import Any
 
 from ..finished import restore
-from ..isolation import callback_errors
+from ..isolation import callback_errors, processor_failed
 from ..processor import TracingProcessor
 from ..records import ForeignSpanAgents, span_record, trace_record
 from ..spans import Span
@@ -29,17 +29,14 @@ logger = logging.getLogger("agentoscope.tracing")
 
 _all_processors: weakref.WeakSet[BatchingProcessor] = weakref.WeakSet()
 
-# Spans that arrive with this many items already queued are queued as plain tuples that the
-# garbage collector stops tracking (`finished.freeze`, ~0.2 µs on the agent's thread). Below it
-# the span object itself is queued (nothing more for the agent to do) and the worker freezes it
-# when it moves it into its backlog (`_stash`). At 16,384 waiting spans (33k tracked objects,
-# a few ms of a full collection's walk) and beyond, each span queued as an object would lengthen
-# every full collection, on whichever thread it lands, the agent's included. A lower bound did
-# not shorten the busy run's collections (2,048: 45 ms CPU vs 49 ms) and cost bench_tracing's
-# 20k-span reps ~0.2 µs a span.
-FREEZE_BEHIND = 16_384
-# How many queued items the worker moves into one backlog chunk (see `_backlog`).
+# How many items wait in a processor's queue before they are moved, as one tuple, into its
+# backlog (see `_backlog`): by the agent's thread when the queue reaches it, by the worker
+# otherwise. A full collection visits every reference a deque holds, chunks or not: 190k queued
+# items in three queues cost ~45 ms of it, a few hundred chunks nothing; and what waits in a
+# queue that the worker has not visited for a while (it sleeps 0.2-0.5 s, or writes a batch)
+# would otherwise grow to tens of thousands of items.
 STASH_CHUNK = 256
+_SEAL_AT = STASH_CHUNK - 1  # the length before the append that fills a chunk
 
 
 class _ForeignSpan:
@@ -217,20 +214,17 @@ class BatchingProcessor(TracingProcessor):
         if span.__class__ is not Span:  # the official SDK's span: add the agent we tracked
             self._enqueue(_ForeignSpan(span, self._foreign_agents.agent_of(span)))
             return
-        # Inlined `_enqueue`: this runs once per span on the agent's thread.
-        queue = self._queue
-        waiting = len(queue)  # the backlog is counted in `_room` and `_freeze_at`
-        if waiting >= self._room or self._closed:
-            self._drop()
-            return
-        # Behind a long queue the span will outlive the young collections: it goes as a tuple
-        # the collector stops tracking (see `finished`); a short queue is drained before its
-        # spans age, and freezing would only cost the agent (~0.2 µs a span).
-        queue.append(span if waiting < self._freeze_at else span.queued_form())
-        if self._thread is None:
-            self._start_worker()
-        elif waiting + 1 == self._export_trigger:
-            self._wake.set()
+        # The span goes as a tuple the collector stops tracking (see `finished`), made once for
+        # all processors: a span object kept waiting survives into the oldest generation, and
+        # 2 such objects a span were most of what set off full collections in a busy run.
+        # Under our provider, `SpanFanOut` does this for every batching processor in one call.
+        self._enqueue(span.queued_form())
+
+    @property
+    def span_fan_out(self) -> Callable[[list[Any]], Any] | None:
+        """What our provider calls to join this processor's `on_span_end` with other batching
+        processors' (`SpanFanOut`); None for a subclass that has its own `on_span_end`."""
+        return SpanFanOut if type(self).on_span_end is BatchingProcessor.on_span_end else None
 
     def _enqueue(self, item: Any) -> None:
         queue = self._queue
@@ -239,9 +233,20 @@ class BatchingProcessor(TracingProcessor):
             self._drop()
             return
         queue.append(item)
+        if waiting >= _SEAL_AT:
+            self._seal()
+        elif self._thread is None:
+            self._start_worker()
+        elif waiting + 1 == self._export_trigger:  # a trigger below a chunk
+            self._wake.set()
+
+    def _seal(self) -> None:
+        """The queue holds a chunk: move it into the backlog (once every STASH_CHUNK items,
+        ~0.05 µs a span), and wake the worker early if the export trigger is reached."""
+        self._stash()
         if self._thread is None:
             self._start_worker()
-        if waiting + 1 == self._export_trigger:
+        elif self._backlog_len >= self._export_trigger and not self._wake.is_set():
             self._wake.set()
 
     def _drop(self) -> None:
@@ -305,11 +310,10 @@ class BatchingProcessor(TracingProcessor):
             self._settle(wait=True)
 
     def _set_backlog_len(self, count: int) -> None:
-        """The backlog's size, and the bounds the agent's thread compares the queue's length
-        with (one attribute read each on its hot path, as `max_queue_size` alone was)."""
+        """The backlog's size, and the bound the agent's thread compares the queue's length
+        with (one attribute read on its hot path, as `max_queue_size` alone was)."""
         self._backlog_len = count
         self._room = self._max_queue_size - count
-        self._freeze_at = FREEZE_BEHIND - count
 
     def _stash(self) -> None:
         """Move what waits in the queue into the backlog, as chunks."""
@@ -318,8 +322,8 @@ class BatchingProcessor(TracingProcessor):
         while queue:
             with lock:  # moved and counted in one step: stats() stays whole
                 items = [pop() for _ in range(min(len(queue), STASH_CHUNK))]
-                # Spans queued as objects (before the queue grew long) are frozen here, on the
-                # worker's time: a slower processor may hold them for long.
+                # Spans queued as objects (another processor's subclass, a custom span data
+                # class) are frozen here, where possible.
                 backlog.append(
                     tuple(
                         [item.queued_form() if item.__class__ is Span else item for item in items]
@@ -493,6 +497,48 @@ class BatchingProcessor(TracingProcessor):
                 "errors": self._errors + callback_errors(self),
                 "failed_records": self._failed_records,
             }
+
+
+class SpanFanOut:
+    """Every batching processor's `on_span_end` for our spans in one call from the agent's
+    thread: the span's tuple is made once and appended to each queue, without a Python call per
+    processor (3 processors: ~0.25 µs a span less). An error in one processor is counted
+    against it, as the span's own loop does, and the others still get the span."""
+
+    __slots__ = ("processors",)
+
+    def __init__(self, processors: list[BatchingProcessor]) -> None:
+        self.processors = tuple(processors)
+
+    def on_span_end(self, span: Span[Any]) -> None:
+        processors = self.processors
+        if span.__class__ is not Span:
+            for processor in processors:
+                try:
+                    processor.on_span_end(span)
+                except Exception as error:
+                    processor_failed(processor, "on_span_end", error)
+            return
+        item = span.queued_form()
+        for processor in processors:
+            try:  # `BatchingProcessor._enqueue`, inlined
+                queue = processor._queue
+                waiting = len(queue)
+                if waiting >= processor._room or processor._closed:
+                    processor._drop()
+                    continue
+                queue.append(item)
+                if waiting >= _SEAL_AT:
+                    processor._seal()
+                elif processor._thread is None:
+                    processor._start_worker()
+                elif waiting + 1 == processor._export_trigger:
+                    processor._wake.set()
+            except Exception as error:
+                processor_failed(processor, "on_span_end", error)
+
+    def __repr__(self) -> str:
+        return f"SpanFanOut({', '.join(p.name for p in self.processors)})"
 
 
 def _reset_after_fork() -> None:

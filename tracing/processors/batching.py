@@ -17,7 +17,7 @@ from concurrent.futures import Future
 from time import time_ns
 from typing import Any
 
-from ..finished import restore
+from ..finished import FREEZERS, restore
 from ..isolation import callback_errors, processor_failed
 from ..processor import TracingProcessor
 from ..records import ForeignSpanAgents, span_record, trace_record
@@ -519,7 +519,8 @@ class SpanFanOut:
                 except Exception as error:
                     processor_failed(processor, "on_span_end", error)
             return
-        item = span.queued_form()
+        make = FREEZERS.get(span.span_data.__class__)  # `Span.queued_form`, inlined
+        item = span if make is None else make(span)
         for processor in processors:
             try:  # `BatchingProcessor._enqueue`, inlined
                 queue = processor._queue

@@ -42,7 +42,11 @@ class StoreExporter(Exporter, Generic[StoreT]):
     A store that cannot be opened (`unavailable` errors) is logged, not fatal: tracing never stops
     the agent. Each batch tries again and a failed one is counted by the processor."""
 
-    record_chunk = 512
+    # 256 records (~512 tracked dicts) mostly die before a young collection sees them: in the
+    # busy run, 512 let ~50k of them survive into the oldest generation (more than the rest of
+    # the run together, a full collection's worth), 256 ~9k; drain speed did not change
+    # measurably (85k vs 84k spans/s, 128: -10%).
+    record_chunk = 256
     chunked = True
     unavailable: tuple[type[Exception], ...] = ()
 

@@ -19,6 +19,7 @@ import gc
 import http.server
 import json
 import multiprocessing
+import os
 import subprocess
 import sys
 import tempfile
@@ -231,6 +232,7 @@ def main() -> None:
     if args.child:
         print(json.dumps(child(args.child, args.spans, args.tasks, args.freeze)))
         return
+    load_before = os.getloadavg()
     results = []
     for _ in range(args.runs):
         for case in ("ours", "sdk"):
@@ -254,7 +256,8 @@ def main() -> None:
     print(
         f"\nBusy run: {args.tasks} asyncio tasks, {args.spans:,} spans with CPU work, "
         "default settings, one fresh process per case"
-        f"{', gc.freeze() after set-up' if args.freeze else ''}\n"
+        f"{', gc.freeze() after set-up' if args.freeze else ''}; load average "
+        f"{load_before[0]:.2f} before, {os.getloadavg()[0]:.2f} after (2 cores)\n"
     )
     print("| case | p50 µs | p99.9 µs | max ms | spans >10 ms | caller s |")
     print("|---|---|---|---|---|---|")

@@ -321,15 +321,10 @@ class BatchingProcessor(TracingProcessor):
         pop = queue.popleft
         while queue:
             with lock:  # moved and counted in one step: stats() stays whole
-                items = [pop() for _ in range(min(len(queue), STASH_CHUNK))]
-                # Spans queued as objects (another processor's subclass, a custom span data
-                # class) are frozen here, where possible.
-                backlog.append(
-                    tuple(
-                        [item.queued_form() if item.__class__ is Span else item for item in items]
-                    )
-                )
-                self._set_backlog_len(self._backlog_len + len(items))
+                # Spans come already frozen (`on_span_end`): the items go as they are.
+                chunk = tuple([pop() for _ in range(min(len(queue), STASH_CHUNK))])
+                backlog.append(chunk)
+                self._set_backlog_len(self._backlog_len + len(chunk))
 
     def _take(self, count: int) -> list[Any]:
         """Up to `count` of the oldest items in the backlog, counted as taken."""

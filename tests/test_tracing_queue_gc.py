@@ -37,6 +37,14 @@ def _every_kind_of_span() -> None:
                 pass
             with tracing.custom_span("given id", span_id="span_given_000000000001"):
                 pass
+            with tracing.task_span("task"), tracing.turn_span(1, "planner"):
+                pass
+            with tracing.response_span(), tracing.mcp_tools_span("fs", ["read"]):
+                pass
+            with tracing.speech_group_span("hi"), tracing.speech_span(model="tts", input="hi"):
+                pass
+            with tracing.transcription_span(model="stt", output="hello"):
+                pass
             span = tracing.function_span("broken")
             span.start()
             span.set_error({"message": "tool failed", "data": {"type": "ValueError"}})
@@ -52,7 +60,7 @@ def test_spans_queued_as_tuples_export_the_records_of_the_spans(tmp_path: Path) 
     lines = [orjson.loads(line) for line in (tmp_path / "spans.jsonl").read_bytes().splitlines()]
     written = {line["span_id"]: line for line in lines if line["kind"] == "span"}
     expected = {span.span_id: span_record(span) for span in seen.ended_spans}
-    assert len(expected) == 9 and written == expected
+    assert len(expected) == 16 and written == expected
     assert written["span_given_000000000001"]["name"] == "given id"
 
 

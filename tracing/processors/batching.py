@@ -155,7 +155,7 @@ class BatchingProcessor(TracingProcessor):
         # queues cost ~45 ms of it, a few hundred chunks nothing.
         self._backlog: deque[tuple[Any, ...]] = deque()
         self._max_queue_size = max_queue_size
-        self._set_backlog_len(0)
+        self._backlog_len = 0
         self._max_batch_size = max_batch_size
         self._schedule_delay = schedule_delay
         # The worker wakes on its timer, or early when this many items wait (default: half the
@@ -166,6 +166,9 @@ class BatchingProcessor(TracingProcessor):
         self._export_trigger = min(
             max_queue_size, export_trigger or max(max_batch_size, max_queue_size // 2)
         )
+        # The queue's length at which an append seals a chunk (at the trigger when it is lower:
+        # the seal is where the worker is woken).
+        self._seal_at = min(_SEAL_AT, self._export_trigger - 1)
         self._foreign_agents = ForeignSpanAgents()
         self._foreign_trace_starts: dict[str, int] = {}
         # Every item ends in exactly one count: `dropped` (refused, or still queued at a shutdown
@@ -181,6 +184,7 @@ class BatchingProcessor(TracingProcessor):
         self._in_flight: deque[tuple[Future[Any], int]] = deque()
         self._closed = False
         self._init_threading()
+        self._set_backlog_len(0)
         _all_processors.add(self)
         if exporter is not None:
             exporter.warm_up()
@@ -227,26 +231,33 @@ class BatchingProcessor(TracingProcessor):
         return SpanFanOut if type(self).on_span_end is BatchingProcessor.on_span_end else None
 
     def _enqueue(self, item: Any) -> None:
+        # Two comparisons in the common case: `_room` is 0 while the processor is closed or
+        # its worker not started, so those cases take `_enqueue_slowly` too.
         queue = self._queue
         waiting = len(queue)
-        if waiting >= self._room or self._closed:
+        if waiting >= self._room:
+            self._enqueue_slowly(item)
+            return
+        queue.append(item)
+        if waiting >= self._seal_at:
+            self._seal()
+
+    def _enqueue_slowly(self, item: Any) -> None:
+        """A full queue, a closed processor, or the first item (the worker starts)."""
+        queue = self._queue
+        if self._closed or len(queue) >= self._max_queue_size - self._backlog_len:
             self._drop()
             return
         queue.append(item)
-        if waiting >= _SEAL_AT:
+        self._start_worker()
+        if len(queue) > self._seal_at:
             self._seal()
-        elif self._thread is None:
-            self._start_worker()
-        elif waiting + 1 == self._export_trigger:  # a trigger below a chunk
-            self._wake.set()
 
     def _seal(self) -> None:
         """The queue holds a chunk: move it into the backlog (once every STASH_CHUNK items,
         ~0.05 µs a span), and wake the worker early if the export trigger is reached."""
         self._stash()
-        if self._thread is None:
-            self._start_worker()
-        elif self._backlog_len >= self._export_trigger and not self._wake.is_set():
+        if self._backlog_len >= self._export_trigger and not self._wake.is_set():
             self._wake.set()
 
     def _drop(self) -> None:
@@ -274,6 +285,7 @@ class BatchingProcessor(TracingProcessor):
                 target=self._run, name=f"agentoscope-{self.name}", daemon=True
             )
             self._thread = thread
+            self._set_backlog_len(self._backlog_len)  # the fast path opens
         thread.start()
 
     # -- the worker's side ----------------------------------------------------------------------
@@ -311,9 +323,11 @@ class BatchingProcessor(TracingProcessor):
 
     def _set_backlog_len(self, count: int) -> None:
         """The backlog's size, and the bound the agent's thread compares the queue's length
-        with (one attribute read on its hot path, as `max_queue_size` alone was)."""
+        with (one attribute read on its hot path, as `max_queue_size` alone was): 0 while the
+        processor is closed or has no worker, which sends every item to `_enqueue_slowly`."""
         self._backlog_len = count
-        self._room = self._max_queue_size - count
+        open_ = self._thread is not None and not self._closed
+        self._room = self._max_queue_size - count if open_ else 0
 
     def _stash(self) -> None:
         """Move what waits in the queue into the backlog, as chunks."""
@@ -446,6 +460,8 @@ class BatchingProcessor(TracingProcessor):
         if self._closed:
             return
         self._closed = True
+        with self._counter_lock:
+            self._set_backlog_len(self._backlog_len)  # the fast path closes
         thread = self._thread
         if thread is not None and thread.is_alive():
             self._stop.set()
@@ -472,6 +488,7 @@ class BatchingProcessor(TracingProcessor):
 
     def _after_fork_in_child(self) -> None:
         self._init_threading()
+        self._set_backlog_len(self._backlog_len)  # no worker here yet: the next item starts one
         self._in_flight = deque()  # the parent's writers do not exist here: never settle
         if self.exporter is not None:
             self.exporter.after_fork_in_child()
@@ -520,16 +537,13 @@ class SpanFanOut:
             try:  # `BatchingProcessor._enqueue`, inlined
                 queue = processor._queue
                 waiting = len(queue)
-                if waiting >= processor._room or processor._closed:
-                    processor._drop()
-                    continue
-                queue.append(item)
-                if waiting >= _SEAL_AT:
+                if waiting >= processor._room:
+                    processor._enqueue_slowly(item)
+                elif waiting >= processor._seal_at:
+                    queue.append(item)
                     processor._seal()
-                elif processor._thread is None:
-                    processor._start_worker()
-                elif waiting + 1 == processor._export_trigger:
-                    processor._wake.set()
+                else:
+                    queue.append(item)
             except Exception as error:
                 processor_failed(processor, "on_span_end", error)
 

@@ -9,9 +9,8 @@ A tuple holding only strings, numbers and None is untracked by the collector's n
 (CPython does this for exact tuples), so what waits costs the collections nothing. Span data
 that holds containers (message lists, dicts) keeps its tuple tracked: correct, only not cheaper.
 
-Batching processors queue the tuple for spans that arrive behind a long queue, and their workers
-turn earlier-queued spans into it when they move them into their backlog (both share one tuple
-per span, cached on it). The tuple names the span data's class by a string (a class object
+Batching processors queue the tuple of every finished span, made once on the agent's thread for
+all of them (`processors.batching.SpanFanOut`, ~0.1 µs). The tuple names the span data's class by a string (a class object
 would keep it tracked) and holds the values of its slots; `restore` rebuilds an equivalent span
 for `records.span_record`.
 """

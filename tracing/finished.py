@@ -10,9 +10,9 @@ A tuple holding only strings, numbers and None is untracked by the collector's n
 that holds containers (message lists, dicts) keeps its tuple tracked: correct, only not cheaper.
 
 Batching processors queue the tuple of every finished span, made once on the agent's thread for
-all of them (`processors.batching.SpanFanOut`, ~0.1 µs). The tuple names the span data's class by a string (a class object
-would keep it tracked) and holds the values of its slots; `restore` rebuilds an equivalent span
-for `records.span_record`.
+all of them (`processors.batching.SpanFanOut`, ~0.1 µs). The tuple names the span data's class
+by a string (a class object would keep it tracked) and holds the values of its slots; `restore`
+rebuilds an equivalent span for `records.span_record`.
 """
 
 from __future__ import annotations

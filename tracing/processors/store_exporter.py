@@ -67,7 +67,11 @@ class StoreExporter(Exporter, Generic[StoreT]):
         """Prepare (and drop) a batch, so pyarrow and what it imports (pandas, when installed:
         ~28k objects) load at set-up, not on the worker in the agent's busy run."""
         if self._store is not None:
-            self._store.prepare(sample_records(), validate=False)
+            span, trace = sample_records()
+            # A span alone too: a batch whose spans' trace records are not in it groups them
+            # in Arrow, which loads pyarrow.acero and pyarrow.dataset.
+            for records in ([span, trace], [span]):
+                self._store.prepare(records, validate=False)
 
     def connect(self) -> StoreT:
         """Open the store (called until it succeeds)."""

@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -222,9 +223,13 @@ def main() -> None:
     )
     imported = json.loads(child.stdout.strip().splitlines()[-1])
 
+    load = os.getloadavg()[0]
     sdk = medians["openai-agents 0.24 + no-op processor"]
     clock = "CPU time of the caller's thread" if args.cpu else "wall time"
-    print(f"\nCaller-side cost per span ({args.spans} spans x {args.reps} reps, median, {clock})\n")
+    print(
+        f"\nCaller-side cost per span ({args.spans} spans x {args.reps} reps, median, {clock}; "
+        f"load average {load:.2f})\n"
+    )
     print(f"| {'case':<52} | {'µs/span':>8} | {'vs SDK':>7} |")
     print(f"|{'-' * 54}|{'-' * 10}|{'-' * 9}|")
     for name, median in medians.items():

@@ -36,6 +36,9 @@ class TraceProvider:
         self._processors: tuple[TracingProcessor, ...] = ()
         # Processors that want `on_span_start` for our own spans (batching ones do not).
         self._start_processors: tuple[TracingProcessor, ...] = ()
+        # What a span calls when it ends: the processors, with the batching ones joined into
+        # one fan-out (see `_joined`).
+        self._end_processors: tuple[Any, ...] = ()
         self._lock = threading.Lock()
         self._disabled = env_flag("AGENTOSCOPE_TRACING_DISABLED")
         self._exit_registered = False
@@ -60,6 +63,7 @@ class TraceProvider:
         self._start_processors = tuple(
             p for p in processors if not getattr(p, "skip_own_span_starts", False)
         )
+        self._end_processors = _joined(processors)
         self._processors = processors
 
     def set_disabled(self, disabled: bool) -> None:
@@ -134,7 +138,7 @@ class TraceProvider:
             span_id or None,  # None: the span draws its own id
             parent_span.span_id if parent_span is not None else None,
             span_data,
-            self._processors,
+            self._end_processors,
             metadata,
             agent_name,
             self._start_processors,
@@ -175,6 +179,20 @@ class TraceProvider:
         except ValueError:
             timeout = 5.0
         self.shutdown(timeout=timeout)
+
+
+def _joined(processors: tuple[TracingProcessor, ...]) -> tuple[Any, ...]:
+    """`processors`, with those that offer a `span_fan_out` (our batching processors) replaced,
+    at the first one's place, by one object that ends a span in all of them with one call."""
+    joinable = [p for p in processors if getattr(p, "span_fan_out", None) is not None]
+    if not joinable:
+        return processors
+    first = joinable[0]
+    fan_out = cast(Any, first).span_fan_out(joinable)
+    joined_ids = {id(p) for p in joinable}
+    return tuple(
+        fan_out if p is first else p for p in processors if id(p) not in joined_ids or p is first
+    )
 
 
 def _accepts_timeout(processor: TracingProcessor) -> bool:

@@ -48,7 +48,6 @@ class Span(Generic[TSpanData]):
         "_end_ns",
         "_id_bits",
         "_processors",
-        "_queued",
         "_span_id",
         "_start_ns",
         "_start_processors",
@@ -88,9 +87,6 @@ class Span(Generic[TSpanData]):
         self._start_ns: int | None = None
         self._end_ns: int | None = None
         self._token: Token[Any] | None = None
-        # What batching processors queue once the span is finished (`queued_form`), made by
-        # the first of them and shared by the others.
-        self._queued: tuple[Any, ...] | None = None
 
     def start(self, mark_as_current: bool = False) -> None:
         if self._start_ns is not None:
@@ -195,15 +191,11 @@ class Span(Generic[TSpanData]):
 
     def queued_form(self) -> tuple[Any, ...] | Span[TSpanData]:
         """What a batching processor queues for this finished span: a tuple of plain values that
-        the garbage collector stops tracking (`finished.freeze`), made once and shared by every
-        processor; the span itself when its data is not one of our classes."""
-        item = self._queued
-        if item is None:
-            item = freeze(self)
-            if item is None:
-                return self
-            self._queued = item
-        return item
+        the garbage collector stops tracking (`finished.freeze`); the span itself when its data
+        is not one of our classes. Under our provider it is made once for all the batching
+        processors (`SpanFanOut`)."""
+        item = freeze(self)
+        return self if item is None else item
 
     @property
     def trace_metadata(self) -> dict[str, Any] | None:

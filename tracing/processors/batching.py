@@ -7,8 +7,10 @@ counted and logged once per kind; the worker carries on with the next batch.
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
+import sys
 import threading
 import weakref
 from collections import deque
@@ -17,8 +19,8 @@ from concurrent.futures import Future
 from time import time_ns
 from typing import Any
 
-from ..finished import restore
-from ..isolation import callback_errors
+from ..finished import FREEZERS, restore
+from ..isolation import callback_errors, processor_failed
 from ..processor import TracingProcessor
 from ..records import ForeignSpanAgents, span_record, trace_record
 from ..spans import Span
@@ -29,17 +31,14 @@ logger = logging.getLogger("agentoscope.tracing")
 
 _all_processors: weakref.WeakSet[BatchingProcessor] = weakref.WeakSet()
 
-# Spans that arrive with this many items already queued are queued as plain tuples that the
-# garbage collector stops tracking (`finished.freeze`, ~0.2 µs on the agent's thread). Below it
-# the span object itself is queued (nothing more for the agent to do) and the worker freezes it
-# when it moves it into its backlog (`_stash`). At 16,384 waiting spans (33k tracked objects,
-# a few ms of a full collection's walk) and beyond, each span queued as an object would lengthen
-# every full collection, on whichever thread it lands, the agent's included. A lower bound did
-# not shorten the busy run's collections (2,048: 45 ms CPU vs 49 ms) and cost bench_tracing's
-# 20k-span reps ~0.2 µs a span.
-FREEZE_BEHIND = 16_384
-# How many queued items the worker moves into one backlog chunk (see `_backlog`).
+# How many items wait in a processor's queue before they are moved, as one tuple, into its
+# backlog (see `_backlog`): by the agent's thread when the queue reaches it, by the worker
+# otherwise. A full collection visits every reference a deque holds, chunks or not: 190k queued
+# items in three queues cost ~45 ms of it, a few hundred chunks nothing; and what waits in a
+# queue that the worker has not visited for a while (it sleeps 0.2-0.5 s, or writes a batch)
+# would otherwise grow to tens of thousands of items.
 STASH_CHUNK = 256
+_SEAL_AT = STASH_CHUNK - 1  # the length before the append that fills a chunk
 
 
 class _ForeignSpan:
@@ -59,6 +58,19 @@ class _FinishedTrace:
         self.trace = trace
         self.started_ns = started_ns
         self.ended_ns = ended_ns
+
+
+def sample_records() -> list[dict[str, Any]]:
+    """A finished span's record and its trace's, made as the worker makes them: what an
+    exporter's `warm_up` can prepare (and throw away)."""
+    from ..span_data import CustomSpanData
+
+    trace = Trace("warm-up", "trace_" + "0" * 32, None, None, ())
+    span: Span[Any] = Span(trace.trace_id, None, None, CustomSpanData("warm-up", {"n": 1}), ())
+    for item in (trace, span):
+        item.start()
+        item.finish()
+    return [span_record(span), trace_record(trace)]
 
 
 class Exporter:
@@ -101,6 +113,13 @@ class Exporter:
     def close(self) -> None:
         """Release files and connections. Called once, after the last export."""
 
+    def warm_up(self) -> None:
+        """Load now, on the thread that makes the processor (at set-up), what the first batch
+        would load on the worker: modules imported there (pyarrow, pandas through pyarrow, the
+        engine's own) run their C initialisers holding the GIL and add tens of thousands of
+        objects that the next full collections walk, in the middle of the agent's run. Never
+        writes anything."""
+
     def after_fork_in_child(self) -> None:
         """Forget threads and handles that belong to the parent process."""
 
@@ -138,7 +157,7 @@ class BatchingProcessor(TracingProcessor):
         # queues cost ~45 ms of it, a few hundred chunks nothing.
         self._backlog: deque[tuple[Any, ...]] = deque()
         self._max_queue_size = max_queue_size
-        self._set_backlog_len(0)
+        self._backlog_len = 0
         self._max_batch_size = max_batch_size
         self._schedule_delay = schedule_delay
         # The worker wakes on its timer, or early when this many items wait (default: half the
@@ -149,6 +168,9 @@ class BatchingProcessor(TracingProcessor):
         self._export_trigger = min(
             max_queue_size, export_trigger or max(max_batch_size, max_queue_size // 2)
         )
+        # The queue's length at which an append seals a chunk (at the trigger when it is lower:
+        # the seal is where the worker is woken).
+        self._seal_at = min(_SEAL_AT, self._export_trigger - 1)
         self._foreign_agents = ForeignSpanAgents()
         self._foreign_trace_starts: dict[str, int] = {}
         # Every item ends in exactly one count: `dropped` (refused, or still queued at a shutdown
@@ -164,7 +186,17 @@ class BatchingProcessor(TracingProcessor):
         self._in_flight: deque[tuple[Future[Any], int]] = deque()
         self._closed = False
         self._init_threading()
+        self._set_backlog_len(0)
         _all_processors.add(self)
+        if exporter is not None:
+            loaded = len(sys.modules)
+            exporter.warm_up()
+            if len(sys.modules) != loaded:
+                # The modules just loaded (pyarrow and pandas: ~30k objects) are counted as
+                # newly promoted, which makes a full collection due early in the agent's run
+                # (CPython's is due once promotions reach a quarter of the heap). One now, at
+                # set-up, resets that count: the next is due a quarter of the grown heap later.
+                gc.collect()
 
     def _init_threading(self) -> None:
         self._wake = threading.Event()
@@ -195,31 +227,46 @@ class BatchingProcessor(TracingProcessor):
         if span.__class__ is not Span:  # the official SDK's span: add the agent we tracked
             self._enqueue(_ForeignSpan(span, self._foreign_agents.agent_of(span)))
             return
-        # Inlined `_enqueue`: this runs once per span on the agent's thread.
-        queue = self._queue
-        waiting = len(queue)  # the backlog is counted in `_room` and `_freeze_at`
-        if waiting >= self._room or self._closed:
-            self._drop()
-            return
-        # Behind a long queue the span will outlive the young collections: it goes as a tuple
-        # the collector stops tracking (see `finished`); a short queue is drained before its
-        # spans age, and freezing would only cost the agent (~0.2 µs a span).
-        queue.append(span if waiting < self._freeze_at else span.queued_form())
-        if self._thread is None:
-            self._start_worker()
-        elif waiting + 1 == self._export_trigger:
-            self._wake.set()
+        # The span goes as a tuple the collector stops tracking (see `finished`), made once for
+        # all processors: a span object kept waiting survives into the oldest generation, and
+        # 2 such objects a span were most of what set off full collections in a busy run.
+        # Under our provider, `SpanFanOut` does this for every batching processor in one call.
+        self._enqueue(span.queued_form())
+
+    @property
+    def span_fan_out(self) -> Callable[[list[Any]], Any] | None:
+        """What our provider calls to join this processor's `on_span_end` with other batching
+        processors' (`SpanFanOut`); None for a subclass that has its own `on_span_end`."""
+        return SpanFanOut if type(self).on_span_end is BatchingProcessor.on_span_end else None
 
     def _enqueue(self, item: Any) -> None:
+        # Two comparisons in the common case: `_room` is 0 while the processor is closed or
+        # its worker not started, so those cases take `_enqueue_slowly` too.
         queue = self._queue
         waiting = len(queue)
-        if waiting >= self._room or self._closed:
+        if waiting >= self._room:
+            self._enqueue_slowly(item)
+            return
+        queue.append(item)
+        if waiting >= self._seal_at:
+            self._seal()
+
+    def _enqueue_slowly(self, item: Any) -> None:
+        """A full queue, a closed processor, or the first item (the worker starts)."""
+        queue = self._queue
+        if self._closed or len(queue) >= self._max_queue_size - self._backlog_len:
             self._drop()
             return
         queue.append(item)
-        if self._thread is None:
-            self._start_worker()
-        if waiting + 1 == self._export_trigger:
+        self._start_worker()
+        if len(queue) > self._seal_at:
+            self._seal()
+
+    def _seal(self) -> None:
+        """The queue holds a chunk: move it into the backlog (once every STASH_CHUNK items,
+        ~0.05 µs a span), and wake the worker early if the export trigger is reached."""
+        self._stash()
+        if self._backlog_len >= self._export_trigger and not self._wake.is_set():
             self._wake.set()
 
     def _drop(self) -> None:
@@ -247,6 +294,7 @@ class BatchingProcessor(TracingProcessor):
                 target=self._run, name=f"agentoscope-{self.name}", daemon=True
             )
             self._thread = thread
+            self._set_backlog_len(self._backlog_len)  # the fast path opens
         thread.start()
 
     # -- the worker's side ----------------------------------------------------------------------
@@ -283,11 +331,12 @@ class BatchingProcessor(TracingProcessor):
             self._settle(wait=True)
 
     def _set_backlog_len(self, count: int) -> None:
-        """The backlog's size, and the bounds the agent's thread compares the queue's length
-        with (one attribute read each on its hot path, as `max_queue_size` alone was)."""
+        """The backlog's size, and the bound the agent's thread compares the queue's length
+        with (one attribute read on its hot path, as `max_queue_size` alone was): 0 while the
+        processor is closed or has no worker, which sends every item to `_enqueue_slowly`."""
         self._backlog_len = count
-        self._room = self._max_queue_size - count
-        self._freeze_at = FREEZE_BEHIND - count
+        open_ = self._thread is not None and not self._closed
+        self._room = self._max_queue_size - count if open_ else 0
 
     def _stash(self) -> None:
         """Move what waits in the queue into the backlog, as chunks."""
@@ -295,15 +344,10 @@ class BatchingProcessor(TracingProcessor):
         pop = queue.popleft
         while queue:
             with lock:  # moved and counted in one step: stats() stays whole
-                items = [pop() for _ in range(min(len(queue), STASH_CHUNK))]
-                # Spans queued as objects (before the queue grew long) are frozen here, on the
-                # worker's time: a slower processor may hold them for long.
-                backlog.append(
-                    tuple(
-                        [item.queued_form() if item.__class__ is Span else item for item in items]
-                    )
-                )
-                self._set_backlog_len(self._backlog_len + len(items))
+                # Spans come already frozen (`on_span_end`): the items go as they are.
+                chunk = tuple([pop() for _ in range(min(len(queue), STASH_CHUNK))])
+                backlog.append(chunk)
+                self._set_backlog_len(self._backlog_len + len(chunk))
 
     def _take(self, count: int) -> list[Any]:
         """Up to `count` of the oldest items in the backlog, counted as taken."""
@@ -425,6 +469,8 @@ class BatchingProcessor(TracingProcessor):
         if self._closed:
             return
         self._closed = True
+        with self._counter_lock:
+            self._set_backlog_len(self._backlog_len)  # the fast path closes
         thread = self._thread
         if thread is not None and thread.is_alive():
             self._stop.set()
@@ -451,6 +497,7 @@ class BatchingProcessor(TracingProcessor):
 
     def _after_fork_in_child(self) -> None:
         self._init_threading()
+        self._set_backlog_len(self._backlog_len)  # no worker here yet: the next item starts one
         self._in_flight = deque()  # the parent's writers do not exist here: never settle
         if self.exporter is not None:
             self.exporter.after_fork_in_child()
@@ -471,6 +518,46 @@ class BatchingProcessor(TracingProcessor):
                 "errors": self._errors + callback_errors(self),
                 "failed_records": self._failed_records,
             }
+
+
+class SpanFanOut:
+    """Every batching processor's `on_span_end` for our spans in one call from the agent's
+    thread: the span's tuple is made once and appended to each queue, without a Python call per
+    processor (3 processors: ~0.25 µs a span less). An error in one processor is counted
+    against it, as the span's own loop does, and the others still get the span."""
+
+    __slots__ = ("processors",)
+
+    def __init__(self, processors: list[BatchingProcessor]) -> None:
+        self.processors = tuple(processors)
+
+    def on_span_end(self, span: Span[Any]) -> None:
+        processors = self.processors
+        if span.__class__ is not Span:
+            for processor in processors:
+                try:
+                    processor.on_span_end(span)
+                except Exception as error:
+                    processor_failed(processor, "on_span_end", error)
+            return
+        make = FREEZERS.get(span.span_data.__class__)  # `Span.queued_form`, inlined
+        item = span if make is None else make(span)
+        for processor in processors:
+            try:  # `BatchingProcessor._enqueue`, inlined
+                queue = processor._queue
+                waiting = len(queue)
+                if waiting >= processor._room:
+                    processor._enqueue_slowly(item)
+                elif waiting >= processor._seal_at:
+                    queue.append(item)
+                    processor._seal()
+                else:
+                    queue.append(item)
+            except Exception as error:
+                processor_failed(processor, "on_span_end", error)
+
+    def __repr__(self) -> str:
+        return f"SpanFanOut({', '.join(p.name for p in self.processors)})"
 
 
 def _reset_after_fork() -> None:

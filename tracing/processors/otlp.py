@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, overload
 from urllib.parse import urlsplit, urlunsplit
 
 from opentelemetry.sdk.resources import Resource
@@ -37,7 +37,7 @@ from opentelemetry.util.re import parse_env_headers
 from ..env import env_text, is_true
 from ..otel.mapping import OtelSpan, otel_spans_from_records
 from ..otel.run_io import RunIO
-from .batching import BatchingProcessor, Exporter
+from .batching import BatchingProcessor, Exporter, sample_records
 
 CAPTURE_CONTENT_ENV = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
 PROTOCOLS = ("grpc", "http/protobuf")
@@ -157,38 +157,125 @@ def build_exporter(
 
 def readable_span(span: OtelSpan, resource: Resource) -> ReadableSpan:
     """An OpenTelemetry SDK span, finished, with the given ids and times: what exporters take."""
-    context = SpanContext(span.trace_id, span.span_id, False, _SAMPLED)
-    parent = (
-        SpanContext(span.trace_id, span.parent_span_id, False, _SAMPLED)
-        if span.parent_span_id
+    return _readable(queued_span(span), resource)
+
+
+# An `OtelSpan` as the exporter keeps it until its batch is sent: one flat tuple of plain values
+# (these fields, then the attributes as key, value, key, value...). The collector stops tracking
+# such a tuple at its first young collection, so a batch waiting for its HTTP call costs the
+# full collections nothing; `OtelSpan`s, `ReadableSpan`s and their dicts and `SpanContext`s (a
+# tuple subclass, always tracked) were ~90k objects promoted to the old generation in a busy
+# 200k-span run, several full collections' worth. Lists in attribute values become tuples
+# (OpenTelemetry takes any sequence) for the same reason.
+_TRACE, _SPAN, _PARENT, _NAME, _KIND, _START, _END, _STATUS, _MESSAGE, _EVENTS = range(10)
+_ATTRIBUTES = 10
+
+
+def _plain(value: Any) -> Any:
+    return tuple(value) if value.__class__ is list else value
+
+
+def queued_span(span: OtelSpan) -> tuple[Any, ...]:
+    """`span` as the flat tuple the exporter queues (see `_readable`)."""
+    events = (
+        tuple((name, time, tuple(_pairs(attributes))) for name, time, attributes in span.events)
+        if span.events
         else None
     )
+    return (
+        span.trace_id,
+        span.span_id,
+        span.parent_span_id,
+        span.name,
+        span.kind,
+        span.start_ns,
+        span.end_ns,
+        span.status,
+        span.status_message,
+        events,
+        *_pairs(span.attributes),
+    )
+
+
+def _pairs(attributes: Mapping[str, Any]) -> list[Any]:
+    flat: list[Any] = []
+    for key, value in attributes.items():
+        flat.append(key)
+        flat.append(_plain(value))
+    return flat
+
+
+def _attributes(flat: Sequence[Any]) -> dict[str, Any]:
+    return dict(zip(flat[0::2], flat[1::2], strict=True))
+
+
+def _readable(item: tuple[Any, ...], resource: Resource) -> ReadableSpan:
+    trace_id = item[_TRACE]
+    context = SpanContext(trace_id, item[_SPAN], False, _SAMPLED)
+    parent_id = item[_PARENT]
+    parent = SpanContext(trace_id, parent_id, False, _SAMPLED) if parent_id else None
     status = _UNSET_STATUS
-    if span.status == "error":
-        status = Status(StatusCode.ERROR, span.status_message)
-    elif span.status == "ok":
+    if item[_STATUS] == "error":
+        status = Status(StatusCode.ERROR, item[_MESSAGE])
+    elif item[_STATUS] == "ok":
         status = Status(StatusCode.OK)
     events: Sequence[Event] = ()
-    if span.events:
-        events = [Event(name, attributes, time) for name, time, attributes in span.events]
+    if item[_EVENTS]:
+        events = [Event(name, _attributes(flat), time) for name, time, flat in item[_EVENTS]]
     return ReadableSpan(
-        name=span.name,
+        name=item[_NAME],
         context=context,
         parent=parent,
         resource=resource,
-        attributes=span.attributes,
+        attributes=_attributes(item[_ATTRIBUTES:]),
         events=events,
-        kind=_KINDS.get(span.kind, SpanKind.INTERNAL),
+        kind=_KINDS.get(item[_KIND], SpanKind.INTERNAL),
         status=status,
-        start_time=span.start_ns,
-        end_time=span.end_ns,
+        start_time=item[_START],
+        end_time=item[_END],
         instrumentation_scope=SCOPE,
     )
 
 
+class _ReadableSpans(Sequence[ReadableSpan]):
+    """A batch as the span exporter reads it: each `ReadableSpan` is made when the exporter
+    reaches it (the OTLP encoders read a batch once, in order) and dropped once encoded, so none
+    stays alive through the HTTP or gRPC call, only the untracked tuples."""
+
+    __slots__ = ("_items", "_resource")
+
+    def __init__(self, items: list[tuple[Any, ...]], resource: Resource) -> None:
+        self._items = items
+        self._resource = resource
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    @overload
+    def __getitem__(self, index: int) -> ReadableSpan: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[ReadableSpan]: ...
+
+    def __getitem__(self, index: int | slice) -> ReadableSpan | list[ReadableSpan]:
+        if isinstance(index, slice):
+            return [_readable(item, self._resource) for item in self._items[index]]
+        return _readable(self._items[index], self._resource)
+
+    def __iter__(self) -> Iterator[ReadableSpan]:
+        resource = self._resource
+        for item in self._items:
+            yield _readable(item, resource)
+
+
 class OTLPExporter(Exporter):
     """Turns records into OpenTelemetry spans and hands them to an OpenTelemetry `SpanExporter`
-    (OTLP over HTTP or gRPC, or any other), raising when a batch fails after its retries."""
+    (OTLP over HTTP or gRPC, or any other), raising when a batch fails after its retries.
+
+    Each record becomes its OTel span as soon as the worker makes it (`encode`), kept as an
+    untracked tuple (see `queued_span`) until its batch is sent."""
+
+    encodes = True
 
     def __init__(
         self,
@@ -211,17 +298,31 @@ class OTLPExporter(Exporter):
         self._run_io = RunIO()
         self._convert_lock = threading.Lock()
 
-    def export(self, records: list[dict[str, Any]]) -> None:
-        resource = self.resource
+    def warm_up(self) -> None:
+        """Convert a sample batch (and drop it). `requests`, under the HTTP exporter, imports
+        `netrc` (and `shlex`) at its first request: import them here, at set-up."""
+        for record in sample_records():
+            _readable(self.encode(record), self.resource)
+        if self.protocol == "http/protobuf":
+            import netrc  # noqa: F401
+
+    def encode(self, record: dict[str, Any]) -> tuple[Any, ...]:
+        """The record's OTel span as a queued tuple. Records come in the order they finished
+        (a trace's spans before its record), which `RunIO` relies on."""
         with self._convert_lock:
-            converted = otel_spans_from_records(records, self.capture_content, self._run_io)
-        spans = [readable_span(span, resource) for span in converted]
-        result = self.span_exporter.export(spans)
+            (span,) = otel_spans_from_records([record], self.capture_content, self._run_io)
+        return queued_span(span)
+
+    def export(self, records: list[dict[str, Any]] | list[tuple[Any, ...]]) -> None:
+        """Send a batch: tuples from `encode` (the processor's worker encodes as it converts),
+        or records."""
+        items = [item if item.__class__ is tuple else self.encode(item) for item in records]  # type: ignore[arg-type]
+        result = self.span_exporter.export(_ReadableSpans(items, self.resource))
         if result is not SpanExportResult.SUCCESS:
             with self._lock:
                 self.failed_batches += 1
             raise OTLPExportError(
-                f"OTLP export of {len(spans)} spans to {self.endpoint or 'the endpoint'} "
+                f"OTLP export of {len(items)} spans to {self.endpoint or 'the endpoint'} "
                 f"({self.protocol}) failed after the exporter's retries"
             )
 

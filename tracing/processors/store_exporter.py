@@ -8,7 +8,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any, Generic, Protocol, TypeVar
 
 from ..store.ingest import IngestResult, PreparedBatch
-from .batching import Exporter
+from .batching import Exporter, sample_records
 
 logger = logging.getLogger("agentoscope.tracing")
 
@@ -42,7 +42,11 @@ class StoreExporter(Exporter, Generic[StoreT]):
     A store that cannot be opened (`unavailable` errors) is logged, not fatal: tracing never stops
     the agent. Each batch tries again and a failed one is counted by the processor."""
 
-    record_chunk = 512
+    # 256 records (~512 tracked dicts) mostly die before a young collection sees them: in the
+    # busy run, 512 let ~50k of them survive into the oldest generation (more than the rest of
+    # the run together, a full collection's worth), 256 ~9k; drain speed did not change
+    # measurably (85k vs 84k spans/s, 128: -10%).
+    record_chunk = 256
     chunked = True
     unavailable: tuple[type[Exception], ...] = ()
 
@@ -58,6 +62,16 @@ class StoreExporter(Exporter, Generic[StoreT]):
             self._open()
         except self.unavailable as error:
             logger.error("%s: %s", self.name, error)
+
+    def warm_up(self) -> None:
+        """Prepare (and drop) a batch, so pyarrow and what it imports (pandas, when installed:
+        ~28k objects) load at set-up, not on the worker in the agent's busy run."""
+        if self._store is not None:
+            span, trace = sample_records()
+            # A span alone too: a batch whose spans' trace records are not in it groups them
+            # in Arrow, which loads pyarrow.acero and pyarrow.dataset.
+            for records in ([span, trace], [span]):
+                self._store.prepare(records, validate=False)
 
     def connect(self) -> StoreT:
         """Open the store (called until it succeeds)."""

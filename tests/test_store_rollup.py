@@ -14,19 +14,11 @@ import pytest
 from agentoscope.tracing.store import SpanStore
 from agentoscope.tracing.store import rollup as store_rollup
 from agentoscope.tracing.store.queries import run
+from support.rollup_oracles import NAMED_FROM_SPANS
 from support.store_spans import span, store_rows
 
 # What the rollup stands in for: the same figures grouped from every span in the window.
-FROM_SPANS = """
-SELECT date_trunc('day', started_at) AS day, agent_name,
-       count(*) FILTER (WHERE span_type = 'agent') AS runs,
-       count(*) FILTER (WHERE span_type = 'agent' AND status = 'error') AS failed_runs,
-       failed_runs / nullif(runs, 0) AS error_rate,
-       count(*) FILTER (WHERE status = 'error') AS errors
-FROM spans
-WHERE agent_name IS NOT NULL AND (span_type = 'agent' OR status = 'error')
-  AND started_at >= CAST($since AS TIMESTAMP) AND started_at < CAST($until AS TIMESTAMP)
-GROUP BY ALL ORDER BY day, agent_name"""
+FROM_SPANS = NAMED_FROM_SPANS["error_rate_per_agent_per_day"]
 TODAY = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
 
 

@@ -19,6 +19,7 @@ import pyarrow.compute as pc
 
 from ..clock import naive_from_ns, ns_from_iso
 from ..validate import whole_number
+from . import arrow_values
 from .column_checks import check_counts, check_times, count_unreadable
 from .ingest import PreparedBatch, batch_from_tables
 from .schema import COLUMN_JSON_TYPES, SPAN_COLUMN_NAMES, TRACE_RECORD_COLUMNS
@@ -28,6 +29,8 @@ logger = logging.getLogger("agentoscope.tracing")
 _UTC_MICROS = pa.timestamp("us", tz="UTC")
 _NAIVE_MICROS = pa.timestamp("us")
 _ARROW_ERRORS = (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, TypeError, ValueError)
+# Columns are built by `arrow_values`, not `pa.array` (which imports pandas: see there).
+_THOUSAND = arrow_values.scalar(1000, pa.int64())
 
 
 _dumps = orjson.dumps
@@ -48,13 +51,12 @@ def _json_text(value: Any) -> str | None:
 
 def _timestamps(name: str, values: list[Any]) -> pa.Array:
     try:
-        return pa.array(values, pa.string()).cast(_UTC_MICROS).cast(_NAIVE_MICROS)
+        return arrow_values.strings(values).cast(_UTC_MICROS).cast(_NAIVE_MICROS)
     except _ARROW_ERRORS:
         pass
     try:  # nanoseconds since the epoch, as serve's decoding workers keep OTLP times
-        numbers = pa.array(values)  # inferred, so a float or a bool is not read as an int
-        if pa.types.is_integer(numbers.type):
-            return pc.divide(numbers.cast(pa.int64()), 1000).cast(_NAIVE_MICROS)
+        numbers = arrow_values.integers(values)  # a float or a bool is not read as an int
+        return pc.divide(numbers, _THOUSAND).cast(_NAIVE_MICROS)
     except _ARROW_ERRORS:
         pass
     # A naive or odd timestamp somewhere, or a mix: parse each value.
@@ -69,11 +71,8 @@ def _parse_time(value: Any) -> datetime | None:
 
 
 def _whole_numbers(name: str, values: list[Any]) -> pa.Array:
-    # Inferred first: pa.array(values, pa.int64()) would truncate 3.5 to 3 without a word.
-    try:
-        inferred = pa.array(values)
-        if pa.types.is_integer(inferred.type) or pa.types.is_null(inferred.type):
-            return inferred.cast(pa.int64())
+    try:  # ints only: 3.5 is not truncated to 3 without a word
+        return arrow_values.integers(values)
     except _ARROW_ERRORS:
         pass
     return _one_by_one(name, values, pa.int64(), _whole, "a whole number")
@@ -92,7 +91,7 @@ def _one_by_one(
 ) -> pa.Array:
     """The slow path, for a column with an odd value: each value converted, and each one that
     cannot be stored as NULL and counted under the field's name."""
-    column = pa.array([_or_none(convert, value) for value in values], arrow_type)
+    column = arrow_values.array([_or_none(convert, value) for value in values], arrow_type)
     count_unreadable(name, values, column, what)
     return column
 
@@ -109,7 +108,7 @@ def _or_none(convert: Callable[[Any], Any], value: Any) -> Any:
 def _json_column(values: list[Any]) -> pa.Array:
     dumps, options, text = _dumps, _JSON_OPTIONS, _json_text
     # Inline for the common case (a dict or None): this column is the costliest to build.
-    return pa.array(
+    return arrow_values.strings(
         [
             None
             if value is None
@@ -117,8 +116,7 @@ def _json_column(values: list[Any]) -> pa.Array:
             if type(value) is dict
             else text(value)
             for value in values
-        ],
-        pa.string(),
+        ]
     )
 
 
@@ -140,7 +138,7 @@ def _column(name: str, values: list[Any]) -> pa.Array:
         return _whole_numbers(name, values)
     arrow_type, convert, what = _BY_JSON_TYPE[json_type]
     try:
-        return pa.array(values, arrow_type)
+        return arrow_values.array(values, arrow_type)
     except _ARROW_ERRORS:
         return _one_by_one(name, values, arrow_type, convert, what)
 
@@ -162,8 +160,8 @@ def span_table(spans: list[Mapping[str, Any]]) -> pa.Table:
     check_times(columns)
     check_counts(columns)
     if columns["span_type"].null_count:  # the column is NOT NULL: a record without a type
-        columns["span_type"] = pa.array(
-            [value or "unknown" for value in columns["span_type"].to_pylist()], pa.string()
+        columns["span_type"] = arrow_values.strings(
+            [value or "unknown" for value in columns["span_type"].to_pylist()]
         )
     return pa.table(columns)
 
@@ -199,6 +197,9 @@ def combine_prepared(batches: list[PreparedBatch]) -> list[PreparedBatch]:
     ]
 
 
+_SLASH = arrow_values.scalar("/", pa.string())
+
+
 class _Repeated(Exception):
     pass
 
@@ -214,7 +215,7 @@ def _concat(tables: list[pa.Table | None], key: tuple[str, ...]) -> pa.Table | N
         column = (
             table.column(key[0])
             if len(key) == 1
-            else pc.binary_join_element_wise(*(table.column(name) for name in key), "/")
+            else pc.binary_join_element_wise(*(table.column(name) for name in key), _SLASH)
         )
         if pc.count_distinct(column).as_py() != table.num_rows:
             raise _Repeated

@@ -16,19 +16,25 @@ import pyarrow.compute as pc
 from ..clock import naive_from_ns
 from ..schema import TOKEN_FIELDS
 from ..validate import MAX_TIME_NS, MIN_TIME_NS, warn
+from .arrow_values import scalar
 
-# The store's times are naive UTC.
-_EARLIEST = naive_from_ns(MIN_TIME_NS)
-_LATEST = naive_from_ns(MAX_TIME_NS)
+# The store's times are naive UTC. Operands are Arrow scalars made once: a plain Python value
+# handed to a compute function goes through `pa.scalar`, which imports pandas (`arrow_values`).
+_MICROS = pa.timestamp("us")
+_EARLIEST = scalar(naive_from_ns(MIN_TIME_NS), _MICROS)
+_LATEST = scalar(naive_from_ns(MAX_TIME_NS), _MICROS)
+_ZERO = scalar(0, pa.int64())
+_ZERO_MS = scalar(0.0, pa.float64())
+_FALSE = scalar(False, pa.bool_())
 
 
 def _mask(condition: pa.Array) -> pa.Array:
     # A comparison with NULL is NULL, and if_else would make the value NULL too: not a repair.
-    return pc.fill_null(condition, False)
+    return pc.fill_null(condition, _FALSE)
 
 
 def _nulled(column: pa.Array, bad: pa.Array) -> pa.Array:
-    return pc.if_else(bad, pa.scalar(None, column.type), column)
+    return pc.if_else(bad, pa.nulls(len(column), column.type), column)
 
 
 def _count(bad: pa.Array) -> int:
@@ -51,11 +57,9 @@ def check_times(columns: dict[str, pa.Array]) -> None:
     if count := _count(early):
         warn("ended_at", f"{count} end(s) before the start; set to the start", count)
         columns["ended_at"] = pc.if_else(early, start, end)
-        columns["duration_ms"] = pc.if_else(
-            early, pa.scalar(0.0, columns["duration_ms"].type), columns["duration_ms"]
-        )
+        columns["duration_ms"] = pc.if_else(early, _ZERO_MS, columns["duration_ms"])
     duration = columns["duration_ms"]
-    negative = _mask(pc.less(duration, 0))
+    negative = _mask(pc.less(duration, _ZERO_MS))
     if count := _count(negative):
         warn("duration_ms", f"{count} negative duration(s); stored as NULL", count)
         columns["duration_ms"] = _nulled(duration, negative)
@@ -65,7 +69,7 @@ def check_counts(columns: dict[str, pa.Array]) -> None:
     """Token counts not negative (in place)."""
     for field in TOKEN_FIELDS:
         column = columns[field]
-        negative = _mask(pc.less(column, 0))
+        negative = _mask(pc.less(column, _ZERO))
         if count := _count(negative):
             warn(field, f"{count} negative count(s); stored as NULL", count)
             columns[field] = _nulled(column, negative)

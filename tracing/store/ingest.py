@@ -396,16 +396,30 @@ def span_traces_sql(spans: str, records: str | None) -> str:
 
 def arrow_span_traces(table: pa.Table, recorded: set[str]) -> pa.Table | None:
     """(trace_id, started_at, ended_at) per trace of a span batch with no record in the batch,
-    computed in Arrow (cheaper than a statement); None when every trace has its record."""
+    computed in Arrow (cheaper than a statement); None when every trace has its record.
+
+    Sorted runs, not `Table.group_by`: the group-by loads pyarrow.acero and pyarrow.dataset,
+    which import pandas (see `arrow_values`). Sorted by trace and by the time (nulls last), the
+    first row of a trace's run holds its earliest start (times ascending) or its latest end
+    (descending), NULL only when the trace has no such time at all."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    from .arrow_values import integers, strings
+
     if recorded:
-        table = table.filter(pc.invert(pc.is_in(table["trace_id"], pa.array(list(recorded)))))
+        table = table.filter(pc.invert(pc.is_in(table["trace_id"], strings(list(recorded)))))
     if table.num_rows == 0:
         return None
-    grouped = table.group_by("trace_id").aggregate([("started_at", "min"), ("ended_at", "max")])
-    return grouped.rename_columns(["trace_id", "started_at", "ended_at"])
+    columns: dict[str, Any] = {}
+    for name, order in (("started_at", "ascending"), ("ended_at", "descending")):
+        runs = table.select(["trace_id", name]).sort_by([("trace_id", "ascending"), (name, order)])
+        encoded = pc.run_end_encode(runs["trace_id"].combine_chunks(), run_end_type=pa.int64())
+        ends = encoded.run_ends
+        firsts = pa.concat_arrays([integers([0]), ends.slice(0, len(ends) - 1)])
+        columns["trace_id"] = encoded.values
+        columns[name] = runs[name].take(firsts)
+    return pa.table(columns)
 
 
 @dataclass

@@ -131,6 +131,10 @@ def _restorer(cls: type[SpanData], slots: tuple[str, ...]) -> Callable[[Any], Fi
 for _name, (_cls, _slots) in _CLASSES.items():
     _RESTORERS[_name] = _restorer(_cls, _slots)
 
+# Per class name, how many values its tuple holds: what reads tuples laid end to end in one
+# flat tuple (`processors.batching.SpanFanOut`) steps by.
+LENGTHS: dict[str, int] = {name: VALUES + len(slots) for name, (_cls, slots) in _CLASSES.items()}
+
 
 def restore(item: tuple[Any, ...]) -> FinishedSpan:
     """The span a `freeze` tuple was made from, as far as its record needs."""

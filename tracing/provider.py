@@ -63,8 +63,12 @@ class TraceProvider:
         self._start_processors = tuple(
             p for p in processors if not getattr(p, "skip_own_span_starts", False)
         )
+        previous = self._end_processors
         self._end_processors = _joined(processors)
         self._processors = processors
+        for replaced in previous:  # a span fan-out hands on the spans it has staged
+            if replaced not in self._end_processors and hasattr(replaced, "retire"):
+                replaced.retire()
 
     def set_disabled(self, disabled: bool) -> None:
         self._disabled = disabled

@@ -6,9 +6,15 @@ openai-agents SDK with its BatchTraceProcessor (default settings, a discarding e
 the same loop, each case in a fresh process.
 
     .venv/bin/python benchmarks/bench_busy.py [--spans 200000] [--tasks 100] [--runs 1] [--freeze]
+        [--sinks jsonl,duckdb,otlp] [--promotions]
 
 `--freeze`: both cases call `gc.collect(); gc.freeze()` once their processors are set up, as a
 server does after start-up (then full collections skip everything alive at that point).
+`--sinks`: which of our processors to attach (default all three; one alone shows its share).
+`--promotions`: count the objects each young collection of generation 1 moves into the oldest
+generation (CPython 3.11 starts a full collection once those since the last full one pass a
+quarter of the oldest generation); the probe lists the oldest generation around each such
+collection, which costs ~1 ms each, so the pause figures of such a run are not the ones to quote.
 """
 
 from __future__ import annotations
@@ -102,10 +108,35 @@ def _gc_watch() -> list[tuple[int, float, float, bool]]:
     return collections
 
 
-def child(case: str, spans: int, tasks: int, freeze: bool = False) -> dict[str, Any]:
+def _promotion_probe() -> list[int]:
+    """Objects moved into the oldest generation by each collection of generation 1."""
+    promoted: list[int] = []
+    before = [0]
+
+    def callback(phase: str, info: dict[str, int]) -> None:
+        if info["generation"] != 1:
+            return
+        size = len(gc.get_objects(generation=2))
+        if phase == "start":
+            before[0] = size
+        else:
+            promoted.append(size - before[0])
+
+    gc.callbacks.append(callback)
+    return promoted
+
+
+def child(
+    case: str,
+    spans: int,
+    tasks: int,
+    freeze: bool = False,
+    sinks: tuple[str, ...] = ("jsonl", "duckdb", "otlp"),
+    promotions: bool = False,
+) -> dict[str, Any]:
     per_task = spans // tasks
     lat = np.zeros(per_task * tasks, dtype=np.int64)
-    result: dict[str, Any] = {"case": case}
+    result: dict[str, Any] = {"case": case, "sinks_attached": "+".join(sinks)}
     tmp = tempfile.mkdtemp(prefix="bench-busy-")
     if case == "ours":
         import requests  # noqa: F401 (an app with the OTLP HTTP exporter has this imported)
@@ -117,11 +148,12 @@ def child(case: str, spans: int, tasks: int, freeze: bool = False) -> dict[str, 
         sink = multiprocessing.Process(target=_sink, args=(sender,), daemon=True)
         sink.start()
         port = receiver.recv()
-        processors = [
-            tracing.JSONLProcessor(Path(tmp) / "busy.jsonl"),
-            DuckDBProcessor(Path(tmp) / "busy.duckdb"),
-            OTLPProcessor(f"http://127.0.0.1:{port}"),
-        ]
+        made = {
+            "jsonl": lambda: tracing.JSONLProcessor(Path(tmp) / "busy.jsonl"),
+            "duckdb": lambda: DuckDBProcessor(Path(tmp) / "busy.duckdb"),
+            "otlp": lambda: OTLPProcessor(f"http://127.0.0.1:{port}"),
+        }
+        processors = [made[name]() for name in sinks]
         tracing.set_trace_processors(processors)
         make_span: Any = lambda name: tracing.custom_span(name)  # noqa: E731
         make_trace: Any = tracing.trace
@@ -148,6 +180,10 @@ def child(case: str, spans: int, tasks: int, freeze: bool = False) -> dict[str, 
     if freeze:
         gc.collect()
         gc.freeze()
+    # The oldest generation as the run starts: a full collection is due once a quarter of it
+    # has been promoted since the last one.
+    result["old_at_start"] = len(gc.get_objects(generation=2))
+    promoted = _promotion_probe() if promotions else None
     collections = _gc_watch()
 
     async def run_all() -> None:
@@ -160,6 +196,8 @@ def child(case: str, spans: int, tasks: int, freeze: bool = False) -> dict[str, 
     elapsed = time.perf_counter() - start
     result["caller_s"] = elapsed
     in_run = len(collections)  # what the caller can notice; the drain after it, apart
+    if promoted is not None:
+        result["promoted"] = sum(promoted)
     if case == "ours":
         during = {p.name: p.stats()["exported"] for p in processors}
         shutdown_start = time.perf_counter()
@@ -220,7 +258,8 @@ def child(case: str, spans: int, tasks: int, freeze: bool = False) -> dict[str, 
 
 def _label(result: dict[str, Any]) -> str:
     if result["case"] == "ours":
-        return "ours: JSONL + DuckDB + OTLP"
+        names = {"jsonl": "JSONL", "duckdb": "DuckDB", "otlp": "OTLP"}
+        return "ours: " + " + ".join(names[n] for n in result["sinks_attached"].split("+"))
     return "SDK: BatchTraceProcessor"
 
 
@@ -230,10 +269,20 @@ def main() -> None:
     parser.add_argument("--tasks", type=int, default=100)
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--freeze", action="store_true")
+    parser.add_argument("--sinks", default="jsonl,duckdb,otlp")
+    parser.add_argument("--promotions", action="store_true")
     parser.add_argument("--child", choices=("ours", "sdk"))
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(child(args.child, args.spans, args.tasks, args.freeze)))
+        sinks = tuple(name for name in args.sinks.split(",") if name)
+        unknown = set(sinks) - {"jsonl", "duckdb", "otlp"}
+        if unknown or not sinks:
+            parser.error(f"--sinks: choose among jsonl, duckdb, otlp (got {args.sinks!r})")
+        print(
+            json.dumps(
+                child(args.child, args.spans, args.tasks, args.freeze, sinks, args.promotions)
+            )
+        )
         return
     load_before = os.getloadavg()
     results = []
@@ -250,6 +299,9 @@ def main() -> None:
                     "--tasks",
                     str(args.tasks),
                     *(["--freeze"] if args.freeze else []),
+                    *(["--promotions"] if args.promotions else []),
+                    "--sinks",
+                    args.sinks,
                 ],
                 check=True,
                 capture_output=True,
@@ -274,6 +326,18 @@ def main() -> None:
             f"{r['max_us'] / 1000:.2f} | {r['over_10ms']} | {r['caller_s']:.2f} | "
             f"{full} / {r['full_after_run']} |"
         )
+    print(
+        "\nWhat brings a full collection nearer while the caller runs: young collections "
+        "(each one of generation 1 moves its survivors, the agent's live objects included, into "
+        "the oldest generation; a full one is due once a quarter of the oldest generation at "
+        "the last full collection has been moved there)\n"
+    )
+    print("| case | oldest generation at start | young collections gen 0 / gen 1 | promoted |")
+    print("|---|---|---|---|")
+    for r in results:
+        young = [r[f"gc{g}"]["agent_n"] + r[f"gc{g}"]["workers_n"] for g in (0, 1)]
+        promoted = f"{r['promoted']:,}" if "promoted" in r else "(--promotions)"
+        print(f"| {_label(r)} | {r['old_at_start']:,} | {young[0]} / {young[1]} | {promoted} |")
     print(
         "\nGarbage collections while the caller ran, per generation: how many ran on the "
         "agent's thread (the longest in wall and CPU ms, all of them in wall ms) and on "

@@ -1,5 +1,5 @@
-"""`StoreExporter`: batches of records into a span store (DuckDB or ClickHouse), prepared in
-chunks on the processor's worker and written by a writer thread of its own."""
+"""`StoreExporter`: batches of records into a span store (DuckDB or ClickHouse), taken apart into
+columns chunk by chunk on the processor's worker and written by a writer thread of its own."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import logging
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any, Generic, Protocol, TypeVar
 
+from ..store.columns import ColumnBuffer
 from ..store.ingest import IngestResult, PreparedBatch
 from .batching import Exporter, sample_records
 
@@ -30,23 +31,24 @@ StoreT = TypeVar("StoreT", bound=WritableStore)
 
 class StoreExporter(Exporter, Generic[StoreT]):
     """Writes batches of records into a store, one write per batch, pipelined: each chunk of a
-    batch is turned into Arrow tables as it is converted (`export_chunk`), and at the batch's end
-    the chunks go as one to a writer thread (`end_batch`), so the next batch is converted while
-    the engine (which releases the GIL) writes this one. One batch is written at a time and at
-    most one more waits, which bounds memory.
+    batch is taken apart into column lists as it is converted (`export_chunk`, see
+    `ColumnBuffer`), and at the batch's end the columns become Arrow tables and go to a writer
+    thread (`end_batch`), so the next batch is converted while the engine (which releases the
+    GIL) writes this one. One batch is written at a time and at most one more waits, which
+    bounds memory.
 
     Chunks, not the whole batch at once: 10,000 record dicts alive together outlive the young
-    garbage-collector generations and set off full collections, which stop every thread,
-    the agent's included; Arrow tables are not the collector's business.
+    garbage-collector generations and bring full collections nearer, which stop every thread,
+    the agent's included; column lists of text and numbers are not the collector's business.
 
     A store that cannot be opened (`unavailable` errors) is logged, not fatal: tracing never stops
     the agent. Each batch tries again and a failed one is counted by the processor."""
 
-    # 256 records (~512 tracked dicts) mostly die before a young collection sees them: in the
-    # busy run, 512 let ~50k of them survive into the oldest generation (more than the rest of
-    # the run together, a full collection's worth), 256 ~9k; drain speed did not change
-    # measurably (85k vs 84k spans/s, 128: -10%).
-    record_chunk = 256
+    # A young collection is due once 700 more tracked objects were made than freed: 128 records
+    # (~2-3 tracked objects each) stay under it, 256 did not (the busy run's DuckDB worker set
+    # off ~37 young collections per 100k spans with 256). Taking a chunk apart has no fixed
+    # cost worth the name (Arrow's is paid once a batch).
+    record_chunk = 128
     chunked = True
     unavailable: tuple[type[Exception], ...] = ()
 
@@ -55,8 +57,8 @@ class StoreExporter(Exporter, Generic[StoreT]):
         self._store: StoreT | None = None
         self._writer: ThreadPoolExecutor | None = None
         self._last_write: Future[None] | None = None
-        # The chunks of the batch being converted, and the future their write will settle.
-        self._prepared: list[PreparedBatch] = []
+        # The batch being converted, and the future its write will settle.
+        self._columns = ColumnBuffer()
         self._batch_written: Future[IngestResult] | None = None
         try:
             self._open()
@@ -64,14 +66,16 @@ class StoreExporter(Exporter, Generic[StoreT]):
             logger.error("%s: %s", self.name, error)
 
     def warm_up(self) -> None:
-        """Prepare (and drop) a batch, so pyarrow and what it imports (pandas, when installed:
-        ~28k objects) load at set-up, not on the worker in the agent's busy run."""
+        """Prepare (and drop) a batch, so pyarrow and the compute functions a batch uses load at
+        set-up, not on the worker in the agent's busy run."""
         if self._store is not None:
             span, trace = sample_records()
-            # A span alone too: a batch whose spans' trace records are not in it groups them
-            # in Arrow, which loads pyarrow.acero and pyarrow.dataset.
+            # A span alone too: a batch whose spans' trace records are not in it works out
+            # their times in Arrow.
             for records in ([span, trace], [span]):
-                self._store.prepare(records, validate=False)
+                columns = ColumnBuffer()
+                columns.add(records)
+                columns.prepare()
 
     def connect(self) -> StoreT:
         """Open the store (called until it succeeds)."""
@@ -95,36 +99,32 @@ class StoreExporter(Exporter, Generic[StoreT]):
 
     def export_chunk(self, records: list[dict[str, Any]]) -> Future[IngestResult]:
         """Prepare one chunk; it is written with the rest of its batch at `end_batch`."""
-        store = self._open()
-        # Records from span_record/trace_record: no per-record checks needed.
-        self._prepared.append(store.prepare(records, validate=False))
+        self._open()
+        self._columns.add(records)  # from span_record/trace_record: no per-record checks needed
         if self._batch_written is None:
             self._batch_written = Future()
         return self._batch_written
 
     def end_batch(self) -> None:
-        prepared, self._prepared = self._prepared, []
+        columns, self._columns = self._columns, ColumnBuffer()
         done, self._batch_written = self._batch_written, None
         if done is None:
             return
         try:
-            self._write(prepared, done)
+            self._write(columns.prepare(), done)
         except BaseException as error:
             done.set_exception(error)
             if not isinstance(error, Exception):
                 raise
 
-    def _write(self, prepared: list[PreparedBatch], done: Future[IngestResult]) -> None:
-        from ..store.arrow import combine_prepared
-
+    def _write(self, prepared: PreparedBatch, done: Future[IngestResult]) -> None:
         store = self._open()
-        batches = combine_prepared(prepared)
         if self._last_write is not None:
             wait([self._last_write])  # its outcome is counted by the batching processor
 
         def write() -> None:
             try:
-                done.set_result(store.write(*batches))
+                done.set_result(store.write(prepared))
             except BaseException as error:
                 done.set_exception(error)
 
@@ -139,7 +139,7 @@ class StoreExporter(Exporter, Generic[StoreT]):
             write()
 
     def after_fork_in_child(self) -> None:
-        self._prepared = []
+        self._columns = ColumnBuffer()
         self._batch_written = None
         self._writer = self._last_write = None  # the parent's thread does not exist here
 

@@ -106,18 +106,21 @@ def _or_none(convert: Callable[[Any], Any], value: Any) -> Any:
 
 
 def _json_column(values: list[Any]) -> pa.Array:
+    return arrow_values.strings(json_texts(values))
+
+
+def json_texts(values: list[Any]) -> list[str | None]:
+    """An object column's values as JSON text (None stays None)."""
     dumps, options, text = _dumps, _JSON_OPTIONS, _json_text
     # Inline for the common case (a dict or None): this column is the costliest to build.
-    return arrow_values.strings(
-        [
-            None
-            if value is None
-            else dumps(value, default=str, option=options).decode()
-            if type(value) is dict
-            else text(value)
-            for value in values
-        ]
-    )
+    return [
+        None
+        if value is None
+        else dumps(value, default=str, option=options).decode()
+        if type(value) is dict
+        else text(value)
+        for value in values
+    ]
 
 
 # Types other than times, counts and JSON: the Arrow type, a converter and what it reads.
@@ -128,10 +131,10 @@ _BY_JSON_TYPE: dict[str, tuple[pa.DataType, Callable[[Any], Any], str]] = {
 }
 
 
-def _column(name: str, values: list[Any]) -> pa.Array:
+def _column(name: str, values: list[Any], json_done: bool = False) -> pa.Array:
     json_type = COLUMN_JSON_TYPES[name]
     if json_type == "object":
-        return _json_column(values)
+        return arrow_values.strings(values) if json_done else _json_column(values)
     if json_type == "timestamp":
         return _timestamps(name, values)
     if json_type == "integer":
@@ -156,7 +159,13 @@ def span_table(spans: list[Mapping[str, Any]]) -> pa.Table:
     Not sorted by start: spans arrive as they end, so a batch covers a short stretch of time
     and DuckDB's per-row-group min/max (a row group holds 122,880 rows, many batches) bound it
     just as tightly. Sorting cost ~0.6 µs per span of a ~10 µs ingest."""
-    columns = {name: _column(name, _values(spans, name)) for name in SPAN_COLUMN_NAMES}
+    return span_table_from_columns({name: _values(spans, name) for name in SPAN_COLUMN_NAMES})
+
+
+def span_table_from_columns(values: Mapping[str, list[Any]], json_done: bool = False) -> pa.Table:
+    """`span_table` from each column's values (`json_done`: the object columns hold JSON text
+    made by `json_texts` already)."""
+    columns = {name: _column(name, values[name], json_done) for name in SPAN_COLUMN_NAMES}
     check_times(columns)
     check_counts(columns)
     if columns["span_type"].null_count:  # the column is NOT NULL: a record without a type
@@ -167,7 +176,11 @@ def span_table(spans: list[Mapping[str, Any]]) -> pa.Table:
 
 
 def trace_table(traces: list[Mapping[str, Any]]) -> pa.Table:
-    columns = {name: _column(name, _values(traces, name)) for name in TRACE_RECORD_COLUMNS}
+    return trace_table_from_columns({name: _values(traces, name) for name in TRACE_RECORD_COLUMNS})
+
+
+def trace_table_from_columns(values: Mapping[str, list[Any]], json_done: bool = False) -> pa.Table:
+    columns = {name: _column(name, values[name], json_done) for name in TRACE_RECORD_COLUMNS}
     check_times(columns)
     return pa.table(columns)
 

@@ -116,10 +116,10 @@ class Exporter:
 
     def warm_up(self) -> None:
         """Load now, on the thread that makes the processor (at set-up), what the first batch
-        would load on the worker: modules imported there (pyarrow, pandas through pyarrow, the
-        engine's own) run their C initialisers holding the GIL and add tens of thousands of
-        objects that the next full collections walk, in the middle of the agent's run. Never
-        writes anything."""
+        would load on the worker: modules imported there (pyarrow and its compute functions,
+        the engine's own) run their C initialisers holding the GIL and add thousands of objects
+        that the next full collections walk, in the middle of the agent's run. Never writes
+        anything."""
 
     def after_fork_in_child(self) -> None:
         """Forget threads and handles that belong to the parent process."""
@@ -196,7 +196,7 @@ class BatchingProcessor(TracingProcessor):
             loaded = len(sys.modules)
             exporter.warm_up()
             if len(sys.modules) != loaded:
-                # The modules just loaded (pyarrow and pandas: ~30k objects) are counted as
+                # The modules just loaded (pyarrow, OTel: thousands of objects) are counted as
                 # newly promoted, which makes a full collection due early in the agent's run
                 # (CPython's is due once promotions reach a quarter of the heap). One now, at
                 # set-up, resets that count: the next is due a quarter of the grown heap later.

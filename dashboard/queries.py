@@ -431,7 +431,7 @@ def _with_trace_rollup(
     t` with `bound` among its conditions, reading the spans matching `spans`. `unstarted`:
     whether an unbounded window also counts traces without a start."""
     bounds = window_params(window)
-    parts = [(_TRACES_FROM, _SPANS_OF_TRACES_FROM, [])]
+    parts: list[tuple[str, str, list[Any]]] = [(_TRACES_FROM, _SPANS_OF_TRACES_FROM, [])]
     if window.start is not None:  # else nothing starts before `lo`
         parts.insert(0, (_TRACES_BEFORE, *_spans_since(window)))
     if unstarted and window.start is None and window.end is None:

@@ -347,8 +347,15 @@ def trace_count(filters: TraceFilters) -> Sql:
     from_hours = f"SELECT sum(traces) AS n FROM {rollup.name} WHERE {_and([*keys, TRACE_HOURS])}"
 
     def from_traces(bound: str, spans: str, spans_params: list[Any]) -> tuple[str, list[Any]]:
-        part, part_params = _trace_filter(filters, spans, spans_params)
-        return f"SELECT count(*) AS n FROM traces t WHERE {_and([*part, bound])}", part_params
+        # The filters as the count's FILTER: in the WHERE, DuckDB would join first and scan
+        # every trace instead of only those after the bound.
+        chosen, chosen_params = _trace_filter(filters, spans, spans_params, window=False)
+        conditions, params = filters.window.where("t.started_at")
+        text = (
+            f"SELECT count(*) FILTER (WHERE {_and(chosen)}) AS n FROM traces t "
+            f"WHERE {_and([*conditions, bound])}"
+        )
+        return text, [*chosen_params, *params]
 
     parts, parts_params = _with_trace_rollup(
         filters.window, (from_hours, key_params), from_traces, rollup
@@ -377,11 +384,12 @@ def _spans_since(window: Window) -> tuple[str, list[Any]]:
 
 
 def _trace_filter(
-    filters: TraceFilters, spans: str, spans_params: list[Any]
+    filters: TraceFilters, spans: str, spans_params: list[Any], *, window: bool = True
 ) -> tuple[list[str], list[Any]]:
-    """Conditions on `traces t` in the window with the filters' workflow, agent and status,
-    read from the spans matching `spans` (a trace is failing when a span of it failed)."""
-    conditions, params = filters.window.where("t.started_at")
+    """Conditions on `traces t` in the window (unless not `window`) with the filters'
+    workflow, agent and status, read from the spans matching `spans` (a trace is failing when
+    a span of it failed)."""
+    conditions, params = filters.window.where("t.started_at") if window else ([], [])
     if filters.workflow:
         conditions.append("t.workflow_name = ?")
         params.append(filters.workflow)

@@ -50,10 +50,6 @@ from agentoscope.tracing.store.rollup import (
     TOKENS,
     TRACE_AGENT_COUNTS_ROLLUP,
     TRACE_CLOCK_MARGIN,
-    TRACE_COST_SUMS,
-    TRACE_COSTS,
-    TRACE_COSTS_KEPT,
-    TRACE_COSTS_ROLLUP,
     TRACE_COUNTS,
     TRACE_COUNTS_ROLLUP,
     TRACE_ERROR_COUNTS,
@@ -566,90 +562,26 @@ usage AS (SELECT bucket, key, model, {_USAGE_TOTALS} FROM parts GROUP BY ALL){_U
     return Sql(text, [*prices.params(), *params], from_spans)
 
 
-def _costliest_from_spans(window: Window) -> tuple[str, list[Any]]:
-    """The CTE `costliest`: the limit (the next parameter) costliest traces, from spans."""
-    conditions, params = window.where("s.started_at")
-    text = f"""costliest AS (
-    SELECT ranked.trace_id, t.workflow_name, ranked.cost, ranked.tokens, ranked.calls,
-           coalesce(t.started_at, ranked.first_call_at) AS started_at, t.group_id
-    FROM (
-        SELECT s.trace_id, sum({SPAN_COST}) AS cost, sum({TOKENS}) AS tokens, count(*) AS calls,
-               min(s.started_at) AS first_call_at
-        FROM spans s JOIN prices p ON s.model = p.model
-        WHERE {_and(conditions)}
-        GROUP BY s.trace_id
-        ORDER BY cost DESC
-        LIMIT ?
-    ) AS ranked LEFT JOIN traces t USING (trace_id)
-)"""
-    return text, params
-
-
-# A trace_costs row (or a part of the same columns) priced.
-_SUMS_COST = (
-    "(u.fresh_input * p.input_rate + u.cached_input * p.cached_rate + u.output * p.output_rate)"
-)
-_TRACE_COST_PART = f"""
-    SELECT s.trace_id, any_value(t.workflow_name), any_value(t.group_id), any_value(t.started_at),
-           s.model, {TRACE_COST_SUMS}
-    FROM (SELECT * FROM spans WHERE model IS NOT NULL AND {{spans}}) AS s
-    JOIN (SELECT * FROM traces WHERE {{traces}}) AS t USING (trace_id)
-    GROUP BY s.trace_id, s.model"""
-
-
 def top_traces_by_cost(window: Window, prices: Prices, limit: int = 20) -> Sql:
-    """The costliest traces, priced per span (the price table is a few rows, so the join is
-    cheap) and grouped once per trace. All time (and up to TRACE_COSTS_KEPT traces): from the
-    trace_costs rollup when its bound shows the traces it kept hold the costliest, else (in the
-    same statement, which DuckDB then skips) from spans."""
-    spans_text, spans_params = _costliest_from_spans(window)
-    select = "SELECT * FROM costliest ORDER BY cost DESC"
-    exact = Sql(
-        f"WITH {PRICES_CTE},\n{spans_text}\n{select}",
-        [*prices.params(), *spans_params, int(limit)],
-    )
-    if window.start is not None or window.end is not None or int(limit) > TRACE_COSTS_KEPT:
-        return exact
-    infinity = ("'-infinity'::TIMESTAMP", "'infinity'::TIMESTAMP")
+    """The costliest traces. Priced per span here (the price table is a few rows, so the join
+    is cheap) and grouped once per trace, which beats summing per trace and model first."""
+    conditions, params = window.where("s.started_at")
     text = f"""
 WITH {PRICES_CTE},
-{covered(TRACE_COSTS_ROLLUP, *infinity, "trace_").strip()},
-parts AS (
-    SELECT trace_id, workflow_name, group_id, trace_started_at, model, fresh_input,
-           cached_input, output, tokens, calls, first_call_at
-    FROM {TRACE_COSTS} WHERE trace_id IS NOT NULL AND {TRACE_HOURS}
-    UNION ALL{_TRACE_COST_PART.format(spans=_SPANS_OF_TRACES_FROM, traces=_TRACES_FROM)}
-    UNION ALL{_TRACE_COST_PART.format(spans=_UNSTARTED, traces=_UNSTARTED)}
-),
-kept AS (
-    SELECT u.trace_id, any_value(u.workflow_name) AS workflow_name, sum({_SUMS_COST}) AS cost,
-           sum(u.tokens) AS tokens, sum(u.calls) AS calls,
-           coalesce(any_value(u.trace_started_at), min(u.first_call_at)) AS started_at,
-           any_value(u.group_id) AS group_id
-    FROM parts u JOIN prices p ON u.model = p.model
-    GROUP BY u.trace_id
+ranked AS (
+    SELECT s.trace_id, sum({SPAN_COST}) AS cost, sum({TOKENS}) AS tokens, count(*) AS calls,
+           min(s.started_at) AS first_call_at
+    FROM spans s JOIN prices p ON s.model = p.model
+    WHERE {_and(conditions)}
+    GROUP BY s.trace_id
     ORDER BY cost DESC
     LIMIT ?
-),
-bound AS (
-    SELECT max(most) AS most FROM (
-        SELECT sum({_SUMS_COST}) AS most
-        FROM {TRACE_COSTS} u JOIN prices p ON u.model = p.model
-        WHERE u.trace_id IS NULL AND {TRACE_HOURS}
-        GROUP BY u.hour)
-),
-sure AS (
-    SELECT (SELECT most FROM bound) IS NULL
-           OR ((SELECT count(*) FROM kept) = ?
-               AND (SELECT min(cost) FROM kept) >= (SELECT most FROM bound)) AS yes
-),
-{spans_text}
-SELECT * FROM kept WHERE (SELECT yes FROM sure)
-UNION ALL
-SELECT * FROM costliest WHERE NOT (SELECT yes FROM sure)
-ORDER BY cost DESC"""
-    params = [*prices.params(), int(limit), int(limit), *spans_params, int(limit)]
-    return Sql(text, params, exact)
+)
+SELECT ranked.trace_id, t.workflow_name, ranked.cost, ranked.tokens, ranked.calls,
+       coalesce(t.started_at, ranked.first_call_at) AS started_at, t.group_id
+FROM ranked LEFT JOIN traces t USING (trace_id)
+ORDER BY ranked.cost DESC"""
+    return Sql(text, [*prices.params(), *params, int(limit)])
 
 
 # ---------------------------------------------------------------- latency

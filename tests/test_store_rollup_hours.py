@@ -177,10 +177,7 @@ def assert_rollups_agree(store: SpanStore) -> None:
 
 
 def all_time_only() -> dict[str, q.Sql]:
-    return {
-        "errors by type": q.errors_by_type(q.Window()),
-        "top traces by cost": q.top_traces_by_cost(q.Window(), PRICES),
-    }
+    return {"errors by type": q.errors_by_type(q.Window())}
 
 
 def complete_until(store: SpanStore, name: str) -> datetime | None:
@@ -271,31 +268,6 @@ def test_a_late_failure_reopens_the_hour_of_its_trace(store: SpanStore) -> None:
     by_type = q.errors_by_type(q.Window()).run(store).set_index("error_type")
     assert by_type.loc["Late", "traces"] == 1
     assert_rollups_agree(store)
-
-
-def test_the_costliest_traces_are_exact_whatever_the_prices(store: SpanStore) -> None:
-    """45 traces of one hour, each one model call: the i-th has i fresh input tokens and 46 - i
-    output tokens, so which traces cost most depends on the prices, and the rollup keeps only
-    the 20 with the most of each kind (its bound then sends some prices to the spans)."""
-    hour = HOUR - timedelta(hours=3)
-    store.ingest(
-        [
-            span(f"cost-{i}", f"cost-{i}", span_type="generation", model="m",
-                 input_tokens=i, output_tokens=46 - i, total_tokens=46,
-                 started_at=iso(hour + timedelta(seconds=i)),
-                 ended_at=iso(hour + timedelta(seconds=i + 1)))
-            for i in range(1, 46)
-        ]
-    )  # fmt: skip
-    assert complete_until(store, "trace_costs") == COVERED
-    for rates in ((1.0, 0.0), (0.0, 1.0), (1.0, 1.01), (1.01, 1.0)):
-        prices = q.Prices(["m"], [rates[0]], [0.0], [rates[1]])
-        for limit in (5, 20, 21):
-            sql = q.top_traces_by_cost(q.Window(), prices, limit)
-            got = sql.run(store)
-            assert len(got) == limit
-            expected = (sql.clickhouse or sql).run(store)
-            pd.testing.assert_frame_equal(got, expected, check_dtype=False, obj=str(rates))
 
 
 def test_prune_and_reopen_keep_them_true(store: SpanStore, tmp_path: Path) -> None:

@@ -30,7 +30,7 @@ The rollups:
   the newest trip: usage over time, tokens per model or agent, failing tools, guardrail trips,
   the model and agent names.
 
-Four rollups count TRACES, each in the hour of the trace's start (`by_trace`), so a count over
+Three rollups count TRACES, each in the hour of the trace's start (`by_trace`), so a count over
 whole hours is a sum (a trace is in one hour) and stays a few thousand rows however dense the
 hours get:
 
@@ -41,8 +41,6 @@ hours get:
   agents: sum within one agent only).
 - `trace_error_counts`: per hour, error type and span type, the failing spans of the hour's
   traces, those traces, the newest failure and an example message (errors by type, all time).
-- `trace_costs`: per hour, the token sums per model of the traces that may be among the
-  costliest, and a bound on the others (the costliest traces, all time: see TRACE_COSTS_KEPT).
 
 Their rows depend on every span of a trace, so a span arriving after its trace's hour was
 summarised (a long trace, a late span) must reopen the hour of the TRACE's start: the writer
@@ -277,71 +275,7 @@ TRACE_ERROR_COUNTS_ROLLUP = Rollup(
     TRACE_ERROR_COLUMNS,
     source=_TRACE_ERROR_ROWS,
 )
-
-# The costliest traces, priced when read (prices are the dashboard's, and change): a trace's
-# cost is linear in its token sums per model and kind (fresh input, cached input, output).
-# Per hour of the traces' start, the rollup keeps every model's sums of the traces that are
-# among the TRACE_COSTS_KEPT with the most tokens of some model and kind in that hour, and one
-# row per model (trace_id NULL) with the most tokens of each kind any OTHER trace of the hour
-# has. No other trace of the hour can cost more than those maxima priced: when the N-th
-# costliest kept trace costs at least that much for every hour, the kept traces hold the N
-# costliest (N <= TRACE_COSTS_KEPT); otherwise the query reads spans (see
-# dashboard/queries.py::top_traces_by_cost).
-TRACE_COSTS = "trace_costs"
-TRACE_COSTS_KEPT = 20
-FRESH_INPUT = (
-    "coalesce(s.input_tokens, 0) - least(coalesce(s.cached_input_tokens, 0), "
-    "coalesce(s.input_tokens, 0))"
-)
-CACHED_INPUT = "least(coalesce(s.cached_input_tokens, 0), coalesce(s.input_tokens, 0))"
-OUTPUT = "coalesce(s.output_tokens, 0)"
-# Per trace and model: the token sums a cost is priced from, and what the list shows.
-TRACE_COST_SUMS = f"""sum({FRESH_INPUT}) AS fresh_input, sum({CACHED_INPUT}) AS cached_input,
-           sum({OUTPUT}) AS output, sum({TOKENS}) AS tokens, count(*) AS calls,
-           min(s.started_at) AS first_call_at"""
-_TRACE_COST_ROWS = f"""
-WITH per AS (
-    SELECT t.trace_id, t.started_at, t.workflow_name, t.group_id, s.model, {TRACE_COST_SUMS}
-    FROM traces AS t
-    JOIN (SELECT * FROM spans WHERE {{spans}} AND model IS NOT NULL) AS s USING (trace_id)
-    WHERE {{traces}}
-    GROUP BY ALL
-),
-placed AS (
-    SELECT trace_id, least(
-        row_number() OVER (PARTITION BY date_trunc('hour', started_at), model
-                           ORDER BY fresh_input DESC),
-        row_number() OVER (PARTITION BY date_trunc('hour', started_at), model
-                           ORDER BY cached_input DESC),
-        row_number() OVER (PARTITION BY date_trunc('hour', started_at), model
-                           ORDER BY output DESC)) AS place
-    FROM per
-),
-kept AS (SELECT DISTINCT trace_id FROM placed WHERE place <= {TRACE_COSTS_KEPT})
-SELECT started_at, trace_id, workflow_name, group_id, model, fresh_input, cached_input, output,
-       tokens, calls, first_call_at
-FROM per WHERE trace_id IN (SELECT trace_id FROM kept)
-UNION ALL
-SELECT date_trunc('hour', started_at), NULL, NULL, NULL, model, max(fresh_input),
-       max(cached_input), max(output), NULL, NULL, NULL
-FROM per WHERE trace_id NOT IN (SELECT trace_id FROM kept)
-GROUP BY ALL"""
-TRACE_COSTS_ROLLUP = Rollup(
-    TRACE_COSTS,
-    "hour",
-    "hour",
-    ("trace_id", "workflow_name", "group_id", "model"),
-    """min(s.started_at) AS trace_started_at, sum(fresh_input) AS fresh_input,
-       sum(cached_input) AS cached_input, sum(output) AS output, sum(tokens) AS tokens,
-       sum(calls) AS calls, min(first_call_at) AS first_call_at""",
-    source=_TRACE_COST_ROWS,
-)
-TRACE_ROLLUPS = (
-    TRACE_COUNTS_ROLLUP,
-    TRACE_AGENT_COUNTS_ROLLUP,
-    TRACE_ERROR_COUNTS_ROLLUP,
-    TRACE_COSTS_ROLLUP,
-)
+TRACE_ROLLUPS = (TRACE_COUNTS_ROLLUP, TRACE_AGENT_COUNTS_ROLLUP, TRACE_ERROR_COUNTS_ROLLUP)
 
 ROLLUPS = (AGENT_DAYS_ROLLUP, LATENCY_HOURS_ROLLUP, SPAN_HOURS_ROLLUP, *TRACE_ROLLUPS)
 HOURLY_ROLLUPS = (LATENCY_HOURS_ROLLUP, SPAN_HOURS_ROLLUP)

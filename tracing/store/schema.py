@@ -165,9 +165,9 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration(
         5,
-        "trace_counts, trace_agent_counts, trace_error_counts and trace_costs: traces (per "
-        "workflow, failing, guardrail tripped; per agent; failing spans per error type; the "
-        "token sums of the traces that may be the costliest) per hour of the trace's start",
+        "trace_counts, trace_agent_counts and trace_error_counts: traces (per workflow, failing, "
+        "guardrail tripped; per agent; failing spans per error type) per hour of the trace's "
+        "start",
         TRACE_MIGRATION_STATEMENTS,
     ),
 )

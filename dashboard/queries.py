@@ -53,7 +53,6 @@ from agentoscope.tracing.store.rollup import (
     TRACE_COUNTS,
     TRACE_COUNTS_ROLLUP,
     TRACE_ERROR_COUNTS,
-    TRACE_ERROR_COUNTS_ROLLUP,
     USAGE_SUMS,
     Rollup,
 )
@@ -797,22 +796,22 @@ def errors_by_type(window: Window) -> Sql:
     exact = named("errors_by_type", **window_params(window))
     if window.start is not None or window.end is not None:
         return exact  # a window of span starts: the rollup counts by trace start
+    # All of the rollup's rows (they are the hours before its complete_until), and the traces
+    # from then on (bounded by the rollups row itself: through `covered`, DuckDB reads every
+    # trace for such a part).
+    until = f"""coalesce((SELECT complete_until FROM rollups WHERE name = '{TRACE_ERROR_COUNTS}'),
+                       '-infinity'::TIMESTAMP)"""
     text = f"""
-WITH {
-        covered(
-            TRACE_ERROR_COUNTS_ROLLUP, "'-infinity'::TIMESTAMP", "'infinity'::TIMESTAMP", "trace_"
-        ).strip()
-    },
-parts AS (
+WITH parts AS (
     SELECT error_type, span_type, errors, traces, last_seen, example_message
-    FROM {TRACE_ERROR_COUNTS} WHERE {TRACE_HOURS}
+    FROM {TRACE_ERROR_COUNTS}
     UNION ALL
     SELECT e.error_type, e.span_type, count(*), count(DISTINCT e.trace_id), max(e.started_at),
            any_value(e.error_message)
-    FROM (SELECT * FROM spans WHERE status = 'error' AND {_SPANS_OF_TRACES_FROM}) AS e
-    JOIN (SELECT trace_id FROM traces WHERE {_TRACES_FROM}) AS t USING (trace_id)
+    FROM spans AS e
+    WHERE e.status = 'error' AND e.started_at >= {until} - {TRACE_CLOCK_MARGIN}
+      AND e.trace_id IN (SELECT trace_id FROM traces WHERE started_at >= {until})
     GROUP BY ALL
-
 )
 SELECT error_type, span_type, sum(errors)::BIGINT AS errors, sum(traces)::BIGINT AS traces,
        max(last_seen) AS last_seen, any_value(example_message) AS example_message

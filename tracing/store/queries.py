@@ -37,7 +37,6 @@ from .rollup import (
     SPAN_HOURS,
     SPAN_HOURS_ROLLUP,
     TRACE_COUNTS,
-    TRACE_COUNTS_ROLLUP,
     Rollup,
 )
 
@@ -384,16 +383,20 @@ parts AS (
 _WORKFLOWS_FROM_TRACES = """
 SELECT workflow_name, count(*) AS traces, max(started_at) AS last_started_at
 FROM traces WHERE workflow_name IS NOT NULL GROUP BY 1 ORDER BY 3 DESC"""
-# Traces per workflow: trace_counts up to its complete_until, the traces table from then on
-# (and traces without a start, in no hour).
+# Traces per workflow: trace_counts up to its complete_until (every row it has), the traces table
+# from then on (and traces without a start, in no hour). The bound is the rollups row itself:
+# through the `covered` CTEs DuckDB read every trace instead of the few after it.
+_TRACE_COUNTS_UNTIL = f"""coalesce(
+        (SELECT complete_until FROM rollups WHERE name = '{TRACE_COUNTS}'),
+        '-infinity'::TIMESTAMP)"""
 _WORKFLOWS = f"""
-WITH {covered(TRACE_COUNTS_ROLLUP, "'-infinity'::TIMESTAMP", "'infinity'::TIMESTAMP").strip()},
-parts AS (
+WITH parts AS (
     SELECT workflow_name, traces, last_started_at
-    FROM {TRACE_COUNTS} WHERE workflow_name IS NOT NULL AND {ROLLUP_ROWS.format(time="hour")}
+    FROM {TRACE_COUNTS} WHERE workflow_name IS NOT NULL
     UNION ALL
     SELECT workflow_name, count(*), max(started_at) FROM traces
-    WHERE workflow_name IS NOT NULL AND {SPANS_FROM} GROUP BY 1
+    WHERE workflow_name IS NOT NULL AND started_at >= {_TRACE_COUNTS_UNTIL}
+    GROUP BY 1
     UNION ALL
     SELECT workflow_name, count(*), max(started_at) FROM traces
     WHERE workflow_name IS NOT NULL AND started_at IS NULL GROUP BY 1

@@ -371,6 +371,12 @@ _TRACES_BEFORE = "started_at < (SELECT lo FROM trace_bounds)"
 _TRACES_FROM = "started_at >= (SELECT hi FROM trace_bounds)"
 _SPANS_OF_TRACES_FROM = f"started_at >= (SELECT hi FROM trace_bounds) - {TRACE_CLOCK_MARGIN}"
 _UNSTARTED = "started_at IS NULL"
+_AFTER_COVERED = (
+    "(SELECT CASE WHEN hi < 'infinity'::TIMESTAMP THEN hi ELSE '-infinity'::TIMESTAMP END "
+    "FROM trace_bounds)"
+)
+_TRACES_AFTER_COVERED = f"started_at >= {_AFTER_COVERED}"
+_SPANS_OF_TRACES_AFTER_COVERED = f"started_at >= {_AFTER_COVERED} - {TRACE_CLOCK_MARGIN}"
 
 
 def _spans_since(window: Window) -> tuple[str, list[Any]]:
@@ -438,9 +444,14 @@ def _with_trace_rollup(
     t` with `bound` among its conditions, reading the spans matching `spans`. `unstarted`:
     whether an unbounded window also counts traces without a start."""
     bounds = window_params(window)
-    parts: list[tuple[str, str, list[Any]]] = [(_TRACES_FROM, _SPANS_OF_TRACES_FROM, [])]
-    if window.start is not None:  # else nothing starts before `lo`
-        parts.insert(0, (_TRACES_BEFORE, *_spans_since(window)))
+    parts: list[tuple[str, str, list[Any]]] = [
+        (_TRACES_BEFORE, *_spans_since(window)),
+        (_TRACES_FROM, _SPANS_OF_TRACES_FROM, []),
+    ]
+    if window.start is None:
+        # Nothing starts before `lo`: one part from `hi` on, or from the first trace when the
+        # rollup covers nothing (bounds 'infinity').
+        parts = [(_TRACES_AFTER_COVERED, _SPANS_OF_TRACES_AFTER_COVERED, [])]
     if unstarted and window.start is None and window.end is None:
         # A trace without a start has no span with one (its row would have taken its time).
         parts.append((_UNSTARTED, _UNSTARTED, []))

@@ -270,6 +270,17 @@ def test_a_late_failure_reopens_the_hour_of_its_trace(store: SpanStore) -> None:
     assert_rollups_agree(store)
 
 
+def test_trace_counts_read_traces_while_the_rollups_cover_nothing(store: SpanStore) -> None:
+    """A store whose trace rollups are not built (yet): every trace is read from the traces."""
+    expected = {label: sql.run(store) for label, sql in rolled_up_queries(q.Window()).items()}
+    for name in ("trace_counts", "trace_agent_counts", "trace_error_counts"):
+        store._cursor.execute(f"DELETE FROM {name}")
+        store._cursor.execute("UPDATE rollups SET complete_until = NULL WHERE name = ?", [name])
+    for label, sql in rolled_up_queries(q.Window()).items():
+        pd.testing.assert_frame_equal(sql.run(store), expected[label], check_dtype=False, obj=label)
+    assert_rollups_agree(store)
+
+
 def test_prune_and_reopen_keep_them_true(store: SpanStore, tmp_path: Path) -> None:
     store.prune(HOUR - timedelta(hours=12, minutes=30))
     assert_rollups_agree(store)

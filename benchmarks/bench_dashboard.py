@@ -110,7 +110,7 @@ def cases(store: SpanStore, end: datetime) -> list[Case]:
         ("errors", "error rate over time, all time",
          run(q.errors_over_time(everything, six_hourly))),
         ("errors", "error rate over time, 24 h", run(q.errors_over_time(day, hourly // 4))),
-        ("errors", "errors by type, all time", canonical("errors_by_type", everything)),
+        ("errors", "errors by type, all time", run(q.errors_by_type(everything))),
         ("errors", "failing tools, all time", run(q.failing_tools(everything))),
         ("errors", "guardrail trips, all time", run(q.guardrail_trips(everything))),
         ("errors", "guardrail trips, 24 h", run(q.guardrail_trips(day))),

@@ -12,6 +12,7 @@ from agentoscope.dashboard.data import fetch
 from agentoscope.dashboard.format import count, texts
 from agentoscope.dashboard.queries import (
     error_totals,
+    errors_by_type,
     errors_over_time,
     failing_tools,
     guardrail_trips,
@@ -140,7 +141,7 @@ show_rate(totals, fetch(errors_over_time(window, bucket)), bucket)
 if not totals["errors"]:
     st.success("No span failed in this window.")
 else:
-    show_error_types(fetch(named("errors_by_type", **window_params(window))))
+    show_error_types(fetch(errors_by_type(window)))
 show_tools_and_guardrails(fetch(failing_tools(window)), fetch(guardrail_trips(window)))
 if totals["errors"]:
     show_recent(fetch(named("recent_errors", **window_params(window), limit=50)))

@@ -48,6 +48,11 @@ from agentoscope.tracing.store.rollup import (
     SPAN_HOURS,
     SPAN_HOURS_ROLLUP,
     TOKENS,
+    TRACE_AGENT_COUNTS_ROLLUP,
+    TRACE_CLOCK_MARGIN,
+    TRACE_COUNTS,
+    TRACE_COUNTS_ROLLUP,
+    TRACE_ERROR_COUNTS,
     USAGE_SUMS,
     Rollup,
 )
@@ -324,8 +329,144 @@ def _trace_conditions(filters: TraceFilters) -> tuple[str, list[Any]]:
 
 
 def trace_count(filters: TraceFilters) -> Sql:
+    """How many traces a list would page through. With a status, workflow or agent filter (and
+    no search or session): whole hours from the trace rollups, where a trace is failing (or
+    tripped a guardrail, or ran an agent) when any of its spans did."""
     where, params = _trace_conditions(filters)
-    return Sql(f"SELECT count(*) AS traces FROM traces t WHERE {where}", params)
+    plain = Sql(f"SELECT count(*) AS traces FROM traces t WHERE {where}", params)
+    if filters.search or filters.group_id:
+        return plain
+    if filters.status == "any" and not filters.workflow and not filters.agent:
+        return plain  # count(*) of the traces of a window: no span read
+    spans, spans_params = _spans_since(filters.window)
+    conditions, exact_params = _trace_filter(filters, spans, spans_params)
+    exact = Sql(f"SELECT count(*) AS traces FROM traces t WHERE {_and(conditions)}", exact_params)
+    keys, key_params = _trace_keys(filters)
+    rollup = TRACE_AGENT_COUNTS_ROLLUP if filters.agent else TRACE_COUNTS_ROLLUP
+    from_hours = f"SELECT sum(traces) AS n FROM {rollup.name} WHERE {_and([*keys, TRACE_HOURS])}"
+
+    def from_traces(bound: str, spans: str, spans_params: list[Any]) -> tuple[str, list[Any]]:
+        # The filters as the count's FILTER: in the WHERE, DuckDB would join first and scan
+        # every trace instead of only those after the bound.
+        chosen, chosen_params = _trace_filter(filters, spans, spans_params, window=False)
+        conditions, params = filters.window.where("t.started_at")
+        text = (
+            f"SELECT count(*) FILTER (WHERE {_and(chosen)}) AS n FROM traces t "
+            f"WHERE {_and([*conditions, bound])}"
+        )
+        return text, [*chosen_params, *params]
+
+    parts, parts_params = _with_trace_rollup(
+        filters.window, (from_hours, key_params), from_traces, rollup
+    )
+    text = f"WITH {parts}\nSELECT coalesce(sum(n), 0)::BIGINT AS traces FROM trace_parts"
+    return Sql(text, parts_params, exact)
+
+
+# Trace rollups (counted in the hour of the trace's start): whole hours of the window from the
+# rollup, the rest from the traces table, each trace's spans read from TRACE_CLOCK_MARGIN before
+# the start of the traces of that part (spans start at or after their trace).
+TRACE_HOURS = "hour >= (SELECT lo FROM trace_bounds) AND hour < (SELECT hi FROM trace_bounds)"
+_TRACES_BEFORE = "started_at < (SELECT lo FROM trace_bounds)"
+_TRACES_FROM = "started_at >= (SELECT hi FROM trace_bounds)"
+_SPANS_OF_TRACES_FROM = f"started_at >= (SELECT hi FROM trace_bounds) - {TRACE_CLOCK_MARGIN}"
+_UNSTARTED = "started_at IS NULL"
+_AFTER_COVERED = (
+    "(SELECT CASE WHEN hi < 'infinity'::TIMESTAMP THEN hi ELSE '-infinity'::TIMESTAMP END "
+    "FROM trace_bounds)"
+)
+_TRACES_AFTER_COVERED = f"started_at >= {_AFTER_COVERED}"
+_SPANS_OF_TRACES_AFTER_COVERED = f"started_at >= {_AFTER_COVERED} - {TRACE_CLOCK_MARGIN}"
+
+
+def _spans_since(window: Window) -> tuple[str, list[Any]]:
+    """Which spans can belong to the traces starting in `window`."""
+    if window.start is None:
+        return "TRUE", []
+    return f"started_at >= CAST(? AS TIMESTAMP) - {TRACE_CLOCK_MARGIN}", [
+        timestamp_param(window.start)
+    ]
+
+
+def _trace_filter(
+    filters: TraceFilters, spans: str, spans_params: list[Any], *, window: bool = True
+) -> tuple[list[str], list[Any]]:
+    """Conditions on `traces t` in the window (unless not `window`) with the filters'
+    workflow, agent and status, read from the spans matching `spans` (a trace is failing when
+    a span of it failed)."""
+    conditions, params = filters.window.where("t.started_at") if window else ([], [])
+    if filters.workflow:
+        conditions.append("t.workflow_name = ?")
+        params.append(filters.workflow)
+    if filters.agent:
+        conditions.append(
+            f"t.trace_id IN (SELECT trace_id FROM spans WHERE agent_name = ? AND {spans})"
+        )
+        params += [filters.agent, *spans_params]
+    if filters.status not in TRACE_STATUSES:
+        raise ValueError(f"unknown trace status {filters.status!r}")
+    failing = f"SELECT trace_id FROM spans WHERE status = 'error' AND {spans}"
+    tripped = f"SELECT trace_id FROM spans WHERE span_type = 'guardrail' AND triggered AND {spans}"
+    chosen = {"error": f"t.trace_id IN ({failing})", "ok": f"t.trace_id NOT IN ({failing})"}
+    chosen["guardrail"] = f"t.trace_id IN ({tripped})"
+    if filters.status in chosen:
+        conditions.append(chosen[filters.status])
+        params += spans_params
+    return conditions, params
+
+
+def _trace_keys(filters: TraceFilters) -> tuple[list[str], list[Any]]:
+    """The same filters on the rows of a trace rollup."""
+    keys, params = [], []
+    if filters.workflow:
+        keys.append("workflow_name = ?")
+        params.append(filters.workflow)
+    if filters.agent:
+        keys.append("agent_name = ?")
+        params.append(filters.agent)
+    status = {"error": "failed", "ok": "NOT failed", "guardrail": "tripped"}
+    if filters.status in status:
+        keys.append(status[filters.status])
+    return keys, params
+
+
+def _with_trace_rollup(
+    window: Window,
+    from_hours: tuple[str, list[Any]],
+    from_traces: Any,
+    rollup: Rollup = TRACE_COUNTS_ROLLUP,
+    *,
+    unstarted: bool = True,
+) -> tuple[str, list[Any]]:
+    """(the CTEs `trace_covered`, `trace_bounds` and `trace_parts`, their parameters in text
+    order). `from_hours` is a SELECT over the trace `rollup` with TRACE_HOURS among its
+    conditions; `from_traces(bound, spans, spans_params)` one of the same columns over `traces
+    t` with `bound` among its conditions, reading the spans matching `spans`. `unstarted`:
+    whether an unbounded window also counts traces without a start."""
+    bounds = window_params(window)
+    parts: list[tuple[str, str, list[Any]]] = [
+        (_TRACES_BEFORE, *_spans_since(window)),
+        (_TRACES_FROM, _SPANS_OF_TRACES_FROM, []),
+    ]
+    if window.start is None:
+        # Nothing starts before `lo`: one part from `hi` on, or from the first trace when the
+        # rollup covers nothing (bounds 'infinity').
+        parts = [(_TRACES_AFTER_COVERED, _SPANS_OF_TRACES_AFTER_COVERED, [])]
+    if unstarted and window.start is None and window.end is None:
+        # A trace without a start has no span with one (its row would have taken its time).
+        parts.append((_UNSTARTED, _UNSTARTED, []))
+    texts, params = [from_hours[0].strip()], [bounds["since"], bounds["until"], *from_hours[1]]
+    for bound, spans, spans_params in parts:
+        text, part_params = from_traces(bound, spans, list(spans_params))
+        texts.append(text.strip())
+        params += part_params
+    union = "\nUNION ALL\n".join(texts)
+    since, until = "CAST(? AS TIMESTAMP)", "CAST(? AS TIMESTAMP)"
+    text = f"""{covered(rollup, since, until, "trace_").strip()},
+trace_parts AS (
+{union}
+)"""
+    return text, params
 
 
 def trace_page(filters: TraceFilters, limit: int = 50, offset: int = 0) -> Sql:
@@ -566,52 +707,128 @@ FROM {SPAN_HOURS} WHERE {HOUR_ROWS}
     return from_spans, Sql(parts, parts_params)
 
 
+def _trace_totals(
+    window: Window, bucket_seconds: int | None
+) -> tuple[tuple[str, list[Any]], tuple[str, list[Any]] | None]:
+    """(the CTE `trace_parts` of traces and failing traces (per bucket of their start, or in
+    all) from traces; the same reading trace_counts for whole hours, None when the buckets are
+    not whole hours), each with its parameters. A trace counts as failing when any of its spans
+    failed."""
+    bucket = f"{BUCKET.format(column='started_at')} AS bucket, " if bucket_seconds else ""
+    bucket_params = [int(bucket_seconds)] if bucket_seconds else []
+
+    def from_traces(bound: str, spans: str, spans_params: list[Any]) -> tuple[str, list[Any]]:
+        conditions, params = window.where("t.started_at")
+        if bucket_seconds:
+            conditions.append("t.started_at IS NOT NULL")
+        text = f"""
+SELECT {bucket}count(*) AS traces,
+       count(*) FILTER (WHERE t.trace_id IN (
+           SELECT trace_id FROM spans WHERE status = 'error' AND {spans})) AS failing
+FROM traces t WHERE {_and([*conditions, bound])}
+{"GROUP BY bucket" if bucket_seconds else ""}"""
+        return text, [*bucket_params, *spans_params, *params]
+
+    spans, spans_params = _spans_since(window)
+    exact_text, exact_params = from_traces("TRUE", spans, spans_params)
+    exact = (f"trace_parts AS ({exact_text}\n)", exact_params)
+    if bucket_seconds is not None and bucket_seconds % 3600:
+        return exact, None
+    hour_bucket = f"{BUCKET.format(column='hour')} AS bucket, " if bucket_seconds else ""
+    from_hours = f"""
+SELECT {hour_bucket}sum(traces) AS traces, sum(traces) FILTER (WHERE failed) AS failing
+FROM {TRACE_COUNTS} WHERE {TRACE_HOURS}
+{"GROUP BY bucket" if bucket_seconds else ""}"""
+    rolled = _with_trace_rollup(
+        window, (from_hours, bucket_params), from_traces, unstarted=not bucket_seconds
+    )
+    return exact, rolled
+
+
 def errors_over_time(window: Window, bucket_seconds: int) -> Sql:
     """Per bucket: spans and failed spans (whole hours from span_hours when buckets are whole
-    hours), and traces and traces with a failure (bucketed by the trace's start). Counting
-    distinct traces over every span is the slow way; the traces table and the few failed spans
-    give the same numbers."""
-    conditions, params = window.where()
-    where = _and(conditions)
-    rest = f""",
+    hours), and traces and traces with a failure (bucketed by the trace's start; whole hours
+    from trace_counts)."""
+    rest = """,
 span_counts AS (
     SELECT bucket, sum(n) AS spans, sum(failed) AS errors FROM parts GROUP BY bucket
 ),
 trace_counts AS (
-    SELECT {BUCKET.format(column="started_at")} AS bucket,
-           count(*) AS traces,
-           count(*) FILTER (WHERE trace_id IN (
-               SELECT trace_id FROM spans WHERE status = 'error' AND {where})) AS failing_traces
-    FROM traces WHERE started_at IS NOT NULL AND {where}
-    GROUP BY bucket
+    SELECT bucket, sum(traces) AS traces, sum(failing) AS failing_traces
+    FROM trace_parts GROUP BY bucket
 )
 SELECT bucket, coalesce(spans, 0) AS spans, coalesce(errors, 0) AS errors,
        coalesce(traces, 0) AS traces, coalesce(failing_traces, 0) AS failing_traces
 FROM span_counts FULL JOIN trace_counts USING (bucket)
 ORDER BY bucket"""
-    rest_params = [int(bucket_seconds), *params, *params]
     from_spans, from_hours = _span_counts(window, bucket_seconds)
-    exact = Sql(f"WITH {from_spans.text}{rest}", [*from_spans.params, *rest_params])
-    if from_hours is None:
+    traces_exact, traces_rolled = _trace_totals(window, bucket_seconds)
+    exact = Sql(
+        f"WITH {from_spans.text},\n{traces_exact[0]}{rest}",
+        [*from_spans.params, *traces_exact[1]],
+    )
+    if from_hours is None or traces_rolled is None:
         return exact
-    return Sql(f"WITH {from_hours.text}{rest}", [*from_hours.params, *rest_params], exact)
+    return Sql(
+        f"WITH {from_hours.text},\n{traces_rolled[0]}{rest}",
+        [*from_hours.params, *traces_rolled[1]],
+        exact,
+    )
 
 
 def error_totals(window: Window) -> Sql:
-    """Exact totals for the window (the per-bucket counts would count a trace once per bucket);
-    spans and failed spans of whole hours from span_hours."""
-    conditions, params = window.where()
-    where = _and(conditions)
-    rest = f"""
+    """Exact totals for the window (the per-bucket counts would count a trace once per bucket):
+    spans and failed spans (whole hours from span_hours), the traces that started in the
+    window and those of them with a failing span (whole hours from trace_counts)."""
+    rest = """
 SELECT (SELECT coalesce(sum(n), 0) FROM parts) AS spans,
        (SELECT coalesce(sum(failed), 0) FROM parts) AS errors,
-       (SELECT count(*) FROM traces WHERE {where}) AS traces,
-       (SELECT count(DISTINCT trace_id) FROM spans WHERE status = 'error' AND {where})
-           AS failing_traces"""
+       (SELECT coalesce(sum(traces), 0) FROM trace_parts) AS traces,
+       (SELECT coalesce(sum(failing), 0) FROM trace_parts) AS failing_traces"""
     from_spans, from_hours = _span_counts(window, None)
     assert from_hours is not None  # totals have no buckets: always whole hours
-    exact = Sql(f"WITH {from_spans.text}{rest}", [*from_spans.params, *params, *params])
-    return Sql(f"WITH {from_hours.text}{rest}", [*from_hours.params, *params, *params], exact)
+    traces_exact, traces_rolled = _trace_totals(window, None)
+    assert traces_rolled is not None
+    exact = Sql(
+        f"WITH {from_spans.text},\n{traces_exact[0]}{rest}",
+        [*from_spans.params, *traces_exact[1]],
+    )
+    return Sql(
+        f"WITH {from_hours.text},\n{traces_rolled[0]}{rest}",
+        [*from_hours.params, *traces_rolled[1]],
+        exact,
+    )
+
+
+def errors_by_type(window: Window) -> Sql:
+    """Failing spans per error type and span type (the errors_by_type query). All time: from
+    trace_error_counts (per hour of the trace's start), the traces after it from spans (spans
+    without a start are in no window, as in errors_by_type)."""
+    exact = named("errors_by_type", **window_params(window))
+    if window.start is not None or window.end is not None:
+        return exact  # a window of span starts: the rollup counts by trace start
+    # All of the rollup's rows (they are the hours before its complete_until), and the traces
+    # from then on (bounded by the rollups row itself: through `covered`, DuckDB reads every
+    # trace for such a part).
+    until = f"""coalesce((SELECT complete_until FROM rollups WHERE name = '{TRACE_ERROR_COUNTS}'),
+                       '-infinity'::TIMESTAMP)"""
+    text = f"""
+WITH parts AS (
+    SELECT error_type, span_type, errors, traces, last_seen, example_message
+    FROM {TRACE_ERROR_COUNTS}
+    UNION ALL
+    SELECT e.error_type, e.span_type, count(*), count(DISTINCT e.trace_id), max(e.started_at),
+           any_value(e.error_message)
+    FROM spans AS e
+    WHERE e.status = 'error' AND e.started_at >= {until} - {TRACE_CLOCK_MARGIN}
+      AND e.trace_id IN (SELECT trace_id FROM traces WHERE started_at >= {until})
+    GROUP BY ALL
+)
+SELECT error_type, span_type, sum(errors)::BIGINT AS errors, sum(traces)::BIGINT AS traces,
+       max(last_seen) AS last_seen, any_value(example_message) AS example_message
+FROM parts
+GROUP BY ALL ORDER BY errors DESC"""
+    return Sql(text, [], exact)
 
 
 def _failing_tools_from_spans(window: Window, bound: str = "TRUE") -> tuple[str, list[Any]]:

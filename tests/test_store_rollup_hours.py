@@ -21,8 +21,8 @@ from agentoscope.tracing.store.queries import (
     QUERIES,
     _estimated_latency_query,
 )
-from support.rollup_oracles import NAMED_FROM_SPANS
-from support.store_spans import span
+from support.rollup_oracles import NAMED_FROM_SPANS, WORKFLOWS_FROM_TRACES
+from support.store_spans import span, trace_rec
 
 NOW = datetime.now(UTC).replace(tzinfo=None)
 HOUR = NOW.replace(minute=0, second=0, microsecond=0)
@@ -69,6 +69,26 @@ def spans_between(first: datetime, last: datetime, count: int, seed: int) -> lis
     return records
 
 
+def records_of(spans: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Trace records (workflow W1 or W2) for every other trace of `spans`, starting a minute
+    before its first span: each replaces the row inferred from the spans."""
+    starts: dict[str, list[str]] = {}
+    for record in spans:
+        starts.setdefault(record["trace_id"], []).append(record["started_at"])
+    records = []
+    for n, (trace_id, times) in enumerate(sorted(starts.items())):
+        if n % 2:
+            first = datetime.fromisoformat(min(times)).replace(tzinfo=None)
+            records.append(
+                trace_rec(
+                    trace_id, workflow_name=f"W{n % 4 // 2 + 1}",
+                    started_at=iso(first - timedelta(minutes=1)), ended_at=max(times),
+                    duration_ms=None,
+                )
+            )  # fmt: skip
+    return records
+
+
 def windows() -> list[q.Window]:
     """All time, ragged hours at both ends, the current hour, whole hours, nothing."""
     return [
@@ -93,7 +113,22 @@ def rolled_up_queries(window: q.Window) -> dict[str, q.Sql]:
         "histogram of a tool": q.latency_histogram(window, "tool_name", "refund"),
         "model names": q.model_names(),
         "agent names": q.agent_names(),
+        **{
+            f"trace count, {label}": q.trace_count(q.TraceFilters(window=window, **filters))
+            for label, filters in TRACE_FILTERS.items()
+        },
+        "errors over time, hourly": q.errors_over_time(window, 3600),
     }
+
+
+TRACE_FILTERS: dict[str, dict[str, Any]] = {
+    "failing": {"status": "error"},
+    "ok": {"status": "ok"},
+    "guardrail tripped": {"status": "guardrail"},
+    "one agent": {"agent": "A"},
+    "one agent, failing": {"agent": "B", "status": "error"},
+    "one workflow, ok": {"workflow": "W1", "status": "ok"},
+}
 
 
 def assert_rollups_agree(store: SpanStore) -> None:
@@ -106,6 +141,19 @@ def assert_rollups_agree(store: SpanStore) -> None:
             expected = sql.clickhouse.run(store)
             pd.testing.assert_frame_equal(got, expected, check_dtype=False, obj=label)
         params = q.window_params(window)
+        workflows = q.named("workflows")
+        workflows = workflows._replace(clickhouse=q.Sql(WORKFLOWS_FROM_TRACES, {}))
+        for label, sql in {"workflows": workflows, **all_time_only()}.items():
+            if window == q.Window():
+                got, expected = sql.run(store), sql.clickhouse.run(store)
+                sort = list(got.columns[:2])
+                pd.testing.assert_frame_equal(
+                    got.drop(columns="example_message", errors="ignore")
+                    .sort_values(sort).reset_index(drop=True),
+                    expected.drop(columns="example_message", errors="ignore")
+                    .sort_values(sort).reset_index(drop=True),
+                    check_dtype=False, obj=label,
+                )  # fmt: skip
         for name, oracle in NAMED_FROM_SPANS.items():
             got = store.query(QUERIES[name].sql, params)
             pd.testing.assert_frame_equal(
@@ -128,6 +176,10 @@ def assert_rollups_agree(store: SpanStore) -> None:
                 )  # fmt: skip
 
 
+def all_time_only() -> dict[str, q.Sql]:
+    return {"errors by type": q.errors_by_type(q.Window())}
+
+
 def complete_until(store: SpanStore, name: str) -> datetime | None:
     value = store.query("SELECT complete_until FROM rollups WHERE name = ?", [name]).iloc[0, 0]
     return None if pd.isna(value) else pd.Timestamp(value).to_pydatetime()
@@ -146,7 +198,9 @@ def fixed_now(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def store(tmp_path: Path) -> SpanStore:
     with SpanStore(tmp_path / "hours.duckdb") as opened:
-        opened.ingest(spans_between(HOUR - timedelta(hours=40), NOW, 700, seed=1))
+        first = spans_between(HOUR - timedelta(hours=40), NOW, 700, seed=1)
+        opened.ingest(first)
+        opened.ingest(records_of(first))
         # A span with no start time is in no hour: all-time figures still count it.
         opened.ingest(
             [
@@ -175,6 +229,55 @@ def test_late_spans_reopen_their_hours(store: SpanStore) -> None:
     store.ingest(late)
     # The writer moved complete_until back to the late hour and summarised it again.
     assert complete_until(store, "span_hours") == COVERED
+    assert_rollups_agree(store)
+
+
+def failing_traces(store: SpanStore) -> int:
+    """Traces with a failing span, from their spans."""
+    return int(
+        store.query(
+            "SELECT count(*) FROM traces WHERE trace_id IN "
+            "(SELECT trace_id FROM spans WHERE status = 'error')"
+        ).iloc[0, 0]
+    )
+
+
+def test_a_late_failure_reopens_the_hour_of_its_trace(store: SpanStore) -> None:
+    started = HOUR - timedelta(hours=4, minutes=-10)
+    ok = [
+        span("long", f"long-{n}", started_at=iso(started + timedelta(minutes=n)),
+             ended_at=iso(started + timedelta(minutes=n + 1)), agent_name="A")
+        for n in range(3)
+    ]  # fmt: skip
+    store.ingest(ok)
+    failing = q.trace_count(q.TraceFilters(status="error"))
+    before = int(failing.run(store).iloc[0, 0])
+    assert before == failing_traces(store)
+    # Two hours after the trace started (its hour summarised long ago), one of its spans fails.
+    late = started + timedelta(hours=2)
+    store.ingest(
+        [
+            span("long", "long-late", started_at=iso(late), ended_at=iso(late), agent_name="A",
+                 status="error", error_type="Late", error_message="late")
+        ]
+    )  # fmt: skip
+    assert complete_until(store, "trace_counts") == COVERED
+    assert int(failing.run(store).iloc[0, 0]) == before + 1 == failing_traces(store)
+    totals = q.error_totals(q.Window()).run(store).iloc[0]
+    assert int(totals["failing_traces"]) == before + 1
+    by_type = q.errors_by_type(q.Window()).run(store).set_index("error_type")
+    assert by_type.loc["Late", "traces"] == 1
+    assert_rollups_agree(store)
+
+
+def test_trace_counts_read_traces_while_the_rollups_cover_nothing(store: SpanStore) -> None:
+    """A store whose trace rollups are not built (yet): every trace is read from the traces."""
+    expected = {label: sql.run(store) for label, sql in rolled_up_queries(q.Window()).items()}
+    for name in ("trace_counts", "trace_agent_counts", "trace_error_counts"):
+        store._cursor.execute(f"DELETE FROM {name}")
+        store._cursor.execute("UPDATE rollups SET complete_until = NULL WHERE name = ?", [name])
+    for label, sql in rolled_up_queries(q.Window()).items():
+        pd.testing.assert_frame_equal(sql.run(store), expected[label], check_dtype=False, obj=label)
     assert_rollups_agree(store)
 
 

@@ -31,3 +31,8 @@ FROM spans WHERE model IS NOT NULL
   AND started_at >= CAST($since AS TIMESTAMP) AND started_at < CAST($until AS TIMESTAMP)
 GROUP BY ALL ORDER BY day, agent_name NULLS LAST""",
 }
+
+# Named queries without a window (all time).
+WORKFLOWS_FROM_TRACES = """
+SELECT workflow_name, count(*) AS traces, max(started_at) AS last_started_at
+FROM traces WHERE workflow_name IS NOT NULL GROUP BY 1 ORDER BY 3 DESC"""

@@ -51,6 +51,10 @@ class IngestResult:
     # The earliest start among the spans added or changed (None: no span was): the writer
     # keeps the per-day rollups true from that day on.
     changed_from: datetime | None = field(default=None, compare=False, repr=False)
+    # The earliest start among the traces whose rows were written or that got spans (None:
+    # none did): the rollups of traces (counted in the hour of their start) are kept true
+    # from there on.
+    traces_changed_from: datetime | None = field(default=None, compare=False, repr=False)
 
     def __add__(self, other: IngestResult) -> IngestResult:
         return IngestResult(
@@ -59,6 +63,7 @@ class IngestResult:
             self.duplicates + other.duplicates,
             self.rejected + other.rejected,
             earliest(self.changed_from, other.changed_from),
+            earliest(self.traces_changed_from, other.traces_changed_from),
         )
 
 
@@ -176,10 +181,12 @@ def merge_spans(
     *,
     keys: str | None = None,
     trace_ids: set[str] | None = None,
-) -> tuple[int, datetime | None]:
+) -> tuple[int, datetime | None, datetime | None]:
     """Add the batch's spans the store lacks and fill `agent_name` from the parent chain (run
-    after `merge_trace_rows`). Returns how many spans were added, and the earliest start of the
-    spans added or changed (None when none was).
+    after `merge_trace_rows`). Returns how many spans were added, the earliest start of the
+    spans added or changed (None when none was), and the earliest start of the traces written
+    (`traces`, less the clock margin: a trace record may start later than the row inferred
+    from its spans that it replaces) or that got spans or agent names (None: none).
 
     `rows` is a relation with the span columns, each (trace_id, span_id) once (a registered
     Arrow table, a temp table or a view); `keys` one with at least trace_id, span_id and
@@ -188,16 +195,29 @@ def merge_spans(
     """
     keys = keys or rows
     added = 0
+    # The stored range starts at the earliest start of the batch's spans and of their traces.
+    low = None
     if starts.low is not None and starts.high is not None:
         low, high = _stored_range(cursor, keys, starts.low, starts.high, traces, trace_ids)
         between = f"started_at BETWEEN {_literal(low)} AND {_literal(high)}"
         added += _insert_new(cursor, rows, keys, between, "b.started_at IS NOT NULL")
     if starts.unstarted:
-        added += _insert_new(cursor, rows, keys, "started_at IS NULL", "b.started_at IS NULL")
+        unstarted = _insert_new(cursor, rows, keys, "started_at IS NULL", "b.started_at IS NULL")
+        if unstarted:  # spans without a start: their traces' starts are not at hand here
+            low = datetime.min
+        added += unstarted
     changed_from = starts.low if added else None
     if starts.low is not None:
         changed_from = earliest(changed_from, fill_agent_names(cursor, keys, starts.low))
-    return added, changed_from
+    traces_from = traces_written_from(traces)
+    if changed_from is not None or added:
+        traces_from = earliest(traces_from, low, changed_from)
+    return added, changed_from, traces_from
+
+
+def traces_written_from(traces: TraceRows) -> datetime | None:
+    """Where the rollups of traces must reopen for the trace rows an upsert wrote."""
+    return traces.first - _CLOCK_MARGIN if traces.first is not None else None
 
 
 def _stored_range(
@@ -474,7 +494,7 @@ def batch_from_tables(
 def write_prepared(cursor: Any, prepared: PreparedBatch) -> IngestResult:
     """Write one prepared batch (inside the caller's transaction)."""
     added_spans = 0
-    changed_from = None
+    changed_from = traces_from = None
     names: list[str] = []
 
     def register(name: str, table: pa.Table | None) -> str | None:
@@ -490,12 +510,13 @@ def write_prepared(cursor: Any, prepared: PreparedBatch) -> IngestResult:
         span_traces = register(_BATCH_SPAN_TRACES, prepared.span_traces)
         written = merge_trace_rows(cursor, records, span_traces)
         stored_traces = written.stored
+        traces_from = traces_written_from(written)
         if spans is not None and prepared.starts is not None:
             import pyarrow.compute as pc
 
             assert prepared.spans is not None
             trace_ids = set(pc.unique(prepared.spans.column("trace_id")).to_pylist())
-            added_spans, changed_from = merge_spans(
+            added_spans, changed_from, traces_from = merge_spans(
                 cursor, spans, prepared.starts, written, trace_ids=trace_ids
             )
     except BaseException:
@@ -510,7 +531,9 @@ def write_prepared(cursor: Any, prepared: PreparedBatch) -> IngestResult:
     duplicates = (
         prepared.repeated + prepared.span_count - added_spans + prepared.trace_count - stored_traces
     )
-    return IngestResult(added_spans, stored_traces, duplicates, prepared.rejected, changed_from)
+    return IngestResult(
+        added_spans, stored_traces, duplicates, prepared.rejected, changed_from, traces_from
+    )
 
 
 def merge_batch(cursor: Any, batch: Batch) -> IngestResult:

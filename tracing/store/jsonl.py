@@ -35,6 +35,7 @@ from .ingest import (
     merge_trace_rows,
     span_traces_sql,
     split_records,
+    traces_written_from,
 )
 from .rollup import Rollups, write_transaction
 from .schema import SPAN_COLUMN_NAMES
@@ -276,8 +277,10 @@ def _merge_file(cursor: Any, starts: StartRange, spans: int, traces: int) -> Ing
         cursor, records, span_traces_sql(_FILE_SPANS, records) if spans else None
     )
     stored_traces = written.stored
-    added_spans, changed_from = (
-        merge_spans(cursor, _FILE_SPANS, starts, written) if spans else (0, None)
+    added_spans, changed_from, traces_from = (
+        merge_spans(cursor, _FILE_SPANS, starts, written)
+        if spans
+        else (0, None, traces_written_from(written))
     )
     duplicates = spans + traces - added_spans - stored_traces
-    return IngestResult(added_spans, stored_traces, duplicates, 0, changed_from)
+    return IngestResult(added_spans, stored_traces, duplicates, 0, changed_from, traces_from)

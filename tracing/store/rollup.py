@@ -29,6 +29,24 @@ The rollups:
   whether it tripped), the spans and (for model calls) their token sums, the newest failure and
   the newest trip: usage over time, tokens per model or agent, failing tools, guardrail trips,
   the model and agent names.
+
+Three rollups count TRACES, each in the hour of the trace's start (`by_trace`), so a count over
+whole hours is a sum (a trace is in one hour) and stays a few thousand rows however dense the
+hours get:
+
+- `trace_counts`: per hour, workflow, whether the trace has a failing span and whether a
+  guardrail tripped in it: the traces and the newest start (trace counts with a status or
+  workflow filter, failing traces over time, the workflow names).
+- `trace_agent_counts`: the same per agent that ran in the trace (a trace is under each of its
+  agents: sum within one agent only).
+- `trace_error_counts`: per hour, error type and span type, the failing spans of the hour's
+  traces, those traces, the newest failure and an example message (errors by type, all time).
+
+Their rows depend on every span of a trace, so a span arriving after its trace's hour was
+summarised (a long trace, a late span) must reopen the hour of the TRACE's start: the writer
+passes the earliest start of the traces a write touched (`IngestResult.traces_changed_from`)
+beside that of the spans. A trace's spans are looked for from TRACE_CLOCK_MARGIN before its
+start (spans start at or after their trace; the margin allows for clocks of other hosts).
 """
 
 from __future__ import annotations
@@ -45,6 +63,9 @@ logger = logging.getLogger("agentoscope.tracing")
 AGENT_DAYS = "agent_days"
 LATENCY_HOURS = "latency_hours"
 SPAN_HOURS = "span_hours"
+TRACE_COUNTS = "trace_counts"
+TRACE_AGENT_COUNTS = "trace_agent_counts"
+TRACE_ERROR_COUNTS = "trace_error_counts"
 
 # The failing spans are counted under the agent they ran in, and agent runs under themselves:
 # the rows a day and agent group holds are the agent spans and the failing spans.
@@ -127,22 +148,40 @@ class Rollup:
     keys: tuple[str, ...]
     columns: str
     rows: str = "TRUE"
+    # A rollup of traces: rows of `source` (a SELECT with `{traces}`, a condition on the traces
+    # `t` summarised, and `{spans}`, a lower bound on the start of the spans read for them),
+    # whose `started_at` is the trace's start. None: the rows are the spans themselves.
+    source: str | None = None
 
-    def select_sql(self, where: str) -> str:
+    @property
+    def by_trace(self) -> bool:
+        return self.source is not None
+
+    def select_sql(self, where: str, spans: str = "TRUE") -> str:
         keys = "".join(f"{key}, " for key in self.keys)
+        source = (
+            "spans" if self.source is None else f"({self.source.format(traces=where, spans=spans)})"
+        )
+        condition = self.rows if self.source is not None else f"{self.rows} AND {where}"
         return f"""
 SELECT date_trunc('{self.unit}', s.started_at) AS {self.time_column}, {keys}{self.columns.strip()}
-FROM spans AS s
-WHERE {self.rows} AND {where}
+FROM {source} AS s
+WHERE {condition}
 GROUP BY ALL"""
 
     def create_sql(self) -> str:
         return f"CREATE TABLE {self.name} AS {self.select_sql('FALSE')}"
 
     def build_sql(self) -> str:
-        """Summarise the spans starting in [$since, $until) into the table."""
+        """Summarise the spans (or traces) starting in [$since, $until) into the table."""
+        since, until = "CAST($since AS TIMESTAMP)", "CAST($until AS TIMESTAMP)"
+        if self.source is None:
+            return f"INSERT INTO {self.name} " + self.select_sql(
+                f"s.started_at >= {since} AND s.started_at < {until}"
+            )
         return f"INSERT INTO {self.name} " + self.select_sql(
-            "s.started_at >= CAST($since AS TIMESTAMP) AND s.started_at < CAST($until AS TIMESTAMP)"
+            f"t.started_at >= {since} AND t.started_at < {until}",
+            f"started_at >= {since} - {TRACE_CLOCK_MARGIN}",
         )
 
     def start_of(self, moment: datetime) -> datetime:
@@ -179,15 +218,83 @@ SPAN_HOURS_ROLLUP = Rollup(
     ),
     SPAN_HOUR_COLUMNS,
 )
-ROLLUPS = (AGENT_DAYS_ROLLUP, LATENCY_HOURS_ROLLUP, SPAN_HOURS_ROLLUP)
+
+# Spans start at or after their trace; the margin allows for clocks of other hosts (OTLP). The
+# trace rollups read a trace's spans from this long before its start.
+TRACE_CLOCK_MARGIN = "INTERVAL 5 MINUTE"
+# Per trace with a failing span or a tripped guardrail (of the spans from `{spans}` on): which.
+TRACE_FLAGS = """
+    SELECT trace_id, bool_or(status = 'error') AS failed,
+           coalesce(bool_or(span_type = 'guardrail' AND triggered), false) AS tripped
+    FROM spans
+    WHERE {spans} AND (status = 'error' OR (span_type = 'guardrail' AND triggered))
+    GROUP BY trace_id"""
+# One row per trace: its start, workflow and flags.
+_TRACE_ROWS = f"""
+SELECT t.started_at, t.workflow_name, coalesce(f.failed, false) AS failed,
+       coalesce(f.tripped, false) AS tripped
+FROM traces AS t LEFT JOIN ({TRACE_FLAGS}) AS f USING (trace_id)
+WHERE {{traces}}"""
+# One row per trace and agent that ran in it (a span of the trace names it).
+_TRACE_AGENT_ROWS = f"""
+SELECT t.started_at, t.workflow_name, a.agent_name, coalesce(f.failed, false) AS failed,
+       coalesce(f.tripped, false) AS tripped
+FROM traces AS t
+JOIN (SELECT DISTINCT trace_id, agent_name FROM spans WHERE {{spans}} AND agent_name IS NOT NULL)
+    AS a USING (trace_id)
+LEFT JOIN ({TRACE_FLAGS}) AS f USING (trace_id)
+WHERE {{traces}}"""
+# One row per failing span, with its trace's start.
+_TRACE_ERROR_ROWS = """
+SELECT t.started_at, e.trace_id, e.error_type, e.span_type, e.started_at AS failed_at,
+       e.error_message
+FROM (SELECT * FROM spans WHERE {spans} AND status = 'error') AS e
+JOIN traces AS t USING (trace_id)
+WHERE {traces}"""
+TRACE_KEYS = ("workflow_name", "failed", "tripped")
+TRACE_COUNT_COLUMNS = "count(*) AS traces, max(s.started_at) AS last_started_at"
+TRACE_ERROR_COLUMNS = """count(*) AS errors, count(DISTINCT s.trace_id) AS traces,
+       max(s.failed_at) AS last_seen, any_value(s.error_message) AS example_message"""
+
+TRACE_COUNTS_ROLLUP = Rollup(
+    TRACE_COUNTS, "hour", "hour", TRACE_KEYS, TRACE_COUNT_COLUMNS, source=_TRACE_ROWS
+)
+TRACE_AGENT_COUNTS_ROLLUP = Rollup(
+    TRACE_AGENT_COUNTS,
+    "hour",
+    "hour",
+    ("agent_name", *TRACE_KEYS),
+    "count(*) AS traces",
+    source=_TRACE_AGENT_ROWS,
+)
+TRACE_ERROR_COUNTS_ROLLUP = Rollup(
+    TRACE_ERROR_COUNTS,
+    "hour",
+    "hour",
+    ("error_type", "span_type"),
+    TRACE_ERROR_COLUMNS,
+    source=_TRACE_ERROR_ROWS,
+)
+TRACE_ROLLUPS = (TRACE_COUNTS_ROLLUP, TRACE_AGENT_COUNTS_ROLLUP, TRACE_ERROR_COUNTS_ROLLUP)
+
+ROLLUPS = (AGENT_DAYS_ROLLUP, LATENCY_HOURS_ROLLUP, SPAN_HOURS_ROLLUP, *TRACE_ROLLUPS)
 HOURLY_ROLLUPS = (LATENCY_HOURS_ROLLUP, SPAN_HOURS_ROLLUP)
+
+
+def _create_statements(rollups: tuple[Rollup, ...]) -> tuple[str, ...]:
+    return (
+        *(rollup.create_sql() for rollup in rollups),
+        *(f"INSERT INTO rollups VALUES ('{rollup.name}', NULL)" for rollup in rollups),
+    )
+
 
 # Migration 4: complete_until to the hour; latency_hours and span_hours.
 HOURLY_MIGRATION_STATEMENTS = (
     "ALTER TABLE rollups ALTER complete_until TYPE TIMESTAMP",
-    *(rollup.create_sql() for rollup in HOURLY_ROLLUPS),
-    *(f"INSERT INTO rollups VALUES ('{rollup.name}', NULL)" for rollup in HOURLY_ROLLUPS),
+    *_create_statements(HOURLY_ROLLUPS),
 )
+# Migration 5: the trace rollups (built from every trace when the store is next opened).
+TRACE_MIGRATION_STATEMENTS = _create_statements(TRACE_ROLLUPS)
 
 
 def utc_today() -> date:
@@ -237,18 +344,22 @@ class Rollups:
         self.complete_until = {rollup.name: stored.get(rollup.name) for rollup in ROLLUPS}
         self.loaded = True
 
-    def changed(self, cursor: Any, earliest: datetime | None) -> None:
-        """Spans starting at `earliest` or later were added or changed (inside the writer's
-        transaction): each rollup stops covering their unit."""
-        if earliest is None:
+    def changed(
+        self, cursor: Any, earliest: datetime | None, traces_from: datetime | None = None
+    ) -> None:
+        """Spans starting at `earliest` or later were added or changed, and traces starting at
+        `traces_from` or later were written or got spans (inside the writer's transaction):
+        each rollup stops covering their unit (a trace rollup, that of the earlier)."""
+        if earliest is None and traces_from is None:
             return
         if not self.loaded:
             self._load(cursor)
         for rollup in ROLLUPS:
             until = self.complete_until[rollup.name]
-            if until is None or earliest >= until:
+            moment = _earliest(earliest, traces_from) if rollup.by_trace else earliest
+            if until is None or moment is None or moment >= until:
                 continue
-            start = rollup.start_of(earliest)
+            start = rollup.start_of(moment)
             self._drop_rows_from(cursor, rollup, start)
             self._record(cursor, rollup, start)
 
@@ -313,9 +424,17 @@ class Rollups:
             )
 
 
+def _earliest(*moments: datetime | None) -> datetime | None:
+    known = [moment for moment in moments if moment is not None]
+    return min(known) if known else None
+
+
 class _Written(Protocol):
     @property
     def changed_from(self) -> datetime | None: ...
+
+    @property
+    def traces_changed_from(self) -> datetime | None: ...
 
 
 _WrittenT = TypeVar("_WrittenT", bound=_Written)
@@ -326,7 +445,7 @@ def write_transaction(cursor: Any, rollups: Rollups, write: Callable[[], _Writte
     transaction, and keep the rollup true to it before that transaction commits."""
     with transaction(cursor, rollups):
         result = write()
-        rollups.changed(cursor, result.changed_from)
+        rollups.changed(cursor, result.changed_from, result.traces_changed_from)
     return result
 
 

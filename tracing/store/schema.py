@@ -23,7 +23,11 @@ from ..schema import (
     Field,
     stored_columns,
 )
-from .rollup import HOURLY_MIGRATION_STATEMENTS, MIGRATION_STATEMENTS
+from .rollup import (
+    HOURLY_MIGRATION_STATEMENTS,
+    MIGRATION_STATEMENTS,
+    TRACE_MIGRATION_STATEMENTS,
+)
 
 
 def _column_sql(field: Field, constraint: str = "") -> tuple[str, str]:
@@ -158,6 +162,13 @@ MIGRATIONS: tuple[Migration, ...] = (
         "newest failure per span type, agent, model, tool and status), per hour; "
         "rollups.complete_until to the hour",
         HOURLY_MIGRATION_STATEMENTS,
+    ),
+    Migration(
+        5,
+        "trace_counts, trace_agent_counts and trace_error_counts: traces (per workflow, failing, "
+        "guardrail tripped; per agent; failing spans per error type) per hour of the trace's "
+        "start",
+        TRACE_MIGRATION_STATEMENTS,
     ),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version

@@ -9,20 +9,27 @@ benchmark a plain reader call, so both run exactly the same statements.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime
 
 import pandas as pd
+
+from agentoscope.tracing.store.queries import ListWindow, list_window
 
 from .queries import (
     Prices,
     Sql,
     TraceFilters,
     Window,
+    named,
     session_members,
     session_page,
     session_totals,
     session_turns,
+    trace_count,
     trace_page,
     trace_totals,
+    window_params,
 )
 
 Runner = Callable[[Sql], pd.DataFrame]
@@ -30,11 +37,36 @@ Runner = Callable[[Sql], pd.DataFrame]
 TOTAL_COLUMNS = ("spans", "tokens", "cost", "errors", "tripped", "first_agent", "last_error")
 
 
+def trace_window(run: Runner, filters: TraceFilters, need: int) -> ListWindow:
+    """Where the trace list finds its first `need` rows newest-first (store.queries.list_window,
+    the same search the named latest_traces query makes): the narrowest window before the
+    newest trace of the filters' range whose count holds them, or the whole range."""
+    ends = run(named("trace_start_range", until=window_params(filters.window)["until"]))
+
+    def counted(start: datetime) -> int:
+        return int(run(trace_count(narrowed(filters, start)))["traces"].iloc[0])
+
+    return list_window(
+        ends["newest"].iloc[0], ends["oldest"].iloc[0], counted, need, filters.window.start
+    )
+
+
+def narrowed(filters: TraceFilters, since: datetime | None) -> TraceFilters:
+    """The filters over [since, the range's end): their span conditions (failing, one agent,
+    tripped, the text search) read only the spans of that time too. A trace's spans start at
+    or after it, so the traces this picks from that window are the same."""
+    if since is None:
+        return filters
+    return replace(filters, window=Window(since, filters.window.end))
+
+
 def trace_rows(
     run: Runner, filters: TraceFilters, prices: Prices, limit: int = 50, offset: int = 0
 ) -> pd.DataFrame:
-    """A page of the trace list with span counts, tokens, cost, errors and trips."""
-    page = run(trace_page(filters, limit, offset))
+    """A page of the trace list with span counts, tokens, cost, errors and trips: the page
+    read from the narrowest window that holds `offset + limit` rows (`trace_window`)."""
+    found = trace_window(run, filters, offset + limit)
+    page = run(trace_page(narrowed(filters, found.since), limit, offset))
     if page.empty:
         return page.assign(**{column: [] for column in TOTAL_COLUMNS})
     # A running trace has no end yet: its spans may reach up to now.

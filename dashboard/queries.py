@@ -713,6 +713,64 @@ LIMIT ? OFFSET ?"""
     return Sql(text, [*params, int(limit), int(offset)])
 
 
+def _recently_active(window: Window, search: str | None, since: datetime) -> tuple[str, list[Any]]:
+    """CTE `active`: conversations last active at `since` or later (of the window's traces
+    matching `search`), with that last activity. A trace is active from its start to its end,
+    so it is in one of two scans that each skip the row groups before `since` (traces are
+    stored in start order, and their ends follow): started since then, or ended since then.
+    A conversation's last activity is its newest trace end, which is in them."""
+    conditions, params = window.where("t.started_at")
+    if search:
+        conditions.append("contains(lower(t.group_id), ?)")
+        params.append(search.strip().lower())
+    where = _and(["t.group_id IS NOT NULL", *conditions])
+    moment = timestamp_param(since)
+    text = f"""
+active AS (
+    SELECT group_id, max(activity) AS last_active_at
+    FROM (
+        SELECT t.group_id, coalesce(t.ended_at, t.started_at) AS activity FROM traces t
+        WHERE {where} AND t.started_at >= CAST(? AS TIMESTAMP)
+        UNION ALL
+        SELECT t.group_id, coalesce(t.ended_at, t.started_at) AS activity FROM traces t
+        WHERE {where} AND t.ended_at >= CAST(? AS TIMESTAMP)
+    )
+    GROUP BY group_id
+    HAVING max(activity) >= CAST(? AS TIMESTAMP)
+)"""
+    return text, [*params, moment, *params, moment, moment]
+
+
+def active_session_count(window: Window, search: str | None, since: datetime) -> Sql:
+    """How many conversations of the window were last active at `since` or later."""
+    active, params = _recently_active(window, search, since)
+    return Sql(f"WITH {active.strip()}\nSELECT count(*) AS sessions FROM active", params)
+
+
+def session_page_since(
+    window: Window, search: str | None, since: datetime, limit: int = 50, offset: int = 0
+) -> Sql:
+    """session_page when at least `offset + limit` conversations were last active at `since` or
+    later (active_session_count): the page is picked among those, then each one's traces of
+    the window are summed (all of them, however old)."""
+    active, params = _recently_active(window, search, since)
+    conditions, window_params_ = window.where("t.started_at")
+    text = f"""
+WITH {active.strip()},
+page AS (
+    SELECT group_id FROM active
+    ORDER BY last_active_at DESC, group_id
+    LIMIT ? OFFSET ?
+)
+SELECT t.group_id, count(*) AS traces, min(t.started_at) AS first_started_at,
+       max(coalesce(t.ended_at, t.started_at)) AS last_active_at,
+       list(DISTINCT t.workflow_name) AS workflows
+FROM traces t WHERE t.group_id IN (SELECT group_id FROM page) AND {_and(conditions)}
+GROUP BY t.group_id
+ORDER BY last_active_at DESC NULLS LAST, t.group_id"""
+    return Sql(text, [*params, int(limit), int(offset), *window_params_])
+
+
 def session_totals(group_ids: list[str], start: Any, end: Any) -> Sql:
     """Step 2: tokens and failed spans per conversation, reading spans of their time only."""
     hint, hint_params = _time_hint("s.started_at", start, end)

@@ -21,9 +21,11 @@ from .queries import (
     Sql,
     TraceFilters,
     Window,
+    active_session_count,
     named,
     session_members,
     session_page,
+    session_page_since,
     session_totals,
     session_turns,
     trace_count,
@@ -79,11 +81,29 @@ def trace_rows(
     return rows
 
 
+def session_window(run: Runner, window: Window, search: str | None, need: int) -> ListWindow:
+    """Where the conversations list finds its first `need` rows (store.queries.list_window, as
+    the trace list): the narrowest window before the newest trace in which `need`
+    conversations were last active, or the whole range."""
+    ends = run(named("trace_start_range", until=window_params(window)["until"]))
+
+    def counted(start: datetime) -> int:
+        return int(run(active_session_count(window, search, start))["sessions"].iloc[0])
+
+    return list_window(ends["newest"].iloc[0], ends["oldest"].iloc[0], counted, need, window.start)
+
+
 def session_rows(
     run: Runner, window: Window, search: str | None = None, limit: int = 50, offset: int = 0
 ) -> pd.DataFrame:
-    """A page of conversations with their tokens and failed spans."""
-    groups = run(session_page(window, search, limit, offset))
+    """A page of conversations with their tokens and failed spans, most recently active first:
+    picked among the conversations active in the narrowest window before the newest trace
+    that holds `offset + limit` of them (`session_window`)."""
+    found = session_window(run, window, search, offset + limit)
+    if found.since is None:
+        groups = run(session_page(window, search, limit, offset))
+    else:
+        groups = run(session_page_since(window, search, found.since, limit, offset))
     if groups.empty:
         return groups.assign(tokens=[], errors=[])
     totals = run(

@@ -152,6 +152,9 @@ def test_a_full_first_hour_is_all_the_list_reads(store: SpanStore) -> None:
     # Failing traces are rarer: the page of 10 needs the day before.
     failing = reads.trace_window(runner(store), q.TraceFilters(status="error"), 10)
     assert failing.since == newest - timedelta(days=1)
+    # Conversations: 5 were active in the last hour, 15 need the day.
+    assert reads.session_window(runner(store), q.Window(), None, 5).since == found.since
+    assert reads.session_window(runner(store), q.Window(), None, 15).since == failing.since
 
 
 def test_an_empty_store_lists_nothing(tmp_path: Path) -> None:

@@ -81,7 +81,11 @@ def cases(store: SpanStore, end: datetime) -> list[Case]:
          traces_page(q.TraceFilters(window=week, workflow=workflow))),
         ("traces", "page 1, text search",
          traces_page(q.TraceFilters(search="synthetic failure"))),
+        # The page's default: counted within the window the list reads ("N+" when capped).
         ("traces", "count, text search",
+         lambda reader: reads.search_count(
+             reader_runner(reader), q.TraceFilters(search="synthetic failure"), 51)),
+        ("traces", "exact count, text search (on request)",
          run(q.trace_count(q.TraceFilters(search="synthetic failure")))),
         ("trace", "one trace and its spans", lambda reader: trace_detail(reader, some_trace)),
         ("usage", "tokens+cost per model, all time",

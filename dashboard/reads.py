@@ -9,7 +9,7 @@ benchmark a plain reader call, so both run exactly the same statements.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import pandas as pd
@@ -62,12 +62,43 @@ def narrowed(filters: TraceFilters, since: datetime | None) -> TraceFilters:
     return replace(filters, window=Window(since, filters.window.end))
 
 
+@dataclass(frozen=True)
+class TraceCount:
+    """How many traces a list chooses from: `traces` exactly when `exact`, else at least that
+    many (the traces since `since`; older ones were not counted)."""
+
+    traces: int
+    exact: bool
+    since: datetime | None = None
+    # The window search that found them, for the page (trace_rows) to read from.
+    found: ListWindow | None = None
+
+
+def search_count(run: Runner, filters: TraceFilters, need: int) -> TraceCount:
+    """The count a text search shows: the search scans the spans of the time it reads, so
+    counting every match would scan every span. Counted within the window the list reads
+    for its first `need` rows (`trace_window`): exact when that is the whole range, else "at
+    least N" with the moment it counts from. `trace_count` gives the exact count on request."""
+    found = trace_window(run, filters, need)
+    if found.since is None or found.rows is None:
+        exact = int(run(trace_count(filters))["traces"].iloc[0])
+        return TraceCount(exact, True, found=found)
+    return TraceCount(found.rows, False, found.since, found)
+
+
 def trace_rows(
-    run: Runner, filters: TraceFilters, prices: Prices, limit: int = 50, offset: int = 0
+    run: Runner,
+    filters: TraceFilters,
+    prices: Prices,
+    limit: int = 50,
+    offset: int = 0,
+    found: ListWindow | None = None,
 ) -> pd.DataFrame:
     """A page of the trace list with span counts, tokens, cost, errors and trips: the page
-    read from the narrowest window that holds `offset + limit` rows (`trace_window`)."""
-    found = trace_window(run, filters, offset + limit)
+    read from the narrowest window that holds `offset + limit` rows (`trace_window`; `found`
+    when the caller searched already, for at least that many rows)."""
+    if found is None or (found.rows is not None and found.rows < offset + limit):
+        found = trace_window(run, filters, offset + limit)
     page = run(trace_page(narrowed(filters, found.since), limit, offset))
     if page.empty:
         return page.assign(**{column: [] for column in TOTAL_COLUMNS})

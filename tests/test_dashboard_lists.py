@@ -16,6 +16,7 @@ import pytest
 from agentoscope.dashboard import queries as q
 from agentoscope.dashboard import reads
 from agentoscope.tracing.store import SpanStore
+from support.dashboard_data import open_app, page_text, release_dashboard_readers
 from support.store_spans import span, trace_rec
 
 NOW = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
@@ -191,3 +192,49 @@ def test_session_pages_are_the_unwindowed_rows(store: SpanStore, window: q.Windo
             assert _sorted_workflows(got[columns]).equals(_sorted_workflows(expected)), (
                 window, search, limit, offset,
             )  # fmt: skip
+
+
+def test_a_text_search_is_counted_within_the_window_it_reads(store: SpanStore) -> None:
+    """Every trace's workflow matches "wf": the first page and one row more are in the day
+    before the newest trace, so that is what is counted ("at least"); all of them on request."""
+    search = q.TraceFilters(search="wf")
+    counted = reads.search_count(runner(store), search, 51)
+    newest = NOW - timedelta(minutes=3)
+    assert not counted.exact and counted.since == newest - timedelta(days=1)
+    since_then = q.trace_count(reads.narrowed(search, counted.since)).run(store)
+    assert counted.traces == since_then["traces"].iloc[0] >= 51
+    everything = int(q.trace_count(search).run(store)["traces"].iloc[0])
+    assert everything == len(trace_starts(newest)) > counted.traces
+    # A search that matches few traces is counted in full, exactly.
+    rare = reads.search_count(runner(store), q.TraceFilters(search="synthetic failure"), 51)
+    assert rare.exact
+    assert (
+        rare.traces
+        == q.trace_count(q.TraceFilters(search="synthetic failure")).run(store).iloc[0, 0]
+    )
+    # The page reads from the window the count found.
+    rows = reads.trace_rows(runner(store), search, PRICES, 50, 0, counted.found)
+    assert rows[PAGE_COLUMNS].equals(expected_trace_rows(store, search, 50, 0)[PAGE_COLUMNS])
+
+
+def test_the_trace_page_shows_a_search_count_as_at_least(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "search.duckdb"
+    newest = NOW - timedelta(minutes=3)
+    with SpanStore(path) as writing:
+        writing.ingest(records(newest))
+    monkeypatch.setenv("AGENTOSCOPE_STORE", str(path))
+    monkeypatch.delenv("AGENTOSCOPE_SERVER", raising=False)
+    monkeypatch.setenv("AGENTOSCOPE_PRICES", str(tmp_path / "no-saved-prices.json"))
+    try:
+        app = open_app("page_traces.py", q="wf")
+        assert not app.exception, [error.message for error in app.exception]
+        since = f"{newest - timedelta(days=1):%Y-%m-%d %H:%M} UTC"
+        assert f"Page 1 of 2+ · 63+ traces (counted since {since})" in page_text(app)
+        assert len(app.dataframe[0].value) == 50
+        app.button(key="traces_count_all").click().run()
+        total = len(trace_starts(newest))
+        assert f"Page 1 of {-(-total // 50)} · {total:,} traces" in page_text(app)
+    finally:
+        release_dashboard_readers()

@@ -18,6 +18,7 @@ from agentoscope.dashboard.queries import (
     named,
     window_params,
 )
+from agentoscope.dashboard.reads import latest_failures
 
 LINK = controls.trace_link_column()
 WHEN = st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm:ss")
@@ -143,4 +144,4 @@ else:
     show_error_types(fetch(named("errors_by_type", **window_params(window))))
 show_tools_and_guardrails(fetch(failing_tools(window)), fetch(guardrail_trips(window)))
 if totals["errors"]:
-    show_recent(fetch(named("recent_errors", **window_params(window), limit=50)))
+    show_recent(latest_failures(fetch, window, 50))

@@ -614,6 +614,15 @@ SELECT (SELECT coalesce(sum(n), 0) FROM parts) AS spans,
     return Sql(f"WITH {from_hours.text}{rest}", [*from_hours.params, *params, *params], exact)
 
 
+def failed_span_count(window: Window) -> Sql:
+    """Failed spans in the window (the latest failures' window search counts with it)."""
+    conditions, params = window.where()
+    return Sql(
+        f"SELECT count(*) AS errors FROM spans WHERE status = 'error' AND {_and(conditions)}",
+        params,
+    )
+
+
 def _failing_tools_from_spans(window: Window, bound: str = "TRUE") -> tuple[str, list[Any]]:
     conditions, params = window.where()
     text = f"""

@@ -22,6 +22,7 @@ from .queries import (
     TraceFilters,
     Window,
     active_session_count,
+    failed_span_count,
     named,
     session_members,
     session_page,
@@ -110,6 +111,22 @@ def trace_rows(
     rows["errors"] = rows["errors"].fillna(0).astype(int)
     rows["tripped"] = rows["tripped"].fillna(0).astype(int)
     return rows
+
+
+def latest_failures(run: Runner, window: Window, limit: int = 50) -> pd.DataFrame:
+    """The newest `limit` failed spans of the window (the recent_errors query), read from the
+    narrowest window before the newest trace that holds them (store.queries.list_window): a
+    plain top-N of the failed spans reads the status of every span first."""
+    ends = run(named("trace_start_range", until=window_params(window)["until"]))
+
+    def counted(start: datetime) -> int:
+        return int(run(failed_span_count(Window(start, window.end)))["errors"].iloc[0])
+
+    found = list_window(
+        ends["newest"].iloc[0], ends["oldest"].iloc[0], counted, limit, window.start
+    )
+    since = window if found.since is None else Window(found.since, window.end)
+    return run(named("recent_errors", **window_params(since), limit=limit))
 
 
 def session_window(run: Runner, window: Window, search: str | None, need: int) -> ListWindow:

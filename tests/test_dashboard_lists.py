@@ -238,3 +238,11 @@ def test_the_trace_page_shows_a_search_count_as_at_least(
         assert f"Page 1 of {-(-total // 50)} · {total:,} traces" in page_text(app)
     finally:
         release_dashboard_readers()
+
+
+@pytest.mark.parametrize("window", WINDOWS, ids=range(len(WINDOWS)))
+def test_latest_failures_are_the_unwindowed_rows(store: SpanStore, window: q.Window) -> None:
+    for limit in (1, 3, 20, 500):
+        got = reads.latest_failures(runner(store), window, limit)
+        expected = q.named("recent_errors", **q.window_params(window), limit=limit).run(store)
+        assert got.equals(expected), (window, limit)

@@ -47,6 +47,7 @@ from agentoscope.tracing.store.rollup import (
     MODEL_SPAN,
     SPAN_HOURS,
     SPAN_HOURS_ROLLUP,
+    SPAN_QUARTERS_ROLLUP,
     TOKENS,
     USAGE_SUMS,
     Rollup,
@@ -245,6 +246,17 @@ parts AS (
 HOUR_ROWS = ROLLUP_ROWS.format(time="hour")
 
 
+def _span_rollup(bucket_seconds: int | None) -> Rollup | None:
+    """The span rollup whose units make buckets of `bucket_seconds` (None: no buckets), or None
+    when none's do: span_hours for whole hours, else span_quarters for whole quarter hours
+    (four times the rows, so only then)."""
+    if bucket_seconds is None or bucket_seconds % 3600 == 0:
+        return SPAN_HOURS_ROLLUP
+    if bucket_seconds % 900 == 0:
+        return SPAN_QUARTERS_ROLLUP
+    return None
+
+
 # ---------------------------------------------------------------- store summary and filter lists
 
 
@@ -405,24 +417,28 @@ def _usage_from_spans(
 
 def usage_over_time(window: Window, bucket_seconds: int, by: str, prices: Prices) -> Sql:
     """Tokens, calls and cost per time bucket and per model (or agent). Exact either way:
-    whole hours come from span_hours when buckets are whole hours."""
+    whole hours come from span_hours when buckets are whole hours, whole quarter hours from
+    span_quarters when they are whole quarter hours."""
     column = checked_column(by)
     spans_text, spans_params = _usage_from_spans(window, bucket_seconds, column)
     from_spans = Sql(
         f"WITH {PRICES_CTE},\nusage AS ({spans_text}\n){_USAGE_PRICED}",
         [*prices.params(), *spans_params],
     )
-    if bucket_seconds % 3600 or column not in SPAN_HOUR_KEYS:
+    rollup = _span_rollup(bucket_seconds)
+    if rollup is None or column not in SPAN_HOUR_KEYS:
         return from_spans
+    unit = rollup.time_column
     from_hours = f"""
-    SELECT {BUCKET.format(column="hour")} AS bucket, coalesce({column}, '(none)') AS key,
+    SELECT {BUCKET.format(column=unit)} AS bucket, coalesce({column}, '(none)') AS key,
            model, {_USAGE_TOTALS}
-    FROM {SPAN_HOURS} WHERE model_call AND {HOUR_ROWS}
+    FROM {rollup.name} WHERE model_call AND {ROLLUP_ROWS.format(time=unit)}
     GROUP BY ALL"""
     parts, params = _with_rollup(
         window,
         (from_hours, [int(bucket_seconds)]),
         lambda bound: _usage_from_spans(window, bucket_seconds, column, bound),
+        rollup,
     )
     text = f"""
 WITH {PRICES_CTE},
@@ -547,21 +563,25 @@ FROM spans WHERE {_and(conditions)} AND {bound}
 
 
 def _span_counts(window: Window, bucket_seconds: int | None) -> tuple[Sql, Sql | None]:
-    """(the CTE `parts` of span counts from spans; the same reading span_hours for whole hours,
-    None when the buckets are not whole hours), each with its parameters."""
+    """(the CTE `parts` of span counts from spans; the same reading span_hours for whole hours
+    or span_quarters for whole quarter hours, None when the buckets are neither), each with
+    its parameters."""
     text, params = _span_counts_from_spans(window, bucket_seconds)
     from_spans = Sql(f"parts AS ({text}\n)", params)
-    if bucket_seconds is not None and bucket_seconds % 3600:
+    rollup = _span_rollup(bucket_seconds)
+    if rollup is None:
         return from_spans, None
-    bucket = f"{BUCKET.format(column='hour')} AS bucket, " if bucket_seconds else ""
+    unit = rollup.time_column
+    bucket = f"{BUCKET.format(column=unit)} AS bucket, " if bucket_seconds else ""
     from_hours = f"""
 SELECT {bucket}sum(calls) AS n, sum(calls) FILTER (WHERE status = 'error') AS failed
-FROM {SPAN_HOURS} WHERE {HOUR_ROWS}
+FROM {rollup.name} WHERE {ROLLUP_ROWS.format(time=unit)}
 {"GROUP BY bucket" if bucket_seconds else ""}"""
     parts, parts_params = _with_rollup(
         window,
         (from_hours, [int(bucket_seconds)] if bucket_seconds else []),
         lambda bound: _span_counts_from_spans(window, bucket_seconds, bound),
+        rollup,
     )
     return from_spans, Sql(parts, parts_params)
 

@@ -209,12 +209,11 @@ def covered(rollup: Rollup, since: str = _SINCE, until: str = _UNTIL) -> str:
     (before its rollups.complete_until), as [lo, hi); both 'infinity' when none. A window is
     read from the rollup between them and from spans before lo and from hi on. The bounds are
     scalar subqueries: DuckDB still skips the row groups of spans outside them."""
-    unit = rollup.unit
     return f"""
 covered AS (
-    SELECT CASE WHEN r.complete_until IS NOT NULL THEN date_trunc('{unit}',
-                {since} - INTERVAL 1 MICROSECOND) + INTERVAL 1 {unit.upper()} END AS lo,
-           least(r.complete_until::TIMESTAMP, date_trunc('{unit}', {until})) AS hi
+    SELECT CASE WHEN r.complete_until IS NOT NULL THEN
+                {rollup.truncate(f"{since} - INTERVAL 1 MICROSECOND")} + {rollup.step} END AS lo,
+           least(r.complete_until::TIMESTAMP, {rollup.truncate(until)}) AS hi
     FROM (SELECT 1) LEFT JOIN rollups AS r ON r.name = '{rollup.name}'
 ),
 bounds AS (

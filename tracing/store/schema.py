@@ -23,7 +23,11 @@ from ..schema import (
     Field,
     stored_columns,
 )
-from .rollup import HOURLY_MIGRATION_STATEMENTS, MIGRATION_STATEMENTS
+from .rollup import (
+    HOURLY_MIGRATION_STATEMENTS,
+    MIGRATION_STATEMENTS,
+    QUARTERS_MIGRATION_STATEMENTS,
+)
 
 
 def _column_sql(field: Field, constraint: str = "") -> tuple[str, str]:
@@ -158,6 +162,13 @@ MIGRATIONS: tuple[Migration, ...] = (
         "newest failure per span type, agent, model, tool and status), per hour; "
         "rollups.complete_until to the hour",
         HOURLY_MIGRATION_STATEMENTS,
+    ),
+    # Version 5 is the trace cube of the same release, merged separately.
+    Migration(
+        6,
+        "span_quarters: span_hours per 15 minutes (the 24-hour charts' 15-minute buckets), "
+        "built when the store is next opened",
+        QUARTERS_MIGRATION_STATEMENTS,
     ),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version

@@ -812,6 +812,50 @@ GROUP BY t.group_id"""
     return Sql(text, [list(group_ids), *hint_params])
 
 
+# Up to this many traces are looked up one by one in the traces table's key index; with more,
+# session_totals reads the table's conversation ids instead.
+KEY_LOOKUP_MAX = 1000
+
+
+def trace_ids_between(start: Any, end: Any) -> Sql:
+    """The traces with spans between `start` and `end` (with slack), at most KEY_LOOKUP_MAX + 1
+    of them."""
+    hint, hint_params = _time_hint("s.started_at", start, end)
+    return Sql(
+        f"SELECT DISTINCT trace_id FROM spans s WHERE {hint} LIMIT ?",
+        [*hint_params, KEY_LOOKUP_MAX + 1],
+    )
+
+
+def trace_groups(trace_ids: list[str]) -> Sql:
+    """The conversation of each trace, looked up by key: one placeholder per id, as DuckDB
+    looks up an IN list of constants in the key's index (a list parameter would read the whole
+    table)."""
+    keys = ", ".join("?" for _ in trace_ids) or "NULL"
+    return Sql(f"SELECT trace_id, group_id FROM traces WHERE trace_id IN ({keys})", list(trace_ids))
+
+
+def member_totals(
+    page: list[str], trace_ids: list[str], group_ids: list[str], start: Any, end: Any
+) -> Sql:
+    """session_totals of the conversations `page` when their traces with spans in the time are
+    known (trace_ids_between, trace_groups: `trace_ids[i]` is in `group_ids[i]`): the same
+    rows, without reading the traces table, whose conversation ids grow with the traces. A
+    ClickHouse store runs session_totals (it has no key index to look traces up by)."""
+    hint, hint_params = _time_hint("s.started_at", start, end)
+    text = f"""
+WITH members AS (
+    SELECT unnest(CAST(? AS VARCHAR[])) AS trace_id, unnest(CAST(? AS VARCHAR[])) AS group_id
+)
+SELECT m.group_id, sum({TOKENS}) FILTER (WHERE {MODEL_SPAN}) AS tokens,
+       count(*) FILTER (WHERE s.status = 'error') AS errors
+FROM spans s JOIN members m USING (trace_id)
+WHERE {hint}
+GROUP BY m.group_id"""
+    params = [list(trace_ids), list(group_ids), *hint_params]
+    return Sql(text, params, session_totals(page, start, end))
+
+
 def session_count(window: Window, search: str | None = None) -> Sql:
     conditions, params = window.where("started_at")
     if search:

@@ -17,12 +17,14 @@ import pandas as pd
 from agentoscope.tracing.store.queries import ListWindow, list_window
 
 from .queries import (
+    KEY_LOOKUP_MAX,
     Prices,
     Sql,
     TraceFilters,
     Window,
     active_session_count,
     failed_span_count,
+    member_totals,
     named,
     session_members,
     session_page,
@@ -30,6 +32,8 @@ from .queries import (
     session_totals,
     session_turns,
     trace_count,
+    trace_groups,
+    trace_ids_between,
     trace_page,
     trace_totals,
     window_params,
@@ -154,16 +158,29 @@ def session_rows(
         groups = run(session_page_since(window, search, found.since, limit, offset))
     if groups.empty:
         return groups.assign(tokens=[], errors=[])
-    totals = run(
-        session_totals(
-            groups["group_id"].tolist(),
-            groups["first_started_at"].min(),
-            groups["last_active_at"].max(),
-        )
-    )
+    totals = conversation_totals(run, groups)
     rows = groups.merge(totals, on="group_id", how="left")
     rows["errors"] = rows["errors"].fillna(0).astype(int)
     return rows
+
+
+def conversation_totals(run: Runner, groups: pd.DataFrame) -> pd.DataFrame:
+    """Tokens and failed spans of the conversations of a page (session_totals). The spans of
+    their time name their traces; when those are few, each is looked up by key and only the
+    spans are read (member_totals): reading every trace's conversation id grows with the
+    traces."""
+    group_ids = groups["group_id"].tolist()
+    start, end = groups["first_started_at"].min(), groups["last_active_at"].max()
+    trace_ids = run(trace_ids_between(start, end))["trace_id"].tolist()
+    if len(trace_ids) > KEY_LOOKUP_MAX:
+        return run(session_totals(group_ids, start, end))
+    members = run(trace_groups(trace_ids)) if trace_ids else pd.DataFrame(columns=["group_id"])
+    members = members[members["group_id"].isin(group_ids)]
+    return run(
+        member_totals(
+            group_ids, members["trace_id"].tolist(), members["group_id"].tolist(), start, end
+        )
+    )
 
 
 def session_traces(run: Runner, group_id: str) -> pd.DataFrame:

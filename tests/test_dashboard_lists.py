@@ -192,6 +192,15 @@ def test_session_pages_are_the_unwindowed_rows(store: SpanStore, window: q.Windo
             assert _sorted_workflows(got[columns]).equals(_sorted_workflows(expected)), (
                 window, search, limit, offset,
             )  # fmt: skip
+            if len(expected):  # tokens and failures as the traces table's join gives them
+                totals = q.session_totals(
+                    expected["group_id"].tolist(),
+                    expected["first_started_at"].min(),
+                    expected["last_active_at"].max(),
+                ).run(store)
+                by_group = totals.set_index("group_id").reindex(got["group_id"])
+                assert got["tokens"].tolist() == by_group["tokens"].tolist()
+                assert got["errors"].tolist() == by_group["errors"].fillna(0).astype(int).tolist()
 
 
 def test_a_text_search_is_counted_within_the_window_it_reads(store: SpanStore) -> None:

@@ -1,6 +1,8 @@
 """Lists that take two small queries: first a page of traces (or conversations) from the traces
 table, then only their spans, bounded by the page's own times. DuckDB skips row groups outside
 constant time bounds (spans are stored in time order), which a single join cannot give it.
+Newest-first pages are searched in growing windows before the newest trace (`newest_first`),
+so page 1 reads the row groups of its own time, however many older ones there are.
 
 `run` is how a query is executed: the pages pass `data.fetch` (timed, errors shown), the
 benchmark a plain reader call, so both run exactly the same statements.
@@ -44,17 +46,29 @@ Runner = Callable[[Sql], pd.DataFrame]
 TOTAL_COLUMNS = ("spans", "tokens", "cost", "errors", "tripped", "first_agent", "last_error")
 
 
-def trace_window(run: Runner, filters: TraceFilters, need: int) -> ListWindow:
-    """Where the trace list finds its first `need` rows newest-first (store.queries.list_window,
-    the same search the named latest_traces query makes): the narrowest window before the
-    newest trace of the filters' range whose count holds them, or the whole range."""
-    ends = run(named("trace_start_range", until=window_params(filters.window)["until"]))
+def newest_first(
+    run: Runner, window: Window, count: Callable[[datetime], Sql], column: str, need: int
+) -> ListWindow:
+    """store.queries.list_window (the search the named latest_traces query makes) over the
+    traces of `window`: the narrowest window before its newest trace in which `count(start)`
+    (a one-row count in `column` of what a list would choose from, from `start` on) finds
+    `need` rows, or the whole range."""
+    ends = run(named("trace_start_range", until=window_params(window)["until"]))
 
     def counted(start: datetime) -> int:
-        return int(run(trace_count(narrowed(filters, start)))["traces"].iloc[0])
+        return int(run(count(start))[column].iloc[0])
 
-    return list_window(
-        ends["newest"].iloc[0], ends["oldest"].iloc[0], counted, need, filters.window.start
+    return list_window(ends["newest"].iloc[0], ends["oldest"].iloc[0], counted, need, window.start)
+
+
+def trace_window(run: Runner, filters: TraceFilters, need: int) -> ListWindow:
+    """Where the trace list finds its first `need` rows newest-first (`newest_first`)."""
+    return newest_first(
+        run,
+        filters.window,
+        lambda start: trace_count(narrowed(filters, start)),
+        "traces",
+        need,
     )
 
 
@@ -121,13 +135,8 @@ def latest_failures(run: Runner, window: Window, limit: int = 50) -> pd.DataFram
     """The newest `limit` failed spans of the window (the recent_errors query), read from the
     narrowest window before the newest trace that holds them (store.queries.list_window): a
     plain top-N of the failed spans reads the status of every span first."""
-    ends = run(named("trace_start_range", until=window_params(window)["until"]))
-
-    def counted(start: datetime) -> int:
-        return int(run(failed_span_count(Window(start, window.end)))["errors"].iloc[0])
-
-    found = list_window(
-        ends["newest"].iloc[0], ends["oldest"].iloc[0], counted, limit, window.start
+    found = newest_first(
+        run, window, lambda start: failed_span_count(Window(start, window.end)), "errors", limit
     )
     since = window if found.since is None else Window(found.since, window.end)
     return run(named("recent_errors", **window_params(since), limit=limit))
@@ -137,12 +146,9 @@ def session_window(run: Runner, window: Window, search: str | None, need: int) -
     """Where the conversations list finds its first `need` rows (store.queries.list_window, as
     the trace list): the narrowest window before the newest trace in which `need`
     conversations were last active, or the whole range."""
-    ends = run(named("trace_start_range", until=window_params(window)["until"]))
-
-    def counted(start: datetime) -> int:
-        return int(run(active_session_count(window, search, start))["sessions"].iloc[0])
-
-    return list_window(ends["newest"].iloc[0], ends["oldest"].iloc[0], counted, need, window.start)
+    return newest_first(
+        run, window, lambda start: active_session_count(window, search, start), "sessions", need
+    )
 
 
 def session_rows(
@@ -174,7 +180,11 @@ def conversation_totals(run: Runner, groups: pd.DataFrame) -> pd.DataFrame:
     trace_ids = run(trace_ids_between(start, end))["trace_id"].tolist()
     if len(trace_ids) > KEY_LOOKUP_MAX:
         return run(session_totals(group_ids, start, end))
-    members = run(trace_groups(trace_ids)) if trace_ids else pd.DataFrame(columns=["group_id"])
+    members = (
+        run(trace_groups(trace_ids))
+        if trace_ids
+        else pd.DataFrame({"trace_id": [], "group_id": []})
+    )
     members = members[members["group_id"].isin(group_ids)]
     return run(
         member_totals(

@@ -255,3 +255,19 @@ def test_latest_failures_are_the_unwindowed_rows(store: SpanStore, window: q.Win
         got = reads.latest_failures(runner(store), window, limit)
         expected = q.named("recent_errors", **q.window_params(window), limit=limit).run(store)
         assert got.equals(expected), (window, limit)
+
+
+def test_conversations_whose_traces_sent_no_spans(tmp_path: Path) -> None:
+    with SpanStore(tmp_path / "bare.duckdb") as bare:
+        start = NOW - timedelta(hours=2)
+        bare.ingest(
+            [
+                trace_rec(f"bare-{n}", group_id=f"conv-{n}", started_at=iso(start),
+                          ended_at=iso(start + timedelta(seconds=n + 1)))
+                for n in range(3)
+            ]
+        )  # fmt: skip
+        rows = reads.session_rows(runner(bare), q.Window())
+        assert rows["group_id"].tolist() == ["conv-2", "conv-1", "conv-0"]
+        assert rows["errors"].tolist() == [0, 0, 0]
+        assert rows["tokens"].isna().all()

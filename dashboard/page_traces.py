@@ -110,9 +110,9 @@ def read_filters() -> TraceFilters:
     )
 
 
-def page_number(filters: TraceFilters, pages: int) -> int:
-    """The current page, back to the first whenever the filters change."""
-    chosen = (
+def chosen(filters: TraceFilters) -> tuple[str | None, ...]:
+    """What the user chose: the window's name and the filters."""
+    return (
         controls.window_choice(),
         filters.workflow,
         filters.agent,
@@ -120,8 +120,12 @@ def page_number(filters: TraceFilters, pages: int) -> int:
         filters.group_id,
         filters.search,
     )
-    if st.session_state.get("_traces_filters") != chosen:
-        st.session_state["_traces_filters"] = chosen
+
+
+def page_number(filters: TraceFilters, pages: int) -> int:
+    """The current page, back to the first whenever the filters change."""
+    if st.session_state.get("_traces_filters") != (choice := chosen(filters)):
+        st.session_state["_traces_filters"] = choice
         st.session_state["traces_page"] = 1
     current = min(max(int(st.session_state.get("traces_page", 1)), 1), pages)
     st.session_state["traces_page"] = current
@@ -182,7 +186,7 @@ def count_text(counted: TraceCount, pages: int) -> tuple[str, str]:
     return f"{pages}+", f"{counted.traces:,}+ traces (counted since {since})"
 
 
-def pager(current: int, pages: int, counted: TraceCount) -> None:
+def pager(current: int, pages: int, counted: TraceCount, filters: TraceFilters) -> None:
     newer, label, older = st.columns([1, 3, 1])
     if newer.button(
         "Newer", icon=":material/chevron_left:", disabled=current <= 1, width="stretch"
@@ -205,16 +209,14 @@ def pager(current: int, pages: int, counted: TraceCount) -> None:
         st.session_state["traces_page"] = current + 1
         st.rerun()
     if more and label.button("Count all matches", key="traces_count_all", width="stretch"):
-        st.session_state["_traces_count_all"] = st.session_state.get("_traces_filters")
+        st.session_state["_traces_count_all"] = chosen(filters)
         st.rerun()
 
 
 def count_traces(filters: TraceFilters) -> TraceCount:
     """Exact counts, except a text search's: it scans spans, so it is counted within the
     window the list reads (N+) until "Count all matches" asks for every one."""
-    if not filters.search or st.session_state.get("_traces_count_all") == (
-        st.session_state.get("_traces_filters")
-    ):
+    if not filters.search or st.session_state.get("_traces_count_all") == chosen(filters):
         return TraceCount(int(fetch(trace_count(filters))["traces"].iloc[0]), True)
     # Enough for the page asked for and one more row, so "Older" knows there is more.
     requested = page_number(filters, sys.maxsize)
@@ -246,4 +248,4 @@ frame = trace_rows(
     counted.found,
 )
 show_table(frame)
-pager(current, pages, counted)
+pager(current, pages, counted, filters)

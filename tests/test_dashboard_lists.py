@@ -245,6 +245,9 @@ def test_the_trace_page_shows_a_search_count_as_at_least(
         app.button(key="traces_count_all").click().run()
         total = len(trace_starts(newest))
         assert f"Page 1 of {-(-total // 50)} · {total:,} traces" in page_text(app)
+        # Another search is counted within its window again.
+        app.text_input(key="traces_search").set_value("WF").run()
+        assert f"Page 1 of 2+ · 63+ traces (counted since {since})" in page_text(app)
     finally:
         release_dashboard_readers()
 

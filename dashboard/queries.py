@@ -147,6 +147,10 @@ class TraceFilters:
     status: str = "any"
     group_id: str | None = None
     search: str | None = None
+    # Where the span conditions (failing, ok, tripped, one agent, the text search) read spans
+    # from, when not the window's start: a list reading a window before its newest trace reads
+    # spans from a margin before it, for spans whose clock ran behind their trace's.
+    spans_from: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -291,7 +295,8 @@ def model_names() -> Sql:
 def _trace_conditions(filters: TraceFilters) -> tuple[str, list[Any]]:
     """WHERE text over `traces t`; span-level filters become semi-joins bounded by the window."""
     conditions, params = filters.window.where("t.started_at")
-    span_window, span_window_params = filters.window.where("started_at")
+    spans = Window(filters.spans_from or filters.window.start, filters.window.end)
+    span_window, span_window_params = spans.where("started_at")
     if filters.workflow:
         conditions.append("t.workflow_name = ?")
         params.append(filters.workflow)

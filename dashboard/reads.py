@@ -16,7 +16,8 @@ from datetime import datetime
 
 import pandas as pd
 
-from agentoscope.tracing.store.queries import ListWindow, list_window
+from agentoscope.tracing.clock import utc_naive
+from agentoscope.tracing.store.queries import SPAN_CLOCK_MARGIN, ListWindow, list_window
 
 from .queries import (
     KEY_LOOKUP_MAX,
@@ -73,12 +74,16 @@ def trace_window(run: Runner, filters: TraceFilters, need: int) -> ListWindow:
 
 
 def narrowed(filters: TraceFilters, since: datetime | None) -> TraceFilters:
-    """The filters over [since, the range's end): their span conditions (failing, one agent,
-    tripped, the text search) read only the spans of that time too. A trace's spans start at
-    or after it, so the traces this picks from that window are the same."""
+    """The filters over the traces of [since, the range's end): their span conditions
+    (failing, one agent, tripped, the text search) read the spans of that time too, from
+    SPAN_CLOCK_MARGIN before it (a trace's spans start at or after it, but another host's
+    clock may run behind), so the traces this picks from that window are the same."""
     if since is None:
         return filters
-    return replace(filters, window=Window(since, filters.window.end))
+    spans_from = since - SPAN_CLOCK_MARGIN
+    if filters.window.start is not None:
+        spans_from = max(spans_from, utc_naive(filters.window.start))
+    return replace(filters, window=Window(since, filters.window.end), spans_from=spans_from)
 
 
 @dataclass(frozen=True)

@@ -274,3 +274,33 @@ def test_conversations_whose_traces_sent_no_spans(tmp_path: Path) -> None:
         assert rows["group_id"].tolist() == ["conv-2", "conv-1", "conv-0"]
         assert rows["errors"].tolist() == [0, 0, 0]
         assert rows["tokens"].isna().all()
+
+
+def test_a_span_whose_clock_ran_behind_its_trace(tmp_path: Path) -> None:
+    """A failing span that started two minutes before its trace (another host's clock), the
+    trace just inside the last hour: the trace is failing, not ok, windowed or not."""
+    newest = NOW - timedelta(minutes=1)
+    rows: list[dict[str, Any]] = []
+    starts = [newest - timedelta(minutes=5 * n) for n in range(12)] + [
+        newest - timedelta(hours=2 + n) for n in range(20)
+    ]
+    for n, start in enumerate(starts):
+        rows.append(trace_rec(f"ok-{n:02d}", started_at=iso(start), ended_at=iso(start)))
+        rows.append(
+            span(f"ok-{n:02d}", f"ok-{n:02d}-s", started_at=iso(start), ended_at=iso(start))
+        )
+    behind = newest - timedelta(minutes=59)
+    early = behind - timedelta(minutes=2)
+    rows.append(trace_rec("behind", started_at=iso(behind), ended_at=iso(behind)))
+    rows.append(
+        span("behind", "behind-s", status="error", error_message="late clock",
+             started_at=iso(early), ended_at=iso(early))
+    )  # fmt: skip
+    with SpanStore(tmp_path / "skew.duckdb") as skewed:
+        skewed.ingest(rows)
+        for status in ("ok", "error", "any"):
+            for limit in (1, 12, 13, 14):
+                filters = q.TraceFilters(status=status)
+                got = reads.trace_rows(runner(skewed), filters, PRICES, limit, 0)
+                expected = expected_trace_rows(skewed, filters, limit, 0)
+                assert got["trace_id"].tolist() == expected["trace_id"].tolist(), (status, limit)

@@ -45,6 +45,7 @@ __all__ = [
     "ROLLUP_ROWS",
     "SPANS_BEFORE",
     "SPANS_FROM",
+    "SPAN_CLOCK_MARGIN",
     "ListWindow",
     "NamedQuery",
     "Reader",
@@ -115,7 +116,8 @@ def _ago(**delta: float) -> Any:
 
 
 # Spans start at or after their trace; the margin allows for clocks of other hosts (OTLP).
-SPAN_TIME_MARGIN = "INTERVAL 5 MINUTE"
+SPAN_CLOCK_MARGIN = timedelta(minutes=5)
+SPAN_TIME_MARGIN = f"INTERVAL {SPAN_CLOCK_MARGIN // timedelta(minutes=1)} MINUTE"
 _SINCE = "CAST($since AS TIMESTAMP)"
 _UNTIL = "CAST($until AS TIMESTAMP)"
 _WINDOW = f"started_at >= {_SINCE} AND started_at < {_UNTIL}"

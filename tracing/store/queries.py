@@ -574,7 +574,6 @@ def run(reader: Reader, name: str, **params: Any) -> pd.DataFrame:
     return reader.query(query.sql_for(dialect_of(reader)), query.params(**params))
 
 
-# How far back trace lists look at first, widening until the page is full.
 # Newest-first lists search these windows before their newest row in turn (then everything):
 # rows are stored in time order, so "newest first" is the worst case for a plain top-N, which
 # reads every row; a window that already holds the page reads only its own row groups.
@@ -602,8 +601,9 @@ def list_window(
     least `need` rows: the first `need` rows newest-first of the whole range are all in it.
 
     Stops at `floor` (the range's own start) and at `oldest` (the oldest row's start): a
-    window reaching either holds everything, and the caller reads the whole range, so a list
-    whose filter matches fewer than `need` rows pays for one window more, not four."""
+    window reaching either holds everything, so the caller reads the whole range at once
+    rather than counting it first (a filter matching fewer than `need` rows costs the counts
+    of the windows short of them, then the whole range)."""
     if newest is None or _missing(newest):
         return ListWindow(None)
     newest_at = pd.Timestamp(newest).to_pydatetime()

@@ -81,7 +81,11 @@ def cases(store: SpanStore, end: datetime) -> list[Case]:
          traces_page(q.TraceFilters(window=week, workflow=workflow))),
         ("traces", "page 1, text search",
          traces_page(q.TraceFilters(search="synthetic failure"))),
+        # The page's default: counted within the window the list reads ("N+" when capped).
         ("traces", "count, text search",
+         lambda reader: reads.search_count(
+             reader_runner(reader), q.TraceFilters(search="synthetic failure"), 51)),
+        ("traces", "exact count, text search (on request)",
          run(q.trace_count(q.TraceFilters(search="synthetic failure")))),
         ("trace", "one trace and its spans", lambda reader: trace_detail(reader, some_trace)),
         ("usage", "tokens+cost per model, all time",
@@ -114,7 +118,8 @@ def cases(store: SpanStore, end: datetime) -> list[Case]:
         ("errors", "failing tools, all time", run(q.failing_tools(everything))),
         ("errors", "guardrail trips, all time", run(q.guardrail_trips(everything))),
         ("errors", "guardrail trips, 24 h", run(q.guardrail_trips(day))),
-        ("errors", "latest failures", canonical("recent_errors", everything, limit=50)),
+        ("errors", "latest failures",
+         lambda reader: reads.latest_failures(reader_runner(reader), everything, 50)),
         ("sessions", "count", run(q.session_count(everything))),
         ("sessions", "page 1 with tokens and errors",
          lambda reader: reads.session_rows(reader_runner(reader), everything)),

@@ -17,8 +17,8 @@ from agentoscope.dashboard.queries import (
     failing_tools,
     guardrail_trips,
     named,
-    window_params,
 )
+from agentoscope.dashboard.reads import latest_failures
 
 LINK = controls.trace_link_column()
 WHEN = st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm:ss")
@@ -144,4 +144,4 @@ else:
     show_error_types(fetch(errors_by_type(window)))
 show_tools_and_guardrails(fetch(failing_tools(window)), fetch(guardrail_trips(window)))
 if totals["errors"]:
-    show_recent(fetch(named("recent_errors", **window_params(window), limit=50)))
+    show_recent(latest_failures(fetch, window, 50))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import sys
 
 import pandas as pd
 import streamlit as st
@@ -17,7 +18,7 @@ from agentoscope.dashboard.queries import (
     named,
     trace_count,
 )
-from agentoscope.dashboard.reads import trace_rows
+from agentoscope.dashboard.reads import TraceCount, search_count, trace_rows
 
 PAGE_SIZE = 50
 ANY = "(any)"
@@ -109,9 +110,9 @@ def read_filters() -> TraceFilters:
     )
 
 
-def page_number(filters: TraceFilters, pages: int) -> int:
-    """The current page, back to the first whenever the filters change."""
-    chosen = (
+def chosen(filters: TraceFilters) -> tuple[str | None, ...]:
+    """What the user chose: the window's name and the filters."""
+    return (
         controls.window_choice(),
         filters.workflow,
         filters.agent,
@@ -119,8 +120,12 @@ def page_number(filters: TraceFilters, pages: int) -> int:
         filters.group_id,
         filters.search,
     )
-    if st.session_state.get("_traces_filters") != chosen:
-        st.session_state["_traces_filters"] = chosen
+
+
+def page_number(filters: TraceFilters, pages: int) -> int:
+    """The current page, back to the first whenever the filters change."""
+    if st.session_state.get("_traces_filters") != (choice := chosen(filters)):
+        st.session_state["_traces_filters"] = choice
         st.session_state["traces_page"] = 1
     current = min(max(int(st.session_state.get("traces_page", 1)), 1), pages)
     st.session_state["traces_page"] = current
@@ -173,22 +178,49 @@ def show_table(frame: pd.DataFrame) -> None:
     )
 
 
-def pager(current: int, pages: int, total: int) -> None:
+def count_text(counted: TraceCount, pages: int) -> tuple[str, str]:
+    """("of N pages", "N traces"), or "N+" for a search counted since a moment only."""
+    if counted.exact or counted.since is None:
+        return f"{pages}", f"{counted.traces:,} traces"
+    since = f"{counted.since:%Y-%m-%d %H:%M} UTC"
+    return f"{pages}+", f"{counted.traces:,}+ traces (counted since {since})"
+
+
+def pager(current: int, pages: int, counted: TraceCount, filters: TraceFilters) -> None:
     newer, label, older = st.columns([1, 3, 1])
     if newer.button(
         "Newer", icon=":material/chevron_left:", disabled=current <= 1, width="stretch"
     ):
         st.session_state["traces_page"] = current - 1
         st.rerun()
+    of_pages, traces = count_text(counted, pages)
     label.caption(
-        f"<div style='text-align:center'>Page {current} of {pages} · {total:,} traces</div>",
+        f"<div style='text-align:center'>Page {current} of {of_pages} · {traces}</div>",
         unsafe_allow_html=True,
     )
+    # A search counted since a moment may have older matches: the next page looks further back.
+    more = not counted.exact
     if older.button(
-        "Older", icon=":material/chevron_right:", disabled=current >= pages, width="stretch"
+        "Older",
+        icon=":material/chevron_right:",
+        disabled=current >= pages and not more,
+        width="stretch",
     ):
         st.session_state["traces_page"] = current + 1
         st.rerun()
+    if more and label.button("Count all matches", key="traces_count_all", width="stretch"):
+        st.session_state["_traces_count_all"] = chosen(filters)
+        st.rerun()
+
+
+def count_traces(filters: TraceFilters) -> TraceCount:
+    """Exact counts, except a text search's: it scans spans, so it is counted within the
+    window the list reads (N+) until "Count all matches" asks for every one."""
+    if not filters.search or st.session_state.get("_traces_count_all") == chosen(filters):
+        return TraceCount(int(fetch(trace_count(filters))["traces"].iloc[0]), True)
+    # Enough for the page asked for and one more row, so "Older" knows there is more.
+    requested = page_number(filters, sys.maxsize)
+    return search_count(fetch, filters, requested * PAGE_SIZE + 1)
 
 
 st.title(":material/list_alt: Traces")
@@ -197,16 +229,23 @@ st.caption(
 )
 filters = read_filters()
 filters_to_url(filters)
-total = int(fetch(trace_count(filters))["traces"].iloc[0])
-if total == 0:
+counted = count_traces(filters)
+if counted.traces == 0:
     st.info(
         "No traces match. Widen the time window in the sidebar or clear the filters."
         if filters != TraceFilters(window=filters.window) or filters.window.start
         else "The store has no traces yet."
     )
     st.stop()
-pages = max(1, math.ceil(total / PAGE_SIZE))
+pages = max(1, math.ceil(counted.traces / PAGE_SIZE))
 current = page_number(filters, pages)
-frame = trace_rows(fetch, filters, controls.current_prices(), PAGE_SIZE, (current - 1) * PAGE_SIZE)
+frame = trace_rows(
+    fetch,
+    filters,
+    controls.current_prices(),
+    PAGE_SIZE,
+    (current - 1) * PAGE_SIZE,
+    counted.found,
+)
 show_table(frame)
-pager(current, pages, total)
+pager(current, pages, counted, filters)

@@ -47,6 +47,7 @@ from agentoscope.tracing.store.rollup import (
     MODEL_SPAN,
     SPAN_HOURS,
     SPAN_HOURS_ROLLUP,
+    SPAN_QUARTERS_ROLLUP,
     TOKENS,
     TRACE_AGENT_COUNTS_ROLLUP,
     TRACE_CLOCK_MARGIN,
@@ -151,6 +152,10 @@ class TraceFilters:
     status: str = "any"
     group_id: str | None = None
     search: str | None = None
+    # Where the span conditions (failing, ok, tripped, one agent, the text search) read spans
+    # from, when not the window's start: a list reading a window before its newest trace reads
+    # spans from a margin before it, for spans whose clock ran behind their trace's.
+    spans_from: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -250,6 +255,17 @@ parts AS (
 HOUR_ROWS = ROLLUP_ROWS.format(time="hour")
 
 
+def _span_rollup(bucket_seconds: int | None) -> Rollup | None:
+    """The span rollup whose units make buckets of `bucket_seconds` (None: no buckets), or None
+    when none's do: span_hours for whole hours, else span_quarters for whole quarter hours
+    (four times the rows, so only then)."""
+    if bucket_seconds is None or bucket_seconds % 3600 == 0:
+        return SPAN_HOURS_ROLLUP
+    if bucket_seconds % 900 == 0:
+        return SPAN_QUARTERS_ROLLUP
+    return None
+
+
 # ---------------------------------------------------------------- store summary and filter lists
 
 
@@ -284,7 +300,8 @@ def model_names() -> Sql:
 def _trace_conditions(filters: TraceFilters) -> tuple[str, list[Any]]:
     """WHERE text over `traces t`; span-level filters become semi-joins bounded by the window."""
     conditions, params = filters.window.where("t.started_at")
-    span_window, span_window_params = filters.window.where("started_at")
+    spans = Window(filters.spans_from or filters.window.start, filters.window.end)
+    span_window, span_window_params = spans.where("started_at")
     if filters.workflow:
         conditions.append("t.workflow_name = ?")
         params.append(filters.workflow)
@@ -546,24 +563,28 @@ def _usage_from_spans(
 
 def usage_over_time(window: Window, bucket_seconds: int, by: str, prices: Prices) -> Sql:
     """Tokens, calls and cost per time bucket and per model (or agent). Exact either way:
-    whole hours come from span_hours when buckets are whole hours."""
+    whole hours come from span_hours when buckets are whole hours, whole quarter hours from
+    span_quarters when they are whole quarter hours."""
     column = checked_column(by)
     spans_text, spans_params = _usage_from_spans(window, bucket_seconds, column)
     from_spans = Sql(
         f"WITH {PRICES_CTE},\nusage AS ({spans_text}\n){_USAGE_PRICED}",
         [*prices.params(), *spans_params],
     )
-    if bucket_seconds % 3600 or column not in SPAN_HOUR_KEYS:
+    rollup = _span_rollup(bucket_seconds)
+    if rollup is None or column not in SPAN_HOUR_KEYS:
         return from_spans
+    unit = rollup.time_column
     from_hours = f"""
-    SELECT {BUCKET.format(column="hour")} AS bucket, coalesce({column}, '(none)') AS key,
+    SELECT {BUCKET.format(column=unit)} AS bucket, coalesce({column}, '(none)') AS key,
            model, {_USAGE_TOTALS}
-    FROM {SPAN_HOURS} WHERE model_call AND {HOUR_ROWS}
+    FROM {rollup.name} WHERE model_call AND {ROLLUP_ROWS.format(time=unit)}
     GROUP BY ALL"""
     parts, params = _with_rollup(
         window,
         (from_hours, [int(bucket_seconds)]),
         lambda bound: _usage_from_spans(window, bucket_seconds, column, bound),
+        rollup,
     )
     text = f"""
 WITH {PRICES_CTE},
@@ -688,21 +709,25 @@ FROM spans WHERE {_and(conditions)} AND {bound}
 
 
 def _span_counts(window: Window, bucket_seconds: int | None) -> tuple[Sql, Sql | None]:
-    """(the CTE `parts` of span counts from spans; the same reading span_hours for whole hours,
-    None when the buckets are not whole hours), each with its parameters."""
+    """(the CTE `parts` of span counts from spans; the same reading span_hours for whole hours
+    or span_quarters for whole quarter hours, None when the buckets are neither), each with
+    its parameters."""
     text, params = _span_counts_from_spans(window, bucket_seconds)
     from_spans = Sql(f"parts AS ({text}\n)", params)
-    if bucket_seconds is not None and bucket_seconds % 3600:
+    rollup = _span_rollup(bucket_seconds)
+    if rollup is None:
         return from_spans, None
-    bucket = f"{BUCKET.format(column='hour')} AS bucket, " if bucket_seconds else ""
+    unit = rollup.time_column
+    bucket = f"{BUCKET.format(column=unit)} AS bucket, " if bucket_seconds else ""
     from_hours = f"""
 SELECT {bucket}sum(calls) AS n, sum(calls) FILTER (WHERE status = 'error') AS failed
-FROM {SPAN_HOURS} WHERE {HOUR_ROWS}
+FROM {rollup.name} WHERE {ROLLUP_ROWS.format(time=unit)}
 {"GROUP BY bucket" if bucket_seconds else ""}"""
     parts, parts_params = _with_rollup(
         window,
         (from_hours, [int(bucket_seconds)] if bucket_seconds else []),
         lambda bound: _span_counts_from_spans(window, bucket_seconds, bound),
+        rollup,
     )
     return from_spans, Sql(parts, parts_params)
 
@@ -767,11 +792,14 @@ ORDER BY bucket"""
         f"WITH {from_spans.text},\n{traces_exact[0]}{rest}",
         [*from_spans.params, *traces_exact[1]],
     )
-    if from_hours is None or traces_rolled is None:
+    if from_hours is None:
         return exact
+    # 15-minute buckets: the span counts from span_quarters, the traces from traces (the trace
+    # rollups are hourly).
+    traces = traces_rolled or traces_exact
     return Sql(
-        f"WITH {from_hours.text},\n{traces_rolled[0]}{rest}",
-        [*from_hours.params, *traces_rolled[1]],
+        f"WITH {from_hours.text},\n{traces[0]}{rest}",
+        [*from_hours.params, *traces[1]],
         exact,
     )
 
@@ -829,6 +857,15 @@ SELECT error_type, span_type, sum(errors)::BIGINT AS errors, sum(traces)::BIGINT
 FROM parts
 GROUP BY ALL ORDER BY errors DESC"""
     return Sql(text, [], exact)
+
+
+def failed_span_count(window: Window) -> Sql:
+    """Failed spans in the window (the latest failures' window search counts with it)."""
+    conditions, params = window.where()
+    return Sql(
+        f"SELECT count(*) AS errors FROM spans WHERE status = 'error' AND {_and(conditions)}",
+        params,
+    )
 
 
 def _failing_tools_from_spans(window: Window, bound: str = "TRUE") -> tuple[str, list[Any]]:
@@ -930,6 +967,64 @@ LIMIT ? OFFSET ?"""
     return Sql(text, [*params, int(limit), int(offset)])
 
 
+def _recently_active(window: Window, search: str | None, since: datetime) -> tuple[str, list[Any]]:
+    """CTE `active`: conversations last active at `since` or later (of the window's traces
+    matching `search`), with that last activity. A trace is active from its start to its end,
+    so it is in one of two scans that each skip the row groups before `since` (traces are
+    stored in start order, and their ends follow): started since then, or ended since then.
+    A conversation's last activity is its newest trace end, which is in them."""
+    conditions, params = window.where("t.started_at")
+    if search:
+        conditions.append("contains(lower(t.group_id), ?)")
+        params.append(search.strip().lower())
+    where = _and(["t.group_id IS NOT NULL", *conditions])
+    moment = timestamp_param(since)
+    text = f"""
+active AS (
+    SELECT group_id, max(activity) AS last_active_at
+    FROM (
+        SELECT t.group_id, coalesce(t.ended_at, t.started_at) AS activity FROM traces t
+        WHERE {where} AND t.started_at >= CAST(? AS TIMESTAMP)
+        UNION ALL
+        SELECT t.group_id, coalesce(t.ended_at, t.started_at) AS activity FROM traces t
+        WHERE {where} AND t.ended_at >= CAST(? AS TIMESTAMP)
+    )
+    GROUP BY group_id
+    HAVING max(activity) >= CAST(? AS TIMESTAMP)
+)"""
+    return text, [*params, moment, *params, moment, moment]
+
+
+def active_session_count(window: Window, search: str | None, since: datetime) -> Sql:
+    """How many conversations of the window were last active at `since` or later."""
+    active, params = _recently_active(window, search, since)
+    return Sql(f"WITH {active.strip()}\nSELECT count(*) AS sessions FROM active", params)
+
+
+def session_page_since(
+    window: Window, search: str | None, since: datetime, limit: int = 50, offset: int = 0
+) -> Sql:
+    """session_page when at least `offset + limit` conversations were last active at `since` or
+    later (active_session_count): the page is picked among those, then each one's traces of
+    the window are summed (all of them, however old)."""
+    active, params = _recently_active(window, search, since)
+    conditions, window_params_ = window.where("t.started_at")
+    text = f"""
+WITH {active.strip()},
+page AS (
+    SELECT group_id FROM active
+    ORDER BY last_active_at DESC, group_id
+    LIMIT ? OFFSET ?
+)
+SELECT t.group_id, count(*) AS traces, min(t.started_at) AS first_started_at,
+       max(coalesce(t.ended_at, t.started_at)) AS last_active_at,
+       list(DISTINCT t.workflow_name) AS workflows
+FROM traces t WHERE t.group_id IN (SELECT group_id FROM page) AND {_and(conditions)}
+GROUP BY t.group_id
+ORDER BY last_active_at DESC NULLS LAST, t.group_id"""
+    return Sql(text, [*params, int(limit), int(offset), *window_params_])
+
+
 def session_totals(group_ids: list[str], start: Any, end: Any) -> Sql:
     """Step 2: tokens and failed spans per conversation, reading spans of their time only."""
     hint, hint_params = _time_hint("s.started_at", start, end)
@@ -940,6 +1035,50 @@ FROM spans s JOIN traces t USING (trace_id)
 WHERE {_id_list("t.group_id")} AND {hint}
 GROUP BY t.group_id"""
     return Sql(text, [list(group_ids), *hint_params])
+
+
+# Up to this many traces are looked up one by one in the traces table's key index; with more,
+# session_totals reads the table's conversation ids instead.
+KEY_LOOKUP_MAX = 1000
+
+
+def trace_ids_between(start: Any, end: Any) -> Sql:
+    """The traces with spans between `start` and `end` (with slack), at most KEY_LOOKUP_MAX + 1
+    of them."""
+    hint, hint_params = _time_hint("s.started_at", start, end)
+    return Sql(
+        f"SELECT DISTINCT trace_id FROM spans s WHERE {hint} LIMIT ?",
+        [*hint_params, KEY_LOOKUP_MAX + 1],
+    )
+
+
+def trace_groups(trace_ids: list[str]) -> Sql:
+    """The conversation of each trace, looked up by key: one placeholder per id, as DuckDB
+    looks up an IN list of constants in the key's index (a list parameter would read the whole
+    table)."""
+    keys = ", ".join("?" for _ in trace_ids) or "NULL"
+    return Sql(f"SELECT trace_id, group_id FROM traces WHERE trace_id IN ({keys})", list(trace_ids))
+
+
+def member_totals(
+    page: list[str], trace_ids: list[str], group_ids: list[str], start: Any, end: Any
+) -> Sql:
+    """session_totals of the conversations `page` when their traces with spans in the time are
+    known (trace_ids_between, trace_groups: `trace_ids[i]` is in `group_ids[i]`): the same
+    rows, without reading the traces table, whose conversation ids grow with the traces. A
+    ClickHouse store runs session_totals (it has no key index to look traces up by)."""
+    hint, hint_params = _time_hint("s.started_at", start, end)
+    text = f"""
+WITH members AS (
+    SELECT unnest(CAST(? AS VARCHAR[])) AS trace_id, unnest(CAST(? AS VARCHAR[])) AS group_id
+)
+SELECT m.group_id, sum({TOKENS}) FILTER (WHERE {MODEL_SPAN}) AS tokens,
+       count(*) FILTER (WHERE s.status = 'error') AS errors
+FROM spans s JOIN members m USING (trace_id)
+WHERE {hint}
+GROUP BY m.group_id"""
+    params = [list(trace_ids), list(group_ids), *hint_params]
+    return Sql(text, params, session_totals(page, start, end))
 
 
 def session_count(window: Window, search: str | None = None) -> Sql:

@@ -49,13 +49,21 @@ CASES: dict[str, q.Sql] = {
     "failing_tools": q.failing_tools(WINDOW),
     "guardrail_trips": q.guardrail_trips(WINDOW),
     "session_page": q.session_page(WINDOW),
+    "session_page_since": q.session_page_since(WINDOW, "conv", START, 5, 2),
+    "active_session_count": q.active_session_count(WINDOW, None, START),
+    "trace_ids_between": q.trace_ids_between(START, END),
+    "trace_groups": q.trace_groups(TRACES),
+    "failed_span_count": q.failed_span_count(WINDOW),
     "session_totals": q.session_totals(["conv_0", "conv_3"], START, END),
     "session_count": q.session_count(WINDOW, "conv"),
     "session_members": q.session_members("conv_0"),
     "session_turns": q.session_turns(TRACES, START, END),
 }
 # Ties in ORDER BY, or no ORDER BY: compared as sets of rows.
-UNORDERED = {"trace_totals", "session_totals", "session_turns", "failing_tools", "session_page"}
+UNORDERED = {
+    "trace_totals", "session_totals", "session_turns", "failing_tools", "session_page",
+    "session_page_since", "trace_ids_between", "trace_groups",
+}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -93,6 +101,14 @@ def test_two_step_lists_match(stores: tuple[SpanStore, ClickHouseStore]) -> None
     assert found["trace_id"].tolist() == expected["trace_id"].tolist()
     assert found["spans"].tolist() == expected["spans"].tolist()
     assert [round(v, 9) for v in found["cost"]] == [round(v, 9) for v in expected["cost"]]
+    # The conversations and the latest failures, searched newest-first in windows.
+    expected = reads.session_rows(lambda sql: sql.run(duck), WINDOW, limit=4, offset=1)
+    found = reads.session_rows(lambda sql: sql.run(house), WINDOW, limit=4, offset=1)
+    columns = ["group_id", "traces", "tokens", "errors"]
+    assert found[columns].values.tolist() == expected[columns].values.tolist()
+    expected = reads.latest_failures(lambda sql: sql.run(duck), WINDOW, 5)
+    found = reads.latest_failures(lambda sql: sql.run(house), WINDOW, 5)
+    assert found["span_id"].tolist() == expected["span_id"].tolist()
 
 
 def test_the_schema_browser_lists_the_same_columns(

@@ -118,6 +118,9 @@ def rolled_up_queries(window: q.Window) -> dict[str, q.Sql]:
             for label, filters in TRACE_FILTERS.items()
         },
         "errors over time, hourly": q.errors_over_time(window, 3600),
+        "errors over time, 15-minute": q.errors_over_time(window, 900),
+        "usage per model, 15-minute": q.usage_over_time(window, 900, "model", PRICES),
+        "usage per agent, 30-minute": q.usage_over_time(window, 1800, "agent_name", PRICES),
     }
 
 
@@ -218,6 +221,10 @@ def store(tmp_path: Path) -> SpanStore:
 def test_whole_hours_are_read_from_the_rollups(store: SpanStore) -> None:
     for name in ("latency_hours", "span_hours"):
         assert complete_until(store, name) == COVERED
+    quarter = NOW - store_rollup.HOUR_GRACE
+    assert complete_until(store, "span_quarters") == quarter.replace(
+        minute=quarter.minute - quarter.minute % 15, second=0, microsecond=0
+    )
     assert hour_rows(store) > 0
     rolled = store.query("SELECT max(hour) FROM latency_hours").iloc[0, 0]
     assert pd.Timestamp(rolled) < COVERED  # the current hour is read from spans

@@ -16,7 +16,7 @@ columns, never on JSON.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -41,10 +41,13 @@ from .rollup import (
 )
 
 __all__ = [
+    "LIST_WINDOWS",
     "QUERIES",
     "ROLLUP_ROWS",
     "SPANS_BEFORE",
     "SPANS_FROM",
+    "SPAN_CLOCK_MARGIN",
+    "ListWindow",
     "NamedQuery",
     "Reader",
     "clickhouse_form",
@@ -52,6 +55,7 @@ __all__ = [
     "dialect_of",
     "find_trace_id",
     "latest_traces",
+    "list_window",
     "run",
     "time_param",
     "trace_detail",
@@ -113,7 +117,8 @@ def _ago(**delta: float) -> Any:
 
 
 # Spans start at or after their trace; the margin allows for clocks of other hosts (OTLP).
-SPAN_TIME_MARGIN = "INTERVAL 5 MINUTE"
+SPAN_CLOCK_MARGIN = timedelta(minutes=5)
+SPAN_TIME_MARGIN = f"INTERVAL {SPAN_CLOCK_MARGIN // timedelta(minutes=1)} MINUTE"
 _SINCE = "CAST($since AS TIMESTAMP)"
 _UNTIL = "CAST($until AS TIMESTAMP)"
 _WINDOW = f"started_at >= {_SINCE} AND started_at < {_UNTIL}"
@@ -208,12 +213,11 @@ def covered(rollup: Rollup, since: str = _SINCE, until: str = _UNTIL, prefix: st
     read from the rollup between them and from spans before lo and from hi on. The bounds are
     scalar subqueries: DuckDB still skips the row groups of spans outside them. `prefix`
     names them apart, for a query that reads two rollups."""
-    unit = rollup.unit
     return f"""
 {prefix}covered AS (
-    SELECT CASE WHEN r.complete_until IS NOT NULL THEN date_trunc('{unit}',
-                {since} - INTERVAL 1 MICROSECOND) + INTERVAL 1 {unit.upper()} END AS lo,
-           least(r.complete_until::TIMESTAMP, date_trunc('{unit}', {until})) AS hi
+    SELECT CASE WHEN r.complete_until IS NOT NULL THEN
+                {rollup.truncate(f"{since} - INTERVAL 1 MICROSECOND")} + {rollup.step} END AS lo,
+           least(r.complete_until::TIMESTAMP, {rollup.truncate(until)}) AS hi
     FROM (SELECT 1) LEFT JOIN rollups AS r ON r.name = '{rollup.name}'
 ),
 {prefix}bounds AS (
@@ -437,9 +441,11 @@ QUERIES: dict[str, NamedQuery] = {
             _TRACE_COUNT_DEFAULTS,
         ),
         NamedQuery(
-            "newest_trace_start",
-            "When the newest trace (before $until) started: where trace lists begin looking.",
-            f"SELECT max(started_at) AS newest FROM traces WHERE started_at < {_UNTIL}",
+            "trace_start_range",
+            "When the newest and the oldest trace (before $until) started: where trace lists "
+            "begin looking, and where looking further back finds nothing more.",
+            "SELECT max(started_at) AS newest, min(started_at) AS oldest FROM traces "
+            f"WHERE started_at < {_UNTIL}",
             {"until": _FAR_FUTURE},
         ),
         NamedQuery(
@@ -595,8 +601,51 @@ def run(reader: Reader, name: str, **params: Any) -> pd.DataFrame:
     return reader.query(query.sql_for(dialect_of(reader)), query.params(**params))
 
 
-# How far back trace lists look at first, widening until the page is full.
+# Newest-first lists search these windows before their newest row in turn (then everything):
+# rows are stored in time order, so "newest first" is the worst case for a plain top-N, which
+# reads every row; a window that already holds the page reads only its own row groups.
 LIST_WINDOWS = (timedelta(hours=1), timedelta(days=1), timedelta(days=7), timedelta(days=30))
+
+
+@dataclass(frozen=True)
+class ListWindow:
+    """Where a newest-first list reads: from `since` (None: the whole range it was asked
+    for), and how many rows that window held (None when not counted)."""
+
+    since: datetime | None
+    rows: int | None = None
+
+
+def list_window(
+    newest: Any,
+    oldest: Any,
+    count: Callable[[datetime], int],
+    need: int,
+    floor: datetime | str | None = None,
+) -> ListWindow:
+    """The narrowest of LIST_WINDOWS before `newest` (the newest row's start) in which
+    `count(start)` (the rows a list would choose from, starting at `start` or later) finds at
+    least `need` rows: the first `need` rows newest-first of the whole range are all in it.
+
+    Stops at `floor` (the range's own start) and at `oldest` (the oldest row's start): a
+    window reaching either holds everything, so the caller reads the whole range at once
+    rather than counting it first (a filter matching fewer than `need` rows costs the counts
+    of the windows short of them, then the whole range)."""
+    if newest is None or _missing(newest):
+        return ListWindow(None)
+    newest_at = pd.Timestamp(newest).to_pydatetime()
+    oldest_at = None if oldest is None or _missing(oldest) else pd.Timestamp(oldest).to_pydatetime()
+    lowest = _as_datetime(floor)
+    for window in LIST_WINDOWS:
+        start = newest_at - window
+        if (lowest is not None and start <= lowest) or (
+            oldest_at is not None and start <= oldest_at
+        ):
+            break
+        rows = count(start)
+        if rows >= need:
+            return ListWindow(start, rows)
+    return ListWindow(None)
 
 
 def latest_traces(
@@ -608,12 +657,8 @@ def latest_traces(
     until: datetime | str | None = None,
     **filters: Any,
 ) -> pd.DataFrame:
-    """The newest `limit` traces (see the latest_traces and latest_failing_traces queries).
-
-    Rows are stored in time order, so "newest first" is the worst case for a plain top-N: it
-    would read every trace. This asks for the last hour before the newest trace first, then a
-    day, a week, a month, and only then everything, stopping as soon as the page is full.
-    """
+    """The newest `limit` traces (see the latest_traces and latest_failing_traces queries),
+    searched newest-first in growing windows (`list_window`)."""
     name = "latest_failing_traces" if errors_only else "latest_traces"
     count = "count_failing_traces" if errors_only else "count_traces"
     params = {"limit": limit, **filters}
@@ -622,20 +667,14 @@ def latest_traces(
     without_limit = {key: value for key, value in params.items() if key != "limit"}
     floor = _as_datetime(since)
     everything = time_param(floor) or "-infinity"
-    newest = run(reader, "newest_trace_start", until=params.get("until", _FAR_FUTURE))
-    newest_at = None if newest.empty else newest.iloc[0]["newest"]
-    if newest_at is None or _missing(newest_at):
-        return run(reader, name, since=everything, **params)
-    newest_at = pd.Timestamp(newest_at).to_pydatetime()
-    for window in LIST_WINDOWS:
-        start = newest_at - window
-        if floor is not None and start <= floor:
-            break
-        # Counting is cheap (no span join): run the page query once, on a window that fills it.
-        counted = run(reader, count, since=time_param(start), **without_limit)
-        if counted.iloc[0]["traces"] >= limit:
-            return run(reader, name, since=time_param(start), **params)
-    return run(reader, name, since=everything, **params)
+    ends = run(reader, "trace_start_range", until=params.get("until", _FAR_FUTURE))
+
+    def counted(start: datetime) -> int:
+        # Counting is cheap (no span join): the page query runs once, on a window that fills it.
+        return int(run(reader, count, since=time_param(start), **without_limit).iloc[0]["traces"])
+
+    found = list_window(ends.iloc[0]["newest"], ends.iloc[0]["oldest"], counted, limit, floor)
+    return run(reader, name, since=time_param(found.since) or everything, **params)
 
 
 def _as_datetime(moment: datetime | str | None) -> datetime | None:

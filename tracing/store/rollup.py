@@ -29,6 +29,8 @@ The rollups:
   whether it tripped), the spans and (for model calls) their token sums, the newest failure and
   the newest trip: usage over time, tokens per model or agent, failing tools, guardrail trips,
   the model and agent names.
+- `span_quarters`: `span_hours` per 15 minutes, for the charts of a day in 15-minute buckets
+  (four times the rows of span_hours, so only buckets that are not whole hours read it).
 
 Three rollups count TRACES, each in the hour of the trace's start (`by_trace`), so a count over
 whole hours is a sum (a trace is in one hour) and stays a few thousand rows however dense the
@@ -66,6 +68,9 @@ SPAN_HOURS = "span_hours"
 TRACE_COUNTS = "trace_counts"
 TRACE_AGENT_COUNTS = "trace_agent_counts"
 TRACE_ERROR_COUNTS = "trace_error_counts"
+SPAN_QUARTERS = "span_quarters"
+# A unit of 15 minutes: the 24-hour charts' buckets (hours cannot make them).
+QUARTER_HOUR = "quarter_hour"
 
 # The failing spans are counted under the agent they ran in, and agent runs under themselves:
 # the rows a day and agent group holds are the agent spans and the failing spans.
@@ -136,9 +141,10 @@ GUARDRAIL_NAME = "CASE WHEN s.span_type = 'guardrail' THEN s.name END AS guardra
 
 @dataclass(frozen=True)
 class Rollup:
-    """One rollup table: what it groups spans by, per `unit` of time ("day" or "hour"). The
-    table's columns are those of `select_sql` (it is created from it), so this is the one
-    definition of each rollup; changing one needs a migration that creates it again."""
+    """One rollup table: what it groups spans by, per `unit` of time ("day", "hour" or
+    QUARTER_HOUR). The table's columns are those of `select_sql` (it is created from it), so
+    this is the one definition of each rollup; changing one needs a migration that creates it
+    again."""
 
     name: str
     unit: str
@@ -164,7 +170,7 @@ class Rollup:
         )
         condition = self.rows if self.source is not None else f"{self.rows} AND {where}"
         return f"""
-SELECT date_trunc('{self.unit}', s.started_at) AS {self.time_column}, {keys}{self.columns.strip()}
+SELECT {self.truncate("s.started_at")} AS {self.time_column}, {keys}{self.columns.strip()}
 FROM {source} AS s
 WHERE {condition}
 GROUP BY ALL"""
@@ -173,22 +179,41 @@ GROUP BY ALL"""
         return f"CREATE TABLE {self.name} AS {self.select_sql('FALSE')}"
 
     def build_sql(self) -> str:
-        """Summarise the spans (or traces) starting in [$since, $until) into the table."""
+        """Summarise the spans (or traces) starting in [$since, $until) into the table, in
+        time order: a query of a few units then skips the row groups of the others (a first
+        build writes every unit at once, and a hash aggregate's rows come out in no order)."""
         since, until = "CAST($since AS TIMESTAMP)", "CAST($until AS TIMESTAMP)"
         if self.source is None:
-            return f"INSERT INTO {self.name} " + self.select_sql(
-                f"s.started_at >= {since} AND s.started_at < {until}"
+            select = self.select_sql(f"s.started_at >= {since} AND s.started_at < {until}")
+        else:
+            select = self.select_sql(
+                f"t.started_at >= {since} AND t.started_at < {until}",
+                f"started_at >= {since} - {TRACE_CLOCK_MARGIN}",
             )
-        return f"INSERT INTO {self.name} " + self.select_sql(
-            f"t.started_at >= {since} AND t.started_at < {until}",
-            f"started_at >= {since} - {TRACE_CLOCK_MARGIN}",
-        )
+        return f"INSERT INTO {self.name} {select}\nORDER BY {self.time_column}"
 
     def start_of(self, moment: datetime) -> datetime:
         """The start of the unit `moment` is in."""
         if self.unit == "day":
             return datetime.combine(moment.date(), time())
-        return moment.replace(minute=0, second=0, microsecond=0)
+        start = moment.replace(second=0, microsecond=0)
+        if self.unit == QUARTER_HOUR:
+            return start.replace(minute=start.minute - start.minute % 15)
+        return start.replace(minute=0)
+
+    def truncate(self, moment: str) -> str:
+        """SQL: the start of the unit the time `moment` (SQL) is in."""
+        if self.unit == QUARTER_HOUR:
+            # time_bucket's origin (2000-01-03 00:00) is on an hour: buckets on the quarters.
+            return f"time_bucket(INTERVAL 15 MINUTE, {moment})"
+        return f"date_trunc('{self.unit}', {moment})"
+
+    @property
+    def step(self) -> str:
+        """SQL: one unit, as an interval."""
+        if self.unit == QUARTER_HOUR:
+            return "INTERVAL 15 MINUTE"
+        return f"INTERVAL 1 {self.unit.upper()}"
 
 
 AGENT_DAYS_ROLLUP = Rollup(
@@ -277,7 +302,21 @@ TRACE_ERROR_COUNTS_ROLLUP = Rollup(
 )
 TRACE_ROLLUPS = (TRACE_COUNTS_ROLLUP, TRACE_AGENT_COUNTS_ROLLUP, TRACE_ERROR_COUNTS_ROLLUP)
 
-ROLLUPS = (AGENT_DAYS_ROLLUP, LATENCY_HOURS_ROLLUP, SPAN_HOURS_ROLLUP, *TRACE_ROLLUPS)
+SPAN_QUARTERS_ROLLUP = Rollup(
+    SPAN_QUARTERS,
+    QUARTER_HOUR,
+    "quarter",
+    SPAN_HOURS_ROLLUP.keys,
+    SPAN_HOURS_ROLLUP.columns,
+    SPAN_HOURS_ROLLUP.rows,
+)
+ROLLUPS = (
+    AGENT_DAYS_ROLLUP,
+    LATENCY_HOURS_ROLLUP,
+    SPAN_HOURS_ROLLUP,
+    SPAN_QUARTERS_ROLLUP,
+    *TRACE_ROLLUPS,
+)
 HOURLY_ROLLUPS = (LATENCY_HOURS_ROLLUP, SPAN_HOURS_ROLLUP)
 
 
@@ -297,6 +336,10 @@ HOURLY_MIGRATION_STATEMENTS = (
 TRACE_MIGRATION_STATEMENTS = _create_statements(TRACE_ROLLUPS)
 
 
+# Migration 6: span_quarters (built by the writer's refresh when the store is next opened).
+QUARTERS_MIGRATION_STATEMENTS = _create_statements((SPAN_QUARTERS_ROLLUP,))
+
+
 def utc_today() -> date:
     return datetime.now(UTC).date()
 
@@ -314,7 +357,7 @@ HOUR_GRACE = timedelta(minutes=15)
 
 def _current_unit(rollup: Rollup) -> datetime:
     """Where `rollup` can be complete until now: the start of the current day, or of the hour
-    HOUR_GRACE ago."""
+    (or quarter hour) HOUR_GRACE ago."""
     if rollup.unit == "day":
         return datetime.combine(utc_today(), time())
     return rollup.start_of(utc_now() - HOUR_GRACE)

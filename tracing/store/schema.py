@@ -26,6 +26,7 @@ from ..schema import (
 from .rollup import (
     HOURLY_MIGRATION_STATEMENTS,
     MIGRATION_STATEMENTS,
+    QUARTERS_MIGRATION_STATEMENTS,
     TRACE_MIGRATION_STATEMENTS,
 )
 
@@ -169,6 +170,12 @@ MIGRATIONS: tuple[Migration, ...] = (
         "guardrail tripped; per agent; failing spans per error type) per hour of the trace's "
         "start",
         TRACE_MIGRATION_STATEMENTS,
+    ),
+    Migration(
+        6,
+        "span_quarters: span_hours per 15 minutes (the 24-hour charts' 15-minute buckets), "
+        "built when the store is next opened",
+        QUARTERS_MIGRATION_STATEMENTS,
     ),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version

@@ -264,9 +264,9 @@ class SpanStore:
         return PruneResult(spans=int(spans), traces=int(traces))
 
     def rebuild_rollups(self) -> None:
-        """Build the rollups (`agent_days`, `latency_hours`, `span_hours`) again from `spans`.
-        The store keeps them itself; this is for spans written into the file with one's own
-        SQL (a bulk loader)."""
+        """Build the rollups (`agent_days`, `latency_hours`, `span_hours`, `span_quarters`)
+        again from `spans`. The store keeps them itself; this is for spans written into the
+        file with one's own SQL (a bulk loader)."""
         database = self._writable("rebuild rollups")
         with database.write_lock:
             with transaction(self._cursor, database.rollups):

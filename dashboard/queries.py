@@ -360,7 +360,9 @@ def trace_count(filters: TraceFilters) -> Sql:
     exact = Sql(f"SELECT count(*) AS traces FROM traces t WHERE {_and(conditions)}", exact_params)
     keys, key_params = _trace_keys(filters)
     rollup = TRACE_AGENT_COUNTS_ROLLUP if filters.agent else TRACE_COUNTS_ROLLUP
-    from_hours = f"SELECT sum(traces) AS n FROM {rollup.name} WHERE {_and([*keys, TRACE_HOURS])}"
+    from_hours = (
+        f"SELECT sum(traces) AS n FROM {rollup.name} WHERE {_and([*keys, trace_units(rollup)])}"
+    )
 
     def from_traces(bound: str, spans: str, spans_params: list[Any]) -> tuple[str, list[Any]]:
         # The filters as the count's FILTER: in the WHERE, DuckDB would join first and scan
@@ -383,7 +385,14 @@ def trace_count(filters: TraceFilters) -> Sql:
 # Trace rollups (counted in the hour of the trace's start): whole hours of the window from the
 # rollup, the rest from the traces table, each trace's spans read from TRACE_CLOCK_MARGIN before
 # the start of the traces of that part (spans start at or after their trace).
-TRACE_HOURS = "hour >= (SELECT lo FROM trace_bounds) AND hour < (SELECT hi FROM trace_bounds)"
+_TRACE_UNITS = "{time} >= (SELECT lo FROM trace_bounds) AND {time} < (SELECT hi FROM trace_bounds)"
+
+
+def trace_units(rollup: Rollup) -> str:
+    """The rows of the trace `rollup`'s covered units (per hour or quarter hour)."""
+    return _TRACE_UNITS.format(time=rollup.time_column)
+
+
 _TRACES_BEFORE = "started_at < (SELECT lo FROM trace_bounds)"
 _TRACES_FROM = "started_at >= (SELECT hi FROM trace_bounds)"
 _SPANS_OF_TRACES_FROM = f"started_at >= (SELECT hi FROM trace_bounds) - {TRACE_CLOCK_MARGIN}"
@@ -456,7 +465,7 @@ def _with_trace_rollup(
     unstarted: bool = True,
 ) -> tuple[str, list[Any]]:
     """(the CTEs `trace_covered`, `trace_bounds` and `trace_parts`, their parameters in text
-    order). `from_hours` is a SELECT over the trace `rollup` with TRACE_HOURS among its
+    order). `from_hours` is a SELECT over the trace `rollup` with trace_units(rollup) among its
     conditions; `from_traces(bound, spans, spans_params)` one of the same columns over `traces
     t` with `bound` among its conditions, reading the spans matching `spans`. `unstarted`:
     whether an unbounded window also counts traces without a start."""
@@ -736,9 +745,9 @@ def _trace_totals(
     window: Window, bucket_seconds: int | None
 ) -> tuple[tuple[str, list[Any]], tuple[str, list[Any]] | None]:
     """(the CTE `trace_parts` of traces and failing traces (per bucket of their start, or in
-    all) from traces; the same reading trace_counts for whole hours, None when the buckets are
-    not whole hours), each with its parameters. A trace counts as failing when any of its spans
-    failed."""
+    all) from traces; the same reading trace_counts (per quarter hour), None when the buckets
+    are not whole quarter hours), each with its parameters. A trace counts as failing when any
+    of its spans failed."""
     bucket = f"{BUCKET.format(column='started_at')} AS bucket, " if bucket_seconds else ""
     bucket_params = [int(bucket_seconds)] if bucket_seconds else []
 
@@ -757,12 +766,13 @@ FROM traces t WHERE {_and([*conditions, bound])}
     spans, spans_params = _spans_since(window)
     exact_text, exact_params = from_traces("TRUE", spans, spans_params)
     exact = (f"trace_parts AS ({exact_text}\n)", exact_params)
-    if bucket_seconds is not None and bucket_seconds % 3600:
+    if bucket_seconds is not None and bucket_seconds % 900:
         return exact, None
-    hour_bucket = f"{BUCKET.format(column='hour')} AS bucket, " if bucket_seconds else ""
+    unit = TRACE_COUNTS_ROLLUP.time_column
+    unit_bucket = f"{BUCKET.format(column=unit)} AS bucket, " if bucket_seconds else ""
     from_hours = f"""
-SELECT {hour_bucket}sum(traces) AS traces, sum(traces) FILTER (WHERE failed) AS failing
-FROM {TRACE_COUNTS} WHERE {TRACE_HOURS}
+SELECT {unit_bucket}sum(traces) AS traces, sum(traces) FILTER (WHERE failed) AS failing
+FROM {TRACE_COUNTS} WHERE {trace_units(TRACE_COUNTS_ROLLUP)}
 {"GROUP BY bucket" if bucket_seconds else ""}"""
     rolled = _with_trace_rollup(
         window, (from_hours, bucket_params), from_traces, unstarted=not bucket_seconds
@@ -794,8 +804,8 @@ ORDER BY bucket"""
     )
     if from_hours is None:
         return exact
-    # 15-minute buckets: the span counts from span_quarters, the traces from traces (the trace
-    # rollups are hourly).
+    # 15-minute buckets: the span counts from span_quarters, the traces from trace_counts (per
+    # quarter hour).
     traces = traces_rolled or traces_exact
     return Sql(
         f"WITH {from_hours.text},\n{traces[0]}{rest}",

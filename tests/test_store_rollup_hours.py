@@ -28,6 +28,8 @@ NOW = datetime.now(UTC).replace(tzinfo=None)
 HOUR = NOW.replace(minute=0, second=0, microsecond=0)
 # The hour the rollups are complete until (an hour is summarised HOUR_GRACE after it ended).
 COVERED = (NOW - store_rollup.HOUR_GRACE).replace(minute=0, second=0, microsecond=0)
+# The quarter hour trace_counts is complete until.
+COVERED_QUARTER = store_rollup.TRACE_COUNTS_ROLLUP.start_of(NOW - store_rollup.HOUR_GRACE)
 PRICES = q.Prices(["gpt-4o", "gpt-4o-mini"], [2.5e-6, 0.15e-6], [1.25e-6, 0.075e-6], [1e-5, 6e-7])
 TOOLS = ("lookup", "refund", "search")
 MODELS = ("gpt-4o", "gpt-4o-mini", "unpriced")
@@ -268,7 +270,7 @@ def test_a_late_failure_reopens_the_hour_of_its_trace(store: SpanStore) -> None:
                  status="error", error_type="Late", error_message="late")
         ]
     )  # fmt: skip
-    assert complete_until(store, "trace_counts") == COVERED
+    assert complete_until(store, "trace_counts") == COVERED_QUARTER
     assert int(failing.run(store).iloc[0, 0]) == before + 1 == failing_traces(store)
     totals = q.error_totals(q.Window()).run(store).iloc[0]
     assert int(totals["failing_traces"]) == before + 1

@@ -32,13 +32,14 @@ The rollups:
 - `span_quarters`: `span_hours` per 15 minutes, for the charts of a day in 15-minute buckets
   (four times the rows of span_hours, so only buckets that are not whole hours read it).
 
-Three rollups count TRACES, each in the hour of the trace's start (`by_trace`), so a count over
-whole hours is a sum (a trace is in one hour) and stays a few thousand rows however dense the
-hours get:
+Three rollups count TRACES, each in the hour (or quarter hour) of the trace's start
+(`by_trace`), so a count over whole units is a sum (a trace is in one unit) and stays a few
+thousand rows however dense the hours get:
 
-- `trace_counts`: per hour, workflow, whether the trace has a failing span and whether a
-  guardrail tripped in it: the traces and the newest start (trace counts with a status or
-  workflow filter, failing traces over time, the workflow names).
+- `trace_counts`: per quarter hour (an hour sums four), workflow, whether the trace has a
+  failing span and whether a guardrail tripped in it: the traces and the newest start (trace
+  counts with a status or workflow filter, failing traces over time in hours or 15-minute
+  buckets, the workflow names).
 - `trace_agent_counts`: the same per agent that ran in the trace (a trace is under each of its
   agents: sum within one agent only).
 - `trace_error_counts`: per hour, error type and span type, the failing spans of the hour's
@@ -281,8 +282,10 @@ TRACE_COUNT_COLUMNS = "count(*) AS traces, max(s.started_at) AS last_started_at"
 TRACE_ERROR_COLUMNS = """count(*) AS errors, count(DISTINCT s.trace_id) AS traces,
        max(s.failed_at) AS last_seen, any_value(s.error_message) AS example_message"""
 
+# Per quarter hour, so the 24-hour charts' 15-minute buckets read it too (an hour sums its four
+# quarters; the rows stay per unit of time, not per trace).
 TRACE_COUNTS_ROLLUP = Rollup(
-    TRACE_COUNTS, "hour", "hour", TRACE_KEYS, TRACE_COUNT_COLUMNS, source=_TRACE_ROWS
+    TRACE_COUNTS, QUARTER_HOUR, "quarter", TRACE_KEYS, TRACE_COUNT_COLUMNS, source=_TRACE_ROWS
 )
 TRACE_AGENT_COUNTS_ROLLUP = Rollup(
     TRACE_AGENT_COUNTS,

@@ -57,7 +57,6 @@ from agentoscope.tracing.store.rollup import (
     USAGE_SUMS,
     Rollup,
 )
-from agentoscope.tracing.store.sessions import SESSIONS
 
 
 class Sql(NamedTuple):
@@ -1093,20 +1092,15 @@ GROUP BY m.group_id"""
 
 
 def session_count(window: Window, search: str | None = None) -> Sql:
-    """How many sessions have a trace in the window (and match `search`). All of them: the
-    rows of the writer's `sessions` table (ClickHouse, which keeps none, counts traces)."""
     conditions, params = window.where("started_at")
     if search:
         conditions.append("contains(lower(group_id), ?)")
         params.append(search.strip().lower())
-    exact = Sql(
+    return Sql(
         "SELECT count(DISTINCT group_id) AS sessions FROM traces "
         f"WHERE group_id IS NOT NULL AND {_and(conditions)}",
         params,
     )
-    if conditions:
-        return exact
-    return Sql(f"SELECT count(*) AS sessions FROM {SESSIONS}", [], exact)
 
 
 def session_members(group_id: str) -> Sql:

@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING, Any
 
 from ..schema import RECORD_VERSION, check_record
 from .schema import SPAN_COLUMN_NAMES, TRACE_RECORD_COLUMNS
-from .sessions import add_sessions
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -368,8 +367,6 @@ class TraceRows:
     record: no span of it was stored before, or its inferred row would have given it times.)"""
 
     ids: set[str] = field(default_factory=set)
-    # The sessions (group ids) of the rows written.
-    groups: set[str] = field(default_factory=set)
     stored: int = 0
     first: datetime | None = None
     last: datetime | None = None
@@ -378,10 +375,10 @@ class TraceRows:
 def merge_trace_rows(cursor: Any, records: str | None, span_traces: str | None) -> TraceRows:
     """One statement for the batch's trace rows: its trace records (new rows, or replacing rows
     inferred from spans) and, for traces with spans but no record yet, an inferred row (new, or
-    widened to the new spans), and their sessions. Returns the rows written (`stored`: how many
-    trace records were stored; the rest were already there). `records` is a relation of trace
-    records; `span_traces` one of (trace_id, started_at, ended_at) per trace with spans and no
-    record in the batch."""
+    widened to the new spans). Returns the rows written (`stored`: how many trace records were
+    stored; the rest were already there). `records` is a relation of trace records;
+    `span_traces` one of (trace_id, started_at, ended_at) per trace with spans and no record in
+    the batch."""
     parts = []
     if records:
         parts.append(f"SELECT {_TRACE_RECORD_COLUMNS_SQL}, false AS inferred FROM {records}")
@@ -397,17 +394,14 @@ def merge_trace_rows(cursor: Any, records: str | None, span_traces: str | None) 
         f"INSERT INTO traces ({_TRACE_RECORD_COLUMNS_SQL}, inferred) "
         f"{' UNION ALL '.join(parts)} "
         f"ON CONFLICT (trace_id) DO UPDATE SET {_TRACE_ROW_UPDATE} WHERE traces.inferred "
-        "RETURNING trace_id, inferred, started_at, coalesce(ended_at, started_at), group_id"
+        "RETURNING trace_id, inferred, started_at, coalesce(ended_at, started_at)"
     ).fetchall()
-    for trace_id, inferred, started_at, ended_at, group_id in changed:
+    for trace_id, inferred, started_at, ended_at in changed:
         written.ids.add(trace_id)
-        if group_id is not None:
-            written.groups.add(group_id)
         written.stored += not inferred
         if started_at is not None:
             written.first = earliest(written.first, started_at)
             written.last = _latest(written.last, ended_at)
-    add_sessions(cursor, written.groups)
     return written
 
 

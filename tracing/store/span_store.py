@@ -43,7 +43,6 @@ from .schema import (
     check_version,
     stored_version,
 )
-from .sessions import rebuild_sessions
 from .url import StoreURLError, store_url
 
 if TYPE_CHECKING:
@@ -256,8 +255,6 @@ class SpanStore:
                 traces = cursor.execute(
                     "DELETE FROM traces WHERE started_at < $cutoff", {"cutoff": cutoff}
                 ).fetchone()[0]
-                if traces:
-                    rebuild_sessions(cursor)
                 if spans:
                     # Spans of a trace that began before the cutoff may start days after it:
                     # the rollups are built again from what is left.
@@ -267,14 +264,13 @@ class SpanStore:
         return PruneResult(spans=int(spans), traces=int(traces))
 
     def rebuild_rollups(self) -> None:
-        """Build the rollups (`agent_days`, `latency_hours`, `span_hours`, `span_quarters`, the
-        trace rollups) again from `spans`, and `sessions` from `traces`. The store keeps them
-        itself; this is for spans written into the file with one's own SQL (a bulk loader)."""
+        """Build the rollups (`agent_days`, `latency_hours`, `span_hours`, `span_quarters`)
+        again from `spans`. The store keeps them itself; this is for spans written into the
+        file with one's own SQL (a bulk loader)."""
         database = self._writable("rebuild rollups")
         with database.write_lock:
             with transaction(self._cursor, database.rollups):
                 database.rollups.clear(self._cursor)
-                rebuild_sessions(self._cursor)
             database.rollups.refresh(self._cursor)
 
     def checkpoint(self) -> None:

@@ -167,8 +167,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         5,
         "trace_counts, trace_agent_counts and trace_error_counts: traces (per workflow, failing, "
-        "guardrail tripped; per agent; failing spans per error type) per hour of the trace's "
-        "start",
+        "guardrail tripped; per agent; failing spans per error type) per hour (trace_counts per "
+        "quarter hour) of the trace's start",
         TRACE_MIGRATION_STATEMENTS,
     ),
     Migration(

@@ -5,7 +5,8 @@ Prices are US dollars per million tokens. A model name matches the longest price
 tokens are part of the input tokens (the OpenAI usage convention) and are billed at the cached
 price instead of the input price; reasoning tokens are part of the output tokens.
 
-The defaults are OpenAI's published list prices as of 2025; the dashboard lets the user edit them
+The defaults (OpenAI's published list prices as of 2025) live in tracing/store/prices.py, the one
+table a rollup at the default prices also reads; the dashboard lets the user edit them
 (and keep their edits in a JSON file), because prices change and nobody should trust a baked-in
 table with their bill.
 """
@@ -15,42 +16,16 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from agentoscope.tracing.store.prices import DEFAULT_PRICES, ModelPrice, match_price
+
 PRICES_ENV = "AGENTOSCOPE_PRICES"
 PRICE_COLUMNS = ("model", "input", "cached_input", "output")
-
-
-@dataclass(frozen=True)
-class ModelPrice:
-    """USD per 1M tokens. `cached_input` None means cached tokens cost the full input price."""
-
-    model: str
-    input: float
-    cached_input: float | None
-    output: float
-
-
-DEFAULT_PRICES: tuple[ModelPrice, ...] = (
-    ModelPrice("gpt-5", 1.25, 0.125, 10.00),
-    ModelPrice("gpt-5-mini", 0.25, 0.025, 2.00),
-    ModelPrice("gpt-5-nano", 0.05, 0.005, 0.40),
-    ModelPrice("gpt-4.1", 2.00, 0.50, 8.00),
-    ModelPrice("gpt-4.1-mini", 0.40, 0.10, 1.60),
-    ModelPrice("gpt-4.1-nano", 0.10, 0.025, 0.40),
-    ModelPrice("gpt-4o", 2.50, 1.25, 10.00),
-    ModelPrice("gpt-4o-mini", 0.15, 0.075, 0.60),
-    ModelPrice("o1", 15.00, 7.50, 60.00),
-    ModelPrice("o3", 2.00, 0.50, 8.00),
-    ModelPrice("o3-mini", 1.10, 0.55, 4.40),
-    ModelPrice("o4-mini", 1.10, 0.275, 4.40),
-    ModelPrice("gpt-4-turbo", 10.00, None, 30.00),
-    ModelPrice("gpt-3.5-turbo", 0.50, None, 1.50),
-)
 
 
 def default_price_frame() -> pd.DataFrame:
@@ -88,19 +63,6 @@ def _number(value: Any) -> float | None:
     except (TypeError, ValueError):
         return None
     return None if number != number else number  # NaN from an emptied cell
-
-
-def match_price(model: str | None, prices: Iterable[ModelPrice]) -> ModelPrice | None:
-    """The price whose model is the longest prefix of `model` (case-insensitive)."""
-    if not model:
-        return None
-    name = model.lower()
-    best: ModelPrice | None = None
-    for price in prices:
-        key = price.model.lower()
-        if name.startswith(key) and (best is None or len(key) > len(best.model)):
-            best = price
-    return best
 
 
 def token_cost(

@@ -32,15 +32,20 @@ __getattr__ = lazy_getattr(
         "StoreClientError": ".client",
         "QueryLimits": ".limits",
         "QueryLimitError": ".limits",
+        "DEFAULT_PRICES": ".prices",
+        "ModelPrice": ".prices",
+        "prices_match_defaults": ".prices",
     },
 )
 
 __all__ = [
+    "DEFAULT_PRICES",
     "DEFAULT_STORE_PATH",
     "STORE_ENV",
     "ClickHouseStore",
     "IngestResult",
     "JsonlIngestReport",
+    "ModelPrice",
     "PreparedBatch",
     "PruneResult",
     "QueryLimitError",
@@ -57,5 +62,6 @@ __all__ = [
     "default_store_path",
     "open_store",
     "parse_store_url",
+    "prices_match_defaults",
     "store_url",
 ]

@@ -216,12 +216,9 @@ class BatchingProcessor(TracingProcessor):
             self._foreign_trace_starts[trace.trace_id] = time_ns()
 
     def on_trace_end(self, trace: Trace) -> None:
-        fan_out = self._fan_out
-        if fan_out is not None and fan_out._staging:
-            # The trace's spans go ahead of its record (the console prints a trace's tree
-            # when its record comes; stores take either order).
-            while fan_out._staging:
-                fan_out.seal()
+        # The trace's spans go ahead of its record (the console prints a trace's tree when its
+        # record comes; stores take either order).
+        self._seal_fan_out()
         if isinstance(trace, Trace):
             self._enqueue(trace)
         else:

@@ -15,7 +15,7 @@ import threading
 import weakref
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future
+from concurrent.futures import Future, wait
 from itertools import chain, islice
 from time import time_ns
 from typing import Any
@@ -40,6 +40,9 @@ _all_processors: weakref.WeakSet[BatchingProcessor] = weakref.WeakSet()
 # would otherwise grow to tens of thousands of items.
 STASH_CHUNK = 256
 _SEAL_AT = STASH_CHUNK - 1  # the length before the append that fills a chunk
+# Batches a processor has handed on (asynchronous exports: a store's writer thread, OTLP's
+# sender) and that are not yet written: past this, its own worker waits, a shared one skips it.
+MAX_UNSETTLED = 3
 
 
 class _ForeignSpan:
@@ -91,6 +94,14 @@ class Exporter:
     # and `export` receives the encoded batch, written with one call (every write that releases
     # the GIL costs the worker a switch interval to get it back from a busy agent thread).
     encodes: bool = False
+
+    # An exporter whose `export` (or `end_batch`) never waits long (a buffered file write, a
+    # hand-off to a writer thread of its own, returning a `Future`) sets `shares_worker`: the
+    # batching processors of one fan-out whose exporters all do share one worker thread
+    # (`SharedWorker`), which makes each record once for all of them. One thread instead of one
+    # per sink: the agent's thread waits for at most one worker's GIL slice. An exporter that
+    # may block keeps a thread of its own, so it cannot hold the others up.
+    shares_worker: bool = False
 
     def encode(self, record: dict[str, Any]) -> Any:
         return record
@@ -188,6 +199,11 @@ class BatchingProcessor(TracingProcessor):
         self._failed_records = 0
         self._seen_errors: set[str] = set()
         self._in_flight: deque[tuple[Future[Any], int]] = deque()
+        # Under a `SharedWorker` (`_crew`): the records of the batch being gathered (for an
+        # exporter that is not `chunked`), and how many the batch holds so far.
+        self._crew: Any = None
+        self._gathered: list[Any] = []
+        self._gathered_count = 0
         self._closed = False
         self._init_threading()
         self._set_backlog_len(0)
@@ -208,6 +224,8 @@ class BatchingProcessor(TracingProcessor):
         self._export_lock = threading.RLock()
         self._counter_lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        # Set by a shared worker once this processor, stopping, has nothing left with it.
+        self._finished = threading.Event()
 
     # -- the agent's side: constant, tiny work ----------------------------------------------
 
@@ -314,6 +332,9 @@ class BatchingProcessor(TracingProcessor):
             self._wake.set()
 
     def _start_worker(self) -> None:
+        if self._crew is not None:
+            self._crew.start()
+            return
         with self._counter_lock:
             if self._thread is not None:
                 return
@@ -337,6 +358,7 @@ class BatchingProcessor(TracingProcessor):
 
     def _drain(self) -> None:
         with self._export_lock:
+            self._end_gathered_batch()  # what a shared worker gathered goes first
             queue = self._queue
             chunk = self.record_chunk or self._max_batch_size
             exporter = self.exporter
@@ -392,8 +414,9 @@ class BatchingProcessor(TracingProcessor):
                 backlog.append((len(chunk), chunk, False))
                 self._set_backlog_len(self._backlog_len + len(chunk))
 
-    def _take(self, count: int) -> list[tuple[int, tuple[Any, ...], bool]]:
-        """Backlog entries holding up to `count` of the oldest items, counted as taken."""
+    def _take(self, count: int, whole: bool = False) -> list[tuple[int, tuple[Any, ...], bool]]:
+        """Backlog entries holding up to `count` of the oldest items (`whole`: entries are not
+        cut, the last may pass `count`), counted as taken."""
         backlog = self._backlog
         taken: list[tuple[int, tuple[Any, ...], bool]] = []
         total = 0
@@ -401,7 +424,7 @@ class BatchingProcessor(TracingProcessor):
             while backlog and total < count:
                 size, chunk, flat = backlog.popleft()
                 room = count - total
-                if size > room:
+                if size > room and not whole:
                     cut = _flat_offset(chunk, room) if flat else room
                     backlog.appendleft((size - room, chunk[cut:], flat))
                     size, chunk = room, chunk[:cut]
@@ -421,20 +444,69 @@ class BatchingProcessor(TracingProcessor):
         for item in items:
             converted += 1
             try:
-                if item.__class__ is tuple:
-                    record = span_record(restore(item))
-                elif isinstance(item, Span):
-                    record = item.to_record()
-                elif isinstance(item, Trace):
-                    record = trace_record(item)
-                elif isinstance(item, _ForeignSpan):
-                    record = span_record(item.span, item.agent_name)
-                else:
-                    record = trace_record(item.trace, item.started_ns, item.ended_ns)
+                record = record_of(item)
                 records.append(record if encode is None else encode(record))
             except Exception as error:
                 self._count_error("convert", error, f"could not convert {item!r}", 1)
         return records, converted
+
+    # -- under a shared worker ---------------------------------------------------------------------
+
+    def _gather(self, records: list[dict[str, Any]], failures: list[tuple[Exception, Any]]) -> None:
+        """Records a shared worker made (once for every processor that took the same items)
+        join this processor's batch; the batch goes out once it holds `max_batch_size`."""
+        for error, item in failures:
+            self._count_error("convert", error, f"could not convert {item!r}", 1)
+        if not records:
+            return
+        exporter = self.exporter
+        assert exporter is not None  # a shared worker serves processors with an exporter
+        if exporter.encodes:
+            encoded = []
+            for record in records:
+                try:
+                    encoded.append(exporter.encode(record))
+                except Exception as error:
+                    self._count_error("convert", error, f"could not encode {record!r}", 1)
+            records = encoded
+        self._gathered_count += len(records)
+        if exporter.chunked:
+            self._export_batch(records, exporter.export_chunk)
+        else:
+            self._gathered.extend(records)
+        if self._gathered_count >= self._max_batch_size:
+            self._end_gathered_batch()
+
+    def _end_gathered_batch(self) -> None:
+        """Hand on the batch a shared worker gathered, if any."""
+        if not self._gathered_count:
+            return
+        exporter = self.exporter
+        self._gathered_count = 0
+        if exporter is not None and exporter.chunked:
+            try:
+                exporter.end_batch()
+            except Exception as error:  # the exporter settles the batch's future
+                self._count_error("export", error, "ending a batch failed", 0)
+            return
+        records, self._gathered = self._gathered, []
+        if records:
+            self._export_batch(records, self.export)
+
+    def _unsettled(self) -> int:
+        """How many batches (futures) are handed on and not yet written."""
+        self._settle(wait=False)
+        return len({id(future) for future, _ in self._in_flight if not future.done()})
+
+    def _idle(self) -> bool:
+        """Nothing waits, is gathered or is in flight."""
+        return not (
+            self._queue
+            or self._backlog
+            or self._staged()
+            or self._gathered_count
+            or self._unsettled()
+        )
 
     def _export_batch(
         self,
@@ -450,7 +522,14 @@ class BatchingProcessor(TracingProcessor):
             return
         if isinstance(outcome, Future):
             self._in_flight.append((outcome, len(records)))
-            self._settle(wait=False)
+            if self._crew is None:
+                # At most MAX_UNSETTLED batches handed on and not written: memory stays
+                # bounded when the sink is slower than the agent (a shared worker skips this
+                # processor instead of waiting, see `SharedWorker`).
+                while self._unsettled() >= MAX_UNSETTLED:
+                    wait([self._in_flight[0][0]])
+            else:
+                self._settle(wait=False)
         else:
             with self._counter_lock:
                 self._exported += len(records)
@@ -529,8 +608,12 @@ class BatchingProcessor(TracingProcessor):
         if thread is not None and thread.is_alive():
             self._stop.set()
             self._wake.set()
-            thread.join(timeout)
-            if thread.is_alive():
+            if self._crew is not None:  # the shared worker says when it is done with this one
+                stuck = not self._finished.wait(timeout)
+            else:
+                thread.join(timeout)
+                stuck = thread.is_alive()
+            if stuck:
                 with self._counter_lock:  # dropped, and no longer queued
                     left = len(self._queue) + self._backlog_len
                     self._queue.clear()
@@ -551,6 +634,9 @@ class BatchingProcessor(TracingProcessor):
 
     def _after_fork_in_child(self) -> None:
         self._init_threading()
+        self._gathered, self._gathered_count = [], 0  # the parent's batch, not this process's
+        if self._crew is not None:
+            self._crew.after_fork_in_child()
         if self._fan_out is not None:
             self._fan_out._lock = threading.Lock()  # it may have been held by another thread
         self._set_backlog_len(self._backlog_len)  # no worker here yet: the next item starts one
@@ -574,6 +660,19 @@ class BatchingProcessor(TracingProcessor):
                 "errors": self._errors + callback_errors(self),
                 "failed_records": self._failed_records,
             }
+
+
+def record_of(item: Any) -> dict[str, Any]:
+    """The record of a queued item: a span tuple, one of our spans or traces, or the SDK's."""
+    if item.__class__ is tuple:
+        return span_record(restore(item))
+    if isinstance(item, Span):
+        return item.to_record()
+    if isinstance(item, Trace):
+        return trace_record(item)
+    if isinstance(item, _ForeignSpan):
+        return span_record(item.span, item.agent_name)
+    return trace_record(item.trace, item.started_ns, item.ended_ns)
 
 
 def _flat_offset(chunk: tuple[Any, ...], count: int) -> int:
@@ -627,6 +726,11 @@ class SpanFanOut:
         self._retired = False
         for processor in self.processors:
             processor._fan_out = self
+        from .shared import SharedWorker, can_share  # it builds on this module
+
+        sharing = [p for p in self.processors if can_share(p)]
+        if len(sharing) > 1:
+            SharedWorker(sharing)
 
     def on_span_end(self, span: Span[Any]) -> None:
         if span.__class__ is Span:

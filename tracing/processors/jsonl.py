@@ -33,6 +33,7 @@ class JSONLExporter(Exporter):
     rotates the file at `max_bytes`. `path` as for `JSONLProcessor`."""
 
     encodes = True
+    shares_worker = True  # one buffered write and flush per batch
 
     def __init__(
         self,

@@ -24,6 +24,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, overload
 from urllib.parse import urlsplit, urlunsplit
 
@@ -276,6 +277,9 @@ class OTLPExporter(Exporter):
     untracked tuple (see `queued_span`) until its batch is sent."""
 
     encodes = True
+    # `export` hands the batch to a sender thread and returns a `Future`: an HTTP or gRPC call
+    # (and a dead endpoint's retries) never holds the worker, which may serve other sinks too.
+    shares_worker = True
 
     def __init__(
         self,
@@ -297,6 +301,7 @@ class OTLPExporter(Exporter):
         # A workflow's input and output, from its agent spans to its root span (content on).
         self._run_io = RunIO()
         self._convert_lock = threading.Lock()
+        self._sender: ThreadPoolExecutor | None = None
 
     def warm_up(self) -> None:
         """Convert a sample batch (and drop it). `requests`, under the HTTP exporter, imports
@@ -313,10 +318,26 @@ class OTLPExporter(Exporter):
             (span,) = otel_spans_from_records([record], self.capture_content, self._run_io)
         return queued_span(span)
 
-    def export(self, records: list[dict[str, Any]] | list[tuple[Any, ...]]) -> None:
-        """Send a batch: tuples from `encode` (the processor's worker encodes as it converts),
-        or records."""
+    def export(self, records: list[dict[str, Any]] | list[tuple[Any, ...]]) -> Future[None]:
+        """Send a batch on the sender thread: tuples from `encode` (the processor's worker
+        encodes as it converts), or records. The future fails if the batch does."""
         items = [item if item.__class__ is tuple else self.encode(item) for item in records]  # type: ignore[arg-type]
+        try:
+            if self._sender is None:
+                self._sender = ThreadPoolExecutor(1, thread_name_prefix="agentoscope-OTLP-send")
+            return self._sender.submit(self._send, items)
+        except RuntimeError:
+            # The interpreter is exiting (its executors take no new work): send from here.
+            sent: Future[None] = Future()
+            try:
+                self._send(items)
+            except Exception as error:
+                sent.set_exception(error)
+            else:
+                sent.set_result(None)
+            return sent
+
+    def _send(self, items: list[tuple[Any, ...]]) -> None:
         result = self.span_exporter.export(_ReadableSpans(items, self.resource))
         if result is not SpanExportResult.SUCCESS:
             with self._lock:
@@ -326,13 +347,20 @@ class OTLPExporter(Exporter):
                 f"({self.protocol}) failed after the exporter's retries"
             )
 
+    def after_fork_in_child(self) -> None:
+        self._sender = None  # the parent's thread does not exist here
+
     def close(self) -> None:
-        """Shut the span exporter down once (that also ends retries still running)."""
+        """Shut the span exporter down once (that also ends retries still running), then the
+        sender thread (batches still queued for it fail at once)."""
         with self._lock:
             if self._closed:
                 return
             self._closed = True
         self.span_exporter.shutdown()
+        sender, self._sender = self._sender, None
+        if sender is not None:
+            sender.shutdown(wait=True)
 
 
 class OTLPProcessor(BatchingProcessor):

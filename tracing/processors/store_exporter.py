@@ -4,7 +4,7 @@ columns chunk by chunk on the processor's worker and written by a writer thread 
 from __future__ import annotations
 
 import logging
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Generic, Protocol, TypeVar
 
 from ..store.columns import ColumnBuffer
@@ -35,7 +35,8 @@ class StoreExporter(Exporter, Generic[StoreT]):
     `ColumnBuffer`), and at the batch's end the columns become Arrow tables and go to a writer
     thread (`end_batch`), so the next batch is converted while the engine (which releases the
     GIL) writes this one. One batch is written at a time and at most one more waits, which
-    bounds memory.
+    bounds memory (the batching processor waits, or skips this sink, past `MAX_UNSETTLED`
+    batches handed on).
 
     Chunks, not the whole batch at once: 10,000 record dicts alive together outlive the young
     garbage-collector generations and bring full collections nearer, which stop every thread,
@@ -50,13 +51,13 @@ class StoreExporter(Exporter, Generic[StoreT]):
     # cost worth the name (Arrow's is paid once a batch).
     record_chunk = 128
     chunked = True
+    shares_worker = True  # batches are written by the writer thread
     unavailable: tuple[type[Exception], ...] = ()
 
     def __init__(self, *, name: str) -> None:
         self.name = name
         self._store: StoreT | None = None
         self._writer: ThreadPoolExecutor | None = None
-        self._last_write: Future[None] | None = None
         # The batch being converted, and the future its write will settle.
         self._columns = ColumnBuffer()
         self._batch_written: Future[IngestResult] | None = None
@@ -118,9 +119,10 @@ class StoreExporter(Exporter, Generic[StoreT]):
                 raise
 
     def _write(self, prepared: PreparedBatch, done: Future[IngestResult]) -> None:
+        # No wait for the previous write here (a shared worker must not stop for one sink): the
+        # batching processor hands on at most `MAX_UNSETTLED` batches, the writer takes them
+        # in turn.
         store = self._open()
-        if self._last_write is not None:
-            wait([self._last_write])  # its outcome is counted by the batching processor
 
         def write() -> None:
             try:
@@ -131,17 +133,16 @@ class StoreExporter(Exporter, Generic[StoreT]):
         try:
             if self._writer is None:
                 self._writer = ThreadPoolExecutor(1, thread_name_prefix=f"agentoscope-{self.name}")
-            self._last_write = self._writer.submit(write)
+            self._writer.submit(write)
         except RuntimeError:
             # The interpreter is exiting: Python joined its executors' threads before the
             # atexit flush and they take no new work. Write here, in the flushing thread.
-            self._last_write = None
             write()
 
     def after_fork_in_child(self) -> None:
         self._columns = ColumnBuffer()
         self._batch_written = None
-        self._writer = self._last_write = None  # the parent's thread does not exist here
+        self._writer = None  # the parent's thread does not exist here
 
     def close(self) -> None:
         writer, self._writer = self._writer, None

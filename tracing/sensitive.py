@@ -14,8 +14,8 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import ahocorasick
 import orjson
-from ahocorasick_rs import BytesAhoCorasick
 
 from .env import env_text, is_true
 
@@ -114,22 +114,22 @@ _NAME_WORDS = (
     "authoriz",
     "cookie",
 )
-_SEPARATOR_AFTER = re.compile(rb"[a-z]{0,6}(?:_id)?\\?[\"']?\s*[:=]")
+_SEPARATOR_AFTER = re.compile(r"[a-z]{0,6}(?:_id)?\\?[\"']?\s*[:=]")
 
-# (hint number, start, end) of each hint found in the UTF-8 text
-_Found = list[tuple[int, int, int]]
+# (end index, hint number) of each hint found in the lower-cased text (the end is inclusive)
+_Found = list[tuple[int, int]]
 
 
-def _names_a_value(encoded: bytes, found: _Found) -> bool:
+def _names_a_value(lowered: str, found: _Found) -> bool:
     """Whether a name word the automaton found is followed by a separator (checked right at
     each find's end, so no search repeats)."""
     match_after = _SEPARATOR_AFTER.match
     name_hints = _NAME_HINTS
-    return any(hint in name_hints and match_after(encoded, end) for hint, _, end in found)
+    return any(hint in name_hints and match_after(lowered, end + 1) for end, hint in found)
 
 
-def _has_at(encoded: bytes, found: _Found) -> bool:
-    return b"@" in encoded
+def _has_at(lowered: str, found: _Found) -> bool:
+    return "@" in lowered
 
 
 def _keep_name(match: re.Match[str]) -> str:
@@ -137,9 +137,9 @@ def _keep_name(match: re.Match[str]) -> str:
 
 
 _Replacement = str | Callable[[re.Match[str]], str]
-_Confirm = Callable[[bytes, _Found], bool] | None
+_Confirm = Callable[[str, _Found], bool] | None
 # (hints, confirm, pattern, replacement): the pattern runs when the lower-cased text holds a hint
-# and `confirm(encoded, found)` (if any) agrees.
+# and `confirm(lowered, found)` (if any) agrees.
 _RULES: tuple[tuple[tuple[str, ...], _Confirm, re.Pattern[str], _Replacement], ...] = (
     (("-----begin",), None, _PEM_PRIVATE_KEY, MASK),  # first: the block goes whole
     # Then named values, whole (`Authorization: Basic ...`), before the shapes inside them.
@@ -161,9 +161,22 @@ _RULES: tuple[tuple[tuple[str, ...], _Confirm, re.Pattern[str], _Replacement], .
     (("basic",), None, _BASIC, _basic),
 )
 _HINTS = tuple(sorted({hint for hints, _, _, _ in _RULES for hint in hints}))
-# One Aho-Corasick pass finds every hint at once (~1 µs for a 400-character reply, where a loop
-# of `in` tests takes ~20 µs and a regex alternation ~25 µs).
-_HINT_FINDER_BYTES = BytesAhoCorasick([hint.encode() for hint in _HINTS])
+
+
+def _hint_finder() -> Any:
+    # One Aho-Corasick pass finds every hint at once (~1 µs for a 400-character reply, where a
+    # loop of `in` tests takes ~20 µs and a regex alternation ~25 µs). pyahocorasick keeps the
+    # GIL through a search: a search that lets it go (ahocorasick_rs did, on every call) hands
+    # it to a busy agent thread, and the worker waited a switch interval (5 ms) to get it back,
+    # which held its drain to ~1-3k records/s while the agent worked.
+    automaton = ahocorasick.Automaton()
+    for number, hint in enumerate(_HINTS):
+        automaton.add_word(hint, number)
+    automaton.make_automaton()
+    return automaton
+
+
+_HINT_FINDER = _hint_finder()
 _NAME_HINTS = frozenset(_HINTS.index(word) for word in _NAME_WORDS)
 _RULES_OF_HINT: tuple[tuple[int, ...], ...] = tuple(
     tuple(number for number, rule in enumerate(_RULES) if hint in rule[0]) for hint in _HINTS
@@ -288,23 +301,17 @@ def mask_secrets(text: str) -> str:
     return text
 
 
-def _rules_for(
-    lowered: str, encoded: bytes | None = None
-) -> list[tuple[re.Pattern[str], _Replacement]]:
-    """The rules whose hints are in `lowered` (`encoded`: the same as UTF-8, if at hand) and
-    whose confirmation agrees, in rule order."""
-    # The bytes automaton: no character-index bookkeeping, several times faster on text.
-    if encoded is None:
-        encoded = lowered.encode()
-    found = _HINT_FINDER_BYTES.find_matches_as_indexes(encoded, overlapping=True)
+def _rules_for(lowered: str) -> list[tuple[re.Pattern[str], _Replacement]]:
+    """The rules whose hints are in `lowered` and whose confirmation agrees, in rule order."""
+    found: _Found = list(_HINT_FINDER.iter(lowered))
     if not found:
         return []
     rules_of_hint = _RULES_OF_HINT
-    numbers = sorted({number for hint, _, _ in found for number in rules_of_hint[hint]})
+    numbers = sorted({number for _, hint in found for number in rules_of_hint[hint]})
     rules = []
     for number in numbers:
         _, confirm, pattern, replacement = _RULES[number]
-        if confirm is None or confirm(encoded, found):
+        if confirm is None or confirm(lowered, found):
             rules.append((pattern, replacement))
     return rules
 
@@ -370,10 +377,9 @@ def clean_fast(value: Any, max_chars: int) -> Any:
     except TypeError:
         return clean(value, max_chars)
     if len(blob) <= max_chars:
-        lowered = blob.lower()
         # A secret-named key shows as `"name":` in the blob, which the named-value rule's
         # confirmation sees: no rule to run means no string and no key needs masking.
-        if not _rules_for(lowered.decode(), lowered):
+        if not _rules_for(blob.decode().lower()):
             return value
     return clean(value, max_chars)
 

@@ -146,6 +146,7 @@ class SharedWorker:
             entries = member._take(ROUND_ITEMS, whole=True)
             if entries:
                 taken[member] = deque(entries)
+        took = bool(taken)  # `_groups` empties it
         for group, entry in _groups(taken):
             items = _items([entry])
             while True:
@@ -157,7 +158,7 @@ class SharedWorker:
         for member in held:
             if not (member._queue or member._backlog):
                 member._end_gathered_batch()  # nothing more waits: the batch goes now
-        return bool(taken)
+        return took
 
     def __repr__(self) -> str:
         return f"SharedWorker({', '.join(m.name for m in self.members)})"

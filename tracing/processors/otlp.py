@@ -243,11 +243,12 @@ class _ReadableSpans(Sequence[ReadableSpan]):
     reaches it (the OTLP encoders read a batch once, in order) and dropped once encoded, so none
     stays alive through the HTTP or gRPC call, only the untracked tuples."""
 
-    __slots__ = ("_items", "_resource")
+    __slots__ = ("_items", "_resource", "_turns")
 
-    def __init__(self, items: list[tuple[Any, ...]], resource: Resource) -> None:
+    def __init__(self, items: list[tuple[Any, ...]], resource: Resource, turns: Any = None) -> None:
         self._items = items
         self._resource = resource
+        self._turns = turns
 
     def __len__(self) -> int:
         return len(self._items)
@@ -264,6 +265,15 @@ class _ReadableSpans(Sequence[ReadableSpan]):
         return _readable(self._items[index], self._resource)
 
     def __iter__(self) -> Iterator[ReadableSpan]:
+        if self._turns is None:
+            yield from self._spans()
+            return
+        # Reading the batch is the encoder's CPU-bound part (the sending comes after): it
+        # takes its turn with the shared worker's rounds (see `shared.Turns`).
+        with self._turns.turn():
+            yield from self._spans()
+
+    def _spans(self) -> Iterator[ReadableSpan]:
         resource = self._resource
         for item in self._items:
             yield _readable(item, resource)
@@ -289,8 +299,13 @@ class OTLPExporter(Exporter):
         protocol: str = DEFAULT_PROTOCOL,
         capture_content: bool = False,
         resource: Resource | None = None,
+        takes_turns: bool = False,
     ) -> None:
         self.span_exporter = span_exporter
+        # Our own OTLP exporters read a batch once, then send it: their reading may take turns
+        # with a shared worker (`turns`, set by it). Another exporter might send as it reads.
+        self.takes_turns = takes_turns
+        self.turns: Any = None
         self.endpoint = endpoint
         self.protocol = protocol
         self.capture_content = capture_content
@@ -338,7 +353,7 @@ class OTLPExporter(Exporter):
             return sent
 
     def _send(self, items: list[tuple[Any, ...]]) -> None:
-        result = self.span_exporter.export(_ReadableSpans(items, self.resource))
+        result = self.span_exporter.export(_ReadableSpans(items, self.resource, self.turns))
         if result is not SpanExportResult.SUCCESS:
             with self._lock:
                 self.failed_batches += 1
@@ -411,6 +426,7 @@ class OTLPProcessor(BatchingProcessor):
                 if capture_content is None
                 else capture_content,
                 resource=Resource.create(attributes),
+                takes_turns=exporter is None,
             ),
             max_queue_size=max_queue_size or _env_int("OTEL_BSP_MAX_QUEUE_SIZE", 262_144),
             max_batch_size=max_batch_size or _env_int("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", 512),

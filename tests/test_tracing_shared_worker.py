@@ -1,15 +1,13 @@
 """One worker thread for a fan-out's JSONL, DuckDB and OTLP processors: each record made once for
-all of them, a sink that cannot send holding none of the others up, and a secret scan that keeps
-the GIL (so the worker drains while the agent's thread is busy)."""
+all of them, and a sink that cannot send holding none of the others up."""
 
 from __future__ import annotations
 
-import threading
 import time
 from pathlib import Path
 
 from agentoscope import tracing
-from agentoscope.tracing import DuckDBProcessor, OTLPProcessor, sensitive
+from agentoscope.tracing import DuckDBProcessor, OTLPProcessor
 from agentoscope.tracing.processors import batching
 from support.serve import free_port
 
@@ -77,33 +75,3 @@ def test_a_dead_otlp_endpoint_holds_up_no_other_sink_of_the_shared_worker(
     assert (
         stats["created"] == stats["exported"] + stats["dropped"] + stats["failed"] + stats["queued"]
     )
-
-
-def test_the_secret_scan_keeps_the_gil_while_the_agent_is_busy() -> None:
-    # A scan that lets the GIL go hands it to the busy thread, and waits a switch interval
-    # (5 ms) to get it back: a worker so built scanned ~8k texts/s beside a busy thread, where
-    # alone it scans millions.
-    text = '{"type":"custom","name":"step","data":{"n":1,"note":"some plain words"}}'
-    stop = threading.Event()
-    scans = 0
-
-    def scan() -> None:
-        nonlocal scans
-        while not stop.is_set():
-            sensitive._rules_for(text)
-            scans += 1
-
-    worker = threading.Thread(target=scan)
-    worker.start()
-    busy_until = time.monotonic() + 1.0
-    spin = 0
-    while time.monotonic() < busy_until:
-        for i in range(1_000):
-            spin += i % 7
-    stop.set()
-    worker.join()
-    started = time.perf_counter()
-    for _ in range(20_000):
-        sensitive._rules_for(text)
-    alone_per_s = 20_000 / (time.perf_counter() - started)
-    assert scans > alone_per_s * 0.1, (scans, alone_per_s)

@@ -45,6 +45,10 @@ from agentoscope.tracing.store.rollup import (
     LATENCY_HOURS_ROLLUP,
     LATENCY_KEYS,
     MODEL_SPAN,
+    SLOWEST_KEEP,
+    SLOWEST_SPAN_COLUMNS,
+    SLOWEST_SPANS,
+    SLOWEST_SPANS_ROLLUP,
     SPAN_HOURS,
     SPAN_HOURS_ROLLUP,
     SPAN_QUARTERS_ROLLUP,
@@ -688,17 +692,50 @@ GROUP BY ALL"""
     return Sql(f"WITH {parts}{_HISTOGRAM}", params, from_spans)
 
 
+_SLOWEST_COLUMNS = ", ".join(SLOWEST_SPAN_COLUMNS)
+_SLOWEST_ORDER = SLOWEST_SPANS_ROLLUP.top.order() if SLOWEST_SPANS_ROLLUP.top else ""
+_SLOWEST = f"""
+SELECT s.duration_ms, s.span_type, s.name, s.agent_name, s.model, s.status, s.started_at,
+       t.workflow_name, s.trace_id, s.span_id
+FROM (SELECT * FROM parts ORDER BY {_SLOWEST_ORDER} LIMIT ?) s
+LEFT JOIN traces t USING (trace_id)
+ORDER BY {_SLOWEST_ORDER.replace("duration_ms", "s.duration_ms")}"""
+
+
+def _slowest_from_spans(
+    window: Window, by: str | None, value: str | None, limit: int, bound: str = "TRUE"
+) -> tuple[str, list[Any]]:
+    conditions, params = _span_filter(window, by, value)
+    text = f"""
+SELECT * FROM (
+    SELECT {_SLOWEST_COLUMNS} FROM spans WHERE {_and(conditions)} AND {bound}
+    ORDER BY {_SLOWEST_ORDER} LIMIT ?
+)"""
+    return text, [*params, int(limit)]
+
+
 def slowest_spans(
     window: Window, by: str | None = None, value: str | None = None, limit: int = 20
 ) -> Sql:
-    conditions, params = _span_filter(window, by, value)
-    text = f"""
-SELECT s.duration_ms, s.span_type, s.name, s.agent_name, s.model, s.status, s.started_at,
-       t.workflow_name, s.trace_id, s.span_id
-FROM (SELECT * FROM spans WHERE {_and(conditions)} ORDER BY duration_ms DESC LIMIT ?) s
-LEFT JOIN traces t USING (trace_id)
-ORDER BY s.duration_ms DESC"""
-    return Sql(text, [*params, int(limit)])
+    """The slowest spans of the window (of one span type, tool or model), ties by trace and
+    span id. Exact either way: whole hours come from slowest_spans (each hour's SLOWEST_KEEP
+    slowest per span type, tool and model) when the filter is one of LATENCY_KEYS and `limit`
+    is at most SLOWEST_KEEP."""
+    spans_text, spans_params = _slowest_from_spans(window, by, value, limit)
+    from_spans = Sql(f"WITH parts AS ({spans_text}\n){_SLOWEST}", [*spans_params, int(limit)])
+    filtered = by is not None and value is not None
+    if (filtered and by not in LATENCY_KEYS) or limit > SLOWEST_KEEP:
+        return from_spans
+    key = [f"{checked_column(by)} = ?"] if filtered and by is not None else []
+    from_hours = f"""
+SELECT {_SLOWEST_COLUMNS} FROM {SLOWEST_SPANS} WHERE {_and([*key, HOUR_ROWS])}"""
+    parts, params = _with_rollup(
+        window,
+        (from_hours, [value] if key else []),
+        lambda bound: _slowest_from_spans(window, by, value, limit, bound),
+        SLOWEST_SPANS_ROLLUP,
+    )
+    return Sql(f"WITH {parts}{_SLOWEST}", [*params, int(limit)], from_spans)
 
 
 # ---------------------------------------------------------------- errors

@@ -123,6 +123,10 @@ def rolled_up_queries(window: q.Window) -> dict[str, q.Sql]:
         "errors over time, 15-minute": q.errors_over_time(window, 900),
         "usage per model, 15-minute": q.usage_over_time(window, 900, "model", PRICES),
         "usage per agent, 30-minute": q.usage_over_time(window, 1800, "agent_name", PRICES),
+        "slowest spans": q.slowest_spans(window),
+        "slowest spans of a span type": q.slowest_spans(window, "span_type", "function"),
+        "slowest spans of a tool": q.slowest_spans(window, "tool_name", "refund", limit=5),
+        "slowest spans of a model": q.slowest_spans(window, "model", "gpt-4o", limit=50),
     }
 
 
@@ -330,3 +334,42 @@ def test_exact_percentiles_are_a_query_away_and_estimates_say_so(store: SpanStor
     assert exact.set_index("tool_name")["p95_ms"].sort_index().tolist() == pytest.approx(
         durations["p95"].sort_index().tolist()
     )
+
+
+def test_slowest_spans_keep_the_top_of_each_hour_and_are_read_from_it(store: SpanStore) -> None:
+    # A dense covered hour: 300 tool calls with few distinct durations (ties broken by ids),
+    # more than the rollup keeps per hour, span type, tool and model.
+    hour = COVERED - timedelta(hours=3)
+    rng = random.Random(7)
+    dense = []
+    for n in range(300):
+        start = hour + timedelta(seconds=rng.uniform(0, 3599))
+        duration = rng.choice((10.0, 250.0, 4000.0))
+        dense.append(
+            span(
+                f"td-{n // 10}", f"sd-{n}", span_type="function", tool_name="lookup",
+                started_at=iso(start), ended_at=iso(start + timedelta(milliseconds=duration)),
+                duration_ms=duration,
+            )
+        )  # fmt: skip
+    store.ingest(dense)
+    kept = store.query(
+        "SELECT count(*) FROM slowest_spans WHERE hour = ? AND tool_name = 'lookup'", [hour]
+    ).iloc[0, 0]
+    assert kept == store_rollup.SLOWEST_KEEP
+    assert_rollups_agree(store)
+    window = q.Window(hour - timedelta(hours=1), hour + timedelta(hours=2))
+    for sql in (
+        q.slowest_spans(window, limit=store_rollup.SLOWEST_KEEP),
+        q.slowest_spans(window, "tool_name", "lookup"),
+    ):
+        assert sql.clickhouse is not None
+        pd.testing.assert_frame_equal(sql.run(store), sql.clickhouse.run(store), check_dtype=False)
+    # The covered hour's answer is the rollup's rows: a changed row changes it.
+    sql = q.slowest_spans(window, "tool_name", "lookup", limit=3)
+    store._cursor.execute(
+        "UPDATE slowest_spans SET duration_ms = 99999 WHERE span_id = ?",
+        [sql.clickhouse.run(store)["span_id"].iloc[0]],
+    )
+    assert sql.run(store)["duration_ms"].iloc[0] == 99999
+    assert sql.clickhouse.run(store)["duration_ms"].iloc[0] == 4000.0

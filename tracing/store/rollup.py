@@ -70,6 +70,7 @@ TRACE_COUNTS = "trace_counts"
 TRACE_AGENT_COUNTS = "trace_agent_counts"
 TRACE_ERROR_COUNTS = "trace_error_counts"
 SPAN_QUARTERS = "span_quarters"
+SLOWEST_SPANS = "slowest_spans"
 # A unit of 15 minutes: the 24-hour charts' buckets (hours cannot make them).
 QUARTER_HOUR = "quarter_hour"
 
@@ -141,6 +142,23 @@ GUARDRAIL_NAME = "CASE WHEN s.span_type = 'guardrail' THEN s.name END AS guardra
 
 
 @dataclass(frozen=True)
+class Top:
+    """What a top-N rollup keeps: per unit of time and `per` key, the `keep` rows with the
+    largest `measure`, ties in `ties` order. A row is in one unit, so the union of the kept
+    rows of a window's units holds the window's top N for any N <= `keep` (and for one value
+    of a `per` key too)."""
+
+    measure: str
+    ties: tuple[str, ...]
+    keep: int
+    per: tuple[str, ...] = ()
+
+    def order(self) -> str:
+        """SQL ORDER BY items: the measure descending, then the ties."""
+        return ", ".join((f"{self.measure} DESC", *self.ties))
+
+
+@dataclass(frozen=True)
 class Rollup:
     """One rollup table: what it groups spans by, per `unit` of time ("day", "hour" or
     QUARTER_HOUR). The table's columns are those of `select_sql` (it is created from it), so
@@ -159,22 +177,33 @@ class Rollup:
     # `t` summarised, and `{spans}`, a lower bound on the start of the spans read for them),
     # whose `started_at` is the trace's start. None: the rows are the spans themselves.
     source: str | None = None
+    # A top-N rollup: its rows are the rows of `source` (or spans) themselves, `keys` their
+    # columns and `columns` empty, only the top ones of each unit kept (no grouping).
+    top: Top | None = None
 
     @property
     def by_trace(self) -> bool:
         return self.source is not None
 
     def select_sql(self, where: str, spans: str = "TRUE") -> str:
-        keys = "".join(f"{key}, " for key in self.keys)
         source = (
             "spans" if self.source is None else f"({self.source.format(traces=where, spans=spans)})"
         )
         condition = self.rows if self.source is not None else f"{self.rows} AND {where}"
-        return f"""
-SELECT {self.truncate("s.started_at")} AS {self.time_column}, {keys}{self.columns.strip()}
+        unit = self.truncate("s.started_at")
+        items = [f"{unit} AS {self.time_column}", *self.keys]
+        items += [self.columns.strip()] if self.columns.strip() else []
+        select = f"""
+SELECT {", ".join(items)}
 FROM {source} AS s
-WHERE {condition}
-GROUP BY ALL"""
+WHERE {condition}"""
+        if self.top is None:
+            return f"{select}\nGROUP BY ALL"
+        partition = ", ".join((unit, *self.top.per))
+        return (
+            f"{select}\nQUALIFY row_number() OVER "
+            f"(PARTITION BY {partition} ORDER BY {self.top.order()}) <= {self.top.keep}"
+        )
 
     def create_sql(self) -> str:
         return f"CREATE TABLE {self.name} AS {self.select_sql('FALSE')}"
@@ -313,12 +342,38 @@ SPAN_QUARTERS_ROLLUP = Rollup(
     SPAN_HOURS_ROLLUP.columns,
     SPAN_HOURS_ROLLUP.rows,
 )
+# The columns of a slowest span (the latency page's "slowest spans"), and how many of each hour,
+# span type, tool and model are kept: the page asks for 20 and filters by one of LATENCY_KEYS
+# at most, so the union of the kept rows of the covered hours holds its answer.
+SLOWEST_SPAN_COLUMNS = (
+    "duration_ms",
+    "span_type",
+    "name",
+    "agent_name",
+    "model",
+    "tool_name",
+    "status",
+    "started_at",
+    "trace_id",
+    "span_id",
+)
+SLOWEST_KEEP = 50
+SLOWEST_SPANS_ROLLUP = Rollup(
+    SLOWEST_SPANS,
+    "hour",
+    "hour",
+    SLOWEST_SPAN_COLUMNS,
+    "",
+    "duration_ms IS NOT NULL",
+    top=Top("duration_ms", ("trace_id", "span_id"), SLOWEST_KEEP, LATENCY_KEYS),
+)
 ROLLUPS = (
     AGENT_DAYS_ROLLUP,
     LATENCY_HOURS_ROLLUP,
     SPAN_HOURS_ROLLUP,
     SPAN_QUARTERS_ROLLUP,
     *TRACE_ROLLUPS,
+    SLOWEST_SPANS_ROLLUP,
 )
 HOURLY_ROLLUPS = (LATENCY_HOURS_ROLLUP, SPAN_HOURS_ROLLUP)
 
@@ -341,6 +396,8 @@ TRACE_MIGRATION_STATEMENTS = _create_statements(TRACE_ROLLUPS)
 
 # Migration 6: span_quarters (built by the writer's refresh when the store is next opened).
 QUARTERS_MIGRATION_STATEMENTS = _create_statements((SPAN_QUARTERS_ROLLUP,))
+# Migration 7: slowest_spans (built by the writer's refresh when the store is next opened).
+TOP_MIGRATION_STATEMENTS = _create_statements((SLOWEST_SPANS_ROLLUP,))
 
 
 def utc_today() -> date:

@@ -151,6 +151,7 @@ def test_the_migration_keeps_one_copy_of_each_span(tmp_path: Path) -> None:
             "DROP TABLE trace_error_counts",
             "DROP TABLE span_quarters",
             "DROP TABLE slowest_spans",
+            "DROP TABLE trace_costs",
             "DELETE FROM rollups WHERE name <> 'agent_days'",
             "ALTER TABLE rollups ALTER complete_until TYPE DATE",
         ):

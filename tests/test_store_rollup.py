@@ -235,6 +235,7 @@ def test_a_store_from_before_the_rollup_gets_it_when_opened_read_write(tmp_path:
             "DROP TABLE trace_error_counts",
             "DROP TABLE span_quarters",
             "DROP TABLE slowest_spans",
+            "DROP TABLE trace_costs",
             "DROP TABLE rollups",
             "DELETE FROM schema_version WHERE version >= 2",
         ):

@@ -61,6 +61,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Protocol, TypeVar
 
+from .prices import default_rates_sql
+
 logger = logging.getLogger("agentoscope.tracing")
 
 AGENT_DAYS = "agent_days"
@@ -71,6 +73,7 @@ TRACE_AGENT_COUNTS = "trace_agent_counts"
 TRACE_ERROR_COUNTS = "trace_error_counts"
 SPAN_QUARTERS = "span_quarters"
 SLOWEST_SPANS = "slowest_spans"
+TRACE_COSTS = "trace_costs"
 # A unit of 15 minutes: the 24-hour charts' buckets (hours cannot make them).
 QUARTER_HOUR = "quarter_hour"
 
@@ -81,6 +84,14 @@ AGENT_DAY_COLUMNS = """
        count(*) FILTER (WHERE span_type = 'agent' AND status = 'error') AS failed_runs,
        count(*) FILTER (WHERE status = 'error') AS errors"""
 AGENT_DAY_ROWS = "agent_name IS NOT NULL AND (span_type = 'agent' OR status = 'error')"
+
+# Dollars of one span row `s` joined to its model's per-token rates `p`; cached input tokens
+# (capped at the input tokens) cost the cached rate.
+SPAN_COST = """(
+    (coalesce(s.input_tokens, 0) - least(coalesce(s.cached_input_tokens, 0),
+                                         coalesce(s.input_tokens, 0))) * p.input_rate
+    + least(coalesce(s.cached_input_tokens, 0), coalesce(s.input_tokens, 0)) * p.cached_rate
+    + coalesce(s.output_tokens, 0) * p.output_rate)"""
 
 # Migration 2 (shipped: never edit).
 MIGRATION_STATEMENTS = (
@@ -199,6 +210,8 @@ FROM {source} AS s
 WHERE {condition}"""
         if self.top is None:
             return f"{select}\nGROUP BY ALL"
+        if self.columns.strip():  # QUALIFY does not go with GROUP BY ALL: the keys by position
+            select += f"\nGROUP BY {', '.join(str(n) for n in range(1, len(self.keys) + 2))}"
         partition = ", ".join((unit, *self.top.per))
         return (
             f"{select}\nQUALIFY row_number() OVER "
@@ -367,6 +380,36 @@ SLOWEST_SPANS_ROLLUP = Rollup(
     "duration_ms IS NOT NULL",
     top=Top("duration_ms", ("trace_id", "span_id"), SLOWEST_KEEP, LATENCY_KEYS),
 )
+# The default prices of each model of the spans from `{spans}` on: the longest matching prefix.
+_DEFAULT_MODEL_RATES = f"""
+SELECT m.model, arg_max(d.input_rate, length(d.prefix)) AS input_rate,
+       arg_max(d.cached_rate, length(d.prefix)) AS cached_rate,
+       arg_max(d.output_rate, length(d.prefix)) AS output_rate
+FROM (SELECT DISTINCT model FROM spans WHERE model IS NOT NULL AND {{spans}}) AS m
+JOIN ({default_rates_sql()}) AS d(prefix, input_rate, cached_rate, output_rate)
+    ON starts_with(lower(m.model), d.prefix)
+GROUP BY m.model"""
+# One row per priced model call of a trace at the default prices, with the trace's columns:
+# a trace's cost is that of its calls from TRACE_CLOCK_MARGIN before its start (as every trace
+# rollup reads them), and the dashboard's exact form counts the same calls.
+_TRACE_COST_ROWS = f"""
+SELECT t.started_at, t.trace_id, t.workflow_name, t.group_id, {SPAN_COST} AS cost,
+       {TOKENS} AS tokens
+FROM traces AS t
+JOIN (SELECT * FROM spans WHERE {{spans}}) AS s USING (trace_id)
+JOIN ({_DEFAULT_MODEL_RATES}) AS p ON s.model = p.model
+WHERE {{traces}} AND s.started_at >= t.started_at - {TRACE_CLOCK_MARGIN}"""
+TRACE_COST_KEEP = 50
+# Per hour of the trace's start, the TRACE_COST_KEEP costliest traces at the default prices.
+TRACE_COSTS_ROLLUP = Rollup(
+    TRACE_COSTS,
+    "hour",
+    "hour",
+    ("s.trace_id", "s.workflow_name", "s.group_id", "s.started_at"),
+    "sum(s.cost) AS cost, sum(s.tokens) AS tokens, count(*) AS calls",
+    source=_TRACE_COST_ROWS,
+    top=Top("sum(s.cost)", ("s.trace_id",), TRACE_COST_KEEP),
+)
 ROLLUPS = (
     AGENT_DAYS_ROLLUP,
     LATENCY_HOURS_ROLLUP,
@@ -374,6 +417,7 @@ ROLLUPS = (
     SPAN_QUARTERS_ROLLUP,
     *TRACE_ROLLUPS,
     SLOWEST_SPANS_ROLLUP,
+    TRACE_COSTS_ROLLUP,
 )
 HOURLY_ROLLUPS = (LATENCY_HOURS_ROLLUP, SPAN_HOURS_ROLLUP)
 
@@ -397,7 +441,7 @@ TRACE_MIGRATION_STATEMENTS = _create_statements(TRACE_ROLLUPS)
 # Migration 6: span_quarters (built by the writer's refresh when the store is next opened).
 QUARTERS_MIGRATION_STATEMENTS = _create_statements((SPAN_QUARTERS_ROLLUP,))
 # Migration 7: slowest_spans (built by the writer's refresh when the store is next opened).
-TOP_MIGRATION_STATEMENTS = _create_statements((SLOWEST_SPANS_ROLLUP,))
+TOP_MIGRATION_STATEMENTS = _create_statements((SLOWEST_SPANS_ROLLUP, TRACE_COSTS_ROLLUP))
 
 
 def utc_today() -> date:

@@ -723,6 +723,7 @@ GROUP BY ALL"""
 
 _SLOWEST_COLUMNS = ", ".join(SLOWEST_SPAN_COLUMNS)
 _SLOWEST_ORDER = SLOWEST_SPANS_ROLLUP.top.order() if SLOWEST_SPANS_ROLLUP.top else ""
+_SLOWEST_RANK = SLOWEST_SPANS_ROLLUP.top.rank if SLOWEST_SPANS_ROLLUP.top else None
 _SLOWEST = f"""
 SELECT s.duration_ms, s.span_type, s.name, s.agent_name, s.model, s.status, s.started_at,
        t.workflow_name, s.trace_id, s.span_id
@@ -756,8 +757,10 @@ def slowest_spans(
     if (filtered and by not in LATENCY_KEYS) or limit > SLOWEST_KEEP:
         return from_spans
     key = [f"{checked_column(by)} = ?"] if filtered and by is not None else []
+    # Unfiltered: each hour's `limit` slowest of all its spans.
+    ranked = key or [f"{_SLOWEST_RANK} <= {int(limit)}"]
     from_hours = f"""
-SELECT {_SLOWEST_COLUMNS} FROM {SLOWEST_SPANS} WHERE {_and([*key, HOUR_ROWS])}"""
+SELECT {_SLOWEST_COLUMNS} FROM {SLOWEST_SPANS} WHERE {_and([*ranked, HOUR_ROWS])}"""
     parts, params = _with_rollup(
         window,
         (from_hours, [value] if key else []),

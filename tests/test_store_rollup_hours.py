@@ -132,7 +132,7 @@ def rolled_up_queries(window: q.Window) -> dict[str, q.Sql]:
         "slowest spans": q.slowest_spans(window),
         "slowest spans of a span type": q.slowest_spans(window, "span_type", "function"),
         "slowest spans of a tool": q.slowest_spans(window, "tool_name", "refund", limit=5),
-        "slowest spans of a model": q.slowest_spans(window, "model", "gpt-4o", limit=50),
+        "slowest spans of a model": q.slowest_spans(window, "model", "gpt-4o", limit=7),
     }
 
 

@@ -42,7 +42,7 @@ def cases(store: SpanStore, end: datetime) -> list[Case]:
     day = q.Window(start=end - timedelta(days=1))
     week = q.Window(start=end - timedelta(days=7))
     models = q.model_names().run(store)["model"].tolist()
-    prices = q.Prices(*pricing.price_lists(models, pricing.DEFAULT_PRICES))
+    prices = q.Prices(*pricing.price_lists(models, pricing.DEFAULT_PRICES), at_defaults=True)
     newest = q.trace_page(q.TraceFilters(), limit=200).run(store)["trace_id"].tolist()
     some_trace = newest[100]
     workflow = q.named("workflows").run(store)["workflow_name"].iloc[3]

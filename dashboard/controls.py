@@ -11,6 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from agentoscope.tracing.clock import utc_now
+from agentoscope.tracing.store.prices import prices_match_defaults
 
 from . import pricing
 from .format import ID_COLUMN_PX
@@ -127,7 +128,9 @@ def current_prices() -> Prices:
 
     models = fetch(model_names())["model"].tolist()
     prices = pricing.prices_from_frame(price_table())
-    return Prices(*pricing.price_lists(models, prices))
+    return Prices(
+        *pricing.price_lists(models, prices), at_defaults=prices_match_defaults(models, prices)
+    )
 
 
 def trace_url(trace_id: Any, span_id: Any = None) -> str | None:

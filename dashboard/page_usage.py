@@ -143,6 +143,14 @@ else:
     )
 
     st.markdown("**Most expensive traces**")
+    st.caption(
+        "Traces that started in the window, their model calls priced"
+        + (
+            " at the default prices (hourly top traces, kept by the store)"
+            if prices.at_defaults
+            else " at the edited prices (every trace of the window, from its spans)"
+        )
+    )
     top = fetch(top_traces_by_cost(window, prices))
     st.dataframe(
         pd.DataFrame(

@@ -22,7 +22,12 @@ from typing import Any
 
 import pandas as pd
 
-from agentoscope.tracing.store.prices import DEFAULT_PRICES, ModelPrice, match_price
+from agentoscope.tracing.store.prices import (
+    DEFAULT_PRICES,
+    ModelPrice,
+    match_price,
+    per_token_rates,
+)
 
 PRICES_ENV = "AGENTOSCOPE_PRICES"
 PRICE_COLUMNS = ("model", "input", "cached_input", "output")
@@ -102,10 +107,10 @@ def price_lists(
         if model is None or price is None:
             continue
         names.append(model)
-        input_rates.append(price.input / 1_000_000)
-        cached = price.input if price.cached_input is None else price.cached_input
-        cached_rates.append(cached / 1_000_000)
-        output_rates.append(price.output / 1_000_000)
+        rates = per_token_rates(price)
+        input_rates.append(rates[0])
+        cached_rates.append(rates[1])
+        output_rates.append(rates[2])
     return names, input_rates, cached_rates, output_rates
 
 

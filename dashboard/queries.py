@@ -45,12 +45,20 @@ from agentoscope.tracing.store.rollup import (
     LATENCY_HOURS_ROLLUP,
     LATENCY_KEYS,
     MODEL_SPAN,
+    SLOWEST_KEEP,
+    SLOWEST_SPAN_COLUMNS,
+    SLOWEST_SPANS,
+    SLOWEST_SPANS_ROLLUP,
+    SPAN_COST,
     SPAN_HOURS,
     SPAN_HOURS_ROLLUP,
     SPAN_QUARTERS_ROLLUP,
     TOKENS,
     TRACE_AGENT_COUNTS_ROLLUP,
     TRACE_CLOCK_MARGIN,
+    TRACE_COST_KEEP,
+    TRACE_COSTS,
+    TRACE_COSTS_ROLLUP,
     TRACE_COUNTS,
     TRACE_COUNTS_ROLLUP,
     TRACE_ERROR_COUNTS,
@@ -166,6 +174,9 @@ class Prices:
     input_rates: list[float] = field(default_factory=list)
     cached_rates: list[float] = field(default_factory=list)
     output_rates: list[float] = field(default_factory=list)
+    # Whether these rates cost every model of the store as the default prices do
+    # (prices_match_defaults): then costs kept at the default prices (trace_costs) hold.
+    at_defaults: bool = False
 
     def params(self) -> list[Any]:
         return [self.models, self.input_rates, self.cached_rates, self.output_rates]
@@ -182,14 +193,6 @@ PRICES_CTE_CLICKHOUSE = """prices AS (
     FROM (SELECT arrayJoin(arrayZip(CAST(? AS Array(String)), CAST(? AS Array(Float64)),
                                     CAST(? AS Array(Float64)), CAST(? AS Array(Float64)))) AS row)
 )"""
-# Dollars of one span row `s` joined to `p` (prices); NULL when the model has no price.
-SPAN_COST = """(
-    (coalesce(s.input_tokens, 0) - least(coalesce(s.cached_input_tokens, 0),
-                                         coalesce(s.input_tokens, 0))) * p.input_rate
-    + least(coalesce(s.cached_input_tokens, 0), coalesce(s.input_tokens, 0)) * p.cached_rate
-    + coalesce(s.output_tokens, 0) * p.output_rate)"""
-
-
 # Time buckets of `?` seconds, DuckDB and ClickHouse.
 BUCKET = "time_bucket(to_seconds(CAST(? AS BIGINT)), {column})"
 BUCKET_CLICKHOUSE = "toStartOfInterval({column}, toIntervalSecond(toInt64(?)))"
@@ -602,26 +605,56 @@ usage AS (SELECT bucket, key, model, {_USAGE_TOTALS} FROM parts GROUP BY ALL){_U
     return Sql(text, [*prices.params(), *params], from_spans)
 
 
-def top_traces_by_cost(window: Window, prices: Prices, limit: int = 20) -> Sql:
-    """The costliest traces. Priced per span here (the price table is a few rows, so the join
-    is cheap) and grouped once per trace, which beats summing per trace and model first."""
-    conditions, params = window.where("s.started_at")
+_COST_COLUMNS = "trace_id, workflow_name, cost, tokens, calls, started_at, group_id"
+
+
+def _costs_from_traces(
+    window: Window, bound: str, spans: str, spans_params: list[Any]
+) -> tuple[str, list[Any]]:
+    """Per trace starting in `window` (and `bound`): its priced model calls (of the spans
+    matching `spans`, from TRACE_CLOCK_MARGIN before the trace's start) summed."""
+    conditions, params = window.where("started_at")
     text = f"""
-WITH {PRICES_CTE},
-ranked AS (
-    SELECT s.trace_id, sum({SPAN_COST}) AS cost, sum({TOKENS}) AS tokens, count(*) AS calls,
-           min(s.started_at) AS first_call_at
-    FROM spans s JOIN prices p ON s.model = p.model
-    WHERE {_and(conditions)}
-    GROUP BY s.trace_id
-    ORDER BY cost DESC
-    LIMIT ?
-)
-SELECT ranked.trace_id, t.workflow_name, ranked.cost, ranked.tokens, ranked.calls,
-       coalesce(t.started_at, ranked.first_call_at) AS started_at, t.group_id
-FROM ranked LEFT JOIN traces t USING (trace_id)
-ORDER BY ranked.cost DESC"""
-    return Sql(text, [*prices.params(), *params, int(limit)])
+SELECT t.trace_id AS trace_id, t.workflow_name AS workflow_name, sum({SPAN_COST}) AS cost,
+       sum({TOKENS}) AS tokens, count(*) AS calls, t.started_at AS started_at,
+       t.group_id AS group_id
+FROM (SELECT * FROM traces WHERE {_and([*conditions, bound])}) AS t
+JOIN (SELECT * FROM spans WHERE {spans}) AS s ON s.trace_id = t.trace_id
+JOIN prices p ON s.model = p.model
+WHERE s.started_at >= t.started_at - {TRACE_CLOCK_MARGIN}
+GROUP BY t.trace_id, t.workflow_name, t.started_at, t.group_id"""
+    return text, [*params, *spans_params]
+
+
+_TOP_COSTS = f"""
+SELECT {_COST_COLUMNS} FROM trace_parts ORDER BY cost DESC, trace_id LIMIT ?"""
+
+
+def top_traces_by_cost(window: Window, prices: Prices, limit: int = 20) -> Sql:
+    """The costliest traces that STARTED in the window (as in the trace list), a trace's cost
+    being that of its model calls from TRACE_CLOCK_MARGIN before its start; ties by trace id.
+    At the default prices (`prices.at_defaults`) whole hours come from trace_costs (each
+    hour's TRACE_COST_KEEP costliest traces at those prices), the rest from traces and spans;
+    with edited prices every trace of the window is costed from its spans."""
+    spans, spans_params = _spans_since(window)
+    exact_text, exact_params = _costs_from_traces(window, "TRUE", spans, spans_params)
+    exact = Sql(
+        f"WITH {PRICES_CTE},\ntrace_parts AS ({exact_text}\n){_TOP_COSTS}",
+        [*prices.params(), *exact_params, int(limit)],
+    )
+    if not prices.at_defaults or limit > TRACE_COST_KEEP:
+        return exact
+    from_hours = f"""
+SELECT {_COST_COLUMNS} FROM {TRACE_COSTS} WHERE {trace_units(TRACE_COSTS_ROLLUP)}"""
+    parts, params = _with_trace_rollup(
+        window,
+        (from_hours, []),
+        lambda bound, spans, spans_params: _costs_from_traces(window, bound, spans, spans_params),
+        TRACE_COSTS_ROLLUP,
+        unstarted=False,
+    )
+    text = f"WITH {PRICES_CTE},\n{parts}{_TOP_COSTS}"
+    return Sql(text, [*prices.params(), *params, int(limit)], exact)
 
 
 # ---------------------------------------------------------------- latency
@@ -688,17 +721,53 @@ GROUP BY ALL"""
     return Sql(f"WITH {parts}{_HISTOGRAM}", params, from_spans)
 
 
+_SLOWEST_COLUMNS = ", ".join(SLOWEST_SPAN_COLUMNS)
+_SLOWEST_ORDER = SLOWEST_SPANS_ROLLUP.top.order() if SLOWEST_SPANS_ROLLUP.top else ""
+_SLOWEST_RANK = SLOWEST_SPANS_ROLLUP.top.rank if SLOWEST_SPANS_ROLLUP.top else None
+_SLOWEST = f"""
+SELECT s.duration_ms, s.span_type, s.name, s.agent_name, s.model, s.status, s.started_at,
+       t.workflow_name, s.trace_id, s.span_id
+FROM (SELECT * FROM parts ORDER BY {_SLOWEST_ORDER} LIMIT ?) s
+LEFT JOIN traces t USING (trace_id)
+ORDER BY {_SLOWEST_ORDER.replace("duration_ms", "s.duration_ms")}"""
+
+
+def _slowest_from_spans(
+    window: Window, by: str | None, value: str | None, limit: int, bound: str = "TRUE"
+) -> tuple[str, list[Any]]:
+    conditions, params = _span_filter(window, by, value)
+    text = f"""
+SELECT * FROM (
+    SELECT {_SLOWEST_COLUMNS} FROM spans WHERE {_and(conditions)} AND {bound}
+    ORDER BY {_SLOWEST_ORDER} LIMIT ?
+)"""
+    return text, [*params, int(limit)]
+
+
 def slowest_spans(
     window: Window, by: str | None = None, value: str | None = None, limit: int = 20
 ) -> Sql:
-    conditions, params = _span_filter(window, by, value)
-    text = f"""
-SELECT s.duration_ms, s.span_type, s.name, s.agent_name, s.model, s.status, s.started_at,
-       t.workflow_name, s.trace_id, s.span_id
-FROM (SELECT * FROM spans WHERE {_and(conditions)} ORDER BY duration_ms DESC LIMIT ?) s
-LEFT JOIN traces t USING (trace_id)
-ORDER BY s.duration_ms DESC"""
-    return Sql(text, [*params, int(limit)])
+    """The slowest spans of the window (of one span type, tool or model), ties by trace and
+    span id. Exact either way: whole hours come from slowest_spans (each hour's SLOWEST_KEEP
+    slowest per span type, tool and model) when the filter is one of LATENCY_KEYS and `limit`
+    is at most SLOWEST_KEEP."""
+    spans_text, spans_params = _slowest_from_spans(window, by, value, limit)
+    from_spans = Sql(f"WITH parts AS ({spans_text}\n){_SLOWEST}", [*spans_params, int(limit)])
+    filtered = by is not None and value is not None
+    if (filtered and by not in LATENCY_KEYS) or limit > SLOWEST_KEEP:
+        return from_spans
+    key = [f"{checked_column(by)} = ?"] if filtered and by is not None else []
+    # Unfiltered: each hour's `limit` slowest of all its spans.
+    ranked = key or [f"{_SLOWEST_RANK} <= {int(limit)}"]
+    from_hours = f"""
+SELECT {_SLOWEST_COLUMNS} FROM {SLOWEST_SPANS} WHERE {_and([*ranked, HOUR_ROWS])}"""
+    parts, params = _with_rollup(
+        window,
+        (from_hours, [value] if key else []),
+        lambda bound: _slowest_from_spans(window, by, value, limit, bound),
+        SLOWEST_SPANS_ROLLUP,
+    )
+    return Sql(f"WITH {parts}{_SLOWEST}", [*params, int(limit)], from_spans)
 
 
 # ---------------------------------------------------------------- errors

@@ -12,8 +12,9 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from agentoscope.dashboard import pricing
 from agentoscope.dashboard import queries as q
-from agentoscope.tracing.store import SpanStore
+from agentoscope.tracing.store import DEFAULT_PRICES, SpanStore
 from agentoscope.tracing.store import rollup as store_rollup
 from agentoscope.tracing.store.queries import (
     _LATENCY_GROUPS,
@@ -31,6 +32,9 @@ COVERED = (NOW - store_rollup.HOUR_GRACE).replace(minute=0, second=0, microsecon
 # The quarter hour trace_counts is complete until.
 COVERED_QUARTER = store_rollup.TRACE_COUNTS_ROLLUP.start_of(NOW - store_rollup.HOUR_GRACE)
 PRICES = q.Prices(["gpt-4o", "gpt-4o-mini"], [2.5e-6, 0.15e-6], [1.25e-6, 0.075e-6], [1e-5, 6e-7])
+DEFAULTS = q.Prices(
+    *pricing.price_lists(["gpt-4o", "gpt-4o-mini", "unpriced"], DEFAULT_PRICES), at_defaults=True
+)
 TOOLS = ("lookup", "refund", "search")
 MODELS = ("gpt-4o", "gpt-4o-mini", "unpriced")
 
@@ -123,6 +127,12 @@ def rolled_up_queries(window: q.Window) -> dict[str, q.Sql]:
         "errors over time, 15-minute": q.errors_over_time(window, 900),
         "usage per model, 15-minute": q.usage_over_time(window, 900, "model", PRICES),
         "usage per agent, 30-minute": q.usage_over_time(window, 1800, "agent_name", PRICES),
+        "costliest traces": q.top_traces_by_cost(window, DEFAULTS),
+        "costliest 3 traces": q.top_traces_by_cost(window, DEFAULTS, limit=3),
+        "slowest spans": q.slowest_spans(window),
+        "slowest spans of a span type": q.slowest_spans(window, "span_type", "function"),
+        "slowest spans of a tool": q.slowest_spans(window, "tool_name", "refund", limit=5),
+        "slowest spans of a model": q.slowest_spans(window, "model", "gpt-4o", limit=7),
     }
 
 
@@ -330,3 +340,87 @@ def test_exact_percentiles_are_a_query_away_and_estimates_say_so(store: SpanStor
     assert exact.set_index("tool_name")["p95_ms"].sort_index().tolist() == pytest.approx(
         durations["p95"].sort_index().tolist()
     )
+
+
+def test_slowest_spans_keep_the_top_of_each_hour_and_are_read_from_it(store: SpanStore) -> None:
+    # A dense covered hour: 300 tool calls with few distinct durations (ties broken by ids),
+    # more than the rollup keeps per hour, span type, tool and model.
+    hour = COVERED - timedelta(hours=3)
+    rng = random.Random(7)
+    dense = []
+    for n in range(300):
+        start = hour + timedelta(seconds=rng.uniform(0, 3599))
+        duration = rng.choice((10.0, 250.0, 4000.0))
+        dense.append(
+            span(
+                f"td-{n // 10}", f"sd-{n}", span_type="function", tool_name="lookup",
+                started_at=iso(start), ended_at=iso(start + timedelta(milliseconds=duration)),
+                duration_ms=duration,
+            )
+        )  # fmt: skip
+    store.ingest(dense)
+    kept = store.query(
+        "SELECT count(*) FROM slowest_spans WHERE hour = ? AND tool_name = 'lookup'", [hour]
+    ).iloc[0, 0]
+    assert kept == store_rollup.SLOWEST_KEEP
+    assert_rollups_agree(store)
+    window = q.Window(hour - timedelta(hours=1), hour + timedelta(hours=2))
+    for sql in (
+        q.slowest_spans(window, limit=store_rollup.SLOWEST_KEEP),
+        q.slowest_spans(window, "tool_name", "lookup"),
+    ):
+        assert sql.clickhouse is not None
+        pd.testing.assert_frame_equal(sql.run(store), sql.clickhouse.run(store), check_dtype=False)
+    # The covered hour's answer is the rollup's rows: a changed row changes it.
+    sql = q.slowest_spans(window, "tool_name", "lookup", limit=3)
+    store._cursor.execute(
+        "UPDATE slowest_spans SET duration_ms = 99999 WHERE span_id = ?",
+        [sql.clickhouse.run(store)["span_id"].iloc[0]],
+    )
+    assert sql.run(store)["duration_ms"].iloc[0] == 99999
+    assert sql.clickhouse.run(store)["duration_ms"].iloc[0] == 4000.0
+
+
+def test_costliest_traces_keep_the_top_of_each_hour_and_fall_back_for_edited_prices(
+    store: SpanStore,
+) -> None:
+    # A dense covered hour: 120 traces with a model call each, more than trace_costs keeps.
+    hour = COVERED - timedelta(hours=5)
+    rng = random.Random(11)
+    calls = []
+    for n in range(120):
+        start = hour + timedelta(seconds=rng.uniform(0, 3500))
+        tokens = (rng.randint(1, 5000), rng.randint(1, 500))
+        calls.append(
+            span(
+                f"tc-{n}", f"sc-{n}", span_type="generation", model=rng.choice(MODELS[:2]),
+                input_tokens=tokens[0], output_tokens=tokens[1], total_tokens=sum(tokens),
+                started_at=iso(start), ended_at=iso(start + timedelta(seconds=1)),
+                duration_ms=1000.0,
+            )
+        )  # fmt: skip
+    store.ingest(calls)
+    kept = store.query("SELECT count(*) FROM trace_costs WHERE hour = ?", [hour]).iloc[0, 0]
+    assert kept == store_rollup.TRACE_COST_KEEP
+    window = q.Window(hour - timedelta(hours=2), hour + timedelta(hours=3))
+    top = q.top_traces_by_cost(window, DEFAULTS, limit=store_rollup.TRACE_COST_KEEP)
+    assert top.clickhouse is not None
+    pd.testing.assert_frame_equal(top.run(store), top.clickhouse.run(store), check_dtype=False)
+    # A late call lifts the cheapest trace of the hour to the top: its start hour reopens.
+    cheapest = top.clickhouse.run(store)["trace_id"].iloc[-1]
+    late = span(
+        cheapest, "sc-late", span_type="generation", model="gpt-4o", input_tokens=10**7,
+        output_tokens=1, total_tokens=10**7 + 1, started_at=iso(hour + timedelta(minutes=70)),
+        ended_at=iso(hour + timedelta(minutes=71)), duration_ms=60000.0,
+    )  # fmt: skip
+    store.ingest([late])
+    assert complete_until(store, "trace_costs") == COVERED
+    assert top.run(store)["trace_id"].iloc[0] == cheapest
+    assert_rollups_agree(store)
+    # Edited prices read every trace of the window from its spans.
+    edited = q.top_traces_by_cost(window, PRICES)
+    assert edited.clickhouse is None and "trace_costs" not in edited.text
+    # The covered hour's answer is the rollup's rows: a changed row changes it.
+    store._cursor.execute("UPDATE trace_costs SET cost = 1e6 WHERE trace_id = 'tc-7'")
+    assert top.run(store)["trace_id"].iloc[0] == "tc-7"
+    assert top.clickhouse.run(store)["trace_id"].iloc[0] != "tc-7"

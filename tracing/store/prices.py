@@ -75,3 +75,21 @@ def _rates(price: ModelPrice | None) -> tuple[float, float, float] | None:
         return None
     cached = price.input if price.cached_input is None else price.cached_input
     return price.input, cached, price.output
+
+
+def per_token_rates(price: ModelPrice) -> tuple[float, float, float]:
+    """Dollars per input, cached input and output token (the rates SQL costs spans with; the
+    trace_costs rollup and the dashboard compute them here, so both get the same numbers)."""
+    cached = price.input if price.cached_input is None else price.cached_input
+    return price.input / 1_000_000, cached / 1_000_000, price.output / 1_000_000
+
+
+def default_rates_sql() -> str:
+    """SQL rows (prefix, input_rate, cached_rate, output_rate) of DEFAULT_PRICES, the prefix in
+    lower case, the rates as exact doubles. Changing DEFAULT_PRICES needs a migration that
+    rebuilds trace_costs (its costs are at these prices)."""
+    rows = []
+    for price in DEFAULT_PRICES:
+        rates = ", ".join(f"CAST('{rate!r}' AS DOUBLE)" for rate in per_token_rates(price))
+        rows.append(f"('{price.model.lower()}', {rates})")
+    return f"VALUES {', '.join(rows)}"

@@ -61,6 +61,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Protocol, TypeVar
 
+from .prices import default_rates_sql
+
 logger = logging.getLogger("agentoscope.tracing")
 
 AGENT_DAYS = "agent_days"
@@ -70,6 +72,8 @@ TRACE_COUNTS = "trace_counts"
 TRACE_AGENT_COUNTS = "trace_agent_counts"
 TRACE_ERROR_COUNTS = "trace_error_counts"
 SPAN_QUARTERS = "span_quarters"
+SLOWEST_SPANS = "slowest_spans"
+TRACE_COSTS = "trace_costs"
 # A unit of 15 minutes: the 24-hour charts' buckets (hours cannot make them).
 QUARTER_HOUR = "quarter_hour"
 
@@ -80,6 +84,14 @@ AGENT_DAY_COLUMNS = """
        count(*) FILTER (WHERE span_type = 'agent' AND status = 'error') AS failed_runs,
        count(*) FILTER (WHERE status = 'error') AS errors"""
 AGENT_DAY_ROWS = "agent_name IS NOT NULL AND (span_type = 'agent' OR status = 'error')"
+
+# Dollars of one span row `s` joined to its model's per-token rates `p`; cached input tokens
+# (capped at the input tokens) cost the cached rate.
+SPAN_COST = """(
+    (coalesce(s.input_tokens, 0) - least(coalesce(s.cached_input_tokens, 0),
+                                         coalesce(s.input_tokens, 0))) * p.input_rate
+    + least(coalesce(s.cached_input_tokens, 0), coalesce(s.input_tokens, 0)) * p.cached_rate
+    + coalesce(s.output_tokens, 0) * p.output_rate)"""
 
 # Migration 2 (shipped: never edit).
 MIGRATION_STATEMENTS = (
@@ -141,6 +153,27 @@ GUARDRAIL_NAME = "CASE WHEN s.span_type = 'guardrail' THEN s.name END AS guardra
 
 
 @dataclass(frozen=True)
+class Top:
+    """What a top-N rollup keeps: per unit of time and `per` key, the `keep` rows with the
+    largest `measure`, ties in `ties` order. A row is in one unit, so the union of the kept
+    rows of a window's units holds the window's top N for any N <= `keep` (and for one value
+    of a `per` key too)."""
+
+    measure: str
+    ties: tuple[str, ...]
+    keep: int
+    per: tuple[str, ...] = ()
+    # A column for each row's rank within its unit over every `per` key: a read without a key
+    # filter takes the rows ranked <= N of each unit (a kept row's rank among all rows of its
+    # unit; any row ranked <= keep there is in its key's top `keep` too), not every kept row.
+    rank: str | None = None
+
+    def order(self) -> str:
+        """SQL ORDER BY items: the measure descending, then the ties."""
+        return ", ".join((f"{self.measure} DESC", *self.ties))
+
+
+@dataclass(frozen=True)
 class Rollup:
     """One rollup table: what it groups spans by, per `unit` of time ("day", "hour" or
     QUARTER_HOUR). The table's columns are those of `select_sql` (it is created from it), so
@@ -159,22 +192,40 @@ class Rollup:
     # `t` summarised, and `{spans}`, a lower bound on the start of the spans read for them),
     # whose `started_at` is the trace's start. None: the rows are the spans themselves.
     source: str | None = None
+    # A top-N rollup: its rows are the rows of `source` (or spans) themselves, `keys` their
+    # columns and `columns` empty, only the top ones of each unit kept (no grouping).
+    top: Top | None = None
 
     @property
     def by_trace(self) -> bool:
         return self.source is not None
 
     def select_sql(self, where: str, spans: str = "TRUE") -> str:
-        keys = "".join(f"{key}, " for key in self.keys)
         source = (
             "spans" if self.source is None else f"({self.source.format(traces=where, spans=spans)})"
         )
         condition = self.rows if self.source is not None else f"{self.rows} AND {where}"
-        return f"""
-SELECT {self.truncate("s.started_at")} AS {self.time_column}, {keys}{self.columns.strip()}
+        unit = self.truncate("s.started_at")
+        items = [f"{unit} AS {self.time_column}", *self.keys]
+        items += [self.columns.strip()] if self.columns.strip() else []
+        if self.top is not None and self.top.rank is not None:
+            items.append(
+                f"row_number() OVER (PARTITION BY {unit} ORDER BY {self.top.order()}) "
+                f"AS {self.top.rank}"
+            )
+        select = f"""
+SELECT {", ".join(items)}
 FROM {source} AS s
-WHERE {condition}
-GROUP BY ALL"""
+WHERE {condition}"""
+        if self.top is None:
+            return f"{select}\nGROUP BY ALL"
+        if self.columns.strip():  # QUALIFY does not go with GROUP BY ALL: the keys by position
+            select += f"\nGROUP BY {', '.join(str(n) for n in range(1, len(self.keys) + 2))}"
+        partition = ", ".join((unit, *self.top.per))
+        return (
+            f"{select}\nQUALIFY row_number() OVER "
+            f"(PARTITION BY {partition} ORDER BY {self.top.order()}) <= {self.top.keep}"
+        )
 
     def create_sql(self) -> str:
         return f"CREATE TABLE {self.name} AS {self.select_sql('FALSE')}"
@@ -313,12 +364,70 @@ SPAN_QUARTERS_ROLLUP = Rollup(
     SPAN_HOURS_ROLLUP.columns,
     SPAN_HOURS_ROLLUP.rows,
 )
+# The columns of a slowest span (the latency page's "slowest spans"), and how many of each hour,
+# span type, tool and model are kept: the page asks for 20 and filters by one of LATENCY_KEYS
+# at most, so the union of the kept rows of the covered hours holds its answer (50 kept 1.2M
+# rows at 10M spans, and reading them all cost more than the spans' top-N).
+SLOWEST_SPAN_COLUMNS = (
+    "duration_ms",
+    "span_type",
+    "name",
+    "agent_name",
+    "model",
+    "tool_name",
+    "status",
+    "started_at",
+    "trace_id",
+    "span_id",
+)
+SLOWEST_KEEP = 20
+SLOWEST_SPANS_ROLLUP = Rollup(
+    SLOWEST_SPANS,
+    "hour",
+    "hour",
+    SLOWEST_SPAN_COLUMNS,
+    "",
+    "duration_ms IS NOT NULL",
+    top=Top("duration_ms", ("trace_id", "span_id"), SLOWEST_KEEP, LATENCY_KEYS, "hour_rank"),
+)
+# The default prices of each model of the spans from `{spans}` on: the longest matching prefix.
+_DEFAULT_MODEL_RATES = f"""
+SELECT m.model, arg_max(d.input_rate, length(d.prefix)) AS input_rate,
+       arg_max(d.cached_rate, length(d.prefix)) AS cached_rate,
+       arg_max(d.output_rate, length(d.prefix)) AS output_rate
+FROM (SELECT DISTINCT model FROM spans WHERE model IS NOT NULL AND {{spans}}) AS m
+JOIN ({default_rates_sql()}) AS d(prefix, input_rate, cached_rate, output_rate)
+    ON starts_with(lower(m.model), d.prefix)
+GROUP BY m.model"""
+# One row per priced model call of a trace at the default prices, with the trace's columns:
+# a trace's cost is that of its calls from TRACE_CLOCK_MARGIN before its start (as every trace
+# rollup reads them), and the dashboard's exact form counts the same calls.
+_TRACE_COST_ROWS = f"""
+SELECT t.started_at, t.trace_id, t.workflow_name, t.group_id, {SPAN_COST} AS cost,
+       {TOKENS} AS tokens
+FROM traces AS t
+JOIN (SELECT * FROM spans WHERE {{spans}}) AS s USING (trace_id)
+JOIN ({_DEFAULT_MODEL_RATES}) AS p ON s.model = p.model
+WHERE {{traces}} AND s.started_at >= t.started_at - {TRACE_CLOCK_MARGIN}"""
+TRACE_COST_KEEP = 50
+# Per hour of the trace's start, the TRACE_COST_KEEP costliest traces at the default prices.
+TRACE_COSTS_ROLLUP = Rollup(
+    TRACE_COSTS,
+    "hour",
+    "hour",
+    ("s.trace_id", "s.workflow_name", "s.group_id", "s.started_at"),
+    "sum(s.cost) AS cost, sum(s.tokens) AS tokens, count(*) AS calls",
+    source=_TRACE_COST_ROWS,
+    top=Top("sum(s.cost)", ("s.trace_id",), TRACE_COST_KEEP),
+)
 ROLLUPS = (
     AGENT_DAYS_ROLLUP,
     LATENCY_HOURS_ROLLUP,
     SPAN_HOURS_ROLLUP,
     SPAN_QUARTERS_ROLLUP,
     *TRACE_ROLLUPS,
+    SLOWEST_SPANS_ROLLUP,
+    TRACE_COSTS_ROLLUP,
 )
 HOURLY_ROLLUPS = (LATENCY_HOURS_ROLLUP, SPAN_HOURS_ROLLUP)
 
@@ -341,6 +450,8 @@ TRACE_MIGRATION_STATEMENTS = _create_statements(TRACE_ROLLUPS)
 
 # Migration 6: span_quarters (built by the writer's refresh when the store is next opened).
 QUARTERS_MIGRATION_STATEMENTS = _create_statements((SPAN_QUARTERS_ROLLUP,))
+# Migration 7: slowest_spans (built by the writer's refresh when the store is next opened).
+TOP_MIGRATION_STATEMENTS = _create_statements((SLOWEST_SPANS_ROLLUP, TRACE_COSTS_ROLLUP))
 
 
 def utc_today() -> date:

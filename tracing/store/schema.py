@@ -27,6 +27,7 @@ from .rollup import (
     HOURLY_MIGRATION_STATEMENTS,
     MIGRATION_STATEMENTS,
     QUARTERS_MIGRATION_STATEMENTS,
+    TOP_MIGRATION_STATEMENTS,
     TRACE_MIGRATION_STATEMENTS,
 )
 
@@ -176,6 +177,12 @@ MIGRATIONS: tuple[Migration, ...] = (
         "span_quarters: span_hours per 15 minutes (the 24-hour charts' 15-minute buckets), "
         "built when the store is next opened",
         QUARTERS_MIGRATION_STATEMENTS,
+    ),
+    Migration(
+        7,
+        "slowest_spans: per hour, span type, tool and model, the 50 slowest spans (the "
+        "latency page's slowest spans), built when the store is next opened",
+        TOP_MIGRATION_STATEMENTS,
     ),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version

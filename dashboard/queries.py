@@ -57,6 +57,7 @@ from agentoscope.tracing.store.rollup import (
     USAGE_SUMS,
     Rollup,
 )
+from agentoscope.tracing.store.sessions import SESSIONS
 
 
 class Sql(NamedTuple):
@@ -1092,15 +1093,22 @@ GROUP BY m.group_id"""
 
 
 def session_count(window: Window, search: str | None = None) -> Sql:
+    """How many sessions have a trace in the window (and match `search`). Over all time
+    without a search: the rows of the writer's `sessions` table (read from its row count, flat
+    however many traces); ClickHouse, which keeps none, and every window or search count the
+    distinct group ids of the traces."""
     conditions, params = window.where("started_at")
     if search:
         conditions.append("contains(lower(group_id), ?)")
         params.append(search.strip().lower())
-    return Sql(
+    exact = Sql(
         "SELECT count(DISTINCT group_id) AS sessions FROM traces "
         f"WHERE group_id IS NOT NULL AND {_and(conditions)}",
         params,
     )
+    if conditions:
+        return exact
+    return Sql(f"SELECT count(*) AS sessions FROM {SESSIONS}", [], exact)
 
 
 def session_members(group_id: str) -> Sql:

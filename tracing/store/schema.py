@@ -29,6 +29,7 @@ from .rollup import (
     QUARTERS_MIGRATION_STATEMENTS,
     TRACE_MIGRATION_STATEMENTS,
 )
+from .sessions import SESSIONS_MIGRATION_STATEMENTS
 
 
 def _column_sql(field: Field, constraint: str = "") -> tuple[str, str]:
@@ -176,6 +177,12 @@ MIGRATIONS: tuple[Migration, ...] = (
         "span_quarters: span_hours per 15 minutes (the 24-hour charts' 15-minute buckets), "
         "built when the store is next opened",
         QUARTERS_MIGRATION_STATEMENTS,
+    ),
+    Migration(
+        8,
+        "sessions: one row per session (group_id) of the traces, kept by the writer, so the "
+        "count of all sessions reads no trace",
+        SESSIONS_MIGRATION_STATEMENTS,
     ),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version

@@ -127,10 +127,7 @@ def test_the_index_merges_its_recent_keys(
     monkeypatch.setattr(sessions_module, "RECENT_MAX", 3)
     for batch in range(6):
         store.ingest(
-            [
-                trace_rec(f"t{batch}-{i}", group_id=f"chat-{(batch * 2 + i) % 9}")
-                for i in range(4)
-            ]
+            [trace_rec(f"t{batch}-{i}", group_id=f"chat-{(batch * 2 + i) % 9}") for i in range(4)]
         )
     assert sessions_shown(store) == 9 == sessions_in_traces(store)
 

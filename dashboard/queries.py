@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 import pandas as pd
@@ -52,6 +52,7 @@ from agentoscope.tracing.store.rollup import (
     SPAN_COST,
     SPAN_HOURS,
     SPAN_HOURS_ROLLUP,
+    SPAN_QUARTERS,
     SPAN_QUARTERS_ROLLUP,
     TOKENS,
     TRACE_AGENT_COUNTS_ROLLUP,
@@ -65,6 +66,7 @@ from agentoscope.tracing.store.rollup import (
     USAGE_SUMS,
     Rollup,
 )
+from agentoscope.tracing.store.sessions import SESSIONS
 
 
 class Sql(NamedTuple):
@@ -947,6 +949,50 @@ def failed_span_count(window: Window) -> Sql:
     )
 
 
+def failure_start(window: Window, need: int, reach: timedelta) -> Sql:
+    """Where the newest `need` failed spans of the window are, from the rollups: one row with
+    `complete_until` (of span_quarters), `tail` (failed spans from then on, counted from
+    spans) and `since`, the newest quarter-hour start within `reach` before complete_until
+    from which the whole quarters of the window (span_quarters) and the tail hold `need`
+    failures (NULL: none within reach), and `reached_all` (the reach went past the oldest
+    quarter). Counting only whole quarters inside the window never counts a failure outside
+    [since, end), so those `need` are the newest of the whole window. ClickHouse keeps no
+    rollup: its form finds nothing, and the caller reads the whole window (the same rows)."""
+    start = timestamp_param(window.start) if window.start else "-infinity"
+    end = timestamp_param(window.end) if window.end else "infinity"
+    seconds = int(reach.total_seconds())
+    text = f"""
+WITH r AS (SELECT max(complete_until) AS cu FROM rollups WHERE name = '{SPAN_QUARTERS}'),
+tail AS (
+    SELECT count(*) AS n FROM spans
+    WHERE status = 'error' AND started_at >= (SELECT cu FROM r)
+      AND started_at >= CAST($since AS TIMESTAMP) AND started_at < CAST($until AS TIMESTAMP)
+),
+quarters AS (
+    SELECT quarter, sum(calls) AS n FROM {SPAN_QUARTERS}
+    WHERE status = 'error' AND quarter < (SELECT cu FROM r)
+      AND quarter >= (SELECT cu FROM r) - to_seconds($reach)
+      AND quarter >= CAST($since AS TIMESTAMP)
+      AND quarter + INTERVAL 15 MINUTE <= CAST($until AS TIMESTAMP)
+    GROUP BY quarter
+),
+running AS (
+    SELECT quarter, (SELECT n FROM tail) + sum(n) OVER (ORDER BY quarter DESC) AS n
+    FROM quarters
+)
+SELECT (SELECT cu FROM r) AS complete_until, (SELECT n FROM tail) AS tail,
+       (SELECT max(quarter) FROM running WHERE n >= $need) AS since,
+       coalesce((SELECT cu FROM r) - to_seconds($reach)
+                <= (SELECT min(quarter) FROM {SPAN_QUARTERS}), true) AS reached_all"""
+    clickhouse = Sql(
+        "SELECT CAST(NULL AS Nullable(DateTime64(6))) AS complete_until, 0 AS tail, "
+        "CAST(NULL AS Nullable(DateTime64(6))) AS since, true AS reached_all",
+        {},
+    )
+    params = {"since": start, "until": end, "reach": seconds, "need": need}
+    return Sql(text, params, clickhouse)
+
+
 def _failing_tools_from_spans(window: Window, bound: str = "TRUE") -> tuple[str, list[Any]]:
     conditions, params = window.where()
     text = f"""
@@ -1161,15 +1207,22 @@ GROUP BY m.group_id"""
 
 
 def session_count(window: Window, search: str | None = None) -> Sql:
+    """How many sessions have a trace in the window (and match `search`). Over all time
+    without a search: the rows of the writer's `sessions` table (read from its row count, flat
+    however many traces); ClickHouse, which keeps none, and every window or search count the
+    distinct group ids of the traces."""
     conditions, params = window.where("started_at")
     if search:
         conditions.append("contains(lower(group_id), ?)")
         params.append(search.strip().lower())
-    return Sql(
+    exact = Sql(
         "SELECT count(DISTINCT group_id) AS sessions FROM traces "
         f"WHERE group_id IS NOT NULL AND {_and(conditions)}",
         params,
     )
+    if conditions:
+        return exact
+    return Sql(f"SELECT count(*) AS sessions FROM {SESSIONS}", [], exact)
 
 
 def session_members(group_id: str) -> Sql:

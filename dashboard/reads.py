@@ -17,7 +17,12 @@ from datetime import datetime
 import pandas as pd
 
 from agentoscope.tracing.clock import utc_naive
-from agentoscope.tracing.store.queries import SPAN_CLOCK_MARGIN, ListWindow, list_window
+from agentoscope.tracing.store.queries import (
+    LIST_WINDOWS,
+    SPAN_CLOCK_MARGIN,
+    ListWindow,
+    list_window,
+)
 
 from .queries import (
     KEY_LOOKUP_MAX,
@@ -26,7 +31,7 @@ from .queries import (
     TraceFilters,
     Window,
     active_session_count,
-    failed_span_count,
+    failure_start,
     member_totals,
     named,
     session_members,
@@ -137,14 +142,35 @@ def trace_rows(
 
 
 def latest_failures(run: Runner, window: Window, limit: int = 50) -> pd.DataFrame:
-    """The newest `limit` failed spans of the window (the recent_errors query), read from the
-    narrowest window before the newest trace that holds them (store.queries.list_window): a
-    plain top-N of the failed spans reads the status of every span first."""
-    found = newest_first(
-        run, window, lambda start: failed_span_count(Window(start, window.end)), "errors", limit
-    )
-    since = window if found.since is None else Window(found.since, window.end)
-    return run(named("recent_errors", **window_params(since), limit=limit))
+    """The newest `limit` failed spans of the window (the recent_errors query), read from
+    where they are (`failure_since`): a plain top-N of the failed spans reads the status of
+    every span first."""
+    since = failure_since(run, window, limit)
+    narrowed = window if since is None else Window(since, window.end)
+    return run(named("recent_errors", **window_params(narrowed), limit=limit))
+
+
+def failure_since(run: Runner, window: Window, need: int) -> datetime | None:
+    """The latest moment from which the window holds its newest `need` failed spans, from the
+    failed spans per quarter hour of span_quarters and those after its complete_until
+    (`failure_start`), reaching back over LIST_WINDOWS in turn; None: the whole window."""
+    for reach in LIST_WINDOWS:
+        found = run(failure_start(window, need, reach)).iloc[0]
+        complete_until = found["complete_until"]
+        if complete_until is None or pd.isna(complete_until):
+            return None  # no rollup yet: the whole window
+        since = None
+        if int(found["tail"]) >= need:
+            since = pd.Timestamp(complete_until).to_pydatetime()
+        elif not pd.isna(found["since"]):
+            since = pd.Timestamp(found["since"]).to_pydatetime()
+        if since is not None:
+            if window.start is not None and since <= utc_naive(window.start):
+                return None
+            return since
+        if bool(found["reached_all"]):
+            return None
+    return None
 
 
 def session_window(run: Runner, window: Window, search: str | None, need: int) -> ListWindow:

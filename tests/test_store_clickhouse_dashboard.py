@@ -56,6 +56,8 @@ CASES: dict[str, q.Sql] = {
     "failed_span_count": q.failed_span_count(WINDOW),
     "session_totals": q.session_totals(["conv_0", "conv_3"], START, END),
     "session_count": q.session_count(WINDOW, "conv"),
+    # All time: the writer's sessions table on DuckDB, the traces on ClickHouse.
+    "session_count_all": q.session_count(q.Window()),
     "session_members": q.session_members("conv_0"),
     "session_turns": q.session_turns(TRACES, START, END),
 }

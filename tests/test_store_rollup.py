@@ -236,12 +236,13 @@ def test_a_store_from_before_the_rollup_gets_it_when_opened_read_write(tmp_path:
             "DROP TABLE span_quarters",
             "DROP TABLE slowest_spans",
             "DROP TABLE trace_costs",
+            "DROP TABLE sessions",
             "DROP TABLE rollups",
             "DELETE FROM schema_version WHERE version >= 2",
         ):
             cursor.execute(statement)
     with SpanStore(path) as store:
-        assert store.schema_version == 7
+        assert store.schema_version == 8
         assert len(store.query("SELECT * FROM agent_days")) == 12
         assert_rollup_agrees(store)
     assert [row["version"] for row in store_rows(path, "SELECT version FROM schema_version")] == [
@@ -252,6 +253,7 @@ def test_a_store_from_before_the_rollup_gets_it_when_opened_read_write(tmp_path:
         5,
         6,
         7,
+        8,
     ]
 
 

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..schema import RECORD_VERSION, check_record
 from .schema import SPAN_COLUMN_NAMES, TRACE_RECORD_COLUMNS
+from .sessions import SessionIndex
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -372,13 +373,16 @@ class TraceRows:
     last: datetime | None = None
 
 
-def merge_trace_rows(cursor: Any, records: str | None, span_traces: str | None) -> TraceRows:
+def merge_trace_rows(
+    cursor: Any, records: str | None, span_traces: str | None, sessions: SessionIndex
+) -> TraceRows:
     """One statement for the batch's trace rows: its trace records (new rows, or replacing rows
     inferred from spans) and, for traces with spans but no record yet, an inferred row (new, or
     widened to the new spans). Returns the rows written (`stored`: how many trace records were
     stored; the rest were already there). `records` is a relation of trace records;
     `span_traces` one of (trace_id, started_at, ended_at) per trace with spans and no record in
-    the batch."""
+    the batch. The sessions of the rows written are added to `sessions` (the table and the
+    writer's index of it)."""
     parts = []
     if records:
         parts.append(f"SELECT {_TRACE_RECORD_COLUMNS_SQL}, false AS inferred FROM {records}")
@@ -394,14 +398,21 @@ def merge_trace_rows(cursor: Any, records: str | None, span_traces: str | None) 
         f"INSERT INTO traces ({_TRACE_RECORD_COLUMNS_SQL}, inferred) "
         f"{' UNION ALL '.join(parts)} "
         f"ON CONFLICT (trace_id) DO UPDATE SET {_TRACE_ROW_UPDATE} WHERE traces.inferred "
-        "RETURNING trace_id, inferred, started_at, coalesce(ended_at, started_at)"
+        "RETURNING trace_id, inferred, started_at, coalesce(ended_at, started_at), group_id, "
+        "hash(group_id)"
     ).fetchall()
-    for trace_id, inferred, started_at, ended_at in changed:
+    groups: list[str] = []
+    hashes: list[int] = []
+    for trace_id, inferred, started_at, ended_at, group_id, group_hash in changed:
+        if group_id is not None:
+            groups.append(group_id)
+            hashes.append(group_hash)
         written.ids.add(trace_id)
         written.stored += not inferred
         if started_at is not None:
             written.first = earliest(written.first, started_at)
             written.last = _latest(written.last, ended_at)
+    sessions.add(cursor, groups, hashes)
     return written
 
 
@@ -491,8 +502,9 @@ def batch_from_tables(
     )
 
 
-def write_prepared(cursor: Any, prepared: PreparedBatch) -> IngestResult:
-    """Write one prepared batch (inside the caller's transaction)."""
+def write_prepared(cursor: Any, prepared: PreparedBatch, sessions: SessionIndex) -> IngestResult:
+    """Write one prepared batch (inside the caller's transaction); `sessions`: the writer's
+    index of the stored sessions."""
     added_spans = 0
     changed_from = traces_from = None
     names: list[str] = []
@@ -508,7 +520,7 @@ def write_prepared(cursor: Any, prepared: PreparedBatch) -> IngestResult:
         records = register(_BATCH_TRACES, prepared.traces)
         spans = register(_BATCH_SPANS, prepared.spans)
         span_traces = register(_BATCH_SPAN_TRACES, prepared.span_traces)
-        written = merge_trace_rows(cursor, records, span_traces)
+        written = merge_trace_rows(cursor, records, span_traces, sessions)
         stored_traces = written.stored
         traces_from = traces_written_from(written)
         if spans is not None and prepared.starts is not None:
@@ -536,6 +548,6 @@ def write_prepared(cursor: Any, prepared: PreparedBatch) -> IngestResult:
     )
 
 
-def merge_batch(cursor: Any, batch: Batch) -> IngestResult:
+def merge_batch(cursor: Any, batch: Batch, sessions: SessionIndex) -> IngestResult:
     """Write one batch (inside the caller's transaction)."""
-    return write_prepared(cursor, prepare_batch(batch))
+    return write_prepared(cursor, prepare_batch(batch), sessions)

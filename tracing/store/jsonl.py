@@ -231,7 +231,8 @@ def ingest_file(
 
     for records in _chunks(read_jsonl(path, on_error=malformed), LINE_BY_LINE_BATCH):
         batch = split_records(records)
-        report.add(write_transaction(cursor, rollups, partial(merge_batch, cursor, batch)))
+        merge = partial(merge_batch, cursor, batch, rollups.sessions)
+        report.add(write_transaction(cursor, rollups, merge))
 
 
 def _chunks(records: Iterator[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
@@ -257,7 +258,7 @@ def _ingest_clean_file(cursor: Any, path: Path, rollups: Rollups) -> IngestResul
             cursor.execute(statement)
         starts = StartRange(low, high, bool(unstarted))
         return write_transaction(
-            cursor, rollups, lambda: _merge_file(cursor, starts, spans, traces)
+            cursor, rollups, lambda: _merge_file(cursor, starts, spans, traces, rollups)
         )
     except duckdb.Error as error:  # a line DuckDB cannot take: the line-by-line path decides
         logger.debug("%s: reading line by line (%s)", path, error)
@@ -271,10 +272,12 @@ def _ingest_clean_file(cursor: Any, path: Path, rollups: Rollups) -> IngestResul
             cursor.execute(statement)
 
 
-def _merge_file(cursor: Any, starts: StartRange, spans: int, traces: int) -> IngestResult:
+def _merge_file(
+    cursor: Any, starts: StartRange, spans: int, traces: int, rollups: Rollups
+) -> IngestResult:
     records = _FILE_TRACES if traces else None
     written = merge_trace_rows(
-        cursor, records, span_traces_sql(_FILE_SPANS, records) if spans else None
+        cursor, records, span_traces_sql(_FILE_SPANS, records) if spans else None, rollups.sessions
     )
     stored_traces = written.stored
     added_spans, changed_from, traces_from = (

@@ -62,6 +62,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Protocol, TypeVar
 
 from .prices import default_rates_sql
+from .sessions import SessionIndex
 
 logger = logging.getLogger("agentoscope.tracing")
 
@@ -490,10 +491,13 @@ class Rollups:
 
     complete_until: dict[str, datetime | None] = field(default_factory=dict)
     loaded: bool = False
+    # The stored sessions (the `sessions` table), forgotten with the rest.
+    sessions: SessionIndex = field(default_factory=SessionIndex)
 
     def forget(self) -> None:
         """The cached state may be wrong (a transaction rolled back): read it again next time."""
         self.loaded = False
+        self.sessions.forget()
 
     def _load(self, cursor: Any) -> None:
         rows = cursor.execute("SELECT name, complete_until FROM rollups").fetchall()

@@ -30,6 +30,7 @@ from .rollup import (
     TOP_MIGRATION_STATEMENTS,
     TRACE_MIGRATION_STATEMENTS,
 )
+from .sessions import SESSIONS_MIGRATION_STATEMENTS
 
 
 def _column_sql(field: Field, constraint: str = "") -> tuple[str, str]:
@@ -180,9 +181,16 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration(
         7,
-        "slowest_spans: per hour, span type, tool and model, the 50 slowest spans (the "
-        "latency page's slowest spans), built when the store is next opened",
+        "slowest_spans (per hour, span type, tool and model, the 20 slowest spans) and "
+        "trace_costs (per hour of a trace's start, the 50 costliest traces at the default "
+        "prices), built when the store is next opened",
         TOP_MIGRATION_STATEMENTS,
+    ),
+    Migration(
+        8,
+        "sessions: one row per session (group_id) of the traces, kept by the writer, so the "
+        "count of all sessions reads no trace",
+        SESSIONS_MIGRATION_STATEMENTS,
     ),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version

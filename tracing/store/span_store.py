@@ -43,6 +43,7 @@ from .schema import (
     check_version,
     stored_version,
 )
+from .sessions import rebuild_sessions
 from .url import StoreURLError, store_url
 
 if TYPE_CHECKING:
@@ -209,11 +210,14 @@ class SpanStore:
         batches are stored once."""
         database = self._writable("ingest")
         with database.write_lock:
-            cursor = self._cursor
+            cursor, sessions = self._cursor, database.rollups.sessions
             result = write_transaction(
                 cursor,
                 database.rollups,
-                lambda: sum((write_prepared(cursor, batch) for batch in prepared), IngestResult()),
+                lambda: sum(
+                    (write_prepared(cursor, batch, sessions) for batch in prepared),
+                    IngestResult(),
+                ),
             )
             database.rollups.catch_up(cursor, str(self.path))
         return result
@@ -255,6 +259,9 @@ class SpanStore:
                 traces = cursor.execute(
                     "DELETE FROM traces WHERE started_at < $cutoff", {"cutoff": cutoff}
                 ).fetchone()[0]
+                if traces:  # a session whose traces are all gone leaves the count
+                    rebuild_sessions(cursor)
+                    database.rollups.sessions.forget()
                 if spans:
                     # Spans of a trace that began before the cutoff may start days after it:
                     # the rollups are built again from what is left.
@@ -264,13 +271,15 @@ class SpanStore:
         return PruneResult(spans=int(spans), traces=int(traces))
 
     def rebuild_rollups(self) -> None:
-        """Build the rollups (`agent_days`, `latency_hours`, `span_hours`, `span_quarters`)
-        again from `spans`. The store keeps them itself; this is for spans written into the
-        file with one's own SQL (a bulk loader)."""
+        """Build the rollups (`agent_days`, `latency_hours`, `span_hours`, `span_quarters`, the
+        trace rollups) again from `spans`, and `sessions` from `traces`. The store keeps them
+        itself; this is for rows written into the file with one's own SQL (a bulk loader)."""
         database = self._writable("rebuild rollups")
         with database.write_lock:
             with transaction(self._cursor, database.rollups):
                 database.rollups.clear(self._cursor)
+                rebuild_sessions(self._cursor)
+                database.rollups.sessions.forget()
             database.rollups.refresh(self._cursor)
 
     def checkpoint(self) -> None:

@@ -71,8 +71,12 @@ def prices_match_defaults(models: Iterable[str | None], prices: Iterable[ModelPr
 
 def _rates(price: ModelPrice | None) -> tuple[float, float, float] | None:
     # The model name is not a rate: `gpt-4o` and `GPT-4o` rows with equal rates cost the same.
-    if price is None:
-        return None
+    return None if price is None else _per_million(price)
+
+
+def _per_million(price: ModelPrice) -> tuple[float, float, float]:
+    """Dollars per million input, cached input (the input rate when none is set) and output
+    tokens."""
     cached = price.input if price.cached_input is None else price.cached_input
     return price.input, cached, price.output
 
@@ -80,8 +84,8 @@ def _rates(price: ModelPrice | None) -> tuple[float, float, float] | None:
 def per_token_rates(price: ModelPrice) -> tuple[float, float, float]:
     """Dollars per input, cached input and output token (the rates SQL costs spans with; the
     trace_costs rollup and the dashboard compute them here, so both get the same numbers)."""
-    cached = price.input if price.cached_input is None else price.cached_input
-    return price.input / 1_000_000, cached / 1_000_000, price.output / 1_000_000
+    input_rate, cached_rate, output_rate = _per_million(price)
+    return input_rate / 1_000_000, cached_rate / 1_000_000, output_rate / 1_000_000
 
 
 def default_rates_sql() -> str:

@@ -108,8 +108,9 @@ def _contains(sorted_keys: np.ndarray, keys: np.ndarray) -> np.ndarray:
     return np.asarray(sorted_keys[at] == keys)
 
 
-def rebuild_sessions(cursor: Any) -> None:
-    """Build the table again from `traces` (after a prune, or traces written with own SQL);
-    the caller forgets its SessionIndex."""
+def rebuild_sessions(cursor: Any, index: SessionIndex) -> None:
+    """Build the table again from `traces` (after a prune, or traces written with own SQL),
+    and have the writer's `index` of it loaded again."""
     cursor.execute(f"DELETE FROM {SESSIONS}")
     cursor.execute(_FROM_TRACES)
+    index.forget()

@@ -260,8 +260,7 @@ class SpanStore:
                     "DELETE FROM traces WHERE started_at < $cutoff", {"cutoff": cutoff}
                 ).fetchone()[0]
                 if traces:  # a session whose traces are all gone leaves the count
-                    rebuild_sessions(cursor)
-                    database.rollups.sessions.forget()
+                    rebuild_sessions(cursor, database.rollups.sessions)
                 if spans:
                     # Spans of a trace that began before the cutoff may start days after it:
                     # the rollups are built again from what is left.
@@ -278,8 +277,7 @@ class SpanStore:
         with database.write_lock:
             with transaction(self._cursor, database.rollups):
                 database.rollups.clear(self._cursor)
-                rebuild_sessions(self._cursor)
-                database.rollups.sessions.forget()
+                rebuild_sessions(self._cursor, database.rollups.sessions)
             database.rollups.refresh(self._cursor)
 
     def checkpoint(self) -> None:

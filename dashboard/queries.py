@@ -940,15 +940,6 @@ GROUP BY ALL ORDER BY errors DESC"""
     return Sql(text, [], exact)
 
 
-def failed_span_count(window: Window) -> Sql:
-    """Failed spans in the window (the latest failures' window search counts with it)."""
-    conditions, params = window.where()
-    return Sql(
-        f"SELECT count(*) AS errors FROM spans WHERE status = 'error' AND {_and(conditions)}",
-        params,
-    )
-
-
 def failure_start(window: Window, need: int, reach: timedelta) -> Sql:
     """Where the newest `need` failed spans of the window are, from the rollups: one row with
     `complete_until` (of span_quarters), `tail` (failed spans from then on, counted from

@@ -53,7 +53,6 @@ CASES: dict[str, q.Sql] = {
     "active_session_count": q.active_session_count(WINDOW, None, START),
     "trace_ids_between": q.trace_ids_between(START, END),
     "trace_groups": q.trace_groups(TRACES),
-    "failed_span_count": q.failed_span_count(WINDOW),
     "session_totals": q.session_totals(["conv_0", "conv_3"], START, END),
     "session_count": q.session_count(WINDOW, "conv"),
     # All time: the writer's sessions table on DuckDB, the traces on ClickHouse.

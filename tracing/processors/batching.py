@@ -437,38 +437,38 @@ class BatchingProcessor(TracingProcessor):
     def _to_records(self, items: Iterable[Any]) -> tuple[list[Any], int]:
         """The records of `items` (or what `encode` makes of them), and how many items were
         converted (failures included)."""
-        records, failures, converted = convert(items)
-        return self._encoded(records, failures), converted
-
-    def _encoded(
-        self, records: list[dict[str, Any]], failures: list[tuple[Exception, Any]]
-    ) -> list[Any]:
-        """`records` as the exporter takes them (what `encode` makes of them, if it encodes),
-        the items that could not be converted (`failures`) and the records that could not be
-        encoded counted as errors."""
-        for error, item in failures:
-            self._count_error("convert", error, f"could not convert {item!r}", 1)
+        records: list[Any] = []
         exporter = self.exporter
-        if exporter is None or not exporter.encodes:
-            return records
-        encoded = []
-        for record in records:
+        encode = exporter.encode if exporter is not None and exporter.encodes else None
+        converted = 0
+        for item in items:
+            converted += 1
             try:
-                encoded.append(exporter.encode(record))
+                record = record_of(item)
+                records.append(record if encode is None else encode(record))
             except Exception as error:
-                self._count_error("convert", error, f"could not encode {record!r}", 1)
-        return encoded
+                self._count_error("convert", error, f"could not convert {item!r}", 1)
+        return records, converted
 
     # -- under a shared worker ---------------------------------------------------------------------
 
     def _gather(self, records: list[dict[str, Any]], failures: list[tuple[Exception, Any]]) -> None:
         """Records a shared worker made (once for every processor that took the same items)
         join this processor's batch; the batch goes out once it holds `max_batch_size`."""
-        records = self._encoded(records, failures)
+        for error, item in failures:
+            self._count_error("convert", error, f"could not convert {item!r}", 1)
         if not records:
             return
         exporter = self.exporter
         assert exporter is not None  # a shared worker serves processors with an exporter
+        if exporter.encodes:
+            encoded = []
+            for record in records:
+                try:
+                    encoded.append(exporter.encode(record))
+                except Exception as error:
+                    self._count_error("convert", error, f"could not encode {record!r}", 1)
+            records = encoded
         self._gathered_count += len(records)
         if exporter.chunked:
             self._export_batch(records, exporter.export_chunk)
@@ -660,20 +660,6 @@ class BatchingProcessor(TracingProcessor):
                 "errors": self._errors + callback_errors(self),
                 "failed_records": self._failed_records,
             }
-
-
-def convert(items: Iterable[Any]) -> tuple[list[dict[str, Any]], list[tuple[Exception, Any]], int]:
-    """The records of `items`, the items that failed (with why), and how many were seen."""
-    records: list[dict[str, Any]] = []
-    failures: list[tuple[Exception, Any]] = []
-    seen = 0
-    for item in items:
-        seen += 1
-        try:
-            records.append(record_of(item))
-        except Exception as error:
-            failures.append((error, item))
-    return records, failures, seen
 
 
 def record_of(item: Any) -> dict[str, Any]:

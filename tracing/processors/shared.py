@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from itertools import islice
 from typing import Any
 
-from .batching import MAX_UNSETTLED, BatchingProcessor, _items, convert
+from .batching import MAX_UNSETTLED, BatchingProcessor, _items, record_of
 
 logger = logging.getLogger("agentoscope.tracing")
 
@@ -52,6 +52,20 @@ def can_share(processor: BatchingProcessor) -> bool:
         and processor._thread is None
         and processor._crew is None
     )
+
+
+def convert(items: Iterable[Any]) -> tuple[list[dict[str, Any]], list[tuple[Exception, Any]], int]:
+    """The records of `items`, the items that failed (with why), and how many were seen."""
+    records: list[dict[str, Any]] = []
+    failures: list[tuple[Exception, Any]] = []
+    seen = 0
+    for item in items:
+        seen += 1
+        try:
+            records.append(record_of(item))
+        except Exception as error:
+            failures.append((error, item))
+    return records, failures, seen
 
 
 class Turns:

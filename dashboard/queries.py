@@ -646,17 +646,105 @@ def top_traces_by_cost(window: Window, prices: Prices, limit: int = 20) -> Sql:
     )
     if not prices.at_defaults or limit > TRACE_COST_KEEP:
         return exact
-    from_hours = f"""
-SELECT {_COST_COLUMNS} FROM {TRACE_COSTS} WHERE {trace_units(TRACE_COSTS_ROLLUP)}"""
+    if window.start is not None:
+        text, params = _costs_with_first_hour(window, limit)
+        return Sql(f"WITH {PRICES_CTE},\n{text}{_TOP_COSTS}", [*prices.params(), *params], exact)
     parts, params = _with_trace_rollup(
         window,
-        (from_hours, []),
+        (_COSTS_OF_HOURS, []),
         lambda bound, spans, spans_params: _costs_from_traces(window, bound, spans, spans_params),
         TRACE_COSTS_ROLLUP,
         unstarted=False,
     )
     text = f"WITH {PRICES_CTE},\n{parts}{_TOP_COSTS}"
     return Sql(text, [*prices.params(), *params, int(limit)], exact)
+
+
+_COSTS_OF_HOURS = f"""
+SELECT {_COST_COLUMNS} FROM {TRACE_COSTS} WHERE {trace_units(TRACE_COSTS_ROLLUP)}"""
+# The window's first hour when it starts inside one: the hour before the covered ones.
+_FIRST_HOUR = "(SELECT lo FROM trace_bounds) - INTERVAL 1 HOUR"
+# Whether the first hour's kept rows (those of traces starting in the window) settle it: the
+# hour is rolled up (trace_bounds' lo is finite) and either the window starts on the hour, or
+# the hour kept all its traces, or the answer's last row ranks at or above the hour's last kept
+# trace (every trace the hour did not keep ranks below that one, so none is in the answer).
+_FIRST_HOUR_SETTLED = f"""
+trace_first_last AS (
+    SELECT cost, trace_id FROM {TRACE_COSTS} WHERE hour = {_FIRST_HOUR}
+    ORDER BY cost, trace_id DESC LIMIT 1
+),
+trace_answer_last AS (
+    SELECT cost, trace_id FROM trace_candidates ORDER BY cost DESC, trace_id LIMIT 1 OFFSET ?
+),
+trace_settled AS (
+    SELECT (SELECT lo FROM trace_bounds) < 'infinity'::TIMESTAMP AND (
+        (SELECT lo FROM trace_bounds) = CAST(? AS TIMESTAMP)
+        OR (SELECT count(*) FROM {TRACE_COSTS} WHERE hour = {_FIRST_HOUR}) < {TRACE_COST_KEEP}
+        OR EXISTS (
+            SELECT 1 FROM trace_answer_last AS a, trace_first_last AS f
+            WHERE a.cost > f.cost OR (a.cost = f.cost AND a.trace_id <= f.trace_id)
+        )
+    ) AS settled
+)"""
+# Otherwise the first hour's traces are costed from their spans. Its bounds are scalar
+# subqueries, so a settled hour reads no row group of spans or traces.
+_UNSETTLED = "(SELECT settled FROM trace_settled)"
+_TRACES_OF_UNSETTLED = (
+    f"started_at < (SELECT CASE WHEN {_UNSETTLED} THEN '-infinity'::TIMESTAMP ELSE lo END "
+    "FROM trace_bounds)"
+)
+_SPANS_OF_UNSETTLED = (
+    f"started_at >= (SELECT CASE WHEN {_UNSETTLED} THEN 'infinity'::TIMESTAMP "
+    f"ELSE CAST(? AS TIMESTAMP) - {TRACE_CLOCK_MARGIN} END)"
+)
+
+
+def _costs_with_first_hour(window: Window, limit: int) -> tuple[str, list[Any]]:
+    """The CTEs of the costliest traces of a window with a start, and their parameters in
+    text order. Whole hours come from trace_costs and the time after them from traces and
+    spans, as with _with_trace_rollup. The window's first, ragged hour comes from
+    trace_costs too when its kept rows settle the answer (almost always: an answer's 20
+    costliest traces of a day rank far above one hour's 50th), else from traces and spans.
+    Costing it from spans would read every span after the window's start, since a trace
+    that started then may have calls hours later."""
+    assert window.start is not None
+    start = timestamp_param(window.start)
+    bounds = window_params(window)
+    since, until = "CAST(? AS TIMESTAMP)", "CAST(? AS TIMESTAMP)"
+    after, after_params = _costs_from_traces(window, _TRACES_FROM, _SPANS_OF_TRACES_FROM, [])
+    unsettled, unsettled_params = _costs_from_traces(
+        window, _TRACES_OF_UNSETTLED, _SPANS_OF_UNSETTLED, [start]
+    )
+    text = f"""{covered(TRACE_COSTS_ROLLUP, since, until, "trace_").strip()},
+trace_whole AS MATERIALIZED (
+{_COSTS_OF_HOURS.strip()}
+UNION ALL
+{after.strip()}
+),
+trace_first AS (
+    SELECT {_COST_COLUMNS} FROM {TRACE_COSTS}
+    WHERE hour = {_FIRST_HOUR} AND started_at >= CAST(? AS TIMESTAMP)
+),
+trace_candidates AS (SELECT * FROM trace_whole UNION ALL SELECT * FROM trace_first),
+{_FIRST_HOUR_SETTLED.strip()},
+trace_parts AS (
+SELECT * FROM trace_whole
+UNION ALL
+SELECT * FROM trace_first WHERE {_UNSETTLED}
+UNION ALL
+{unsettled.strip()}
+)"""
+    params = [
+        bounds["since"],
+        bounds["until"],
+        *after_params,
+        start,
+        int(limit) - 1,
+        start,
+        *unsettled_params,
+        int(limit),
+    ]
+    return text, params
 
 
 # ---------------------------------------------------------------- latency

@@ -424,3 +424,73 @@ def test_costliest_traces_keep_the_top_of_each_hour_and_fall_back_for_edited_pri
     store._cursor.execute("UPDATE trace_costs SET cost = 1e6 WHERE trace_id = 'tc-7'")
     assert top.run(store)["trace_id"].iloc[0] == "tc-7"
     assert top.clickhouse.run(store)["trace_id"].iloc[0] != "tc-7"
+
+
+def dense_hour(store: SpanStore, hour: datetime, traces: int = 120) -> None:
+    """`traces` traces with one model call each, spread over `hour` (more than trace_costs
+    keeps of an hour)."""
+    rng = random.Random(29)
+    calls = []
+    for n in range(traces):
+        start = hour + timedelta(seconds=rng.uniform(0, 3590))
+        tokens = (rng.randint(1, 5000), rng.randint(1, 500))
+        calls.append(
+            span(
+                f"tf-{n:03}", f"sf-{n}", span_type="generation", model=rng.choice(MODELS[:2]),
+                input_tokens=tokens[0], output_tokens=tokens[1], total_tokens=sum(tokens),
+                started_at=iso(start), ended_at=iso(start + timedelta(seconds=1)),
+                duration_ms=1000.0,
+            )
+        )  # fmt: skip
+    store.ingest(calls)
+
+
+def test_costliest_traces_take_a_ragged_first_hour_from_its_kept_rows_when_they_settle_it(
+    store: SpanStore,
+) -> None:
+    hour = COVERED - timedelta(hours=5)
+    dense_hour(store, hour)
+    dense_hour(store, hour + timedelta(hours=1))
+    window = q.Window(hour + timedelta(minutes=30), hour + timedelta(hours=2))
+    top = q.top_traces_by_cost(window, DEFAULTS)
+    assert top.clickhouse is not None
+    got = top.run(store)
+    pd.testing.assert_frame_equal(got, top.clickhouse.run(store), check_dtype=False)
+    # Settled: the 20th of two dense hours ranks above the first hour's 50th kept trace, so
+    # the first hour's answer is its kept rows (a changed kept row changes it).
+    kept = store.query(
+        "SELECT trace_id FROM trace_costs WHERE hour = ? AND started_at >= ? ORDER BY cost",
+        [hour, window.start],
+    )["trace_id"]
+    cheapest_kept = kept.iloc[0]
+    assert cheapest_kept not in set(got["trace_id"])
+    store._cursor.execute("UPDATE trace_costs SET cost = 1e6 WHERE trace_id = ?", [cheapest_kept])
+    assert top.run(store)["trace_id"].iloc[0] == cheapest_kept
+    # A kept trace that started before the window stays out of it.
+    before = store.query(
+        "SELECT trace_id FROM trace_costs WHERE hour = ? AND started_at < ? LIMIT 1",
+        [hour, window.start],
+    )["trace_id"].iloc[0]
+    store._cursor.execute("UPDATE trace_costs SET cost = 2e6 WHERE trace_id = ?", [before])
+    assert before not in set(top.run(store)["trace_id"])
+
+
+@pytest.mark.parametrize("limit", [20, store_rollup.TRACE_COST_KEEP])
+def test_costliest_traces_cost_a_ragged_first_hour_from_spans_when_its_kept_rows_do_not_settle_it(
+    store: SpanStore, limit: int
+) -> None:
+    # One dense hour, the window from its middle: its kept rows that started in the window
+    # may rank below traces the hour did not keep, so the answer is costed from the spans.
+    hour = COVERED - timedelta(hours=5)
+    dense_hour(store, hour)
+    window = q.Window(hour + timedelta(minutes=55), hour + timedelta(hours=3))
+    in_window = store.query(
+        "SELECT count(*) FROM trace_costs WHERE hour = ? AND started_at >= ?",
+        [hour, window.start],
+    ).iloc[0, 0]
+    assert in_window < limit  # fewer than the answer asks for: the kept rows cannot settle it
+    top = q.top_traces_by_cost(window, DEFAULTS, limit=limit)
+    assert top.clickhouse is not None
+    got = top.run(store)
+    pd.testing.assert_frame_equal(got, top.clickhouse.run(store), check_dtype=False)
+    assert len(got) > in_window

@@ -541,9 +541,6 @@ GROUP BY s.trace_id"""
 SUM_COST = """(
     (u.input_tokens - u.cached_input_tokens) * p.input_rate
     + u.cached_input_tokens * p.cached_rate + u.output_tokens * p.output_rate)"""
-# Per-span token columns summed (the span_hours rollup holds the same sums per hour).
-SUMS = USAGE_SUMS
-
 
 # Sums of usage rows (from span_hours or grouped from spans), per bucket, key and model.
 _USAGE_TOTALS = """sum(calls) AS calls, sum(input_tokens) AS input_tokens,
@@ -568,7 +565,7 @@ def _usage_from_spans(
     conditions, params = window.where("s.started_at")
     text = f"""
     SELECT {BUCKET.format(column="s.started_at")} AS bucket,
-           coalesce(s.{column}, '(none)') AS key, s.model, {SUMS}
+           coalesce(s.{column}, '(none)') AS key, s.model, {USAGE_SUMS}
     FROM spans s
     WHERE {MODEL_SPAN} AND {_and(conditions)} AND {bound}
     GROUP BY ALL"""

@@ -470,12 +470,18 @@ def utc_now() -> datetime:
 HOUR_GRACE = timedelta(minutes=15)
 
 
-def _current_unit(rollup: Rollup) -> datetime:
-    """Where `rollup` can be complete until now: the start of the current day, or of the hour
-    (or quarter hour) HOUR_GRACE ago."""
+def complete_until_at(rollup: Rollup, moment: datetime) -> datetime:
+    """Where the writer makes `rollup` complete until at `moment` (UTC): the start of that
+    day, or of the hour (or quarter hour) HOUR_GRACE before it."""
     if rollup.unit == "day":
-        return datetime.combine(utc_today(), time())
-    return rollup.start_of(utc_now() - HOUR_GRACE)
+        return datetime.combine(moment.date(), time())
+    return rollup.start_of(moment - HOUR_GRACE)
+
+
+def _current_unit(rollup: Rollup) -> datetime:
+    if rollup.unit == "day":  # from utc_today, which tests move on alone
+        return complete_until_at(rollup, datetime.combine(utc_today(), time()))
+    return complete_until_at(rollup, utc_now())
 
 
 def _as_datetime(value: Any) -> datetime | None:

@@ -381,25 +381,32 @@ def test_slowest_spans_keep_the_top_of_each_hour_and_are_read_from_it(store: Spa
     assert sql.clickhouse.run(store)["duration_ms"].iloc[0] == 4000.0
 
 
-def test_costliest_traces_keep_the_top_of_each_hour_and_fall_back_for_edited_prices(
-    store: SpanStore,
-) -> None:
-    # A dense covered hour: 120 traces with a model call each, more than trace_costs keeps.
-    hour = COVERED - timedelta(hours=5)
-    rng = random.Random(11)
+def dense_hour(store: SpanStore, hour: datetime, prefix: str = "tf", seed: int = 29) -> None:
+    """120 traces (`prefix`-0 ...) with one model call each, spread over `hour`: more than
+    trace_costs keeps of an hour."""
+    rng = random.Random(seed)
     calls = []
     for n in range(120):
-        start = hour + timedelta(seconds=rng.uniform(0, 3500))
+        start = hour + timedelta(seconds=rng.uniform(0, 3590))
         tokens = (rng.randint(1, 5000), rng.randint(1, 500))
         calls.append(
             span(
-                f"tc-{n}", f"sc-{n}", span_type="generation", model=rng.choice(MODELS[:2]),
+                f"{prefix}-{n}", f"s{prefix}-{n}", span_type="generation",
+                model=rng.choice(MODELS[:2]),
                 input_tokens=tokens[0], output_tokens=tokens[1], total_tokens=sum(tokens),
                 started_at=iso(start), ended_at=iso(start + timedelta(seconds=1)),
                 duration_ms=1000.0,
             )
         )  # fmt: skip
     store.ingest(calls)
+
+
+def test_costliest_traces_keep_the_top_of_each_hour_and_fall_back_for_edited_prices(
+    store: SpanStore,
+) -> None:
+    # A dense covered hour: 120 traces with a model call each, more than trace_costs keeps.
+    hour = COVERED - timedelta(hours=5)
+    dense_hour(store, hour, "tc", 11)
     kept = store.query("SELECT count(*) FROM trace_costs WHERE hour = ?", [hour]).iloc[0, 0]
     assert kept == store_rollup.TRACE_COST_KEEP
     window = q.Window(hour - timedelta(hours=2), hour + timedelta(hours=3))
@@ -424,25 +431,6 @@ def test_costliest_traces_keep_the_top_of_each_hour_and_fall_back_for_edited_pri
     store._cursor.execute("UPDATE trace_costs SET cost = 1e6 WHERE trace_id = 'tc-7'")
     assert top.run(store)["trace_id"].iloc[0] == "tc-7"
     assert top.clickhouse.run(store)["trace_id"].iloc[0] != "tc-7"
-
-
-def dense_hour(store: SpanStore, hour: datetime, traces: int = 120) -> None:
-    """`traces` traces with one model call each, spread over `hour` (more than trace_costs
-    keeps of an hour)."""
-    rng = random.Random(29)
-    calls = []
-    for n in range(traces):
-        start = hour + timedelta(seconds=rng.uniform(0, 3590))
-        tokens = (rng.randint(1, 5000), rng.randint(1, 500))
-        calls.append(
-            span(
-                f"tf-{n:03}", f"sf-{n}", span_type="generation", model=rng.choice(MODELS[:2]),
-                input_tokens=tokens[0], output_tokens=tokens[1], total_tokens=sum(tokens),
-                started_at=iso(start), ended_at=iso(start + timedelta(seconds=1)),
-                duration_ms=1000.0,
-            )
-        )  # fmt: skip
-    store.ingest(calls)
 
 
 def test_costliest_traces_take_a_ragged_first_hour_from_its_kept_rows_when_they_settle_it(

@@ -1,13 +1,14 @@
 """OTLP export in a child process: `SenderProcess` (the agent's side) and `main` (the child).
 
-Why a process: turning queued span tuples into OpenTelemetry spans, the exporter's pure-Python
-protobuf encoding and the HTTP or gRPC work cost ~38 µs of CPU a span, by far the costliest sink.
-On a thread of the agent's process that work competes with the agent for the GIL (the agent
-waited 10-24 ms now and then in the busy run); in a child process it runs on the other core.
-The agent's process keeps the flat tuples that `OTLPExporter.encode` makes on the shared worker,
-pickles each batch there and writes it to a pipe; the child unpickles it, builds the
-`ReadableSpan`s and calls the real opentelemetry exporter, and answers each batch with its
-outcome, which settles the batch's `Future`.
+Why a process: mapping records to OpenTelemetry spans (~5.5 µs a span), the exporter's
+pure-Python protobuf encoding and the HTTP or gRPC work cost ~38 µs of CPU a span, by far the
+costliest sink. On a thread of the agent's process that work competes with the agent for the GIL
+(the agent waited 10-24 ms now and then in the busy run); in a child process it runs on the other
+core. The agent's process only pickles each record as the shared worker makes it
+(`OTLPExporter.encode`, ~1.2 µs: bytes, which the collector does not track) and writes each batch
+to a pipe; the child maps the records to OTel spans (in the order they finished: `RunIO` keeps a
+run's input and output from its agent spans to its root), calls the real opentelemetry exporter,
+and answers each batch with its outcome, which settles the batch's `Future`.
 
 The child is started with `subprocess` (`python -P -m` this module), not `multiprocessing`: a
 spawned `multiprocessing` child imports the user's main module again, which an agent script
@@ -66,6 +67,7 @@ class ExporterSettings:
     timeout: float | None
     compression: str | None
     insecure: bool | None
+    capture_content: bool = False
     resource_attributes: dict[str, Any] = field(default_factory=dict)
     resource_schema_url: str | None = None
 
@@ -121,7 +123,7 @@ class _Child:
         self._writer.start()
         self._reader.start()
 
-    def submit(self, items: list[tuple[Any, ...]], failure: str) -> Future[None]:
+    def submit(self, items: list[bytes], failure: str) -> Future[None]:
         future: Future[None] = Future()
         with self._lock:
             if not self.alive:
@@ -241,8 +243,8 @@ class SenderProcess:
                     logger.warning("started a new OTLP sender process (pid %d)", child.pid)
             return child
 
-    def submit(self, items: list[tuple[Any, ...]], failure: str) -> Future[None]:
-        """Send a batch of queued span tuples; the future fails if the batch does (with
+    def submit(self, items: list[bytes], failure: str) -> Future[None]:
+        """Send a batch of pickled records; the future fails if the batch does (with
         `failure` as the message when the exporter could not deliver it)."""
         return self.start().submit(items, failure)
 
@@ -264,19 +266,28 @@ class SenderProcess:
 
 
 def _export_loop(
-    batches: queue.SimpleQueue[bytes | None], out: Connection, exporter: Any, resource: Any
+    batches: queue.SimpleQueue[bytes | None],
+    out: Connection,
+    exporter: Any,
+    resource: Any,
+    capture_content: bool,
 ) -> None:
     from opentelemetry.sdk.trace.export import SpanExportResult
 
-    from .otlp import ReadableBatch
+    from ..otel.mapping import otel_spans_from_records
+    from ..otel.run_io import RunIO
+    from .otlp import readable_span
 
+    run_io = RunIO()  # batches come in order: a trace's spans before its record
     while True:
         blob = batches.get()
         if blob is None:
             return
         batch_id, items = pickle.loads(blob)
         try:
-            result = exporter.export(ReadableBatch(items, resource))
+            records = [pickle.loads(item) for item in items]
+            spans = otel_spans_from_records(records, capture_content, run_io)
+            result = exporter.export([readable_span(span, resource) for span in spans])
             # "": the exporter reported failure (after its retries), it logged why.
             error = None if result is SpanExportResult.SUCCESS else ""
         except Exception as exc:  # answered, not fatal: the next batch may go through
@@ -317,7 +328,10 @@ def main() -> None:
     resource = Resource(settings.resource_attributes, settings.resource_schema_url)
     batches: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
     # Batches are read as soon as they come (the parent's writes never wait for an export).
-    sender = threading.Thread(target=_export_loop, args=(batches, outbound, exporter, resource))
+    sender = threading.Thread(
+        target=_export_loop,
+        args=(batches, outbound, exporter, resource, settings.capture_content),
+    )
     sender.start()
     while True:
         try:

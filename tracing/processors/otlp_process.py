@@ -38,6 +38,10 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any
 
+if sys.platform != "win32":  # loaded here, not by a worker's first batch
+    import fcntl
+    import termios
+
 logger = logging.getLogger("agentoscope.tracing")
 
 # Pipes hold 64 KiB by default; a batch of 512 spans pickles to ~100-300 KiB. A larger pipe
@@ -74,23 +78,20 @@ class ExporterSettings:
 
 def _grow_pipe(fd: int) -> int:
     """Make the pipe larger; returns its size (0 where the size cannot be known)."""
+    if sys.platform == "win32":
+        return 0  # every batch goes through the writer thread
     try:
-        import fcntl
-
         try:
             fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, _PIPE_SIZE)
         except OSError:
             pass  # over the system's limit: the default size works, more slowly
         return fcntl.fcntl(fd, fcntl.F_GETPIPE_SZ)
-    except (ImportError, AttributeError, OSError):
+    except (AttributeError, OSError):
         return 0  # not Linux: every batch goes through the writer thread
 
 
 def _waiting_in(fd: int) -> int:
-    """Bytes written to the pipe and not yet read."""
-    import fcntl
-    import termios
-
+    """Bytes written to the pipe and not yet read (Linux: `_grow_pipe` gave a size)."""
     return int.from_bytes(fcntl.ioctl(fd, termios.FIONREAD, bytes(4)), sys.byteorder)
 
 
@@ -155,6 +156,8 @@ class _Child:
 
     def _hand_over(self, blob: bytes) -> None:
         with self._write_lock:
+            if not self.alive:
+                return  # its future failed with the child; the pipe may be closed
             # In order: only when nothing waits for the writer thread.
             if not self._queued_writes and self._has_room(len(blob)):
                 try:
@@ -175,17 +178,24 @@ class _Child:
             return False
 
     def _write(self) -> None:
-        while True:
-            blob = self._writes.get()
-            if blob is None:
-                return
-            try:
-                self._out.send_bytes(blob)
-            except (OSError, ValueError):  # the child is gone (or `close` closed the pipe)
-                self._end("could not hand a batch to the OTLP sender process")
-                return
+        try:
+            while True:
+                blob = self._writes.get()
+                if blob is None:
+                    return
+                try:
+                    self._out.send_bytes(blob)
+                except (OSError, ValueError):  # the child is gone
+                    self._end("could not hand a batch to the OTLP sender process")
+                    return
+                with self._write_lock:
+                    self._queued_writes -= 1
+        finally:
+            # This thread ends only once the child is marked dead (`_end`, `close`), after
+            # which the worker no longer writes: the pipe is closed by its last user, and the
+            # child sees end of file.
             with self._write_lock:
-                self._queued_writes -= 1
+                self._out.close()
 
     def _read(self) -> None:
         # Blocked in `recv_bytes` (no GIL held) until the child answers a batch.
@@ -194,6 +204,7 @@ class _Child:
                 batch_id, error = pickle.loads(self._in.recv_bytes())
             except (EOFError, OSError, ValueError):
                 self._end("the OTLP sender process exited", wait=1)
+                self._in.close()  # this thread is its only user
                 return
             with self._lock:
                 pending = self._pending.pop(batch_id, None)
@@ -236,15 +247,13 @@ class _Child:
         for future, _ in pending.values():
             future.set_exception(SenderProcessError("the OTLP sender process was shut down"))
         self._writes.put(None)
-        self._writer.join(timeout)
-        self._out.close()
+        self._writer.join(timeout)  # it writes what it holds, then closes the pipe
         try:
             self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
+        except subprocess.TimeoutExpired:  # stuck (its pipe full, say): no waiting for it
             self.process.kill()
             self.process.wait()
-        self._reader.join(timeout)
-        self._in.close()
+        self._reader.join(timeout)  # end of file: it closes its end
 
     def forget(self) -> None:
         """In a forked copy of the process: close the inherited pipe ends (the child must see

@@ -6,11 +6,13 @@ openai-agents SDK with its BatchTraceProcessor (default settings, a discarding e
 the same loop, each case in a fresh process.
 
     .venv/bin/python benchmarks/bench_busy.py [--spans 200000] [--tasks 100] [--runs 1] [--freeze]
-        [--sinks jsonl,duckdb,otlp] [--promotions]
+        [--sinks jsonl,duckdb,otlp] [--promotions] [--otlp-in-process]
 
 `--freeze`: both cases call `gc.collect(); gc.freeze()` once their processors are set up, as a
 server does after start-up (then full collections skip everything alive at that point).
 `--sinks`: which of our processors to attach (default all three; one alone shows its share).
+`--otlp-in-process`: OTLP's exporter runs on a sender thread of the agent's process
+(`in_process=True`) instead of its child process (the default): what the child saves the agent.
 `--promotions`: count the objects each young collection of generation 1 moves into the oldest
 generation (CPython 3.11 starts a full collection once those since the last full one pass a
 quarter of the oldest generation); the probe lists the oldest generation around each such
@@ -133,10 +135,12 @@ def child(
     freeze: bool = False,
     sinks: tuple[str, ...] = ("jsonl", "duckdb", "otlp"),
     promotions: bool = False,
+    otlp_in_process: bool = False,
 ) -> dict[str, Any]:
     per_task = spans // tasks
     lat = np.zeros(per_task * tasks, dtype=np.int64)
     result: dict[str, Any] = {"case": case, "sinks_attached": "+".join(sinks)}
+    result["otlp_in_process"] = otlp_in_process
     tmp = tempfile.mkdtemp(prefix="bench-busy-")
     if case == "ours":
         import requests  # noqa: F401 (an app with the OTLP HTTP exporter has this imported)
@@ -151,7 +155,7 @@ def child(
         made = {
             "jsonl": lambda: tracing.JSONLProcessor(Path(tmp) / "busy.jsonl"),
             "duckdb": lambda: DuckDBProcessor(Path(tmp) / "busy.duckdb"),
-            "otlp": lambda: OTLPProcessor(f"http://127.0.0.1:{port}"),
+            "otlp": lambda: OTLPProcessor(f"http://127.0.0.1:{port}", in_process=otlp_in_process),
         }
         processors = [made[name]() for name in sinks]
         tracing.set_trace_processors(processors)
@@ -259,7 +263,10 @@ def child(
 def _label(result: dict[str, Any]) -> str:
     if result["case"] == "ours":
         names = {"jsonl": "JSONL", "duckdb": "DuckDB", "otlp": "OTLP"}
-        return "ours: " + " + ".join(names[n] for n in result["sinks_attached"].split("+"))
+        label = "ours: " + " + ".join(names[n] for n in result["sinks_attached"].split("+"))
+        if result.get("otlp_in_process") and "otlp" in result["sinks_attached"]:
+            label += " (OTLP in process)"
+        return label
     return "SDK: BatchTraceProcessor"
 
 
@@ -271,6 +278,7 @@ def main() -> None:
     parser.add_argument("--freeze", action="store_true")
     parser.add_argument("--sinks", default="jsonl,duckdb,otlp")
     parser.add_argument("--promotions", action="store_true")
+    parser.add_argument("--otlp-in-process", action="store_true")
     parser.add_argument("--child", choices=("ours", "sdk"))
     args = parser.parse_args()
     if args.child:
@@ -280,7 +288,15 @@ def main() -> None:
             parser.error(f"--sinks: choose among jsonl, duckdb, otlp (got {args.sinks!r})")
         print(
             json.dumps(
-                child(args.child, args.spans, args.tasks, args.freeze, sinks, args.promotions)
+                child(
+                    args.child,
+                    args.spans,
+                    args.tasks,
+                    args.freeze,
+                    sinks,
+                    args.promotions,
+                    args.otlp_in_process,
+                )
             )
         )
         return
@@ -300,6 +316,7 @@ def main() -> None:
                     str(args.tasks),
                     *(["--freeze"] if args.freeze else []),
                     *(["--promotions"] if args.promotions else []),
+                    *(["--otlp-in-process"] if args.otlp_in_process else []),
                     "--sinks",
                     args.sinks,
                 ],

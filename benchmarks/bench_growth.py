@@ -8,13 +8,13 @@
 For each size: a store of that many spans over 30 days up to now, generated inside DuckDB
 (bench_store.generate_store), then its rollups built (`SpanStore.rebuild_rollups`) and left as a
 live store's writer has them when its last span comes (`as_of`: the last 15-75 minutes read from
-spans); its size on disk and its rollups' rows. Then both stores are opened read-only, as the dashboard holds one,
-and every dashboard query (bench_dashboard.cases) and every named query of bench_store runs on
-the smaller and then at once on the larger (median of --repeats after one warm-up each), so a
-change in the load of a shared machine weighs on both figures alike. The stores are deleted at
-the end (100M spans are ~8.5 GB) unless --keep. The goal (issue 22): every query the dashboard
-runs by default at the larger size within 2x of its time at the smaller one; the exact
-percentiles (on request) read every span and grow with them.
+spans); its size on disk and its rollups' rows. Then both stores are opened read-only, as the
+dashboard holds one, and every dashboard query (bench_dashboard.cases) and every named query of
+bench_store runs on the smaller and then at once on the larger (median of --repeats after one
+warm-up each), so a change in the load of a shared machine weighs on both figures alike. The
+stores are deleted at the end (100M spans are ~8.5 GB) unless --keep. The goal (issue 22):
+every query the dashboard runs by default at the larger size within 2x of its time at the
+smaller one; the exact percentiles (on request) read every span and grow with them.
 """
 
 from __future__ import annotations

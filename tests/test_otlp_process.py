@@ -234,3 +234,28 @@ def test_a_user_exporter_and_in_process_true_send_from_this_process() -> None:
         assert len(sink.spans) == made
     assert len(memory.get_finished_spans()) == made
     assert "sender_processes" not in here.stats()
+
+
+def test_a_record_the_child_cannot_map_fails_alone_and_the_rest_of_its_batch_goes(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from agentoscope.tracing.processors.batching import sample_records
+    from agentoscope.tracing.processors.otlp_process import PartlyExported
+
+    good = sample_records()
+    bad = {**good[0], "span_id": "span_" + "1" * 24, "started_at": "not a time"}
+    with otlp_sink() as sink:
+        processor = OTLPProcessor(sink.endpoint, schedule_delay=0.01)
+        outcome = processor.exporter.export([good[0], bad, good[1]])
+        error = outcome.exception(timeout=30)
+        assert isinstance(error, PartlyExported) and error.records_lost == 1
+        assert "1 of 3 records could not be mapped" in str(error)
+        assert "record 1 of the batch: ValueError" in str(error)
+        wait_until(lambda: len(sink.spans) == 2, 20, "the two good records to arrive")
+        # Counted as the processor counts a batch: one failed, the rest exported.
+        with caplog.at_level(logging.ERROR, logger="agentoscope.tracing"):
+            processor._export_batch([good[0], bad, good[1]], processor.exporter.export)
+            processor._settle(wait=True)
+        assert processor.stats()["failed"] == 1 and processor.stats()["exported"] == 2
+        assert "export of 1 of 3 records failed" in caplog.text
+        processor.shutdown()

@@ -544,7 +544,12 @@ class BatchingProcessor(TracingProcessor):
                 with self._counter_lock:
                     self._exported += count
             elif isinstance(error, Exception):
-                self._count_error("export", error, f"export of {count} records failed", count)
+                # A sink that delivered part of a batch says how many it lost (PartlyExported).
+                lost = min(count, getattr(error, "records_lost", count))
+                with self._counter_lock:
+                    self._exported += count - lost
+                what = f"{lost} of {count}" if lost < count else f"{count}"
+                self._count_error("export", error, f"export of {what} records failed", lost)
             else:
                 raise error
 

@@ -57,6 +57,15 @@ class OTLPExportError(RuntimeError):
     """A batch the exporter could not deliver, after its own retries."""
 
 
+class PartlyExported(OTLPExportError):
+    """A batch delivered but for `records_lost` records that could not be mapped to OTel
+    spans (the processor counts those as failed and the rest as exported)."""
+
+    def __init__(self, message: str, records_lost: int) -> None:
+        super().__init__(message)
+        self.records_lost = records_lost
+
+
 class SenderProcessError(OTLPExportError):
     """A batch the child process could not take or answer (it died, or was shut down)."""
 
@@ -201,7 +210,7 @@ class _Child:
         # Blocked in `recv_bytes` (no GIL held) until the child answers a batch.
         while True:
             try:
-                batch_id, error = pickle.loads(self._in.recv_bytes())
+                batch_id, error, unmapped = pickle.loads(self._in.recv_bytes())
             except (EOFError, OSError, ValueError):
                 self._end("the OTLP sender process exited", wait=1)
                 self._in.close()  # this thread is its only user
@@ -211,8 +220,10 @@ class _Child:
             if pending is None:
                 continue
             future, failure = pending
-            if error is None:
+            if error is None and not unmapped:
                 future.set_result(None)
+            elif error is None:
+                future.set_exception(PartlyExported(unmapped[1], unmapped[0]))
             else:
                 future.set_exception(OTLPExportError(f"{failure}: {error}" if error else failure))
 
@@ -316,6 +327,32 @@ class SenderProcess:
 # -- the child -----------------------------------------------------------------------------------
 
 
+def _map(
+    items: list[bytes], capture_content: bool, run_io: Any, resource: Any
+) -> tuple[list[Any], tuple[int, str] | None]:
+    """The batch's OTel spans, each record mapped on its own: one that cannot be is left out
+    and the rest go (None, or how many were left out and what the first one was)."""
+    from ..otel.mapping import otel_spans_from_records
+    from .otlp import readable_span
+
+    spans: list[Any] = []
+    failures: list[str] = []
+    for index, item in enumerate(items):
+        try:
+            record = pickle.loads(item)
+            for span in otel_spans_from_records([record], capture_content, run_io):
+                spans.append(readable_span(span, resource))
+        except Exception as exc:
+            failures.append(f"record {index} of the batch: {type(exc).__name__}: {exc}")
+    if not failures:
+        return spans, None
+    why = (
+        f"{len(failures)} of {len(items)} records could not be mapped to OTel spans "
+        f"(the first: {failures[0]})"
+    )
+    return spans, (len(failures), why)
+
+
 def _export_loop(
     batches: queue.SimpleQueue[bytes | None],
     out: Connection,
@@ -325,9 +362,7 @@ def _export_loop(
 ) -> None:
     from opentelemetry.sdk.trace.export import SpanExportResult
 
-    from ..otel.mapping import otel_spans_from_records
     from ..otel.run_io import RunIO
-    from .otlp import readable_span
 
     run_io = RunIO()  # batches come in order: a trace's spans before its record
     while True:
@@ -335,16 +370,15 @@ def _export_loop(
         if blob is None:
             return
         batch_id, items = pickle.loads(blob)
+        spans, unmapped = _map(items, capture_content, run_io, resource)
         try:
-            records = [pickle.loads(item) for item in items]
-            spans = otel_spans_from_records(records, capture_content, run_io)
-            result = exporter.export([readable_span(span, resource) for span in spans])
+            result = exporter.export(spans) if spans else SpanExportResult.SUCCESS
             # "": the exporter reported failure (after its retries), it logged why.
             error = None if result is SpanExportResult.SUCCESS else ""
         except Exception as exc:  # answered, not fatal: the next batch may go through
             error = f"{type(exc).__name__}: {exc}"
         try:
-            out.send_bytes(pickle.dumps((batch_id, error), pickle.HIGHEST_PROTOCOL))
+            out.send_bytes(pickle.dumps((batch_id, error, unmapped), pickle.HIGHEST_PROTOCOL))
         except OSError:
             return  # the parent is gone
 

@@ -1,11 +1,12 @@
 """`OTLPProcessor`: finished spans and traces as OpenTelemetry spans over OTLP (gRPC or
 HTTP/protobuf), sent with opentelemetry-exporter-otlp.
 
-The agent's thread only enqueues (see `BatchingProcessor`). The worker thread turns records into
-flat span tuples, with their real start/end times and parent links; our own OTLP exporters run
-in a child process (`otlp_process`), which builds the OTel spans from those tuples, encodes and
-sends them: that work (~38 µs of CPU a span) never competes with the agent for the GIL. A
-user-supplied `exporter=` (or `in_process=True`) runs in this process, on a sender thread. The
+The agent's thread only enqueues (see `BatchingProcessor`). Our own OTLP exporters run in a
+child process (`otlp_process`): the worker thread pickles each record, and the child maps the
+records to OTel spans (real start/end times and parent links), encodes and sends them, so that
+work (~38 µs of CPU a span) never competes with the agent for the GIL. A user-supplied
+`exporter=` (or `in_process=True`) runs in this process: the worker turns each record into a
+flat span tuple and a sender thread builds the OTel spans and sends them. The
 exporter's own retry with backoff and timeout applies. A dead endpoint costs the agent
 nothing: the queue is bounded (a full queue drops and counts), a batch that still fails after the
 exporter's retries is counted in `stats()` (`failed_batches`, `failed_records`), and export
@@ -284,10 +285,11 @@ class OTLPExporter(Exporter):
     """Turns records into OpenTelemetry spans and hands them to an OpenTelemetry `SpanExporter`
     (OTLP over HTTP or gRPC, or any other), raising when a batch fails after its retries.
 
-    Each record becomes its OTel span as soon as the worker makes it (`encode`), kept as an
-    untracked tuple (see `queued_span`) until its batch is sent. With `settings` (our own OTLP
-    exporters) the batch goes to a child process that builds and runs the exporter there
-    (`SenderProcess`); with a `span_exporter` it is sent from a thread of this process."""
+    With `settings` (our own OTLP exporters) each record is pickled as the worker makes it
+    (`encode`) and the batch goes to a child process that maps the records and runs the
+    exporter there (`SenderProcess`). With a `span_exporter` each record becomes its OTel span
+    at once, kept as an untracked tuple (see `queued_span`) until a thread of this process
+    sends its batch."""
 
     encodes = True
     # `export` hands the batch to a sender (a child process, or a thread) and returns a

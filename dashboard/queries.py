@@ -632,9 +632,9 @@ SELECT {_COST_COLUMNS} FROM trace_parts ORDER BY cost DESC, trace_id LIMIT ?"""
 def top_traces_by_cost(window: Window, prices: Prices, limit: int = 20) -> Sql:
     """The costliest traces that STARTED in the window (as in the trace list), a trace's cost
     being that of its model calls from TRACE_CLOCK_MARGIN before its start; ties by trace id.
-    At the default prices (`prices.at_defaults`) whole quarter hours come from trace_costs
-    (each quarter's TRACE_COST_KEEP costliest traces at those prices), the rest from traces
-    and spans; with edited prices every trace of the window is costed from its spans."""
+    At the default prices (`prices.at_defaults`) whole hours come from trace_costs (each
+    hour's TRACE_COST_KEEP costliest traces at those prices), the rest from traces and spans;
+    with edited prices every trace of the window is costed from its spans."""
     spans, spans_params = _spans_since(window)
     exact_text, exact_params = _costs_from_traces(window, "TRUE", spans, spans_params)
     exact = Sql(
@@ -644,11 +644,11 @@ def top_traces_by_cost(window: Window, prices: Prices, limit: int = 20) -> Sql:
     if not prices.at_defaults or limit > TRACE_COST_KEEP:
         return exact
     if window.start is not None:
-        text, params = _costs_with_first_unit(window, limit)
+        text, params = _costs_with_first_hour(window, limit)
         return Sql(f"WITH {PRICES_CTE},\n{text}{_TOP_COSTS}", [*prices.params(), *params], exact)
     parts, params = _with_trace_rollup(
         window,
-        (_COSTS_OF_UNITS, []),
+        (_COSTS_OF_HOURS, []),
         lambda bound, spans, spans_params: _costs_from_traces(window, bound, spans, spans_params),
         TRACE_COSTS_ROLLUP,
         unstarted=False,
@@ -657,19 +657,17 @@ def top_traces_by_cost(window: Window, prices: Prices, limit: int = 20) -> Sql:
     return Sql(text, [*prices.params(), *params, int(limit)], exact)
 
 
-_COSTS_OF_UNITS = f"""
+_COSTS_OF_HOURS = f"""
 SELECT {_COST_COLUMNS} FROM {TRACE_COSTS} WHERE {trace_units(TRACE_COSTS_ROLLUP)}"""
-# The window's first quarter hour when it starts inside one: the one before the covered ones.
-_FIRST_UNIT = (
-    f"{TRACE_COSTS_ROLLUP.time_column} = (SELECT lo FROM trace_bounds) - {TRACE_COSTS_ROLLUP.step}"
-)
-# Whether the first unit's kept rows (those of traces starting in the window) settle it: the
-# unit is rolled up (trace_bounds' lo is finite) and either the window starts on a unit, or
-# the unit kept all its traces, or the answer's last row ranks at or above the unit's last kept
-# trace (every trace the unit did not keep ranks below that one, so none is in the answer).
-_FIRST_UNIT_SETTLED = f"""
+# The window's first hour when it starts inside one: the hour before the covered ones.
+_FIRST_HOUR = "(SELECT lo FROM trace_bounds) - INTERVAL 1 HOUR"
+# Whether the first hour's kept rows (those of traces starting in the window) settle it: the
+# hour is rolled up (trace_bounds' lo is finite) and either the window starts on the hour, or
+# the hour kept all its traces, or the answer's last row ranks at or above the hour's last kept
+# trace (every trace the hour did not keep ranks below that one, so none is in the answer).
+_FIRST_HOUR_SETTLED = f"""
 trace_first_last AS (
-    SELECT cost, trace_id FROM {TRACE_COSTS} WHERE {_FIRST_UNIT}
+    SELECT cost, trace_id FROM {TRACE_COSTS} WHERE hour = {_FIRST_HOUR}
     ORDER BY cost, trace_id DESC LIMIT 1
 ),
 trace_answer_last AS (
@@ -678,15 +676,15 @@ trace_answer_last AS (
 trace_settled AS (
     SELECT (SELECT lo FROM trace_bounds) < 'infinity'::TIMESTAMP AND (
         (SELECT lo FROM trace_bounds) = CAST(? AS TIMESTAMP)
-        OR (SELECT count(*) FROM {TRACE_COSTS} WHERE {_FIRST_UNIT}) < {TRACE_COST_KEEP}
+        OR (SELECT count(*) FROM {TRACE_COSTS} WHERE hour = {_FIRST_HOUR}) < {TRACE_COST_KEEP}
         OR EXISTS (
             SELECT 1 FROM trace_answer_last AS a, trace_first_last AS f
             WHERE a.cost > f.cost OR (a.cost = f.cost AND a.trace_id <= f.trace_id)
         )
     ) AS settled
 )"""
-# Otherwise the first unit's traces are costed from their spans. Its bounds are scalar
-# subqueries, so a settled unit reads no row group of spans or traces.
+# Otherwise the first hour's traces are costed from their spans. Its bounds are scalar
+# subqueries, so a settled hour reads no row group of spans or traces.
 _UNSETTLED = "(SELECT settled FROM trace_settled)"
 _TRACES_OF_UNSETTLED = (
     f"started_at < (SELECT CASE WHEN {_UNSETTLED} THEN '-infinity'::TIMESTAMP ELSE lo END "
@@ -698,12 +696,12 @@ _SPANS_OF_UNSETTLED = (
 )
 
 
-def _costs_with_first_unit(window: Window, limit: int) -> tuple[str, list[Any]]:
+def _costs_with_first_hour(window: Window, limit: int) -> tuple[str, list[Any]]:
     """The CTEs of the costliest traces of a window with a start, and their parameters in
-    text order. Whole quarter hours come from trace_costs and the time after them from traces
-    and spans, as with _with_trace_rollup. The window's first, ragged quarter comes from
+    text order. Whole hours come from trace_costs and the time after them from traces and
+    spans, as with _with_trace_rollup. The window's first, ragged hour comes from
     trace_costs too when its kept rows settle the answer (almost always: an answer's 20
-    costliest traces of a day rank far above one quarter's 50th), else from traces and spans.
+    costliest traces of a day rank far above one hour's 50th), else from traces and spans.
     Costing it from spans would read every span after the window's start, since a trace
     that started then may have calls hours later."""
     assert window.start is not None
@@ -716,16 +714,16 @@ def _costs_with_first_unit(window: Window, limit: int) -> tuple[str, list[Any]]:
     )
     text = f"""{covered(TRACE_COSTS_ROLLUP, since, until, "trace_").strip()},
 trace_whole AS MATERIALIZED (
-{_COSTS_OF_UNITS.strip()}
+{_COSTS_OF_HOURS.strip()}
 UNION ALL
 {after.strip()}
 ),
 trace_first AS (
     SELECT {_COST_COLUMNS} FROM {TRACE_COSTS}
-    WHERE {_FIRST_UNIT} AND started_at >= CAST(? AS TIMESTAMP)
+    WHERE hour = {_FIRST_HOUR} AND started_at >= CAST(? AS TIMESTAMP)
 ),
 trace_candidates AS (SELECT * FROM trace_whole UNION ALL SELECT * FROM trace_first),
-{_FIRST_UNIT_SETTLED.strip()},
+{_FIRST_HOUR_SETTLED.strip()},
 trace_parts AS (
 SELECT * FROM trace_whole
 UNION ALL

@@ -381,13 +381,13 @@ def test_slowest_spans_keep_the_top_of_each_hour_and_are_read_from_it(store: Spa
     assert sql.clickhouse.run(store)["duration_ms"].iloc[0] == 4000.0
 
 
-def dense_quarter(store: SpanStore, quarter: datetime, prefix: str = "tf", seed: int = 29) -> None:
-    """120 traces (`prefix`-0 ...) with one model call each, spread over the quarter hour from
-    `quarter`: more than trace_costs keeps of one."""
+def dense_hour(store: SpanStore, hour: datetime, prefix: str = "tf", seed: int = 29) -> None:
+    """120 traces (`prefix`-0 ...) with one model call each, spread over `hour`: more than
+    trace_costs keeps of an hour."""
     rng = random.Random(seed)
     calls = []
     for n in range(120):
-        start = quarter + timedelta(seconds=rng.uniform(0, 890))
+        start = hour + timedelta(seconds=rng.uniform(0, 3590))
         tokens = (rng.randint(1, 5000), rng.randint(1, 500))
         calls.append(
             span(
@@ -401,54 +401,54 @@ def dense_quarter(store: SpanStore, quarter: datetime, prefix: str = "tf", seed:
     store.ingest(calls)
 
 
-def test_costliest_traces_keep_the_top_of_each_quarter_and_fall_back_for_edited_prices(
+def test_costliest_traces_keep_the_top_of_each_hour_and_fall_back_for_edited_prices(
     store: SpanStore,
 ) -> None:
-    # A dense covered quarter: 120 traces with a model call each, more than trace_costs keeps.
-    quarter = COVERED - timedelta(hours=5)
-    dense_quarter(store, quarter, "tc", 11)
-    kept = store.query("SELECT count(*) FROM trace_costs WHERE quarter = ?", [quarter]).iloc[0, 0]
+    # A dense covered hour: 120 traces with a model call each, more than trace_costs keeps.
+    hour = COVERED - timedelta(hours=5)
+    dense_hour(store, hour, "tc", 11)
+    kept = store.query("SELECT count(*) FROM trace_costs WHERE hour = ?", [hour]).iloc[0, 0]
     assert kept == store_rollup.TRACE_COST_KEEP
-    window = q.Window(quarter - timedelta(hours=2), quarter + timedelta(hours=3))
+    window = q.Window(hour - timedelta(hours=2), hour + timedelta(hours=3))
     top = q.top_traces_by_cost(window, DEFAULTS, limit=store_rollup.TRACE_COST_KEEP)
     assert top.clickhouse is not None
     pd.testing.assert_frame_equal(top.run(store), top.clickhouse.run(store), check_dtype=False)
-    # A late call lifts the cheapest trace of the quarter to the top: its quarter reopens.
+    # A late call lifts the cheapest trace of the hour to the top: its start hour reopens.
     cheapest = top.clickhouse.run(store)["trace_id"].iloc[-1]
     late = span(
         cheapest, "sc-late", span_type="generation", model="gpt-4o", input_tokens=10**7,
-        output_tokens=1, total_tokens=10**7 + 1, started_at=iso(quarter + timedelta(minutes=70)),
-        ended_at=iso(quarter + timedelta(minutes=71)), duration_ms=60000.0,
+        output_tokens=1, total_tokens=10**7 + 1, started_at=iso(hour + timedelta(minutes=70)),
+        ended_at=iso(hour + timedelta(minutes=71)), duration_ms=60000.0,
     )  # fmt: skip
     store.ingest([late])
-    assert complete_until(store, "trace_costs") == COVERED_QUARTER
+    assert complete_until(store, "trace_costs") == COVERED
     assert top.run(store)["trace_id"].iloc[0] == cheapest
     assert_rollups_agree(store)
     # Edited prices read every trace of the window from its spans.
     edited = q.top_traces_by_cost(window, PRICES)
     assert edited.clickhouse is None and "trace_costs" not in edited.text
-    # The covered quarter's answer is the rollup's rows: a changed row changes it.
+    # The covered hour's answer is the rollup's rows: a changed row changes it.
     store._cursor.execute("UPDATE trace_costs SET cost = 1e6 WHERE trace_id = 'tc-7'")
     assert top.run(store)["trace_id"].iloc[0] == "tc-7"
     assert top.clickhouse.run(store)["trace_id"].iloc[0] != "tc-7"
 
 
-def test_costliest_traces_take_a_ragged_first_quarter_from_its_kept_rows_when_they_settle_it(
+def test_costliest_traces_take_a_ragged_first_hour_from_its_kept_rows_when_they_settle_it(
     store: SpanStore,
 ) -> None:
-    quarter = COVERED - timedelta(hours=5)
-    dense_quarter(store, quarter)
-    dense_quarter(store, quarter + timedelta(minutes=15), "tg")
-    window = q.Window(quarter + timedelta(minutes=7), quarter + timedelta(hours=2))
+    hour = COVERED - timedelta(hours=5)
+    dense_hour(store, hour)
+    dense_hour(store, hour + timedelta(hours=1))
+    window = q.Window(hour + timedelta(minutes=30), hour + timedelta(hours=2))
     top = q.top_traces_by_cost(window, DEFAULTS)
     assert top.clickhouse is not None
     got = top.run(store)
     pd.testing.assert_frame_equal(got, top.clickhouse.run(store), check_dtype=False)
-    # Settled: the 20th of two dense quarters ranks above the first one's 50th kept trace, so
-    # the first quarter's answer is its kept rows (a changed kept row changes it).
+    # Settled: the 20th of two dense hours ranks above the first hour's 50th kept trace, so
+    # the first hour's answer is its kept rows (a changed kept row changes it).
     kept = store.query(
-        "SELECT trace_id FROM trace_costs WHERE quarter = ? AND started_at >= ? ORDER BY cost",
-        [quarter, window.start],
+        "SELECT trace_id FROM trace_costs WHERE hour = ? AND started_at >= ? ORDER BY cost",
+        [hour, window.start],
     )["trace_id"]
     cheapest_kept = kept.iloc[0]
     assert cheapest_kept not in set(got["trace_id"])
@@ -456,25 +456,25 @@ def test_costliest_traces_take_a_ragged_first_quarter_from_its_kept_rows_when_th
     assert top.run(store)["trace_id"].iloc[0] == cheapest_kept
     # A kept trace that started before the window stays out of it.
     before = store.query(
-        "SELECT trace_id FROM trace_costs WHERE quarter = ? AND started_at < ? LIMIT 1",
-        [quarter, window.start],
+        "SELECT trace_id FROM trace_costs WHERE hour = ? AND started_at < ? LIMIT 1",
+        [hour, window.start],
     )["trace_id"].iloc[0]
     store._cursor.execute("UPDATE trace_costs SET cost = 2e6 WHERE trace_id = ?", [before])
     assert before not in set(top.run(store)["trace_id"])
 
 
 @pytest.mark.parametrize("limit", [20, store_rollup.TRACE_COST_KEEP])
-def test_costliest_traces_cost_a_ragged_first_quarter_from_spans_unless_its_kept_rows_settle_it(
+def test_costliest_traces_cost_a_ragged_first_hour_from_spans_when_its_kept_rows_do_not_settle_it(
     store: SpanStore, limit: int
 ) -> None:
-    # One dense quarter, the window from its last minute: its kept rows that started in the
-    # window may rank below traces it did not keep, so the answer is costed from the spans.
-    quarter = COVERED - timedelta(hours=5)
-    dense_quarter(store, quarter)
-    window = q.Window(quarter + timedelta(minutes=14), quarter + timedelta(hours=3))
+    # One dense hour, the window from its middle: its kept rows that started in the window
+    # may rank below traces the hour did not keep, so the answer is costed from the spans.
+    hour = COVERED - timedelta(hours=5)
+    dense_hour(store, hour)
+    window = q.Window(hour + timedelta(minutes=55), hour + timedelta(hours=3))
     in_window = store.query(
-        "SELECT count(*) FROM trace_costs WHERE quarter = ? AND started_at >= ?",
-        [quarter, window.start],
+        "SELECT count(*) FROM trace_costs WHERE hour = ? AND started_at >= ?",
+        [hour, window.start],
     ).iloc[0, 0]
     assert in_window < limit  # fewer than the answer asks for: the kept rows cannot settle it
     top = q.top_traces_by_cost(window, DEFAULTS, limit=limit)

@@ -57,7 +57,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Protocol, TypeVar
 
@@ -411,14 +411,11 @@ JOIN (SELECT * FROM spans WHERE {{spans}}) AS s USING (trace_id)
 JOIN ({_DEFAULT_MODEL_RATES}) AS p ON s.model = p.model
 WHERE {{traces}} AND s.started_at >= t.started_at - {TRACE_CLOCK_MARGIN}"""
 TRACE_COST_KEEP = 50
-# Per quarter hour of the trace's start, the TRACE_COST_KEEP costliest traces at the default
-# prices. Quarters, not hours: the time after complete_until is costed from spans, and a trace
-# rollup complete to the quarter leaves 15-30 minutes of it, not 15-75 (the costliest traces
-# over all time read ~3x fewer spans; the kept rows, 4x as many, are still ~150k a month).
+# Per hour of the trace's start, the TRACE_COST_KEEP costliest traces at the default prices.
 TRACE_COSTS_ROLLUP = Rollup(
     TRACE_COSTS,
-    QUARTER_HOUR,
-    "quarter",
+    "hour",
+    "hour",
     ("s.trace_id", "s.workflow_name", "s.group_id", "s.started_at"),
     "sum(s.cost) AS cost, sum(s.tokens) AS tokens, count(*) AS calls",
     source=_TRACE_COST_ROWS,
@@ -455,15 +452,7 @@ TRACE_MIGRATION_STATEMENTS = _create_statements(TRACE_ROLLUPS)
 # Migration 6: span_quarters (built by the writer's refresh when the store is next opened).
 QUARTERS_MIGRATION_STATEMENTS = _create_statements((SPAN_QUARTERS_ROLLUP,))
 # Migration 7: slowest_spans (built by the writer's refresh when the store is next opened).
-TOP_MIGRATION_STATEMENTS = _create_statements(
-    (SLOWEST_SPANS_ROLLUP, replace(TRACE_COSTS_ROLLUP, unit="hour", time_column="hour"))
-)
-# Migration 9: trace_costs per quarter hour (rebuilt when the store is next opened).
-QUARTER_COSTS_MIGRATION_STATEMENTS = (
-    f"DROP TABLE {TRACE_COSTS}",
-    TRACE_COSTS_ROLLUP.create_sql(),
-    f"UPDATE rollups SET complete_until = NULL WHERE name = '{TRACE_COSTS}'",
-)
+TOP_MIGRATION_STATEMENTS = _create_statements((SLOWEST_SPANS_ROLLUP, TRACE_COSTS_ROLLUP))
 
 
 def utc_today() -> date:

@@ -26,7 +26,6 @@ from ..schema import (
 from .rollup import (
     HOURLY_MIGRATION_STATEMENTS,
     MIGRATION_STATEMENTS,
-    QUARTER_COSTS_MIGRATION_STATEMENTS,
     QUARTERS_MIGRATION_STATEMENTS,
     TOP_MIGRATION_STATEMENTS,
     TRACE_MIGRATION_STATEMENTS,
@@ -192,12 +191,6 @@ MIGRATIONS: tuple[Migration, ...] = (
         "sessions: one row per session (group_id) of the traces, kept by the writer, so the "
         "count of all sessions reads no trace",
         SESSIONS_MIGRATION_STATEMENTS,
-    ),
-    Migration(
-        9,
-        "trace_costs per quarter hour of a trace's start (was per hour), so the costliest "
-        "traces read 15-30 minutes from spans, not 15-75; rebuilt when the store is next opened",
-        QUARTER_COSTS_MIGRATION_STATEMENTS,
     ),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version

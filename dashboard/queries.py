@@ -660,14 +660,16 @@ def top_traces_by_cost(window: Window, prices: Prices, limit: int = 20) -> Sql:
 _COSTS_OF_HOURS = f"""
 SELECT {_COST_COLUMNS} FROM {TRACE_COSTS} WHERE {trace_units(TRACE_COSTS_ROLLUP)}"""
 # The window's first hour when it starts inside one: the hour before the covered ones.
-_FIRST_HOUR = "(SELECT lo FROM trace_bounds) - INTERVAL 1 HOUR"
+_FIRST_HOUR = (
+    f"{TRACE_COSTS_ROLLUP.time_column} = (SELECT lo FROM trace_bounds) - {TRACE_COSTS_ROLLUP.step}"
+)
 # Whether the first hour's kept rows (those of traces starting in the window) settle it: the
 # hour is rolled up (trace_bounds' lo is finite) and either the window starts on the hour, or
 # the hour kept all its traces, or the answer's last row ranks at or above the hour's last kept
 # trace (every trace the hour did not keep ranks below that one, so none is in the answer).
 _FIRST_HOUR_SETTLED = f"""
 trace_first_last AS (
-    SELECT cost, trace_id FROM {TRACE_COSTS} WHERE hour = {_FIRST_HOUR}
+    SELECT cost, trace_id FROM {TRACE_COSTS} WHERE {_FIRST_HOUR}
     ORDER BY cost, trace_id DESC LIMIT 1
 ),
 trace_answer_last AS (
@@ -676,7 +678,7 @@ trace_answer_last AS (
 trace_settled AS (
     SELECT (SELECT lo FROM trace_bounds) < 'infinity'::TIMESTAMP AND (
         (SELECT lo FROM trace_bounds) = CAST(? AS TIMESTAMP)
-        OR (SELECT count(*) FROM {TRACE_COSTS} WHERE hour = {_FIRST_HOUR}) < {TRACE_COST_KEEP}
+        OR (SELECT count(*) FROM {TRACE_COSTS} WHERE {_FIRST_HOUR}) < {TRACE_COST_KEEP}
         OR EXISTS (
             SELECT 1 FROM trace_answer_last AS a, trace_first_last AS f
             WHERE a.cost > f.cost OR (a.cost = f.cost AND a.trace_id <= f.trace_id)
@@ -720,7 +722,7 @@ UNION ALL
 ),
 trace_first AS (
     SELECT {_COST_COLUMNS} FROM {TRACE_COSTS}
-    WHERE hour = {_FIRST_HOUR} AND started_at >= CAST(? AS TIMESTAMP)
+    WHERE {_FIRST_HOUR} AND started_at >= CAST(? AS TIMESTAMP)
 ),
 trace_candidates AS (SELECT * FROM trace_whole UNION ALL SELECT * FROM trace_first),
 {_FIRST_HOUR_SETTLED.strip()},

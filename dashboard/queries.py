@@ -419,6 +419,26 @@ def _spans_since(window: Window) -> tuple[str, list[Any]]:
     ]
 
 
+# The spans of a few traces end by the last of their ends: a trace row's times hold its spans
+# (a record's come from the same clock, within the margin; an inferred row is widened to every
+# span stored, in the same transaction). A trace without an end leaves them open.
+_SPANS_UNTIL_ENDED = f"""started_at <= (
+    SELECT CASE WHEN count(*) = count(ended_at)
+                THEN coalesce(max(ended_at) + {TRACE_CLOCK_MARGIN}, '-infinity'::TIMESTAMP)
+                ELSE 'infinity'::TIMESTAMP END
+    FROM traces WHERE {{traces}})"""
+
+
+def _spans_of_traces_in(window: Window, traces: str) -> tuple[str, list[Any]]:
+    """Which spans can belong to the traces of `window` matching `traces`: from the window's
+    start and up to those traces' last end. For the traces of a ragged first hour, whose
+    spans `_spans_since` alone would read up to now (the whole day of a 24-hour window)."""
+    since, since_params = _spans_since(window)
+    conditions, params = window.where("started_at")
+    until = _SPANS_UNTIL_ENDED.format(traces=_and([*conditions, traces]))
+    return f"{since} AND {until}", [*since_params, *params]
+
+
 def _trace_filter(
     filters: TraceFilters, spans: str, spans_params: list[Any], *, window: bool = True
 ) -> tuple[list[str], list[Any]]:
@@ -475,14 +495,16 @@ def _with_trace_rollup(
     t` with `bound` among its conditions, reading the spans matching `spans`. `unstarted`:
     whether an unbounded window also counts traces without a start."""
     bounds = window_params(window)
-    parts: list[tuple[str, str, list[Any]]] = [
-        (_TRACES_BEFORE, *_spans_since(window)),
-        (_TRACES_FROM, _SPANS_OF_TRACES_FROM, []),
-    ]
+    parts: list[tuple[str, str, list[Any]]]
     if window.start is None:
         # Nothing starts before `lo`: one part from `hi` on, or from the first trace when the
         # rollup covers nothing (bounds 'infinity').
         parts = [(_TRACES_AFTER_COVERED, _SPANS_OF_TRACES_AFTER_COVERED, [])]
+    else:
+        parts = [
+            (_TRACES_BEFORE, *_spans_of_traces_in(window, _TRACES_BEFORE)),
+            (_TRACES_FROM, _SPANS_OF_TRACES_FROM, []),
+        ]
     if unstarted and window.start is None and window.end is None:
         # A trace without a start has no span with one (its row would have taken its time).
         parts.append((_UNSTARTED, _UNSTARTED, []))
@@ -711,8 +733,13 @@ def _costs_with_first_hour(window: Window, limit: int) -> tuple[str, list[Any]]:
     bounds = window_params(window)
     since, until = "CAST(? AS TIMESTAMP)", "CAST(? AS TIMESTAMP)"
     after, after_params = _costs_from_traces(window, _TRACES_FROM, _SPANS_OF_TRACES_FROM, [])
+    conditions, window_only = window.where("started_at")
+    unsettled_spans = _SPANS_UNTIL_ENDED.format(traces=_and([*conditions, _TRACES_OF_UNSETTLED]))
     unsettled, unsettled_params = _costs_from_traces(
-        window, _TRACES_OF_UNSETTLED, _SPANS_OF_UNSETTLED, [start]
+        window,
+        _TRACES_OF_UNSETTLED,
+        f"{_SPANS_OF_UNSETTLED} AND {unsettled_spans}",
+        [start, *window_only],
     )
     text = f"""{covered(TRACE_COSTS_ROLLUP, since, until, "trace_").strip()},
 trace_whole AS MATERIALIZED (

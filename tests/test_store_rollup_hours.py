@@ -289,6 +289,47 @@ def test_a_late_failure_reopens_the_hour_of_its_trace(store: SpanStore) -> None:
     assert_rollups_agree(store)
 
 
+def test_traces_of_a_ragged_first_quarter_count_their_spans_up_to_their_ends(
+    tmp_path: Path,
+) -> None:
+    """A window starting inside a quarter hour reads that quarter's traces from spans, up to
+    the last of those traces' ends, not to now; a trace recorded without an end keeps the
+    read open, so its failure hours later still counts."""
+    first = HOUR - timedelta(hours=10)
+    window = q.Window(first + timedelta(minutes=10))
+    with SpanStore(tmp_path / "ragged.duckdb") as store:
+        # Records first: a span arriving after its trace's record does not widen the record.
+        store.ingest(
+            [
+                trace_rec("open", started_at=iso(first + timedelta(minutes=12)), ended_at=None,
+                          duration_ms=None),
+                trace_rec("ended", started_at=iso(first + timedelta(minutes=13)),
+                          ended_at=iso(first + timedelta(minutes=14)), duration_ms=60_000.0),
+            ]
+        )  # fmt: skip
+        late = first + timedelta(hours=7)
+        store.ingest(
+            [
+                span("ended", "ok", started_at=iso(first + timedelta(minutes=13)),
+                     ended_at=iso(first + timedelta(minutes=14)), duration_ms=60_000.0),
+                span("ended", "quick", started_at=iso(first + timedelta(minutes=13)),
+                     ended_at=iso(first + timedelta(minutes=13)), status="error",
+                     error_type="Quick", error_message="quick"),
+                span("open", "late", started_at=iso(late), ended_at=iso(late),
+                     status="error", error_type="Late", error_message="late"),
+            ]
+        )  # fmt: skip
+        assert complete_until(store, "trace_counts") == COVERED_QUARTER
+        failing = q.trace_count(q.TraceFilters(window=window, status="error"))
+        assert (
+            int(failing.run(store).iloc[0, 0]) == 2 == int(failing.clickhouse.run(store).iloc[0, 0])
+        )
+        over_time = q.errors_over_time(window, 900)
+        got = over_time.run(store)
+        pd.testing.assert_frame_equal(got, over_time.clickhouse.run(store), check_dtype=False)
+        assert int(got["failing_traces"].sum()) == 2
+
+
 def test_trace_counts_read_traces_while_the_rollups_cover_nothing(store: SpanStore) -> None:
     """A store whose trace rollups are not built (yet): every trace is read from the traces."""
     expected = {label: sql.run(store) for label, sql in rolled_up_queries(q.Window()).items()}

@@ -6,7 +6,7 @@ openai-agents SDK with its BatchTraceProcessor (default settings, a discarding e
 the same loop, each case in a fresh process.
 
     .venv/bin/python benchmarks/bench_busy.py [--spans 200000] [--tasks 100] [--runs 1] [--freeze]
-        [--sinks jsonl,duckdb,otlp] [--promotions] [--otlp-in-process]
+        [--sinks jsonl,duckdb,otlp] [--promotions] [--otlp-in-process] [--attribute]
 
 `--freeze`: both cases call `gc.collect(); gc.freeze()` once their processors are set up, as a
 server does after start-up (then full collections skip everything alive at that point).
@@ -17,6 +17,10 @@ server does after start-up (then full collections skip everything alive at that 
 generation (CPython 3.11 starts a full collection once those since the last full one pass a
 quarter of the oldest generation); the probe lists the oldest generation around each such
 collection, which costs ~1 ms each, so the pause figures of such a run are not the ones to quote.
+`--attribute`: for every span start+finish over 2 ms, what the agent's thread did meanwhile (its
+CPU, its voluntary and involuntary switches, its time waiting for a core, collections) and who
+else ran: a table of the slow spans by cause (see `busy_attribution.py`; Linux only; its probes
+cost ~7 µs a span, so its pause figures are for attribution, not for quoting).
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from busy_attribution import Attribution, table
 
 
 def _sink(port_out: Any) -> None:
@@ -82,6 +87,30 @@ async def _task(make_span: Any, make_trace: Any, spans: int, lat: np.ndarray, ba
             lat[base + i] = (t1 - t0) + (t3 - t2)
             if i % 20 == 19:
                 await asyncio.sleep(0)  # tasks interleave, as agents awaiting I/O do
+
+
+async def _task_attributed(
+    make_span: Any, make_trace: Any, spans: int, lat: np.ndarray, base: int, probe: Attribution
+) -> None:
+    """`_task` with the probe read before each start and after each finish (`--attribute`)."""
+    clock = time.perf_counter_ns
+    read = probe.probe
+    with make_trace("busy task"):
+        for i in range(spans):
+            span = make_span("step")
+            before = read()
+            t0 = clock()
+            span.start(mark_as_current=True)
+            t1 = clock()
+            _work(i)
+            t2 = clock()
+            span.finish(reset_current=True)
+            t3 = clock()
+            after = read()
+            lat[base + i] = (t1 - t0) + (t3 - t2)
+            probe.span(before, after, (t1 - t0) + (t3 - t2), t2 - t1)
+            if i % 20 == 19:
+                await asyncio.sleep(0)
 
 
 def _gc_watch() -> list[tuple[int, float, float, bool]]:
@@ -136,12 +165,14 @@ def child(
     sinks: tuple[str, ...] = ("jsonl", "duckdb", "otlp"),
     promotions: bool = False,
     otlp_in_process: bool = False,
+    attribute: bool = False,
 ) -> dict[str, Any]:
     per_task = spans // tasks
     lat = np.zeros(per_task * tasks, dtype=np.int64)
     result: dict[str, Any] = {"case": case, "sinks_attached": "+".join(sinks)}
     result["otlp_in_process"] = otlp_in_process
     tmp = tempfile.mkdtemp(prefix="bench-busy-")
+    processes: dict[str, int] = {}  # other processes of the case, for `--attribute`
     if case == "ours":
         import requests  # noqa: F401 (an app with the OTLP HTTP exporter has this imported)
 
@@ -158,6 +189,11 @@ def child(
             "otlp": lambda: OTLPProcessor(f"http://127.0.0.1:{port}", in_process=otlp_in_process),
         }
         processors = [made[name]() for name in sinks]
+        processes["sink process"] = sink.pid or 0
+        for p in processors:
+            sender = getattr(p.exporter, "process", None)
+            if sender is not None and sender.pid:
+                processes["OTLP child process"] = sender.pid
         tracing.set_trace_processors(processors)
         make_span: Any = lambda name: tracing.custom_span(name)  # noqa: E731
         make_trace: Any = tracing.trace
@@ -189,8 +225,17 @@ def child(
     result["old_at_start"] = len(gc.get_objects(generation=2))
     promoted = _promotion_probe() if promotions else None
     collections = _gc_watch()
+    probe = Attribution(processes) if attribute else None
 
     async def run_all() -> None:
+        if probe is not None:
+            await asyncio.gather(
+                *(
+                    _task_attributed(make_span, make_trace, per_task, lat, k * per_task, probe)
+                    for k in range(tasks)
+                )
+            )
+            return
         await asyncio.gather(
             *(_task(make_span, make_trace, per_task, lat, k * per_task) for k in range(tasks))
         )
@@ -200,6 +245,8 @@ def child(
     elapsed = time.perf_counter() - start
     result["caller_s"] = elapsed
     in_run = len(collections)  # what the caller can notice; the drain after it, apart
+    if probe is not None:
+        result["attribution"] = probe.close()
     if promoted is not None:
         result["promoted"] = sum(promoted)
     if case == "ours":
@@ -279,6 +326,7 @@ def main() -> None:
     parser.add_argument("--sinks", default="jsonl,duckdb,otlp")
     parser.add_argument("--promotions", action="store_true")
     parser.add_argument("--otlp-in-process", action="store_true")
+    parser.add_argument("--attribute", action="store_true")
     parser.add_argument("--child", choices=("ours", "sdk"))
     args = parser.parse_args()
     if args.child:
@@ -296,6 +344,7 @@ def main() -> None:
                     sinks,
                     args.promotions,
                     args.otlp_in_process,
+                    args.attribute,
                 )
             )
         )
@@ -317,6 +366,7 @@ def main() -> None:
                     *(["--freeze"] if args.freeze else []),
                     *(["--promotions"] if args.promotions else []),
                     *(["--otlp-in-process"] if args.otlp_in_process else []),
+                    *(["--attribute"] if args.attribute else []),
                     "--sinks",
                     args.sinks,
                 ],
@@ -387,6 +437,8 @@ def main() -> None:
                 f"| ours | JSONL file lines | {r['jsonl_spans']:,} spans, "
                 f"{r['jsonl_traces']} traces | | | | |"
             )
+    if args.attribute:
+        print("\n".join(table(results, _label)))
 
 
 if __name__ == "__main__":

@@ -79,7 +79,9 @@ class Attribution:
     def __init__(self, processes: dict[str, int]) -> None:
         self._own = _File("/proc/thread-self/schedstat")
         self._agent_tid = threading.get_native_id()
-        self._gc_events = [0]  # starts and ends of collections, on any thread
+        # Wall ns of the collections that ended so far: on the agent's thread, on others.
+        self._gc_ns = [0, 0]
+        self._gc_started = 0
         gc.callbacks.append(self._on_gc)
         self._processes = {
             name: _File(f"/proc/{pid}/stat") for name, pid in processes.items() if pid
@@ -95,8 +97,11 @@ class Attribution:
         self.slow: list[dict[str, Any]] = []
 
     def _on_gc(self, phase: str, info: dict[str, int]) -> None:
-        # Positive on any thread; the agent's own collections count a million each.
-        self._gc_events[0] += 1_000_000 if threading.get_native_id() == self._agent_tid else 1
+        now = time.perf_counter_ns()
+        if phase == "start":  # collections hold the GIL: one at a time
+            self._gc_started = now
+        else:
+            self._gc_ns[threading.get_native_id() != self._agent_tid] += now - self._gc_started
 
     def _refresh_tasks(self) -> None:
         """The threads of this process (the DuckDB writer's thread and DuckDB's own start with
@@ -117,7 +122,8 @@ class Attribution:
                 self._names[tid] = python.get(tid, f"native thread {len(self._names)}")
 
     def _snapshot(self) -> dict[str, int]:
-        """CPU ns per thread of this process and per other process (ticks, coarser)."""
+        """CPU ns per thread of this process and per other process (ticks, coarser); and per
+        thread of this process, the times it was put on a core (key "... runs", a count)."""
         cpu: dict[str, int] = defaultdict(int)
         for tid, handle in self._tasks.items():
             fields = handle.read().split()
@@ -125,6 +131,8 @@ class Attribution:
                 cpu[self._names[tid]] += int(fields[0])
                 # A thread holding the GIL while it waits for a core keeps every other waiting.
                 cpu[f"{self._names[tid]}, waiting for a core"] += int(fields[1])
+                # Each time a thread takes the GIL from a waiting one it was woken: a run.
+                cpu[f"{self._names[tid]} runs"] += int(fields[2])
         known = 0
         for name, handle in [("(this process)", self._self), *self._processes.items()]:
             ticks = _process_ticks(handle)
@@ -138,9 +146,9 @@ class Attribution:
         cpu["host steal (ticks)"] = machine[7] * _TICK_NS
         return cpu
 
-    def probe(self) -> tuple[int, int, int, int, int]:
-        """(CPU ns, voluntary switches, involuntary switches, ns runnable without a core,
-        collection events) of the agent's thread."""
+    def probe(self) -> tuple[int, int, int, int, int, int]:
+        """(CPU ns, voluntary switches, involuntary switches, ns runnable without a core) of the
+        agent's thread, and the wall ns of collections so far on it and on other threads."""
         usage = resource.getrusage(resource.RUSAGE_THREAD)
         run_delay = int(self._own.read().split()[1])
         return (
@@ -148,13 +156,14 @@ class Attribution:
             usage.ru_nvcsw,
             usage.ru_nivcsw,
             run_delay,
-            self._gc_events[0],
+            self._gc_ns[0],
+            self._gc_ns[1],
         )
 
     def span(
         self,
-        before: tuple[int, int, int, int, int],
-        after: tuple[int, int, int, int, int],
+        before: tuple[int, int, int, int, int, int],
+        after: tuple[int, int, int, int, int, int],
         latency_ns: int,
         work_ns: int,
     ) -> None:
@@ -169,31 +178,30 @@ class Attribution:
 
     def _record(
         self,
-        before: tuple[int, int, int, int, int],
-        after: tuple[int, int, int, int, int],
+        before: tuple[int, int, int, int, int, int],
+        after: tuple[int, int, int, int, int, int],
         latency_ns: int,
         work_ns: int,
     ) -> None:
         now = self._snapshot()
         now_at = time.perf_counter_ns()
-        cpu, voluntary, involuntary, waiting, gc_events = (
+        cpu, voluntary, involuntary, waiting, gc_agent, gc_others = (
             a - b for a, b in zip(after, before, strict=True)
         )
         # The probe spans start, work and finish; the work is ~15 µs of CPU when not paused.
         wall = latency_ns + work_ns
         asleep = max(0, wall - cpu - waiting)
-        if gc_events >= 1_000_000:
+        share = {"own CPU": cpu, "OS preemption (waiting for a core)": waiting}
+        share["GIL wait (asleep)" if voluntary else "unaccounted (no switch: host steal?)"] = asleep
+        cause = max(share, key=lambda k: share[k])
+        # A collection is the cause when it took at least half of the pause: on the agent's
+        # thread it is part of the pause itself, on another one it holds the GIL meanwhile.
+        if gc_agent * 2 >= wall:
             cause = "collection on the agent's thread"
-        elif gc_events:
+        elif gc_others * 2 >= wall:
             cause = "collection on a worker (GIL wait)"
-        else:
-            share = {"own CPU": cpu, "OS preemption (waiting for a core)": waiting}
-            share["GIL wait (asleep)" if voluntary else "unaccounted (no switch: host steal?)"] = (
-                asleep
-            )
-            cause = max(share, key=lambda k: share[k])
         others = {
-            name: (now[name] - self._last.get(name, 0)) / 1e6
+            name: (now[name] - self._last.get(name, 0)) / (1 if name.endswith(" runs") else 1e6)
             for name in now
             if not name.startswith("agent (caller)")
         }
@@ -206,7 +214,7 @@ class Attribution:
                 "asleep_ms": asleep / 1e6,
                 "voluntary": voluntary,
                 "involuntary": involuntary,
-                "collection": gc_events >= 1_000_000,
+                "collection_ms": (gc_agent + gc_others) / 1e6,
                 "cause": cause,
                 "window_ms": (now_at - self._last_at) / 1e6,
                 "others_ms": {k: round(v, 3) for k, v in others.items() if v > 0},
@@ -229,11 +237,11 @@ def table(results: list[dict[str, Any]], label: Any) -> list[str]:
     lines = [
         f"\nSpans over {SLOW_NS / 1e6:g} ms by cause (`--attribute`): the cause is the largest "
         "of the caller's own CPU, its time runnable without a core (run_delay) and its time "
-        "asleep (voluntary switch: a GIL wait), or a collection on any thread; times summed "
-        "over the slow spans of that cause\n",
+        "asleep (voluntary switch: a GIL wait), unless collections (on any thread) took half "
+        "the pause or more; times summed over the slow spans of that cause\n",
         "| case | cause | spans | over 10 ms | max ms | total ms | own CPU ms | waiting for a "
-        "core ms | asleep ms | vol / invol switches | work also paused |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "core ms | asleep ms | collections ms | vol / invol switches | work also paused |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for result in results:
         slow = result.get("attribution", {}).get("slow")
@@ -251,15 +259,17 @@ def table(results: list[dict[str, Any]], label: Any) -> list[str]:
                 f"{sum(s['cpu_ms'] for s in rows):.1f} | "
                 f"{sum(s['waiting_ms'] for s in rows):.1f} | "
                 f"{sum(s['asleep_ms'] for s in rows):.1f} | "
+                f"{sum(s['collection_ms'] for s in rows):.1f} | "
                 f"{sum(s['voluntary'] for s in rows)} / {sum(s['involuntary'] for s in rows)} | "
                 f"{sum(s['work_paused'] for s in rows)} |"
             )
         if not slow:
-            lines.append(f"| {label(result)} | (none) | 0 | 0 | | | | | | | |")
+            lines.append(f"| {label(result)} | (none) | 0 | 0 | | | | | | | | |")
     lines += [
         "\nWho ran during the slow spans' windows (from the last snapshot, at most "
         f"{CHECKPOINT} spans before, to the slow span's end): CPU ms per thread of the agent's "
-        "process (and its time runnable without a core), and per other process, the rest of "
+        'process (and its time runnable without a core; "runs": times it was put on a core, a '
+        "count), and per other process, the rest of "
         "the machine and the host's steal (those in ticks of 10 ms: coarse, summed over many "
         "windows), summed per cause\n",
         "| case | cause | window ms | CPU ms of others, most first |",

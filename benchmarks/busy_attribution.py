@@ -105,8 +105,8 @@ class Attribution:
 
     def _refresh_tasks(self) -> None:
         """The threads of this process (the DuckDB writer's thread and DuckDB's own start with
-        the first batch), with names: Python's for Python threads, else "native" (DuckDB's or
-        Arrow's threads: no other library here starts threads)."""
+        the first batch), with names: Python's for Python threads, else "native" and the
+        thread's command name (DuckDB's, Arrow's, jemalloc's)."""
         python = {t.native_id: t.name for t in threading.enumerate()}
         for entry in os.listdir("/proc/self/task"):
             tid = int(entry)
@@ -118,8 +118,15 @@ class Attribution:
                 continue
             if tid == self._agent_tid:
                 self._names[tid] = "agent (caller)"
+            elif tid in python:
+                self._names[tid] = python[tid]
             else:
-                self._names[tid] = python.get(tid, f"native thread {len(self._names)}")
+                try:  # jemalloc's names its thread; DuckDB's and Arrow's are "python"
+                    with open(f"/proc/self/task/{tid}/comm") as comm:
+                        command = comm.read().strip()
+                except OSError:
+                    command = "?"
+                self._names[tid] = f"native {len(self._names)} ({command})"
 
     def _snapshot(self) -> dict[str, int]:
         """CPU ns per thread of this process and per other process (ticks, coarser); and per

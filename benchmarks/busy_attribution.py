@@ -91,7 +91,7 @@ class Attribution:
         self._tasks: dict[int, _File] = {}
         self._names: dict[int, str] = {}
         self._refresh_tasks()
-        self._last = self._snapshot()
+        self._last = self._first = self._snapshot()
         self._last_at = time.perf_counter_ns()
         self._spans = 0
         self.slow: list[dict[str, Any]] = []
@@ -232,11 +232,20 @@ class Attribution:
         self._last_at = time.perf_counter_ns()
 
     def close(self) -> dict[str, Any]:
+        self._refresh_tasks()
+        end = self._snapshot()
+        whole = {
+            name: (end[name] - self._first.get(name, 0)) / (1 if name.endswith(" runs") else 1e6)
+            for name in end
+        }
         gc.callbacks.remove(self._on_gc)
         handles = [self._own, self._self, self._machine, *self._tasks.values()]
         for handle in [*handles, *self._processes.values()]:
             handle.close()
-        return {"slow": self.slow, "threads": sorted(set(self._names.values()))}
+        return {
+            "slow": self.slow,
+            "whole_run": {k: round(v, 3) for k, v in whole.items() if v > 0},
+        }
 
 
 def table(results: list[dict[str, Any]], label: Any) -> list[str]:
@@ -296,6 +305,25 @@ def table(results: list[dict[str, Any]], label: Any) -> list[str]:
             top = ", ".join(f"{name} {ms:.1f}" for name, ms in total.most_common(6))
             window = sum(s["window_ms"] for s in rows)
             lines.append(f"| {label(result)} | {cause} | {window:.1f} | {top} |")
+    lines += [
+        "\nOver the whole run (from the caller's start to its end): CPU ms, times put on a core "
+        "(runs) and ms runnable without a core, per thread and process\n",
+        "| case | thread or process | CPU ms | runs | waiting for a core ms |",
+        "|---|---|---|---|---|",
+    ]
+    for result in results:
+        whole = result.get("attribution", {}).get("whole_run")
+        if not whole:
+            continue
+        names = [n for n in whole if not n.endswith((" runs", ", waiting for a core"))]
+        for name in sorted(names, key=lambda n: -whole[n]):
+            runs = whole.get(f"{name} runs")
+            waiting = whole.get(f"{name}, waiting for a core")
+            lines.append(
+                f"| {label(result)} | {name} | {whole[name]:.1f} | "
+                f"{'' if runs is None else f'{runs:.0f}'} | "
+                f"{'' if waiting is None else f'{waiting:.1f}'} |"
+            )
     lines += [
         "\nThe slowest spans, one by one\n",
         "| case | ms | cause | CPU / core wait / asleep ms | vol / invol | window ms | "

@@ -292,6 +292,9 @@ def child(
     result["p999_us"] = float(np.percentile(us, 99.9))
     result["max_us"] = float(us.max())
     result["over_10ms"] = int((us > 10_000).sum())
+    # Less noisy than the max for comparing two versions: how many spans took over 2 and 5 ms.
+    result["over_2ms"] = int((us > 2_000).sum())
+    result["over_5ms"] = int((us > 5_000).sum())
     for generation in (0, 1, 2):
         on_agent = [(w, c) for g, w, c, agent in collections if g == generation and agent]
         elsewhere = [w for g, w, _, agent in collections if g == generation and not agent]

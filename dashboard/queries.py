@@ -429,14 +429,19 @@ _SPANS_UNTIL_ENDED = f"""started_at <= (
     FROM traces WHERE {{traces}})"""
 
 
+def _spans_until_ended(window: Window, traces: str) -> tuple[str, list[Any]]:
+    """Spans starting by the last end of the traces of `window` matching `traces`."""
+    conditions, params = window.where("started_at")
+    return _SPANS_UNTIL_ENDED.format(traces=_and([*conditions, traces])), params
+
+
 def _spans_of_traces_in(window: Window, traces: str) -> tuple[str, list[Any]]:
     """Which spans can belong to the traces of `window` matching `traces`: from the window's
-    start and up to those traces' last end. For the traces of a ragged first hour, whose
+    start and up to those traces' last end. For the traces of a ragged first unit, whose
     spans `_spans_since` alone would read up to now (the whole day of a 24-hour window)."""
     since, since_params = _spans_since(window)
-    conditions, params = window.where("started_at")
-    until = _SPANS_UNTIL_ENDED.format(traces=_and([*conditions, traces]))
-    return f"{since} AND {until}", [*since_params, *params]
+    until, until_params = _spans_until_ended(window, traces)
+    return f"{since} AND {until}", [*since_params, *until_params]
 
 
 def _trace_filter(
@@ -733,13 +738,9 @@ def _costs_with_first_hour(window: Window, limit: int) -> tuple[str, list[Any]]:
     bounds = window_params(window)
     since, until = "CAST(? AS TIMESTAMP)", "CAST(? AS TIMESTAMP)"
     after, after_params = _costs_from_traces(window, _TRACES_FROM, _SPANS_OF_TRACES_FROM, [])
-    conditions, window_only = window.where("started_at")
-    unsettled_spans = _SPANS_UNTIL_ENDED.format(traces=_and([*conditions, _TRACES_OF_UNSETTLED]))
+    ended, ended_params = _spans_until_ended(window, _TRACES_OF_UNSETTLED)
     unsettled, unsettled_params = _costs_from_traces(
-        window,
-        _TRACES_OF_UNSETTLED,
-        f"{_SPANS_OF_UNSETTLED} AND {unsettled_spans}",
-        [start, *window_only],
+        window, _TRACES_OF_UNSETTLED, f"{_SPANS_OF_UNSETTLED} AND {ended}", [start, *ended_params]
     )
     text = f"""{covered(TRACE_COSTS_ROLLUP, since, until, "trace_").strip()},
 trace_whole AS MATERIALIZED (

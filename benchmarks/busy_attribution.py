@@ -248,6 +248,12 @@ class Attribution:
         }
 
 
+def _by_cause(slow: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]]]:
+    """The slow spans grouped by cause, in CAUSES order; causes without spans left out."""
+    groups = [(cause, [s for s in slow if s["cause"] == cause]) for cause in CAUSES]
+    return [(cause, rows) for cause, rows in groups if rows]
+
+
 def table(results: list[dict[str, Any]], label: Any) -> list[str]:
     """The breakdown of slow spans by cause, per run, as markdown lines."""
     lines = [
@@ -263,10 +269,7 @@ def table(results: list[dict[str, Any]], label: Any) -> list[str]:
         slow = result.get("attribution", {}).get("slow")
         if slow is None:
             continue
-        for cause in CAUSES:
-            rows = [s for s in slow if s["cause"] == cause]
-            if not rows:
-                continue
+        for cause, rows in _by_cause(slow):
             lines.append(
                 f"| {label(result)} | {cause} | {len(rows)} | "
                 f"{sum(s['latency_ms'] > 10 for s in rows)} | "
@@ -292,13 +295,7 @@ def table(results: list[dict[str, Any]], label: Any) -> list[str]:
         "|---|---|---|---|",
     ]
     for result in results:
-        slow = result.get("attribution", {}).get("slow")
-        if not slow:
-            continue
-        for cause in CAUSES:
-            rows = [s for s in slow if s["cause"] == cause]
-            if not rows:
-                continue
+        for cause, rows in _by_cause(result.get("attribution", {}).get("slow") or []):
             total: Counter[str] = Counter()
             for s in rows:
                 total.update(s["others_ms"])

@@ -231,6 +231,9 @@ def test_a_refused_body_is_dropped_and_a_query_body_is_at_most_a_mebibyte(tmp_pa
             )
             assert big.status_code == 413
             assert "larger than 1048576 bytes" in big.json()["error"]
+            # Its body is not read, so the connection closes, and the answer says so: the
+            # client's next request takes a new connection, not the closing one.
+            assert big.headers.get("Connection") == "close"
             assert client.post("/v1/query", json={"sql": "SELECT 1 AS n"}, headers=auth).json()[
                 "data"
             ] == [[1]]

@@ -353,6 +353,10 @@ class OTLPHTTPHandler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         for key, value in (headers or {}).items():
             self.send_header(key, value)
+        if self.close_connection:
+            # Said, not only done: a client that would reuse the connection (a body left
+            # unread, a bad length) opens a new one instead of finding this one closed.
+            self.send_header("Connection", "close")
         self.end_headers()
         self.wfile.write(body)
 

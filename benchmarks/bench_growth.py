@@ -8,10 +8,12 @@
 For each size: a store of that many spans over 30 days up to now, generated inside DuckDB
 (bench_store.generate_store), then its rollups built (`SpanStore.rebuild_rollups`) and left as a
 live store's writer has them when its last span comes (`as_of`: the last 15-75 minutes read from
-spans; `--tail 75` moves that back by whole hours until at least 75 minutes are read from spans,
-the most a live store reads, so the rollup-backed rows are measured at or past their worst
-moment of the hour, whatever the minute the stores end at); its size on disk and its rollups'
-rows. Then both stores are opened read-only, as the dashboard holds one, and every dashboard
+spans, 15-30 for the quarter-hour rollups); `--worst` leaves them as the writer had them at the
+hour's worst moment before the stores' end (HOUR_GRACE past an hour, just before the hourly
+rollups move on: 75 minutes and more read from spans for the hourly rollups, 30 and more for the
+quarter-hour ones), so the rollup-backed rows are measured at or past their worst moment of the
+hour, whatever the minute the stores end at; its size on disk and its rollups' rows. Then both
+stores are opened read-only, as the dashboard holds one, and every dashboard
 query (bench_dashboard.cases) and every named query of bench_store runs on the smaller and then
 at once on the larger (median of --repeats after one warm-up each), so a change in the load of a
 shared machine weighs on both figures alike. The stores are deleted at the end (100M spans are
@@ -40,14 +42,20 @@ from bench_scale import median_ms
 
 from agentoscope.tracing.store import SpanStore
 from agentoscope.tracing.store.queries import trace_detail
-from agentoscope.tracing.store.rollup import ROLLUPS, Rollups, complete_until_at
+from agentoscope.tracing.store.rollup import (
+    HOUR_GRACE,
+    QUARTER_HOUR,
+    ROLLUPS,
+    Rollups,
+    complete_until_at,
+)
 
 GOAL = 2.0
 ROLLUP_TABLES = [rollup.name for rollup in ROLLUPS]
 
 
 def build(
-    directory: Path, size: int, end: datetime, reuse: bool, tail: float = 0.0
+    directory: Path, size: int, end: datetime, reuse: bool, worst: bool = False
 ) -> tuple[Path, datetime, dict[str, float]]:
     """A store of `size` spans (generated, or reused), its rollups built: (path, the end of
     its spans, {what: figure})."""
@@ -70,32 +78,40 @@ def build(
         facts["rollups s"] = time.perf_counter() - began
         for table in ROLLUP_TABLES:
             facts[f"{table} rows"] = store.query(f"SELECT count(*) FROM {table}").iloc[0, 0]
-        facts["minutes not rolled up"] = as_of(store, end, tail)
+        hours, quarters = as_of(store, end, worst)
+        facts["minutes read from spans (hourly rollups)"] = hours
+        facts["minutes read from spans (quarter-hour rollups)"] = quarters
     facts["GB on disk"] = path.stat().st_size / 1e9
     return path, end, facts
 
 
-def as_of(store: SpanStore, end: datetime, tail: float = 0.0) -> float:
+def as_of(store: SpanStore, end: datetime, worst: bool = False) -> tuple[float, float]:
     """Leave the rollups as the writer of a live store would have them when its last span
-    came, at `end`: complete until the hour HOUR_GRACE before it, so the queries read the last
-    15-75 minutes from spans, as a user's do. (Built later, a store's rollups would cover all
-    of it: a stored one is reopened hours after its spans end, and 100M spans take minutes to
-    generate.) With `tail`, as a writer had them whole hours earlier, until at least `tail`
-    minutes are left to spans. Returns the minutes left to spans."""
+    came, at `end`: each complete until the unit (hour or quarter hour) HOUR_GRACE before it,
+    so the queries read the last 15-75 minutes (quarter-hour rollups: 15-30) from spans, as a
+    user's do. (Built later, a store's rollups would cover all of it: a stored one is reopened
+    hours after its spans end, and 100M spans take minutes to generate.) With `worst`, as the
+    writer had them at the latest moment before `end` that is HOUR_GRACE less a second past an
+    hour: every rollup at its longest read from spans. Returns the minutes left to spans by
+    the hourly and by the quarter-hour rollups."""
     # A bench's shortcut into the writer's own steps (it takes them itself as time passes).
     cursor, writer = store._cursor, Rollups()
     moment = end
-
-    def hourly(moment: datetime) -> datetime:
-        return min(complete_until_at(rollup, moment) for rollup in ROLLUPS if rollup.unit != "day")
-
-    while (end - hourly(moment)).total_seconds() / 60 < tail:
-        moment -= timedelta(hours=1)
+    if worst:
+        moment = end.replace(minute=0, second=0, microsecond=0) + HOUR_GRACE
+        moment -= timedelta(seconds=1)
+        if moment > end:
+            moment -= timedelta(hours=1)
     for rollup in ROLLUPS:
         until = complete_until_at(rollup, moment)
         writer._drop_rows_from(cursor, rollup, until)
         writer._record(cursor, rollup, until)
-    return (end - hourly(moment)).total_seconds() / 60
+
+    def minutes(unit: str) -> float:
+        until = min(complete_until_at(rollup, moment) for rollup in ROLLUPS if rollup.unit == unit)
+        return (end - until).total_seconds() / 60
+
+    return minutes("hour"), minutes(QUARTER_HOUR)
 
 
 def actions(store: SpanStore, end: datetime) -> dict[str, Callable[[], Any]]:
@@ -123,10 +139,9 @@ def main(argv: list[str] | None = None) -> int:
         "--reuse", action="store_true", help="measure growth-SIZE.duckdb in --dir if there"
     )
     parser.add_argument(
-        "--tail",
-        type=float,
-        default=0.0,
-        help="read at least this many minutes from spans (75: a live store's worst moment)",
+        "--worst",
+        action="store_true",
+        help="rollups as at the hour's worst moment (75+ minutes read from spans, quarters 30+)",
     )
     args = parser.parse_args(argv)
     small, large = (int(size) for size in args.sizes.split(","))
@@ -134,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     end = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
     load = os.getloadavg()
     print(f"bench_growth: {small:,} and {large:,} spans; load average {load[0]:.2f} {load[1]:.2f}")
-    built = [build(args.dir, size, end, args.reuse, args.tail) for size in (small, large)]
+    built = [build(args.dir, size, end, args.reuse, args.worst) for size in (small, large)]
     small_facts, large_facts = built[0][2], built[1][2]
     stores = [SpanStore(path, read_only=True) for path, _end, _facts in built]
     small_ms: dict[str, float] = {}

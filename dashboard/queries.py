@@ -58,6 +58,8 @@ from agentoscope.tracing.store.rollup import (
     TRACE_AGENT_COUNTS_ROLLUP,
     TRACE_CLOCK_MARGIN,
     TRACE_COST_KEEP,
+    TRACE_COST_QUARTERS,
+    TRACE_COST_QUARTERS_ROLLUP,
     TRACE_COSTS,
     TRACE_COSTS_ROLLUP,
     TRACE_COUNTS,
@@ -659,9 +661,10 @@ SELECT {_COST_COLUMNS} FROM trace_parts ORDER BY cost DESC, trace_id LIMIT ?"""
 def top_traces_by_cost(window: Window, prices: Prices, limit: int = 20) -> Sql:
     """The costliest traces that STARTED in the window (as in the trace list), a trace's cost
     being that of its model calls from TRACE_CLOCK_MARGIN before its start; ties by trace id.
-    At the default prices (`prices.at_defaults`) whole hours come from trace_costs (each
-    hour's TRACE_COST_KEEP costliest traces at those prices), the rest from traces and spans;
-    with edited prices every trace of the window is costed from its spans."""
+    At the default prices (`prices.at_defaults`) whole hours come from trace_costs and the
+    quarter hours after them from trace_cost_quarters (each unit's TRACE_COST_KEEP costliest
+    traces at those prices), the rest from traces and spans; with edited prices every trace of
+    the window is costed from its spans."""
     spans, spans_params = _spans_since(window)
     exact_text, exact_params = _costs_from_traces(window, "TRUE", spans, spans_params)
     exact = Sql(
@@ -673,19 +676,67 @@ def top_traces_by_cost(window: Window, prices: Prices, limit: int = 20) -> Sql:
     if window.start is not None:
         text, params = _costs_with_first_hour(window, limit)
         return Sql(f"WITH {PRICES_CTE},\n{text}{_TOP_COSTS}", [*prices.params(), *params], exact)
-    parts, params = _with_trace_rollup(
+    # Nothing starts before trace_costs' first hour: its hours, then the quarters, then spans
+    # from the first trace when neither covers anything.
+    after, after_params = _costs_from_traces(
         window,
-        (_COSTS_OF_HOURS, []),
-        lambda bound, spans, spans_params: _costs_from_traces(window, bound, spans, spans_params),
-        TRACE_COSTS_ROLLUP,
-        unstarted=False,
+        f"started_at >= {_AFTER_QUARTERS}",
+        f"started_at >= {_AFTER_QUARTERS} - {TRACE_CLOCK_MARGIN}",
+        [],
     )
-    text = f"WITH {PRICES_CTE},\n{parts}{_TOP_COSTS}"
-    return Sql(text, [*prices.params(), *params, int(limit)], exact)
+    bounds = window_params(window)
+    text = f"""WITH {PRICES_CTE},
+{_covered_units(window)},
+trace_parts AS (
+{_COSTS_OF_HOURS.strip()}
+UNION ALL
+{_COSTS_OF_QUARTERS.strip()}
+UNION ALL
+{after.strip()}
+){_TOP_COSTS}"""
+    params = [*prices.params(), *_covered_params(bounds), *after_params, int(limit)]
+    return Sql(text, params, exact)
 
 
 _COSTS_OF_HOURS = f"""
 SELECT {_COST_COLUMNS} FROM {TRACE_COSTS} WHERE {trace_units(TRACE_COSTS_ROLLUP)}"""
+# The quarter hours of trace_cost_quarters from trace_costs' covered hours on: [lo, hi) of
+# `trace_tail`, empty unless the quarters cover whole quarters past those hours (and the hours
+# cover some: when they cover nothing the quarters, a window's ragged start aside, would not
+# help). Traces from `hi` on are costed from spans, at most the last 15-30 minutes.
+_TRACE_TAIL = """
+trace_tail AS (
+    SELECT h.hi AS lo,
+           CASE WHEN h.hi < 'infinity'::TIMESTAMP AND q.hi < 'infinity'::TIMESTAMP
+                     AND q.hi > h.hi THEN q.hi ELSE h.hi END AS hi
+    FROM trace_bounds AS h, quarter_bounds AS q
+)"""
+_COSTS_OF_QUARTERS = f"""
+SELECT {_COST_COLUMNS} FROM {TRACE_COST_QUARTERS}
+WHERE {TRACE_COST_QUARTERS_ROLLUP.time_column} >= (SELECT lo FROM trace_tail)
+  AND {TRACE_COST_QUARTERS_ROLLUP.time_column} < (SELECT hi FROM trace_tail)"""
+_TRACES_AFTER_QUARTERS = "started_at >= (SELECT hi FROM trace_tail)"
+_SPANS_AFTER_QUARTERS = f"started_at >= (SELECT hi FROM trace_tail) - {TRACE_CLOCK_MARGIN}"
+# An unbounded window's: from the first trace when the rollups cover nothing.
+_AFTER_QUARTERS = (
+    "(SELECT CASE WHEN hi < 'infinity'::TIMESTAMP THEN hi ELSE '-infinity'::TIMESTAMP END "
+    "FROM trace_tail)"
+)
+
+
+def _covered_units(window: Window) -> str:
+    """The CTEs of what trace_costs and trace_cost_quarters cover of `window`: trace_bounds
+    (whole hours), quarter_bounds (whole quarters) and trace_tail (the quarters read)."""
+    since, until = "CAST(? AS TIMESTAMP)", "CAST(? AS TIMESTAMP)"
+    hours = covered(TRACE_COSTS_ROLLUP, since, until, "trace_").strip()
+    quarters = covered(TRACE_COST_QUARTERS_ROLLUP, since, until, "quarter_").strip()
+    return f"{hours},\n{quarters},\n{_TRACE_TAIL.strip()}"
+
+
+def _covered_params(bounds: dict[str, str | None]) -> list[Any]:
+    return [bounds["since"], bounds["until"], bounds["since"], bounds["until"]]
+
+
 # The window's first hour when it starts inside one: the hour before the covered ones.
 _FIRST_HOUR = (
     f"{TRACE_COSTS_ROLLUP.time_column} = (SELECT lo FROM trace_bounds) - {TRACE_COSTS_ROLLUP.step}"
@@ -727,24 +778,28 @@ _SPANS_OF_UNSETTLED = (
 
 def _costs_with_first_hour(window: Window, limit: int) -> tuple[str, list[Any]]:
     """The CTEs of the costliest traces of a window with a start, and their parameters in
-    text order. Whole hours come from trace_costs and the time after them from traces and
-    spans, as with _with_trace_rollup. The window's first, ragged hour comes from
-    trace_costs too when its kept rows settle the answer (almost always: an answer's 20
-    costliest traces of a day rank far above one hour's 50th), else from traces and spans.
+    text order. Whole hours come from trace_costs, the quarter hours after them from
+    trace_cost_quarters and the time after those from traces and spans. The window's first,
+    ragged hour comes from trace_costs too when its kept rows settle the answer (almost
+    always: an answer's 20 costliest traces of a day rank far above one hour's 50th), else
+    from traces and spans.
     Costing it from spans would read every span after the window's start, since a trace
     that started then may have calls hours later."""
     assert window.start is not None
     start = timestamp_param(window.start)
     bounds = window_params(window)
-    since, until = "CAST(? AS TIMESTAMP)", "CAST(? AS TIMESTAMP)"
-    after, after_params = _costs_from_traces(window, _TRACES_FROM, _SPANS_OF_TRACES_FROM, [])
+    after, after_params = _costs_from_traces(
+        window, _TRACES_AFTER_QUARTERS, _SPANS_AFTER_QUARTERS, []
+    )
     ended, ended_params = _spans_until_ended(window, _TRACES_OF_UNSETTLED)
     unsettled, unsettled_params = _costs_from_traces(
         window, _TRACES_OF_UNSETTLED, f"{_SPANS_OF_UNSETTLED} AND {ended}", [start, *ended_params]
     )
-    text = f"""{covered(TRACE_COSTS_ROLLUP, since, until, "trace_").strip()},
+    text = f"""{_covered_units(window)},
 trace_whole AS MATERIALIZED (
 {_COSTS_OF_HOURS.strip()}
+UNION ALL
+{_COSTS_OF_QUARTERS.strip()}
 UNION ALL
 {after.strip()}
 ),
@@ -762,8 +817,7 @@ UNION ALL
 {unsettled.strip()}
 )"""
     params = [
-        bounds["since"],
-        bounds["until"],
+        *_covered_params(bounds),
         *after_params,
         start,
         int(limit) - 1,

@@ -142,7 +142,7 @@ def test_the_migration_keeps_one_copy_of_each_span(tmp_path: Path) -> None:
             "INSERT INTO spans SELECT * REPLACE (started_at + INTERVAL 2 DAY AS started_at, "
             "'copy' AS name) FROM spans"
         )
-        for statement in (  # and nothing of migrations 4-8 (the rollups, the sessions)
+        for statement in (  # and nothing of migrations 4-9 (the rollups, the sessions)
             "DELETE FROM schema_version WHERE version >= 3",
             "DROP TABLE latency_hours",
             "DROP TABLE span_hours",
@@ -152,6 +152,7 @@ def test_the_migration_keeps_one_copy_of_each_span(tmp_path: Path) -> None:
             "DROP TABLE span_quarters",
             "DROP TABLE slowest_spans",
             "DROP TABLE trace_costs",
+            "DROP TABLE trace_cost_quarters",
             "DROP TABLE sessions",
             "DELETE FROM rollups WHERE name <> 'agent_days'",
             "ALTER TABLE rollups ALTER complete_until TYPE DATE",
@@ -159,9 +160,9 @@ def test_the_migration_keeps_one_copy_of_each_span(tmp_path: Path) -> None:
             cursor.execute(statement)
         assert len(store.query("SELECT * FROM spans")) == 2
     with SpanStore(path) as store:
-        assert store.schema_version == 8
+        assert store.schema_version == 9
         rows = store.query("SELECT name, started_at FROM spans")
         assert rows["name"].tolist() == ["Planner"]
         days = store.query("SELECT day, runs, failed_runs FROM agent_days")
         assert days.values.tolist()[0][1:] == [1, 1] and len(days) == 1
-    assert store_rows(path, "SELECT max(version) AS v FROM schema_version") == [{"v": 8}]
+    assert store_rows(path, "SELECT max(version) AS v FROM schema_version") == [{"v": 9}]

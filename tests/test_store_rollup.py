@@ -236,13 +236,14 @@ def test_a_store_from_before_the_rollup_gets_it_when_opened_read_write(tmp_path:
             "DROP TABLE span_quarters",
             "DROP TABLE slowest_spans",
             "DROP TABLE trace_costs",
+            "DROP TABLE trace_cost_quarters",
             "DROP TABLE sessions",
             "DROP TABLE rollups",
             "DELETE FROM schema_version WHERE version >= 2",
         ):
             cursor.execute(statement)
     with SpanStore(path) as store:
-        assert store.schema_version == 8
+        assert store.schema_version == 9
         assert len(store.query("SELECT * FROM agent_days")) == 12
         assert_rollup_agrees(store)
     assert [row["version"] for row in store_rows(path, "SELECT version FROM schema_version")] == [
@@ -254,6 +255,7 @@ def test_a_store_from_before_the_rollup_gets_it_when_opened_read_write(tmp_path:
         6,
         7,
         8,
+        9,
     ]
 
 

@@ -474,6 +474,46 @@ def test_costliest_traces_keep_the_top_of_each_hour_and_fall_back_for_edited_pri
     assert top.clickhouse.run(store)["trace_id"].iloc[0] != "tc-7"
 
 
+def test_costliest_traces_read_the_quarters_after_the_last_rolled_up_hour(
+    store: SpanStore,
+) -> None:
+    # trace_costs an hour behind trace_cost_quarters, as the writer has them in the first
+    # quarter of an hour: the last hour's traces come from the quarters' kept rows.
+    hour = COVERED - timedelta(hours=1)
+    dense_hour(store, hour, "tq", 13)
+    writer = store_rollup.Rollups()
+    writer._drop_rows_from(store._cursor, store_rollup.TRACE_COSTS_ROLLUP, hour)
+    writer._record(store._cursor, store_rollup.TRACE_COSTS_ROLLUP, hour)
+    assert complete_until(store, "trace_cost_quarters") >= COVERED
+    tops = [
+        q.top_traces_by_cost(q.Window(), DEFAULTS),
+        q.top_traces_by_cost(q.Window(hour - timedelta(hours=2, minutes=10)), DEFAULTS),
+        q.top_traces_by_cost(
+            q.Window(hour - timedelta(hours=3), hour + timedelta(minutes=40)), DEFAULTS
+        ),
+    ]
+    for top in tops:
+        assert top.clickhouse is not None
+        pd.testing.assert_frame_equal(top.run(store), top.clickhouse.run(store), check_dtype=False)
+    # The answer is the quarters' kept rows: a changed row changes it.
+    first = store.query(
+        "SELECT trace_id FROM trace_cost_quarters WHERE quarter = ? ORDER BY cost LIMIT 1", [hour]
+    )["trace_id"].iloc[0]
+    store._cursor.execute("UPDATE trace_cost_quarters SET cost = 1e6 WHERE trace_id = ?", [first])
+    for top in tops:
+        assert top.run(store)["trace_id"].iloc[0] == first
+        assert top.clickhouse.run(store)["trace_id"].iloc[0] != first
+    # Quarters behind the hours (or covering nothing) are not read: the time after the hours
+    # comes from spans.
+    for behind in (hour - timedelta(hours=2), None):
+        writer._drop_rows_from(store._cursor, store_rollup.TRACE_COST_QUARTERS_ROLLUP, behind)
+        writer._record(store._cursor, store_rollup.TRACE_COST_QUARTERS_ROLLUP, behind)
+        for top in tops:
+            pd.testing.assert_frame_equal(
+                top.run(store), top.clickhouse.run(store), check_dtype=False
+            )
+
+
 def test_costliest_traces_take_a_ragged_first_hour_from_its_kept_rows_when_they_settle_it(
     store: SpanStore,
 ) -> None:

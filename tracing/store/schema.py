@@ -28,6 +28,7 @@ from .rollup import (
     MIGRATION_STATEMENTS,
     QUARTERS_MIGRATION_STATEMENTS,
     TOP_MIGRATION_STATEMENTS,
+    TRACE_COST_QUARTERS_MIGRATION_STATEMENTS,
     TRACE_MIGRATION_STATEMENTS,
 )
 from .sessions import SESSIONS_MIGRATION_STATEMENTS
@@ -191,6 +192,12 @@ MIGRATIONS: tuple[Migration, ...] = (
         "sessions: one row per session (group_id) of the traces, kept by the writer, so the "
         "count of all sessions reads no trace",
         SESSIONS_MIGRATION_STATEMENTS,
+    ),
+    Migration(
+        9,
+        "trace_cost_quarters: trace_costs per quarter hour (the costliest traces of all time "
+        "read at most 30 minutes from spans), built when the store is next opened",
+        TRACE_COST_QUARTERS_MIGRATION_STATEMENTS,
     ),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version

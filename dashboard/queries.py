@@ -686,7 +686,7 @@ def top_traces_by_cost(window: Window, prices: Prices, limit: int = 20) -> Sql:
     )
     bounds = window_params(window)
     text = f"""WITH {PRICES_CTE},
-{_covered_units(window)},
+{_covered_units()},
 trace_parts AS (
 {_COSTS_OF_HOURS.strip()}
 UNION ALL
@@ -724,8 +724,8 @@ _AFTER_QUARTERS = (
 )
 
 
-def _covered_units(window: Window) -> str:
-    """The CTEs of what trace_costs and trace_cost_quarters cover of `window`: trace_bounds
+def _covered_units() -> str:
+    """The CTEs of what trace_costs and trace_cost_quarters cover of the window: trace_bounds
     (whole hours), quarter_bounds (whole quarters) and trace_tail (the quarters read)."""
     since, until = "CAST(? AS TIMESTAMP)", "CAST(? AS TIMESTAMP)"
     hours = covered(TRACE_COSTS_ROLLUP, since, until, "trace_").strip()
@@ -795,7 +795,7 @@ def _costs_with_first_hour(window: Window, limit: int) -> tuple[str, list[Any]]:
     unsettled, unsettled_params = _costs_from_traces(
         window, _TRACES_OF_UNSETTLED, f"{_SPANS_OF_UNSETTLED} AND {ended}", [start, *ended_params]
     )
-    text = f"""{_covered_units(window)},
+    text = f"""{_covered_units()},
 trace_whole AS MATERIALIZED (
 {_COSTS_OF_HOURS.strip()}
 UNION ALL

@@ -27,6 +27,7 @@ from ..clock import utc_naive, utc_now
 from ..schema import MalformedLine, read_jsonl
 from .clickhouse_connection import ClickHouseError, Connection, bind, connect, literal
 from .clickhouse_guard import checked_clickhouse_select, limit_settings
+from .clickhouse_retention import reconcile_retention
 from .clickhouse_schema import (
     SCHEMA_VERSION,
     SLOT,
@@ -103,6 +104,9 @@ class ClickHouseStore:
                     f"{self.path} is not an Agentoscope store (it has no schema_version table)"
                 )
             self._check(version)
+            reconcile_retention(
+                connection, self.url.retention_days, read_only=True, where=self.path
+            )
             return
         connection.command(VERSION_TABLE)
         current = self.schema_version
@@ -117,6 +121,8 @@ class ClickHouseStore:
                 f"({migration.version}, {literal(migration.description)}, "
                 f"{literal(utc_now())})"
             )
+        # The migrations' CREATE TABLE IF NOT EXISTS keeps an existing table's TTL as it was.
+        reconcile_retention(connection, self.url.retention_days, read_only=False, where=self.path)
 
     def _check(self, version: int) -> None:
         if version > SCHEMA_VERSION:

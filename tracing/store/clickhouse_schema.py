@@ -138,8 +138,6 @@ def _views() -> dict[str, str]:
 
 
 VIEWS_CLICKHOUSE = _views()
-# The names a reader may query (the SQL guard allows these and nothing of other databases).
-STORE_RELATIONS = frozenset({SPAN_TABLE, TRACE_TABLE, "schema_version", *VIEWS_CLICKHOUSE})
 
 
 @dataclass(frozen=True)

@@ -40,15 +40,19 @@ class Source:
     location: str
     token: str | None = None
 
-    def describe(self) -> str:
-        if self.kind == "clickhouse":  # without the URL's password
+    def where(self) -> str:
+        """The location as shown on the page: a ClickHouse URL without its password."""
+        if self.kind == "clickhouse":
             from agentoscope.tracing.store.url import StoreURLError, parse_store_url
 
             try:
-                return f"store {parse_store_url(self.location).describe()}"
+                return parse_store_url(self.location).describe()
             except StoreURLError:
-                return "store URL in AGENTOSCOPE_STORE"  # opening it says what is wrong
-        return f"server {self.location}" if self.kind == "server" else f"store {self.location}"
+                return "the URL in AGENTOSCOPE_STORE"  # opening it says what is wrong
+        return self.location
+
+    def describe(self) -> str:
+        return f"{'server' if self.kind == 'server' else 'store'} {self.where()}"
 
 
 def configured_source() -> Source:

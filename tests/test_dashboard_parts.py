@@ -230,3 +230,11 @@ def test_dashboard_command_runs_streamlit_on_loopback(tmp_path: Path) -> None:
     with pytest.raises(SystemExit):
         _args("--store", "a", "--server", "b")
     assert APP_PATH.exists()
+
+
+def test_the_sidebar_names_a_clickhouse_store_without_its_password() -> None:
+    from agentoscope.dashboard.data import Source
+
+    source = Source("clickhouse", "clickhouse://reader:s3cret@ch.internal:8123/agents")
+    assert source.where() == "clickhouse://reader@ch.internal:8123/agents"
+    assert "s3cret" not in source.describe()

@@ -515,6 +515,27 @@ def test_the_cli_reads_and_prunes_a_clickhouse_store(
     assert "deleted 7 traces and 42 spans" in capsys.readouterr().out
 
 
+def test_the_cli_reads_a_clickhouse_store_named_by_the_environment(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from agentoscope.cli.main import main
+
+    url = _chdb_url("cli_env")
+    with ClickHouseStore(url) as store:
+        store.ingest(generated_records(12))
+    # AGENTOSCOPE_STORE, not --store: what a fleet's readers set once.
+    monkeypatch.delenv("AGENTOSCOPE_SERVER", raising=False)
+    monkeypatch.setenv("AGENTOSCOPE_STORE", url)
+    assert main(["sql", "SELECT count(*) AS n FROM spans", "--format", "csv"]) == 0
+    assert capsys.readouterr().out.split() == ["n", "72"]
+    assert main(["traces", "--limit", "3", "--format", "json"]) == 0
+    assert f'"trace_{11:032x}"' in capsys.readouterr().out  # the newest of 12
+    assert main(["show", f"trace_{10:032x}", "--color", "never"]) == 0
+    assert "function-2" in capsys.readouterr().out
+    assert main(["sql", "DROP TABLE spans"]) == 1
+    assert "refused" in capsys.readouterr().err
+
+
 def test_two_stateless_serves_write_one_clickhouse_store() -> None:
     """`agentoscope serve --store clickhouse://...` twice (a load balancer's pool): the same OTLP
     request through both is stored once; a client of either gets the named queries."""

@@ -677,3 +677,27 @@ def test_clickhouse_says_what_is_wrong_with_a_read(
         house.query("SELECT no_such_column FROM spans")
     with pytest.raises(ReadOnlyQueryError, match="cannot parse the query"):
         house.query("SELEC 1")
+
+
+def _as_profile(store: ClickHouseStore, readonly: int) -> None:
+    """Give the store's session the `readonly` a ClickHouse user's profile would (chdb has no
+    users): the engine then enforces it as a server does for that user."""
+    store._conn()._client.set_client_setting("readonly", str(readonly))  # type: ignore[attr-defined]
+
+
+def test_a_reader_whose_user_is_read_only_already_reads(
+    stores: tuple[SpanStore, ClickHouseStore],
+) -> None:
+    _, house = stores
+    url = f"chdb://{CHDB_FOLDER}?database={house.url.database}"
+    with ClickHouseStore(url, read_only=True) as reader:
+        _as_profile(reader, 2)  # reads, and settings may be set, but not `readonly` itself
+        found = reader.query("SELECT count(*) AS n FROM spans")
+        assert int(found.iloc[0, 0]) == int(house.query("SELECT count(*) AS n FROM spans").n[0])
+        assert len(latest_traces(reader, limit=3)) == 3
+        with pytest.raises(ReadOnlyQueryError):
+            reader.query("DROP TABLE spans")
+    with ClickHouseStore(url, read_only=True) as reader:
+        _as_profile(reader, 1)  # refuses every setting a query sends: said up front
+        with pytest.raises(PermissionError, match="readonly=2"):
+            reader.query("SELECT count(*) AS n FROM spans")

@@ -172,3 +172,27 @@ def test_dashboard_queries_answer_over_the_collector_table(store: ClickHouseStor
     assert reads.latest_failures(lambda sql: sql.run(store), window, 5)["name"].tolist() == [
         "execute_tool lookup_order"
     ]
+
+
+def _view_ids(store: ClickHouseStore) -> dict[str, str]:
+    frame = store._conn().query_df(
+        "SELECT name, toString(uuid) AS id FROM system.tables "
+        f"WHERE database = '{store.url.database}' AND engine = 'View'"
+    )
+    return dict(zip(frame["name"], frame["id"], strict=True))
+
+
+def test_a_reader_opens_current_views_without_ddl(store: ClickHouseStore) -> None:
+    # A reader's user may be read-only (readonly=2: no CREATE): when the views are this
+    # Agentoscope's already, an open replaces none of them (CREATE OR REPLACE gives a new uuid).
+    before = _view_ids(store)
+    assert {"spans", "traces", "otel_spans_mapped"} <= set(before)
+    with ClickHouseStore(store.url) as again:
+        assert _view_ids(again) == before
+        assert latest_traces(again, limit=5)["trace_id"].tolist() == [f"trace_{TRACE}"]
+    # Views another version made (their comment says which) are brought up to date.
+    store._conn().command("ALTER TABLE traces MODIFY COMMENT 'agentoscope otel views 0'")
+    with ClickHouseStore(store.url) as again:
+        after = _view_ids(again)
+        assert after["traces"] != before["traces"]
+        assert latest_traces(again, limit=5)["trace_id"].tolist() == [f"trace_{TRACE}"]

@@ -695,6 +695,8 @@ def test_a_reader_whose_user_is_read_only_already_reads(
         found = reader.query("SELECT count(*) AS n FROM spans")
         assert int(found.iloc[0, 0]) == int(house.query("SELECT count(*) AS n FROM spans").n[0])
         assert len(latest_traces(reader, limit=3)) == 3
+        for name in QUERIES:  # every named query reads under that profile
+            run(reader, name, **_params(name))
         with pytest.raises(ReadOnlyQueryError):
             reader.query("DROP TABLE spans")
     with ClickHouseStore(url, read_only=True) as reader:

@@ -151,7 +151,7 @@ def test_dashboard_queries_answer_over_the_collector_table(store: ClickHouseStor
     from agentoscope.dashboard import queries as q
     from agentoscope.dashboard import reads
 
-    for name, sql in CASES.items():  # every dashboard query runs over the Collector's table
+    for sql in CASES.values():  # every dashboard query runs over the Collector's table
         sql.run(store)
     window = q.Window(datetime(2026, 2, 1), datetime(2026, 2, 2))
     trace_id = f"trace_{TRACE}"

@@ -6,7 +6,6 @@ import argparse
 import importlib.util
 import os
 import sys
-from pathlib import Path
 from typing import Any
 
 STORE_ENV = "AGENTOSCOPE_STORE"
@@ -53,9 +52,12 @@ def dashboard_env(args: argparse.Namespace, base: dict[str, str] | None = None) 
     if args.store:
         from agentoscope.tracing.store.url import parse_store_url
 
-        # A ClickHouse URL goes as given; a DuckDB file as an absolute path.
-        is_file = parse_store_url(args.store).engine == "duckdb"
-        env[STORE_ENV] = str(Path(args.store).expanduser().resolve()) if is_file else args.store
+        # A ClickHouse URL goes as given; a DuckDB file (a path or duckdb:///path) as an
+        # absolute path, so the Streamlit process, in another directory, finds the same file.
+        url = parse_store_url(args.store)
+        env[STORE_ENV] = (
+            str(url.path.resolve()) if url.engine == "duckdb" and url.path else args.store
+        )
         env.pop(SERVER_ENV, None)  # an explicit --store wins over a server from the environment
     elif args.server:
         env[SERVER_ENV] = args.server

@@ -48,7 +48,11 @@ def register(subparsers: Any) -> None:
         default="scripted",
         help="scripted (offline, the default) or openai (needs OPENAI_API_KEY)",
     )
-    parser.add_argument("--store", metavar="PATH", help="DuckDB store (default: as `sql`)")
+    parser.add_argument(
+        "--store",
+        metavar="PATH",
+        help="DuckDB store file (default: as `sql`; a ClickHouse URL is refused)",
+    )
     parser.add_argument("--jsonl", metavar="PATH", help="JSONL file (default: beside the store)")
     parser.add_argument("--batch", type=int, default=8, help="runs in the parallel batch")
     parser.add_argument("--no-dashboard", action="store_true", help="do not start the dashboard")
@@ -70,6 +74,10 @@ def run_demo(args: argparse.Namespace) -> int:
     online = args.model == "openai"
     if online and not os.environ.get("OPENAI_API_KEY"):
         console.print("[red]--model openai needs OPENAI_API_KEY[/red]; run without it offline.")
+        return 2
+    problem = _not_a_file(args.store)
+    if problem:
+        print(f"agentoscope demo: {problem}", file=sys.stderr)
         return 2
     store_path = default_store_path(args.store).resolve()
     store_path.parent.mkdir(parents=True, exist_ok=True)
@@ -107,6 +115,25 @@ def run_demo(args: argparse.Namespace) -> int:
         store=str(store_path), server=None, token=None, port=args.port, host="127.0.0.1"
     )
     return run_dashboard(dashboard_args)
+
+
+def _not_a_file(explicit: str | None) -> str | None:
+    """Why the demo cannot use the store asked for, or None. It writes a DuckDB file only: its
+    summary is DuckDB SQL and its session and JSONL files live beside the store."""
+    from agentoscope.tracing.store import STORE_ENV, StoreURLError, store_url
+
+    given = "--store" if explicit else STORE_ENV
+    try:
+        url = store_url(explicit)
+    except StoreURLError as error:
+        return f"{given}: {error}"
+    if url.engine == "duckdb":
+        return None
+    return (
+        f"{given} is a ClickHouse store ({url.describe()}); the demo writes a DuckDB file only: "
+        "give it one with --store demo.duckdb (its traces.jsonl can then go to ClickHouse with "
+        "`agentoscope ingest`)"
+    )
 
 
 class _TraceIds:

@@ -1,4 +1,5 @@
-"""`agentoscope serve`: run the store service (the store file's single owner)."""
+"""`agentoscope serve`: run the store service (a DuckDB file's single owner, or one of several
+stateless writers of a ClickHouse store)."""
 
 from __future__ import annotations
 
@@ -23,15 +24,17 @@ def register(subparsers: Any) -> None:
         "serve",
         help="own a store and receive spans over OTLP (HTTP and gRPC) and from a JSONL spool",
         description=(
-            "Own one store file; receive OTLP over HTTP (POST /v1/traces, protobuf or JSON) and "
-            "gRPC, and JSONL files from a spool directory; answer read-only SQL (POST /v1/query) "
-            "and GET /health. Stops cleanly on SIGTERM or Ctrl-C."
+            "Write one store (a DuckDB file it owns, or a ClickHouse store several serve "
+            "processes may share); receive OTLP over HTTP (POST /v1/traces, protobuf or JSON) "
+            "and gRPC, and JSONL files from a spool directory; answer read-only SQL (POST "
+            "/v1/query) and GET /health. Stops cleanly on SIGTERM or Ctrl-C."
         ),
     )
     parser.add_argument(
         "--store",
-        metavar="PATH",
-        help="store file (default: env AGENTOSCOPE_STORE, else ./.agentoscope/traces.duckdb)",
+        metavar="URL",
+        help="store: a DuckDB file, clickhouse://user:password@host:8123/db or chdb:///folder "
+        "(default: env AGENTOSCOPE_STORE, else ./.agentoscope/traces.duckdb)",
     )
     parser.add_argument(
         "--host",
@@ -84,8 +87,9 @@ def register(subparsers: Any) -> None:
         default=DEFAULT_MEMORY_LIMIT,
         metavar="SIZE",
         help=(
-            f"DuckDB's memory limit for the store, queries and writes (default "
-            f"{DEFAULT_MEMORY_LIMIT}); a query that needs more fails"
+            f"memory limit (default {DEFAULT_MEMORY_LIMIT}): on DuckDB the store's, for its "
+            "queries and writes; on ClickHouse each SQL query's (max_memory_usage). A query "
+            "that needs more fails, naming it"
         ),
     )
     parser.add_argument(
@@ -164,7 +168,7 @@ def run_serve(args: argparse.Namespace) -> int:
         return 2
     try:
         service.start()
-    except ValueError as error:  # --memory-limit DuckDB cannot read
+    except ValueError as error:  # a --memory-limit the store cannot read
         print(f"agentoscope serve: {error}", file=sys.stderr)
         return 2
     except StoreLockedError as error:

@@ -63,7 +63,7 @@ def sidebar() -> None:
             st.fragment(run_every=LIVE_INTERVALS[interval])(watch_for_new_spans)()
         icon = ":material/dns:" if source.kind == "server" else ":material/folder_open:"
         mode = " (read-only)" if source.kind == "file" else ""
-        st.caption(f"{icon} `{source.location}`{mode}")
+        st.caption(f"{icon} `{source.where()}`{mode}")  # never a URL's password
         if source.kind == "file" and st.button(
             "Reopen store",
             help="Close and reopen the file, to see what a writer added since. While the "

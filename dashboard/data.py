@@ -40,23 +40,40 @@ class Source:
     location: str
     token: str | None = None
 
-    def describe(self) -> str:
-        if self.kind == "clickhouse":  # without the URL's password
-            from agentoscope.tracing.store.url import parse_store_url
+    def where(self) -> str:
+        """The location as shown on the page: a ClickHouse URL without its password."""
+        if self.kind == "clickhouse":
+            from agentoscope.tracing.store.url import StoreURLError, parse_store_url
 
-            return f"store {parse_store_url(self.location).describe()}"
-        return f"server {self.location}" if self.kind == "server" else f"store {self.location}"
+            try:
+                return parse_store_url(self.location).describe()
+            except StoreURLError:
+                return "the URL in AGENTOSCOPE_STORE"  # opening it says what is wrong
+        return self.location
+
+    def describe(self) -> str:
+        return f"{'server' if self.kind == 'server' else 'store'} {self.where()}"
 
 
 def configured_source() -> Source:
+    from agentoscope.tracing.store.url import StoreURLError, parse_store_url
+
     server = os.environ.get(SERVER_ENV, "").strip()
     if server:
         return Source("server", server, os.environ.get(TOKEN_ENV) or None)
     store = os.environ.get(STORE_ENV, "").strip()
-    if store and "://" in store and not store.startswith("duckdb://"):
-        return Source("clickhouse", store)  # a ClickHouse store URL (store/url.py)
-    path = Path(store).expanduser() if store else DEFAULT_STORE
-    return Source("file", str(path.resolve()))
+    if not store:
+        return Source("file", str(DEFAULT_STORE.resolve()))
+    # The store URL parser decides (a plain path, duckdb:///abs/path, a ClickHouse URL): a
+    # duckdb:// URL taken as a path was /cwd/duckdb:/abs/path.
+    try:
+        url = parse_store_url(store)
+    except StoreURLError:
+        return Source("clickhouse", store)  # opening it shows the parser's message
+    if url.engine == "duckdb":
+        assert url.path is not None
+        return Source("file", str(url.path.resolve()))
+    return Source("clickhouse", store)
 
 
 class ReaderUnavailable(Exception):

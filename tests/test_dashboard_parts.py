@@ -222,8 +222,19 @@ def test_dashboard_command_runs_streamlit_on_loopback(tmp_path: Path) -> None:
     env = dashboard_env(args, {"AGENTOSCOPE_SERVER": "http://elsewhere"})
     assert env["AGENTOSCOPE_STORE"] == str((tmp_path / "t.duckdb").resolve())
     assert "AGENTOSCOPE_SERVER" not in env  # an explicit --store wins
+    # A duckdb:// URL is that file, not a path under the working directory named "duckdb:".
+    env = dashboard_env(_args("--store", f"duckdb://{tmp_path}/u.duckdb"), {})
+    assert env["AGENTOSCOPE_STORE"] == str((tmp_path / "u.duckdb").resolve())
     env = dashboard_env(_args("--server", "http://127.0.0.1:4318", "--token", "t"), {})
     assert env == {"AGENTOSCOPE_SERVER": "http://127.0.0.1:4318", "AGENTOSCOPE_TOKEN": "t"}
     with pytest.raises(SystemExit):
         _args("--store", "a", "--server", "b")
     assert APP_PATH.exists()
+
+
+def test_the_sidebar_names_a_clickhouse_store_without_its_password() -> None:
+    from agentoscope.dashboard.data import Source
+
+    source = Source("clickhouse", "clickhouse://reader:s3cret@ch.internal:8123/agents")
+    assert source.where() == "clickhouse://reader@ch.internal:8123/agents"
+    assert "s3cret" not in source.describe()

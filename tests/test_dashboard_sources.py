@@ -104,6 +104,17 @@ def test_store_owned_by_another_process_says_so_then_opens_when_free(
     assert any(KNOWN_TRACE_ID in url for url in traces_listed(app))
 
 
+def test_a_duckdb_url_opens_that_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # duckdb:///abs/path is a store URL (store/url.py), not a relative path named "duckdb:".
+    path = tmp_path / "traces.duckdb"
+    build_dashboard_store(path)
+    monkeypatch.setenv("AGENTOSCOPE_STORE", f"duckdb://{path}")
+    app = open_app()
+    assert not app.exception
+    assert any(KNOWN_TRACE_ID in url for url in traces_listed(app))
+    assert f"`{path}` (read-only)" in page_text(app)
+
+
 def test_a_file_that_is_not_a_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import duckdb
 

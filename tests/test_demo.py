@@ -123,3 +123,24 @@ def test_the_span_kinds_line_breaks_between_kinds_only() -> None:
     for line in lines:
         assert re.fullmatch(r"(Span kinds: | {12})(\w+ \d+,? ?)+", line), line
     assert listed("Span kinds: ", kinds, None).count("\n") == 0  # a file gets one line
+
+
+def test_demo_refuses_a_clickhouse_store_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from agentoscope.cli.main import main
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("AGENTOSCOPE_STORE", "chdb:///tmp/fleet?database=agents")
+    assert main(["demo", "--no-dashboard"]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert lines == [
+        "agentoscope demo: AGENTOSCOPE_STORE is a ClickHouse store "
+        "(chdb:///tmp/fleet/agents); the demo writes a DuckDB file only: give it one with "
+        "--store demo.duckdb (its traces.jsonl can then go to ClickHouse with "
+        "`agentoscope ingest`)"
+    ]
+    assert not list(tmp_path.iterdir())  # nothing written
+    monkeypatch.delenv("AGENTOSCOPE_STORE")
+    assert main(["demo", "--no-dashboard", "--store", "clickhouse://u@ch:8123/db"]) == 2
+    assert "--store is a ClickHouse store" in capsys.readouterr().err

@@ -515,6 +515,27 @@ def test_the_cli_reads_and_prunes_a_clickhouse_store(
     assert "deleted 7 traces and 42 spans" in capsys.readouterr().out
 
 
+def test_the_cli_reads_a_clickhouse_store_named_by_the_environment(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from agentoscope.cli.main import main
+
+    url = _chdb_url("cli_env")
+    with ClickHouseStore(url) as store:
+        store.ingest(generated_records(12))
+    # AGENTOSCOPE_STORE, not --store: what a fleet's readers set once.
+    monkeypatch.delenv("AGENTOSCOPE_SERVER", raising=False)
+    monkeypatch.setenv("AGENTOSCOPE_STORE", url)
+    assert main(["sql", "SELECT count(*) AS n FROM spans", "--format", "csv"]) == 0
+    assert capsys.readouterr().out.split() == ["n", "72"]
+    assert main(["traces", "--limit", "3", "--format", "json"]) == 0
+    assert f'"trace_{11:032x}"' in capsys.readouterr().out  # the newest of 12
+    assert main(["show", f"trace_{10:032x}", "--color", "never"]) == 0
+    assert "function-2" in capsys.readouterr().out
+    assert main(["sql", "DROP TABLE spans"]) == 1
+    assert "refused" in capsys.readouterr().err
+
+
 def test_two_stateless_serves_write_one_clickhouse_store() -> None:
     """`agentoscope serve --store clickhouse://...` twice (a load balancer's pool): the same OTLP
     request through both is stored once; a client of either gets the named queries."""
@@ -656,3 +677,29 @@ def test_clickhouse_says_what_is_wrong_with_a_read(
         house.query("SELECT no_such_column FROM spans")
     with pytest.raises(ReadOnlyQueryError, match="cannot parse the query"):
         house.query("SELEC 1")
+
+
+def _as_profile(store: ClickHouseStore, readonly: int) -> None:
+    """Give the store's session the `readonly` a ClickHouse user's profile would (chdb has no
+    users): the engine then enforces it as a server does for that user."""
+    store._conn()._client.set_client_setting("readonly", str(readonly))  # type: ignore[attr-defined]
+
+
+def test_a_reader_whose_user_is_read_only_already_reads(
+    stores: tuple[SpanStore, ClickHouseStore],
+) -> None:
+    _, house = stores
+    url = f"chdb://{CHDB_FOLDER}?database={house.url.database}"
+    with ClickHouseStore(url, read_only=True) as reader:
+        _as_profile(reader, 2)  # reads, and settings may be set, but not `readonly` itself
+        found = reader.query("SELECT count(*) AS n FROM spans")
+        assert int(found.iloc[0, 0]) == int(house.query("SELECT count(*) AS n FROM spans").n[0])
+        assert len(latest_traces(reader, limit=3)) == 3
+        for name in QUERIES:  # every named query reads under that profile
+            run(reader, name, **_params(name))
+        with pytest.raises(ReadOnlyQueryError):
+            reader.query("DROP TABLE spans")
+    with ClickHouseStore(url, read_only=True) as reader:
+        _as_profile(reader, 1)  # refuses every setting a query sends: said up front
+        with pytest.raises(PermissionError, match="readonly=2"):
+            reader.query("SELECT count(*) AS n FROM spans")

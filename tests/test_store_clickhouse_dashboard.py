@@ -183,3 +183,75 @@ def test_both_engines_give_the_same_kinds_of_values(
     flags = [column for column, (kind, _) in kinds.items() if kind == "flag"]
     for column in flags:
         assert {type(value) for value in found[column].dropna()} <= {bool, np.bool_}, column
+
+
+def test_every_sql_page_example_runs_on_both_engines(
+    stores: tuple[SpanStore, ClickHouseStore],
+) -> None:
+    from agentoscope.dashboard.sql_console import DIALECT_NOTES, capped, examples
+
+    duck, house = stores
+    on_duck, on_house = examples("duckdb"), examples("clickhouse")
+    assert list(on_duck) == list(on_house)  # the same list to pick from on either engine
+    for name in on_duck:
+        # As the page runs them: capped for display, on the store itself.
+        expected = duck.query(capped(on_duck[name])[0])
+        found = house.query(capped(on_house[name])[0])
+        assert list(found.columns) == list(expected.columns), name
+        assert len(found) == len(expected), name
+    assert "ClickHouse SQL" in DIALECT_NOTES["clickhouse"]
+    assert "DuckDB SQL" in DIALECT_NOTES["duckdb"]
+
+
+@pytest.mark.slow  # runs the dashboard's pages (Streamlit's AppTest)
+def test_dashboard_pages_straight_on_a_clickhouse_store(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from support.dashboard_data import (
+        FAILING_TOOL,
+        KNOWN_SPAN_COUNT,
+        KNOWN_TRACE_ID,
+        build_dashboard_store,
+        open_app,
+        page_text,
+        release_dashboard_readers,
+    )
+
+    url = _chdb_url("pages_direct")
+    build_dashboard_store(url)
+    monkeypatch.delenv("AGENTOSCOPE_SERVER", raising=False)
+    monkeypatch.setenv("AGENTOSCOPE_STORE", url)  # the store itself, no server between
+    monkeypatch.setenv("AGENTOSCOPE_PRICES", str(tmp_path / "no-saved-prices.json"))
+    try:
+        app = open_app()
+        assert not app.exception, [error.message for error in app.exception]
+        traces = app.dataframe[0].value
+        known = traces[traces["open"].str.contains(KNOWN_TRACE_ID)].iloc[0]
+        assert (known["spans"], known["tokens"], known["status"]) == (
+            KNOWN_SPAN_COUNT,
+            "6,050",
+            "1 error",
+        )
+        app = open_app("page_trace.py", trace_id=KNOWN_TRACE_ID)
+        assert not app.exception, [error.message for error in app.exception]
+        assert f"Spans: {KNOWN_SPAN_COUNT}" in page_text(app)
+        for page in ("page_usage.py", "page_latency.py", "page_sessions.py"):
+            app = open_app(page)
+            assert not app.exception, (page, [error.message for error in app.exception])
+        app = open_app("page_errors.py")
+        assert not app.exception, [error.message for error in app.exception]
+        assert "Failed spans: 1" in page_text(app)
+        app = open_app("page_sql.py")
+        assert not app.exception, [error.message for error in app.exception]
+        text = page_text(app)
+        assert "Read-only ClickHouse SQL" in text and "DuckDB SQL" not in text
+        # The percentile example, in ClickHouse's SQL here, runs.
+        app.selectbox(key="sql_example").set_value("Slowest tools, p50 and p95 (tool_calls view)")
+        app.run()
+        app.button[0].click().run()
+        assert not app.exception, [error.message for error in app.exception]
+        assert not app.error, [error.value for error in app.error]
+        result = next(frame.value for frame in app.dataframe if "p95_ms" in frame.value.columns)
+        assert FAILING_TOOL in result["tool_name"].tolist()
+    finally:
+        release_dashboard_readers()

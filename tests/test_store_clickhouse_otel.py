@@ -141,3 +141,58 @@ def test_the_collector_store_is_read_only(store: ClickHouseStore) -> None:
         store.ingest([])
     with pytest.raises(ReadOnlyQueryError):
         store.query("SELECT * FROM system.users")
+
+
+def test_dashboard_queries_answer_over_the_collector_table(store: ClickHouseStore) -> None:
+    from datetime import datetime
+
+    from test_store_clickhouse_dashboard import CASES, PRICES
+
+    from agentoscope.dashboard import queries as q
+    from agentoscope.dashboard import reads
+
+    for sql in CASES.values():  # every dashboard query runs over the Collector's table
+        sql.run(store)
+    window = q.Window(datetime(2026, 2, 1), datetime(2026, 2, 2))
+    trace_id = f"trace_{TRACE}"
+    rows = reads.trace_rows(lambda sql: sql.run(store), q.TraceFilters(window), PRICES, limit=5)
+    assert rows["trace_id"].tolist() == [trace_id]
+    assert (int(rows["spans"].iloc[0]), int(rows["errors"].iloc[0])) == (3, 1)
+    # gpt-4o-mini at the test prices: 120 in, 30 out.
+    assert round(float(rows["cost"].iloc[0]), 9) == round(120 * 0.15e-6 + 30 * 0.6e-6, 9)
+    assert int(q.trace_count(q.TraceFilters(window, status="error")).run(store).iloc[0, 0]) == 1
+    failing = q.failing_tools(window).run(store)
+    assert failing["tool_name"].tolist() == ["lookup_order"]
+    usage = q.usage_over_time(window, 3600, "model", PRICES).run(store)
+    assert usage[["key", "input_tokens", "output_tokens"]].values.tolist() == [
+        ["gpt-4o-mini", 120, 30]
+    ]
+    sessions = reads.session_rows(lambda sql: sql.run(store), window, limit=5, offset=0)
+    assert sessions["group_id"].tolist() == ["conv_7"]
+    assert reads.latest_failures(lambda sql: sql.run(store), window, 5)["name"].tolist() == [
+        "execute_tool lookup_order"
+    ]
+
+
+def _view_ids(store: ClickHouseStore) -> dict[str, str]:
+    frame = store._conn().query_df(
+        "SELECT name, toString(uuid) AS id FROM system.tables "
+        f"WHERE database = '{store.url.database}' AND engine = 'View'"
+    )
+    return dict(zip(frame["name"], frame["id"], strict=True))
+
+
+def test_a_reader_opens_current_views_without_ddl(store: ClickHouseStore) -> None:
+    # A reader's user may be read-only (readonly=2: no CREATE): when the views are this
+    # Agentoscope's already, an open replaces none of them (CREATE OR REPLACE gives a new uuid).
+    before = _view_ids(store)
+    assert {"spans", "traces", "otel_spans_mapped"} <= set(before)
+    with ClickHouseStore(store.url) as again:
+        assert _view_ids(again) == before
+        assert latest_traces(again, limit=5)["trace_id"].tolist() == [f"trace_{TRACE}"]
+    # Views another version made (their comment says which) are brought up to date.
+    store._conn().command("ALTER TABLE traces MODIFY COMMENT 'agentoscope otel views 0'")
+    with ClickHouseStore(store.url) as again:
+        after = _view_ids(again)
+        assert after["traces"] != before["traces"]
+        assert latest_traces(again, limit=5)["trace_id"].tolist() == [f"trace_{TRACE}"]

@@ -169,3 +169,29 @@ def test_dashboard_pages_over_a_clickhouse_backed_server(
     finally:
         release_dashboard_readers()
         service.stop()
+
+
+def test_serve_memory_limit_holds_on_clickhouse(capsys: pytest.CaptureFixture[str]) -> None:
+    import httpx
+
+    from agentoscope.cli.main import main
+
+    # --memory-limit is not DuckDB's alone: on ClickHouse it is each SQL query's
+    # max_memory_usage, and a query past it fails naming the option, as on DuckDB.
+    with pytest.raises(SystemExit):
+        main(["serve", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "on ClickHouse each SQL query's (max_memory_usage)" in help_text
+    assert "clickhouse://user:password@host:8123/db" in help_text
+    assert "DuckDB's memory limit" not in help_text and "store file" not in help_text
+    url = _chdb_url("memory")
+    ClickHouseStore(url).close()
+    with running_service(url, grpc_port=None, memory_limit="50MB") as service:
+        big = "SELECT length(groupArray(x)) AS n FROM (SELECT arrayJoin(range(30000000)) AS x)"
+        response = httpx.post(f"{service.http_url}/v1/query", json={"sql": big}, timeout=120)
+        assert response.status_code == 400
+        assert response.json()["limit"] == "memory_limit"
+        assert "(--memory-limit)" in response.json()["error"]
+        small = "SELECT length(groupArray(x)) AS n FROM (SELECT arrayJoin(range(1000)) AS x)"
+        response = httpx.post(f"{service.http_url}/v1/query", json={"sql": small}, timeout=120)
+        assert response.json()["data"] == [[1000]]

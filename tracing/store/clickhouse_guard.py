@@ -10,6 +10,10 @@ parsed by ClickHouse itself, then run with ClickHouse's own read-only and resour
    database, which holds nothing but the store.
 3. It runs with `readonly = 1` (ClickHouse refuses any write and any change of settings),
    `max_execution_time`, `max_memory_usage` and `max_result_bytes` (result_overflow_mode throw).
+   A user whose profile is read-only already (`readonly = 2`: reads, and settings may be set)
+   gets the limits without `readonly = 1`, which ClickHouse refuses to set for it. A user with
+   `readonly = 1` cannot read the store: it refuses every setting the store sends (the time
+   zone, NULL semantics, the limits), so it is refused up front with that said.
 """
 
 from __future__ import annotations
@@ -121,9 +125,15 @@ def _problem(nodes: list[_Node], database: str) -> str | None:
     return None
 
 
-def limit_settings(limits: QueryLimits | None, memory_limit: str | None) -> dict[str, Any]:
-    """ClickHouse's own settings for one reader's query: read-only, and the limits."""
-    settings: dict[str, Any] = {"readonly": 1}
+def limit_settings(
+    limits: QueryLimits | None, memory_limit: str | None, *, session_readonly: int = 0
+) -> dict[str, Any]:
+    """ClickHouse's own settings for one reader's query: read-only, and the limits.
+
+    `session_readonly` is the user's own `readonly` (its profile's). Read-only already (2), it
+    may not be set again, even to 1 ("Cannot modify 'readonly' setting in readonly mode"), and
+    need not be: the server refuses writes for that user anyway."""
+    settings: dict[str, Any] = {} if session_readonly else {"readonly": 1}
     if limits is not None and limits.timeout is not None:
         settings["max_execution_time"] = float(limits.timeout)
         settings["timeout_overflow_mode"] = "throw"

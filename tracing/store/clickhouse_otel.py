@@ -15,6 +15,9 @@ span's own name), not from the parent chain; `data` holds `{"type", "otel": {nam
 
 from __future__ import annotations
 
+import hashlib
+import json
+
 from ..schema import FOREIGN_TYPE_FROM_OI_KIND, FOREIGN_TYPE_FROM_OPERATION, MODEL_SPAN_TYPES
 from .clickhouse_connection import Connection, literal
 from .clickhouse_schema import SPAN_COLUMNS, TRACE_COLUMNS, VIEWS_CLICKHOUSE
@@ -141,7 +144,29 @@ FROM (
     return views
 
 
+def _mark(views: dict[str, str]) -> str:
+    """The views' comment: which definitions they hold (a hash of their SQL), so an open can
+    tell views this Agentoscope made from missing or older ones without replacing them."""
+    digest = hashlib.sha256(json.dumps(views, sort_keys=True).encode()).hexdigest()[:16]
+    return f"agentoscope otel views {digest}"
+
+
+def otel_views_current(connection: Connection, database: str, table: str) -> bool:
+    """Whether `database` holds our views over `table`, as this Agentoscope defines them. Then
+    an open needs no DDL: a reader whose user may only read (readonly=2) opens the store."""
+    views = otel_views(table)
+    found = connection.query_df(
+        f"SELECT name, comment FROM system.tables WHERE database = {literal(database)} "
+        f"AND name IN {literal(sorted(views))}"
+    )
+    comments = dict(zip(found["name"], found["comment"], strict=True))
+    mark = _mark(views)
+    return all(comments.get(name) == mark for name in views)
+
+
 def install_otel_views(connection: Connection, table: str) -> None:
     """Create (or bring up to date) our views over `table` in the connection's database."""
-    for name, sql in otel_views(table).items():
-        connection.command(f"CREATE OR REPLACE VIEW {name} AS {sql}")
+    views = otel_views(table)
+    mark = literal(_mark(views))
+    for name, sql in views.items():
+        connection.command(f"CREATE OR REPLACE VIEW {name} AS {sql}\nCOMMENT {mark}")

@@ -15,7 +15,8 @@ tracing/schema.py, as DuckDB's are) and the same views, in ClickHouse's terms.
   settles the copies already stored. The time layout, which the dashboard's windows prune by,
   is unchanged.
 - `retention_days` in the store URL gives both tables a TTL: ClickHouse drops expired rows as it
-  merges, no prune needed.
+  merges, no prune needed. On an existing store a read-write open applies a changed value
+  (clickhouse_retention.py).
 - The per-day rollup `agent_days` is a view here: ClickHouse groups a month of spans per day
   fast enough that it needs no table kept by the writer.
 
@@ -70,14 +71,17 @@ FROM (
 )"""
 
 
-def _ttl(retention_days: int | None) -> str:
-    if not retention_days:
-        return ""
+def ttl_expression(retention_days: int) -> str:
+    """The row tables' TTL (also applied to existing tables: clickhouse_retention.py)."""
     # Rows without a start never expire (a TTL on NULL would drop them at once).
     return (
-        f"\nTTL toDateTime(ifNull(started_at, toDateTime64('2100-01-01', 6))) "
+        "toDateTime(ifNull(started_at, toDateTime64('2100-01-01', 6))) "
         f"+ INTERVAL {int(retention_days)} DAY"
     )
+
+
+def _ttl(retention_days: int | None) -> str:
+    return f"\nTTL {ttl_expression(retention_days)}" if retention_days else ""
 
 
 def _table(
@@ -134,8 +138,6 @@ def _views() -> dict[str, str]:
 
 
 VIEWS_CLICKHOUSE = _views()
-# The names a reader may query (the SQL guard allows these and nothing of other databases).
-STORE_RELATIONS = frozenset({SPAN_TABLE, TRACE_TABLE, "schema_version", *VIEWS_CLICKHOUSE})
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import itertools
 import logging
 import os
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -27,6 +28,7 @@ from ..clock import utc_naive, utc_now
 from ..schema import MalformedLine, read_jsonl
 from .clickhouse_connection import ClickHouseError, Connection, bind, connect, literal
 from .clickhouse_guard import checked_clickhouse_select, limit_settings
+from .clickhouse_retention import reconcile_retention
 from .clickhouse_schema import (
     SCHEMA_VERSION,
     SLOT,
@@ -72,11 +74,18 @@ class ClickHouseStore:
         self.path = parsed.describe()
         self.read_only = read_only or parsed.otel_table is not None
         self._memory_limit: str | None = None
+        self._user_readonly: int | None = None  # the user's own `readonly`, asked once
         self._write_lock = threading.Lock()
         self._versions = itertools.count(time.time_ns())
-        self._connection: Connection | None = connect(parsed)
+        try:
+            self._connection: Connection | None = connect(parsed)
+        except ClickHouseError as error:
+            raise _readonly_user(self.path, error) or error from None
         try:
             self._open()
+        except ClickHouseError as error:
+            self.close()
+            raise _readonly_user(self.path, error) or error from None
         except BaseException:
             self.close()
             raise
@@ -85,13 +94,7 @@ class ClickHouseStore:
         connection = self._conn()
         database = self.url.database
         if self.url.otel_table is not None:
-            from .clickhouse_otel import install_otel_views
-
-            # Views over the Collector's table, in our database: nothing is copied, and the
-            # store is read-only (the Collector writes the table).
-            connection.command(f"CREATE DATABASE IF NOT EXISTS {database}")
-            connection.use(database)
-            install_otel_views(connection, self.url.otel_table)
+            self._open_otel(connection, database, self.url.otel_table)
             return
         if not self.read_only:
             connection.command(f"CREATE DATABASE IF NOT EXISTS {database}")
@@ -103,6 +106,9 @@ class ClickHouseStore:
                     f"{self.path} is not an Agentoscope store (it has no schema_version table)"
                 )
             self._check(version)
+            reconcile_retention(
+                connection, self.url.retention_days, read_only=True, where=self.path
+            )
             return
         connection.command(VERSION_TABLE)
         current = self.schema_version
@@ -117,6 +123,31 @@ class ClickHouseStore:
                 f"({migration.version}, {literal(migration.description)}, "
                 f"{literal(utc_now())})"
             )
+        # The migrations' CREATE TABLE IF NOT EXISTS keeps an existing table's TTL as it was.
+        reconcile_retention(connection, self.url.retention_days, read_only=False, where=self.path)
+
+    def _open_otel(self, connection: Connection, database: str, table: str) -> None:
+        """Views over the Collector's table, in our database: nothing is copied, and the store
+        is read-only (the Collector writes the table). Made, or replaced, only when they are
+        missing or another Agentoscope's: a reader whose user may not create (readonly=2) opens
+        a database the views are current in."""
+        from .clickhouse_otel import install_otel_views, otel_views_current
+
+        if otel_views_current(connection, database, table):
+            connection.use(database)
+            return
+        try:
+            connection.command(f"CREATE DATABASE IF NOT EXISTS {database}")
+            connection.use(database)
+            install_otel_views(connection, table)
+        except ClickHouseError as error:
+            raise StoreSchemaError(
+                f"{self.path}: the views over {table} in database {database} are missing or "
+                f"were made by another Agentoscope version, and making them failed "
+                f"({str(error).splitlines()[0][:300]}). Open this URL once as a user that "
+                f"may CREATE DATABASE and CREATE VIEW in {database}; readers then need SELECT "
+                f"on it and on {table} (readonly=2 will do)"
+            ) from None
 
     def _check(self, version: int) -> None:
         if version > SCHEMA_VERSION:
@@ -482,8 +513,9 @@ class ClickHouseStore:
         from .limits import QueryLimitError
 
         connection, text = self._checked(sql, params)
+        settings = self._read_settings(connection, limits)
         try:
-            return connection.query_df(text, limit_settings(limits, self._memory_limit))
+            return connection.query_df(text, settings)
         except ClickHouseError as error:
             message = str(error)
             for code, limit, name in (
@@ -503,7 +535,17 @@ class ClickHouseStore:
         self, sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None
     ) -> pa.Table:
         connection, text = self._checked(sql, params)
-        return connection.query_arrow(text, limit_settings(None, self._memory_limit))
+        return connection.query_arrow(text, self._read_settings(connection, None))
+
+    def _read_settings(self, connection: Connection, limits: QueryLimits | None) -> dict[str, Any]:
+        """A reader's query settings, for what the user's profile allows (see clickhouse_guard)."""
+        if self._user_readonly is None:
+            try:
+                frame = connection.query_df("SELECT toUInt8(getSetting('readonly')) AS readonly")
+            except ClickHouseError as error:
+                raise _readonly_user(self.path, error) or error from None
+            self._user_readonly = int(frame.iloc[0, 0])
+        return limit_settings(limits, self._memory_limit, session_readonly=self._user_readonly)
 
     def export_parquet(self, directory: str | os.PathLike[str]) -> dict[str, Path]:
         """Write `traces.parquet` and `spans.parquet` (zstd, in time order) into `directory`."""
@@ -519,6 +561,21 @@ class ClickHouseStore:
             pq.write_table(data, destination, compression="zstd")
             written[table] = destination
         return written
+
+
+def _readonly_user(path: str, error: ClickHouseError) -> PermissionError | None:
+    """What to do when the user's profile has readonly=1: it refuses every setting the store
+    sends (session_timezone, join_use_nulls, the query limits), so nothing can be read. The
+    server says "... setting in readonly mode"; clickhouse-connect "Setting ... is readonly"."""
+    text = str(error)
+    # Only a refused setting: a write refused to a read-only user is another matter.
+    if "setting in readonly mode" not in text and not re.search(r"Setting \S+ is readonly", text):
+        return None
+    return PermissionError(
+        f"the ClickHouse user of {path} may not set the settings every store query sends "
+        f"(readonly=1 refuses them: {text.splitlines()[0][:200]}); give a reader readonly=2 "
+        "(reads, and settings may be set) and SELECT on the database"
+    )
 
 
 def _span_schema() -> pa.Schema:

@@ -8,7 +8,8 @@
 
 ClickHouse URLs take options as query parameters: `table=otel_traces` reads the spans that the
 OpenTelemetry Collector's ClickHouse exporter writes (read-only), `retention_days=N` sets the TTL
-of new tables. Unknown options are refused, never ignored.
+of the store's tables (see clickhouse_retention.py for an existing store). Unknown options are
+refused, never ignored.
 """
 
 from __future__ import annotations
@@ -143,6 +144,13 @@ def _clickhouse_options(options: dict[str, str], value: str) -> dict[str, Any]:
         if days <= 0:
             raise StoreURLError(f"{value}: retention_days must be a positive whole number")
         result["retention_days"] = days
+    if "otel_table" in result and "retention_days" in result:
+        # The Collector's table is read, never written or altered: its retention is the
+        # exporter's `ttl` setting. Taking the option would mean ignoring it.
+        raise StoreURLError(
+            f"{value}: retention_days sets the TTL of the store's own tables; the Collector's "
+            f"{OTEL_TRACES_TABLE} keeps its own (the ClickHouse exporter's ttl setting)"
+        )
     return result
 
 

@@ -27,6 +27,7 @@ from agentoscope.tracing.store import (
     open_store,
     parse_store_url,
 )
+from agentoscope.tracing.store.clickhouse_schema import SCHEMA_VERSION
 from agentoscope.tracing.store.queries import QUERIES, latest_traces, run, trace_detail
 
 pytest.importorskip("chdb")
@@ -327,7 +328,7 @@ def test_migration_2_settles_copies_already_stored() -> None:
         assert len(_copies(house, record["trace_id"])) == 2
         connection.command("DELETE FROM schema_version WHERE version >= 2")
     with ClickHouseStore(url) as house:  # opened read-write: the migration runs
-        assert house.schema_version == 2
+        assert house.schema_version == SCHEMA_VERSION
         first = datetime.fromisoformat(record["started_at"]).replace(tzinfo=None)
         assert _copies(house, record["trace_id"]) == [pd.Timestamp(first)]
 

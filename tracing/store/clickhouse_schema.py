@@ -14,6 +14,13 @@ tracing/schema.py, as DuckDB's are) and the same views, in ClickHouse's terms.
   written first is kept, as in DuckDB, copies with another start deleted), and migration 2
   settles the copies already stored. The time layout, which the dashboard's windows prune by,
   is unchanged.
+- `trace_rows` is partitioned by day too (by the trace's start) and ordered by trace_id within
+  the day: a trace list's window reads only its days, and one trace's lookup stays a key lookup
+  per partition. A trace row rewritten with a start on another day (its record replacing the
+  row inferred from its spans, a late span widening it) lands in another partition, where
+  ReplacingMergeTree cannot replace it: the writer settles it after each insert
+  (`trace_copies`: the highest version stays, as ReplacingMergeTree would keep it), and
+  migration 3 moves an older store's unpartitioned table into this layout.
 - `retention_days` in the store URL gives both tables a TTL: ClickHouse drops expired rows as it
   merges, no prune needed. On an existing store a read-write open applies a changed value
   (clickhouse_retention.py).
@@ -27,11 +34,18 @@ each statement is idempotent (IF NOT EXISTS) and a half-applied migration is app
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ..schema import SPAN_FIELDS, TRACE_FIELDS, Field, stored_columns
 from .rollup import AGENT_DAY_COLUMNS, AGENT_DAY_ROWS, AGENT_DAYS
 from .schema import VIEWS
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from .clickhouse_connection import Connection
 
 SPAN_TABLE = "span_rows"
 TRACE_TABLE = "trace_rows"
@@ -108,10 +122,40 @@ def span_table(retention_days: int | None) -> str:
     )
 
 
-def trace_table(retention_days: int | None) -> str:
-    # Not partitioned by day: a trace row rewritten with a wider start must replace its copy,
-    # which ReplacingMergeTree does within a partition only.
-    return _table(TRACE_TABLE, TRACE_COLUMNS, "\nORDER BY trace_id" + _ttl(retention_days))
+TRACE_PARTITION = f"toDate({_START})"
+
+
+def trace_table(retention_days: int | None, name: str = TRACE_TABLE) -> str:
+    # Partitioned by day so a window of time reads only its days (do_not_merge_across_partitions
+    # _select_final); the copies of a trace in two days are settled by the writer.
+    return _table(
+        name,
+        TRACE_COLUMNS,
+        f"\nPARTITION BY {TRACE_PARTITION}\nORDER BY trace_id" + _ttl(retention_days),
+    )
+
+
+def stale_trace_copies(where: str) -> str:
+    """(trace_id, day, version) of the trace rows (of those matching `where`) superseded by a copy
+    of their trace in another day with a higher version: what settling deletes. Within a day
+    ReplacingMergeTree keeps the highest version itself; a copy written later than the highest
+    seen here stays, for its writer to settle."""
+    return f"""SELECT trace_id, day, version
+FROM (
+    SELECT trace_id, {TRACE_PARTITION} AS day, {VERSION_COLUMN} AS version
+    FROM {TRACE_TABLE} WHERE {where}
+) AS copy
+INNER JOIN (
+    SELECT trace_id, argMax({TRACE_PARTITION}, {VERSION_COLUMN}) AS latest_day,
+           max({VERSION_COLUMN}) AS latest
+    FROM {TRACE_TABLE} WHERE {where}
+    GROUP BY trace_id HAVING uniqExact({TRACE_PARTITION}) > 1
+) AS found USING trace_id
+WHERE day != latest_day AND version < latest"""
+
+
+# The row of trace_rows that stale_trace_copies names.
+TRACE_COPY_KEY = f"(trace_id, {TRACE_PARTITION}, {VERSION_COLUMN})"
 
 
 _RAW = re.compile(r"data->'(\w+)'")
@@ -140,11 +184,16 @@ def _views() -> dict[str, str]:
 VIEWS_CLICKHOUSE = _views()
 
 
+# A migration step: a statement, or a function of the connection for a step that depends on
+# what is stored (ClickHouse has no conditional DDL).
+Step = str | Callable[["Connection"], None]
+
+
 @dataclass(frozen=True)
 class Migration:
     version: int
     description: str
-    statements: tuple[str, ...]
+    statements: tuple[Step, ...]
 
 
 def migrations(retention_days: int | None) -> tuple[Migration, ...]:
@@ -172,7 +221,60 @@ def migrations(retention_days: int | None) -> tuple[Migration, ...]:
                 f"({duplicate_copies()})",
             ),
         ),
+        Migration(
+            3,
+            "trace_rows partitioned by day (by the trace's start): trace lists read only the "
+            "days of their window",
+            (lambda connection: partition_trace_rows(connection, retention_days),),
+        ),
     )
+
+
+_UNPARTITIONED = f"{TRACE_TABLE}_unpartitioned"
+
+
+def partition_trace_rows(connection: Connection, retention_days: int | None) -> None:
+    """Move a trace_rows table without partitions (stores made before migration 3) into the
+    day-partitioned layout: its rows (one copy per trace: FINAL) into a new table, the two
+    swapped, then the rows writers added to the old one meanwhile copied over and any trace
+    left in two days settled. Re-run after an interruption, it finishes the job; on a new
+    store's table (partitioned from the start) it does nothing."""
+    columns = ", ".join((*TRACE_COLUMN_NAMES, VERSION_COLUMN))
+    if not _partitioned(connection, TRACE_TABLE):
+        connection.command(f"DROP TABLE IF EXISTS {_UNPARTITIONED}")
+        connection.command(trace_table(retention_days, _UNPARTITIONED))
+        connection.command(
+            f"INSERT INTO {_UNPARTITIONED} ({columns}) SELECT {columns} FROM {TRACE_TABLE} FINAL"
+        )
+        # The new table takes the name; the old one, under the other name, is read once more.
+        connection.command(f"EXCHANGE TABLES {TRACE_TABLE} AND {_UNPARTITIONED}")
+    if not _exists(connection, _UNPARTITIONED):
+        return
+    connection.command(
+        f"INSERT INTO {TRACE_TABLE} ({columns}) SELECT {columns} FROM {_UNPARTITIONED} FINAL "
+        f"WHERE (trace_id, {VERSION_COLUMN}) NOT IN "
+        f"(SELECT trace_id, {VERSION_COLUMN} FROM {TRACE_TABLE})"
+    )
+    connection.command(
+        f"DELETE FROM {TRACE_TABLE} WHERE {TRACE_COPY_KEY} IN ({stale_trace_copies('1')})"
+    )
+    connection.command(f"DROP TABLE {_UNPARTITIONED}")
+
+
+def _table_info(connection: Connection, name: str) -> pd.DataFrame:
+    return connection.query_df(
+        "SELECT partition_key FROM system.tables WHERE database = currentDatabase() "
+        f"AND name = '{name}'"
+    )
+
+
+def _exists(connection: Connection, name: str) -> bool:
+    return len(_table_info(connection, name)) > 0
+
+
+def _partitioned(connection: Connection, name: str) -> bool:
+    found = _table_info(connection, name)
+    return bool(len(found) and found.iloc[0, 0])
 
 
 SCHEMA_VERSION = migrations(None)[-1].version

@@ -35,11 +35,13 @@ from .clickhouse_schema import (
     SPAN_COLUMN_NAMES,
     SPAN_TABLE,
     TRACE_COLUMN_NAMES,
+    TRACE_COPY_KEY,
     TRACE_TABLE,
     VERSION_COLUMN,
     VERSION_TABLE,
     duplicate_copies,
     migrations,
+    stale_trace_copies,
 )
 from .ingest import IngestResult, PreparedBatch, earliest, prepare_batch, split_records
 from .jsonl import JsonlIngestReport, jsonl_files
@@ -117,7 +119,10 @@ class ClickHouseStore:
             if migration.version <= current:
                 continue
             for statement in migration.statements:
-                connection.command(statement)
+                if callable(statement):
+                    statement(connection)
+                else:
+                    connection.command(statement)
             connection.command(
                 "INSERT INTO schema_version VALUES "
                 f"({migration.version}, {literal(migration.description)}, "
@@ -260,6 +265,7 @@ class ClickHouseStore:
                 schema=_trace_schema(),
             )
             connection.insert_arrow(TRACE_TABLE, table)
+            self._settle_traces(connection, [row["trace_id"] for row in rows])
         added = 0
         changed_from = None
         if batch.spans is not None and batch.starts is not None:
@@ -330,12 +336,30 @@ class ClickHouseStore:
             )
         )
 
+    def _settle_traces(self, connection: Connection, ids: list[str]) -> None:
+        """Delete the copies of the just written trace rows left in another day (the row's
+        start moved to another day, here or by another writer racing with this one): the
+        copy with the highest version stays, as ReplacingMergeTree keeps it within a day."""
+        where = f"trace_id IN {literal(sorted(set(ids)))}"
+        stale = connection.query_arrow(stale_trace_copies(where)).to_pylist()
+        if not stale:
+            return
+        keys = ", ".join(
+            f"({literal(row['trace_id'])}, toDate({literal(row['day'])}), {int(row['version'])})"
+            for row in stale
+        )
+        connection.command(
+            f"DELETE FROM {TRACE_TABLE} WHERE {where} AND {TRACE_COPY_KEY} IN ({keys})"
+        )
+
     def _stored_traces(self, connection: Connection, ids: set[str]) -> dict[str, dict[str, Any]]:
         if not ids:
             return {}
+        # In version order: a trace's copy in another day not settled yet (a writer racing with
+        # this one) is read before the latest one, which replaces it here.
         table = connection.query_arrow(
-            f"SELECT {', '.join(TRACE_COLUMN_NAMES)} FROM traces "
-            f"WHERE trace_id IN {literal(sorted(ids))}"
+            f"SELECT {', '.join(TRACE_COLUMN_NAMES)} FROM {TRACE_TABLE} FINAL "
+            f"WHERE trace_id IN {literal(sorted(ids))} ORDER BY {VERSION_COLUMN}"
         )
         return {row["trace_id"]: _naive(row) for row in table.to_pylist()}
 

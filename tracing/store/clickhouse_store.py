@@ -274,7 +274,7 @@ class ClickHouseStore:
             if existing:
                 keys = pc.binary_join_element_wise(spans["trace_id"], spans["span_id"], "\x00")
                 spans = spans.filter(pc.invert(pc.is_in(keys, pa.array(list(existing)))))
-            spans, changed_from = self._fill_agent_names(connection, spans)
+            spans, changed_from = self._fill_agent_names(connection, spans, stored)
             if spans.num_rows:
                 version = self._version()
                 spans = spans.append_column(
@@ -400,7 +400,7 @@ class ClickHouseStore:
         return set(found.column("k").to_pylist())
 
     def _fill_agent_names(
-        self, connection: Connection, spans: pa.Table
+        self, connection: Connection, spans: pa.Table, stored: dict[str, dict[str, Any]]
     ) -> tuple[pa.Table, datetime | None]:
         """Spans without agent_name get their nearest ancestor's (as the DuckDB store does):
         the batch's new spans, and stored spans of the batch's traces (written again)."""
@@ -413,18 +413,34 @@ class ClickHouseStore:
         batch_open = pc.sum(
             pc.and_(pc.is_null(spans["agent_name"]), pc.is_valid(spans["parent_id"]))
         ).as_py()
-        stored_open = connection.query_df(
-            f"SELECT count() FROM spans WHERE trace_id IN {literal(ids)} "
-            "AND agent_name IS NULL AND parent_id IS NOT NULL"
-        ).iloc[0, 0]
-        if not batch_open and not int(stored_open):
+        # A span is stored only with its trace's row (every writer writes a new trace's row
+        # before its spans), and starts at or after it: only traces stored before this batch
+        # can have stored spans, from their start on. Looking up every trace of the batch in
+        # every day of spans took 1 s a batch at 10M spans.
+        stored_ids = [trace_id for trace_id in ids if trace_id in stored]
+        starts = [stored[trace_id]["started_at"] for trace_id in stored_ids]
+        since = "1"
+        if starts and None not in starts:
+            since = f"(started_at >= {literal(min(starts) - _CLOCK_MARGIN)} OR started_at IS NULL)"
+        of_stored = f"trace_id IN {literal(stored_ids)} AND {since}"
+        stored_open = 0
+        if stored_ids:
+            stored_open = int(
+                connection.query_df(
+                    f"SELECT count() FROM spans WHERE {of_stored} "
+                    "AND agent_name IS NULL AND parent_id IS NOT NULL"
+                ).iloc[0, 0]
+            )
+        if not batch_open and not stored_open:
             return spans, None
-        family_sql = (
-            "SELECT trace_id, span_id, parent_id, agent_name, span_type, name FROM spans "
-            f"WHERE trace_id IN {literal(ids)}"
-        )
+        family = []
+        if stored_ids:
+            family = connection.query_arrow(
+                "SELECT trace_id, span_id, parent_id, agent_name, span_type, name FROM spans "
+                f"WHERE {of_stored}"
+            ).to_pylist()
         known: dict[tuple[str, str], tuple[str | None, str | None]] = {}
-        for row in (*connection.query_arrow(family_sql).to_pylist(), *spans.to_pylist()):
+        for row in (*family, *spans.to_pylist()):
             agent = row["agent_name"] or (row["name"] if row["span_type"] == "agent" else None)
             known[(row["trace_id"], row["span_id"])] = (row["parent_id"], agent)
 
@@ -450,14 +466,13 @@ class ClickHouseStore:
             spans.schema.get_field_index("agent_name"), "agent_name", pa.array(names, pa.string())
         )
         changed_from = None
-        if int(stored_open):
-            stored = connection.query_arrow(
-                f"SELECT {', '.join(SPAN_COLUMN_NAMES)} FROM spans WHERE trace_id IN "
-                f"{literal(ids)} AND agent_name IS NULL AND parent_id IS NOT NULL"
+        if stored_open:
+            open_rows = connection.query_arrow(
+                f"SELECT {', '.join(SPAN_COLUMN_NAMES)} FROM spans WHERE {of_stored} "
+                "AND agent_name IS NULL AND parent_id IS NOT NULL"
             ).to_pylist()
-            stored = [_naive(row) for row in stored]
             changed = []
-            for row in stored:
+            for row in map(_naive, open_rows):
                 agent = resolve(row["trace_id"], row["span_id"])
                 if agent is not None:
                     changed.append({**row, "agent_name": agent})

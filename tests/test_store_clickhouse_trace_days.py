@@ -13,11 +13,13 @@ import pytest
 from test_store_clickhouse import _chdb_url, _rows, _span
 
 from agentoscope.tracing.store import ClickHouseStore, SpanStore
+from agentoscope.tracing.store.clickhouse_retention import stored_retention
 from agentoscope.tracing.store.clickhouse_schema import (
     SCHEMA_VERSION,
     TRACE_COLUMNS,
     TRACE_TABLE,
     _table,
+    _ttl,
 )
 from agentoscope.tracing.store.queries import latest_traces
 
@@ -136,12 +138,12 @@ def test_racing_writers_leave_the_latest_copy_of_a_trace_row() -> None:
 def test_migration_3_partitions_an_older_stores_trace_rows(tmp_path: Path) -> None:
     url = _chdb_url("migrate3")
     records = _days_of_traces(4)
-    with ClickHouseStore(url) as house:
+    with ClickHouseStore(f"{url}&retention_days=3650") as house:
         house.ingest(records)
         connection = house._conn()
         # trace_rows as stores before migration 3 have it: ordered by trace_id, no partitions,
         # with an older copy of one trace's row at another day (replaced, not settled).
-        old = _table("old_trace_rows", TRACE_COLUMNS, "\nORDER BY trace_id")
+        old = _table("old_trace_rows", TRACE_COLUMNS, "\nORDER BY trace_id" + _ttl(3650))
         connection.command(old)
         connection.command(f"INSERT INTO old_trace_rows SELECT * FROM {TRACE_TABLE}")
         stale = connection.query_arrow(f"SELECT * FROM {TRACE_TABLE} ORDER BY trace_id LIMIT 1")
@@ -171,3 +173,5 @@ def test_migration_3_partitions_an_older_stores_trace_rows(tmp_path: Path) -> No
         raw = house.query(f"SELECT count() AS n FROM {TRACE_TABLE} WHERE _version = 1")
         assert int(raw.iloc[0]["n"]) == 0  # the older copy did not come along
         assert _read_rows(house, "SELECT count() FROM traces WHERE started_at >= '2026-01-04'") == 3
+        # Opened without retention_days: the TTL stays as it was.
+        assert stored_retention(house._conn())[TRACE_TABLE] == 3650

@@ -225,7 +225,7 @@ def migrations(retention_days: int | None) -> tuple[Migration, ...]:
             3,
             "trace_rows partitioned by day (by the trace's start): trace lists read only the "
             "days of their window",
-            (lambda connection: partition_trace_rows(connection, retention_days),),
+            (partition_trace_rows,),
         ),
     )
 
@@ -233,16 +233,21 @@ def migrations(retention_days: int | None) -> tuple[Migration, ...]:
 _UNPARTITIONED = f"{TRACE_TABLE}_unpartitioned"
 
 
-def partition_trace_rows(connection: Connection, retention_days: int | None) -> None:
+def partition_trace_rows(connection: Connection) -> None:
     """Move a trace_rows table without partitions (stores made before migration 3) into the
-    day-partitioned layout: its rows (one copy per trace: FINAL) into a new table, the two
-    swapped, then the rows writers added to the old one meanwhile copied over and any trace
-    left in two days settled. Re-run after an interruption, it finishes the job; on a new
-    store's table (partitioned from the start) it does nothing."""
+    day-partitioned layout: its rows (one copy per trace: FINAL) into a new table with the
+    same TTL, the two swapped, then the rows writers added to the old one meanwhile copied over
+    and any trace left in two days settled. Re-run after an interruption, it finishes the job;
+    on a new store's table (partitioned from the start) it does nothing."""
+    from .clickhouse_retention import stored_retention
+
     columns = ", ".join((*TRACE_COLUMN_NAMES, VERSION_COLUMN))
     if not _partitioned(connection, TRACE_TABLE):
+        # The stored TTL, not the URL's: an open without retention_days keeps it (the open
+        # applies a URL's other value after the migrations).
+        kept = stored_retention(connection).get(TRACE_TABLE)
         connection.command(f"DROP TABLE IF EXISTS {_UNPARTITIONED}")
-        connection.command(trace_table(retention_days, _UNPARTITIONED))
+        connection.command(trace_table(kept, _UNPARTITIONED))
         connection.command(
             f"INSERT INTO {_UNPARTITIONED} ({columns}) SELECT {columns} FROM {TRACE_TABLE} FINAL"
         )

@@ -33,6 +33,9 @@ CHECKPOINT = 20
 # too: the probe reads around start, work and finish at once, so its figures include that pause.
 WORK_PAUSED_NS = 500_000
 _TICK_NS = 1_000_000_000 // os.sysconf("SC_CLK_TCK")
+# One `Attribution.probe`: the caller's CPU ns, voluntary and involuntary switches, ns runnable
+# without a core, and ns in collections on the caller and on other threads.
+Reading = tuple[int, int, int, int, int, int]
 
 # PyDLL, not CDLL: its calls keep the GIL. `os.pread` releases it, and a probe that released the
 # GIL on every span would hand it to a waiting worker each time: a different run from the one
@@ -153,7 +156,7 @@ class Attribution:
         cpu["host steal (ticks)"] = machine[7] * _TICK_NS
         return cpu
 
-    def probe(self) -> tuple[int, int, int, int, int, int]:
+    def probe(self) -> Reading:
         """(CPU ns, voluntary switches, involuntary switches, ns runnable without a core) of the
         agent's thread, and the wall ns of collections so far on it and on other threads."""
         usage = resource.getrusage(resource.RUSAGE_THREAD)
@@ -169,8 +172,8 @@ class Attribution:
 
     def span(
         self,
-        before: tuple[int, int, int, int, int, int],
-        after: tuple[int, int, int, int, int, int],
+        before: Reading,
+        after: Reading,
         latency_ns: int,
         work_ns: int,
     ) -> None:
@@ -185,8 +188,8 @@ class Attribution:
 
     def _record(
         self,
-        before: tuple[int, int, int, int, int, int],
-        after: tuple[int, int, int, int, int, int],
+        before: Reading,
+        after: Reading,
         latency_ns: int,
         work_ns: int,
     ) -> None:

@@ -333,12 +333,12 @@ def table(results: list[dict[str, Any]], label: Any) -> list[str]:
     for result in results:
         slow = result.get("attribution", {}).get("slow") or []
         for s in sorted(slow, key=lambda s: -s["latency_ms"])[:8]:
-            top = sorted(s["others_ms"].items(), key=lambda kv: -kv[1])[:4]
+            busiest = sorted(s["others_ms"].items(), key=lambda kv: -kv[1])[:4]
             lines.append(
                 f"| {label(result)} | {s['latency_ms']:.2f} | {s['cause']} | "
                 f"{s['cpu_ms']:.2f} / {s['waiting_ms']:.2f} / {s['asleep_ms']:.2f} | "
                 f"{s['voluntary']} / {s['involuntary']} | {s['window_ms']:.1f} | "
-                + ", ".join(f"{k} {v:.1f}" for k, v in top)
+                + ", ".join(f"{k} {v:.1f}" for k, v in busiest)
                 + " |"
             )
     return lines

@@ -17,14 +17,13 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span
 from opentelemetry.sdk.resources import Resource
 
-from agentoscope import tracing
 from agentoscope.tracing.otel.decode import records_from_payload
 from agentoscope.tracing.otel.mapping import A_RECORD, otel_spans_from_records
 from agentoscope.tracing.processors.otlp import readable_span
 from agentoscope.tracing.schema import SPAN_RECORD_FIELDS, TRACE_RECORD_FIELDS
 from agentoscope.tracing.serve.workers import decode_and_prepare
 from agentoscope.tracing.store.ingest import prepare_batch, split_records
-from support.serve import RecordKeeper, make_every_span_type, running_service
+from support.serve import every_span_type_records, running_service
 
 START = 1_763_683_200_000_000_000  # 2025-11-21T00:00:00Z
 
@@ -36,19 +35,8 @@ def _body(records: list[dict[str, Any]]) -> bytes:
     return encode_spans([readable_span(span, resource) for span in spans]).SerializeToString()
 
 
-def _sent_records() -> list[dict[str, Any]]:
-    keeper = RecordKeeper()
-    tracing.set_trace_processors([keeper])
-    try:
-        make_every_span_type()
-        tracing.flush_traces()
-    finally:
-        tracing.set_trace_processors([])
-    return keeper.records
-
-
 def test_our_spans_decode_to_the_records_sent() -> None:
-    sent = _sent_records()
+    sent = every_span_type_records()
     decoded = records_from_payload(_body(sent), "application/x-protobuf")
     by_id = {(r["kind"], r.get("span_id") or r["trace_id"]): r for r in decoded}
     assert len(by_id) == len(sent) == len(decoded)
@@ -63,7 +51,7 @@ def test_serve_workers_prepare_the_same_rows_as_the_records(tmp_path: Path) -> N
     """Serve's decoding workers keep our spans' times as nanoseconds instead of ISO text; the
     prepared Arrow tables are the ones the records make, times to the microsecond included, also
     in a request that mixes our spans with a foreign one (whose times are text)."""
-    sent = _sent_records()
+    sent = every_span_type_records()
     foreign = Span(
         trace_id=b"\x01" * 16,
         span_id=b"\x02" * 8,

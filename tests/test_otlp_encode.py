@@ -14,7 +14,6 @@ from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.sdk.resources import Resource
 
-from agentoscope import tracing
 from agentoscope.tracing.otel.encode import RequestEncoder, any_value, span_message
 from agentoscope.tracing.otel.mapping import OtelSpan, otel_spans_from_records
 from agentoscope.tracing.otel.run_io import RunIO
@@ -25,23 +24,12 @@ from agentoscope.tracing.processors.otlp_process import (
     _Mapper,
     _take_encoded_batches,
 )
-from support.serve import RecordKeeper, make_every_span_type
+from support.serve import every_span_type_records
 
 RESOURCE = Resource(
     {"service.name": "checkout", "deployment.replicas": 3, "region.zones": ("a", "b")},
     "https://opentelemetry.io/schemas/1.26.0",
 )
-
-
-def _records() -> list[dict[str, Any]]:
-    keeper = RecordKeeper()
-    tracing.set_trace_processors([keeper])
-    try:
-        make_every_span_type()
-        tracing.flush_traces()
-    finally:
-        tracing.set_trace_processors([])
-    return keeper.records
 
 
 def _odd_spans() -> list[OtelSpan]:
@@ -102,7 +90,7 @@ def _our_request(spans: list[OtelSpan]) -> ExportTraceServiceRequest:
 
 @pytest.mark.parametrize("capture_content", [False, True])
 def test_every_span_type_encodes_to_the_sdk_encoders_request(capture_content: bool) -> None:
-    spans = otel_spans_from_records(_records(), capture_content, RunIO())
+    spans = otel_spans_from_records(every_span_type_records(), capture_content, RunIO())
     assert len(spans) >= 12 and any(span.events for span in spans)
     ours, sdk = _our_request(spans), _sdk_request(spans)
     assert ours == sdk
@@ -151,7 +139,7 @@ def test_both_exporters_send_the_encoded_request_and_still_encode_sdk_spans(
 
 
 def _items() -> list[bytes]:
-    return [pickle.dumps(record) for record in _records()]
+    return [pickle.dumps(record) for record in every_span_type_records()]
 
 
 def test_the_sender_maps_a_batch_to_one_request_or_without_the_seam_to_sdk_spans() -> None:

@@ -62,6 +62,18 @@ class RecordKeeper(tracing.BatchingProcessor):
         self.records.extend(records)
 
 
+def every_span_type_records() -> list[dict[str, Any]]:
+    """The records `make_every_span_type` makes, as every processor is given them."""
+    keeper = RecordKeeper()
+    tracing.set_trace_processors([keeper])
+    try:
+        make_every_span_type()
+        tracing.flush_traces()
+    finally:
+        tracing.set_trace_processors([])
+    return keeper.records
+
+
 # The factories of every span type, each with content and the fields its mapping uses.
 def make_every_span_type(workflow: str = "every type") -> str:
     """One trace with a span of every factory type (and an error); returns the trace id."""

@@ -27,6 +27,7 @@ from ..records import ForeignSpanAgents, span_record, trace_record
 from ..spans import Span
 from ..traces import Trace
 from ..validate import record_warnings
+from .gil import GilHandOver
 
 logger = logging.getLogger("agentoscope.tracing")
 
@@ -365,6 +366,7 @@ class BatchingProcessor(TracingProcessor):
             # A subclass that overrides `export` gets whole batches through it.
             chunked = exporter is not None and exporter.chunked and not self._overrides_export
             export = exporter.export_chunk if exporter is not None and chunked else self.export
+            hand_over = GilHandOver()
             while queue or self._backlog or self._staged():
                 self._stash()
                 taken = self._take(self._max_batch_size)
@@ -378,6 +380,7 @@ class BatchingProcessor(TracingProcessor):
                         break
                     if records:
                         self._export_batch(records, export)
+                    hand_over()
                 if exporter is not None and chunked:
                     try:
                         exporter.end_batch()

@@ -26,6 +26,7 @@ from itertools import islice
 from typing import Any
 
 from .batching import MAX_UNSETTLED, BatchingProcessor, _items, record_of
+from .gil import GilHandOver
 
 logger = logging.getLogger("agentoscope.tracing")
 
@@ -152,21 +153,23 @@ class SharedWorker:
 
     def drain(self) -> None:
         """Rounds until no member it can serve has anything waiting."""
+        hand_over = GilHandOver()
         while True:
             # A member being flushed in another thread is skipped, not waited for.
             held = [m for m in self.members if m._export_lock.acquire(blocking=False)]
             try:
                 with self.turns.turn():
-                    more = self._round(held)
+                    more = self._round(held, hand_over)
             finally:
                 for member in held:
                     member._export_lock.release()
             if not more:
                 return
 
-    def _round(self, held: list[BatchingProcessor]) -> bool:
+    def _round(self, held: list[BatchingProcessor], hand_over: GilHandOver) -> bool:
         """One round: each member takes up to ROUND_ITEMS; entries several members took are
-        converted once. Returns whether anything was taken."""
+        converted once, a chunk at a time, with the GIL handed over between chunks once the
+        worker has held it a while (`gil`). Returns whether anything was taken."""
         if held:
             held[0]._seal_fan_out()  # what is staged goes to every member's backlog
         taken: dict[BatchingProcessor, deque[_Entry]] = {}
@@ -186,6 +189,7 @@ class SharedWorker:
                     break
                 for member in group:
                     member._gather(records, failures)
+                hand_over()
         for member in held:
             if not (member._queue or member._backlog):
                 member._end_gathered_batch()  # nothing more waits: the batch goes now

@@ -1,0 +1,117 @@
+"""Workers hand the GIL over to a waiting agent thread between chunks of records, once they have
+held it a while (`processors.gil`): the policy, and that both drain loops apply it."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agentoscope import tracing
+from agentoscope.tracing import DuckDBProcessor
+from agentoscope.tracing.processors import batching, gil, shared
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+
+
+def test_the_worker_sleeps_only_once_it_has_spent_the_interval_of_cpu() -> None:
+    clock = _Clock()
+    hand_over = gil.GilHandOver(0.001, 0.0001, clock=clock, sleep=clock.sleep)
+    clock.now = 0.0009
+    hand_over()
+    assert clock.slept == []  # under a millisecond of CPU: it keeps the GIL
+    clock.now = 0.0010
+    hand_over()
+    assert clock.slept == [0.0001] and hand_over.hand_overs == 1
+    clock.now = 0.0015
+    hand_over()  # the interval starts again after each hand-over
+    assert hand_over.hand_overs == 1
+    clock.now = 0.0021
+    hand_over()
+    assert hand_over.hand_overs == 2
+
+
+@pytest.mark.parametrize(("every", "pause"), [(0, 0.0001), (0.001, 0), (-1, 0.0001)])
+def test_impossible_intervals_are_refused(every: float, pause: float) -> None:
+    with pytest.raises(ValueError, match="must be positive"):
+        gil.GilHandOver(every, pause)
+
+
+def test_the_default_clock_is_the_calling_threads_cpu_time() -> None:
+    # Wall time would make a worker that just waited for the GIL give it away again at once.
+    hand_over = gil.GilHandOver()
+    time.sleep(0.005)  # asleep: no CPU spent
+    hand_over()
+    assert hand_over.hand_overs == 0
+
+
+def _counting(made: list[gil.GilHandOver]) -> Any:
+    def factory() -> gil.GilHandOver:
+        hand_over = gil.GilHandOver(1e-9, 1e-6)  # hand over after every chunk
+        made.append(hand_over)
+        return hand_over
+
+    return factory
+
+
+def _make(spans: int) -> None:
+    with tracing.trace("hand-over"):
+        for i in range(spans):
+            with tracing.custom_span(f"step {i}", {"n": i}):
+                pass
+
+
+def _wait_drained(processors: list[tracing.BatchingProcessor]) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and any(p.stats()["queued"] for p in processors):
+        time.sleep(0.01)
+
+
+def test_the_shared_worker_hands_over_between_chunks_and_loses_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    made: list[gil.GilHandOver] = []
+    monkeypatch.setattr(shared, "GilHandOver", _counting(made))
+    processors: list[tracing.BatchingProcessor] = [
+        tracing.JSONLProcessor(tmp_path / "a.jsonl"),
+        DuckDBProcessor(tmp_path / "b.duckdb"),
+    ]
+    tracing.set_trace_processors(processors)
+    _make(4_000)
+    _wait_drained(processors)
+    for processor in processors:
+        processor.shutdown()
+    assert processors[0]._thread is processors[1]._thread
+    # 4,000 spans in chunks of 128: at least one hand-over a chunk.
+    assert sum(h.hand_overs for h in made) >= 4_000 // shared.RECORD_CHUNK
+    for processor in processors:
+        stats = processor.stats()
+        assert stats["exported"] == 4_001 and stats["dropped"] == stats["failed"] == 0
+    assert len((tmp_path / "a.jsonl").read_bytes().splitlines()) == 4_001
+
+
+def test_a_processors_own_worker_hands_over_between_batches(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    made: list[gil.GilHandOver] = []
+    monkeypatch.setattr(batching, "GilHandOver", _counting(made))
+    jsonl = tracing.JSONLProcessor(tmp_path / "alone.jsonl", max_batch_size=256)
+    tracing.set_trace_processors([jsonl])
+    _make(4_000)
+    _wait_drained([jsonl])
+    jsonl.shutdown()
+    assert sum(h.hand_overs for h in made) >= 4_000 // 256
+    assert jsonl.stats()["exported"] == 4_001
+    assert len((tmp_path / "alone.jsonl").read_bytes().splitlines()) == 4_001

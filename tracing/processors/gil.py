@@ -8,9 +8,9 @@ still not served, waits another full interval. In the busy run (`benchmarks/benc
 is what held the agent for 10-20 ms while the shared worker converted and wrote, not the
 worker's CPU. A short real sleep is a hand-over the waiting thread wins: it is woken by the
 release and takes the GIL while the worker sleeps; a worker with no one waiting takes it back at
-once. Measured there: the agent's longest span start+finish 4.6-7.0 ms instead of 10-14 ms
-(spans over 5 ms: 3 instead of 45 in 4 runs), for a sleep of ~0.15 ms per millisecond of the
-worker's CPU.
+once. Measured there, 7 runs each interleaved with the code before: the agent's longest span
+start+finish 3.0-7.7 ms instead of 9.9-17.2 ms, spans over 5 ms 4 instead of 68, for a sleep of
+~0.15 ms per millisecond of the worker's CPU.
 """
 
 from __future__ import annotations

@@ -3,9 +3,9 @@ record once and hands it to every processor's exporter.
 
 Why one thread: every worker that has work competes with the agent's thread for the GIL, and a
 thread that waits for it may wait a whole switch interval (5 ms) per runnable thread ahead of it;
-three workers, one per sink, made the agent wait 10-40 ms now and then in a busy run. Why once:
-the record of a span (its secret scan included) is the same for every sink, and making it was
-most of each worker's time.
+three workers, one per sink, made the agent wait 10-40 ms now and then in a busy run. The one
+worker also hands the GIL over between chunks (`gil`). Why once: the record of a span (its secret
+scan included) is the same for every sink, and making it was most of each worker's time.
 
 The processors keep their own backlogs, counts, batches and locks: the fan-out hands each the
 same flat chunks, so in the usual case their oldest backlog entries are the very same tuples, and

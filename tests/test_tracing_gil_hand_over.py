@@ -3,6 +3,7 @@ held it a while (`processors.gil`): the policy, and that both drain loops apply 
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -115,3 +116,44 @@ def test_a_processors_own_worker_hands_over_between_batches(
     assert sum(h.hand_overs for h in made) >= 4_000 // 256
     assert jsonl.stats()["exported"] == 4_001
     assert len((tmp_path / "alone.jsonl").read_bytes().splitlines()) == 4_001
+
+
+class _GatedJSONL(tracing.JSONLExporter):
+    """Holds its first batch until the gate opens, as a slow disk would."""
+
+    def __init__(self, path: Path, gate: threading.Event) -> None:
+        super().__init__(path)
+        self.gate = gate
+        self.batches = 0
+
+    def export(self, records: Any) -> None:
+        self.gate.wait(30)
+        self.batches += 1
+        super().export(records)
+
+
+@pytest.mark.parametrize("sinks", [1, 2], ids=["own worker", "shared worker"])
+def test_a_worker_keeps_the_gil_while_its_queue_is_nearly_full(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sinks: int
+) -> None:
+    made: list[gil.GilHandOver] = []
+    monkeypatch.setattr(batching, "GilHandOver", _counting(made))
+    monkeypatch.setattr(shared, "GilHandOver", _counting(made))
+    gate = threading.Event()
+    exporters = [_GatedJSONL(tmp_path / f"{n}.jsonl", gate) for n in range(sinks)]
+    processors = [
+        tracing.BatchingProcessor(e, max_queue_size=20_000, max_batch_size=128) for e in exporters
+    ]
+    tracing.set_trace_processors(processors)  # type: ignore[arg-type]
+    _make(19_999)  # the first batch is held: the queues fill to their bound, nothing dropped
+    assert all(p._pressed() for p in processors)
+    gate.set()
+    _wait_drained(processors)  # type: ignore[arg-type]
+    for processor in processors:
+        processor.shutdown()
+        assert processor.stats()["exported"] == 20_000 and processor.stats()["dropped"] == 0
+    # ~157 chunks of 128 records; those made while over 90% of the bound (18,000) still waited
+    # (a worker takes 128 or 1,024 items at a time) went without a hand-over.
+    chunks = -(-20_000 // 128)
+    hand_overs = sum(h.hand_overs for h in made)
+    assert 0 < hand_overs <= chunks - 5

@@ -27,7 +27,7 @@ from ..records import ForeignSpanAgents, span_record, trace_record
 from ..spans import Span
 from ..traces import Trace
 from ..validate import record_warnings
-from .gil import GilHandOver
+from .gil import PRESSED_SHARE, GilHandOver
 
 logger = logging.getLogger("agentoscope.tracing")
 
@@ -173,6 +173,8 @@ class BatchingProcessor(TracingProcessor):
         # The fan-out whose staged spans are also this processor's (see `SpanFanOut`).
         self._fan_out: SpanFanOut | None = None
         self._max_queue_size = max_queue_size
+        # Past this many waiting items the worker keeps the GIL (see `_pressed`).
+        self._pressed_at = max(1, int(max_queue_size * PRESSED_SHARE))
         self._backlog_len = 0
         self._max_batch_size = max_batch_size
         self._schedule_delay = schedule_delay
@@ -380,7 +382,8 @@ class BatchingProcessor(TracingProcessor):
                         break
                     if records:
                         self._export_batch(records, export)
-                    hand_over()
+                    if not self._pressed():
+                        hand_over()
                 if exporter is not None and chunked:
                     try:
                         exporter.end_batch()
@@ -495,6 +498,11 @@ class BatchingProcessor(TracingProcessor):
         records, self._gathered = self._gathered, []
         if records:
             self._export_batch(records, self.export)
+
+    def _pressed(self) -> bool:
+        """Whether the queue is nearly full: then the worker stops handing the GIL over to the
+        agent's thread (`gil`), since a dropped span is worse than a pause of a few ms."""
+        return len(self._queue) + self._backlog_len >= self._pressed_at
 
     def _unsettled(self) -> int:
         """How many batches (futures) are handed on and not yet written."""

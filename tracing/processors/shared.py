@@ -169,7 +169,8 @@ class SharedWorker:
     def _round(self, held: list[BatchingProcessor], hand_over: GilHandOver) -> bool:
         """One round: each member takes up to ROUND_ITEMS; entries several members took are
         converted once, a chunk at a time, with the GIL handed over between chunks once the
-        worker has held it a while (`gil`). Returns whether anything was taken."""
+        worker has held it a while (`gil`), unless a member's queue is nearly full. Returns
+        whether anything was taken."""
         if held:
             held[0]._seal_fan_out()  # what is staged goes to every member's backlog
         taken: dict[BatchingProcessor, deque[_Entry]] = {}
@@ -189,7 +190,8 @@ class SharedWorker:
                     break
                 for member in group:
                     member._gather(records, failures)
-                hand_over()
+                if not any(member._pressed() for member in held):
+                    hand_over()
         for member in held:
             if not (member._queue or member._backlog):
                 member._end_gathered_batch()  # nothing more waits: the batch goes now

@@ -75,6 +75,8 @@ def _odd_spans() -> list[OtelSpan]:
         ),
         OtelSpan(1, 4, 2, "consumer", "consumer", 10, 20, {"k": "v"}, "error", None),
         OtelSpan(1, 5, 2, "client", "client", 10, 20, {"k": "v"}),
+        # A span decoded from a sender that gave no kind: the SDK has none, it goes as internal.
+        OtelSpan(1, 6, 2, "unspecified", "unspecified", 10, 20, {}),
     ]
     return spans
 
@@ -103,7 +105,8 @@ def test_every_value_kind_event_status_and_span_kind_encodes_as_the_sdk_does() -
     ours = _our_request(spans)
     assert ours == _sdk_request(spans)
     sent = ours.resource_spans[0].scope_spans[0].spans
-    assert [span.kind for span in sent] == [2, 4, 5, 3]  # server, producer, consumer, client
+    # server, producer, consumer, client, internal
+    assert [span.kind for span in sent] == [2, 4, 5, 3, 1]
     assert sent[1].status.message == "tool exploded" and sent[1].start_time_unix_nano == 0
     resource = {kv.key for kv in ours.resource_spans[0].resource.attributes}
     assert resource == {"service.name", "deployment.replicas", "region.zones"}
@@ -129,7 +132,7 @@ def test_both_exporters_send_the_encoded_request_and_still_encode_sdk_spans(
         spans = _odd_spans()
         request = _our_request(spans)
         batch = EncodedBatch(request, len(spans))
-        assert len(batch) == 4
+        assert len(batch) == len(spans) == 5
         assert module.encode_spans(batch) is request
         # Anything else is the SDK's, as before.
         readable = [readable_span(span, RESOURCE) for span in spans]

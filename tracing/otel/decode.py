@@ -19,11 +19,9 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 
 from ..clock import iso_from_ns
 from ..sensitive import clean, get_data_policy
-from .mapping import A_DATA, A_RECORD, OtelSpan
+from .mapping import A_DATA, A_RECORD, SPAN_KIND_NAMES, STATUS_NAMES, OtelSpan
 from .reverse import ours_from_blob, records_from_otel
 
-_KIND_NAMES = ("unspecified", "internal", "server", "client", "producer", "consumer")
-_STATUS_NAMES = ("unset", "ok", "error")
 _ID_FIELDS = {
     "traceId": 16,
     "trace_id": 16,
@@ -168,11 +166,11 @@ def _otel_span(span: Any, where: str, resource: Any, scope: str | None) -> OtelS
         span_id=_check_id(span.span_id, 8, "span_id", where),
         parent_span_id=_check_id(span.parent_span_id, 8, "parent_span_id", where, False) or None,
         name=span.name,
-        kind=_KIND_NAMES[kind] if 0 <= kind < len(_KIND_NAMES) else "unspecified",
+        kind=SPAN_KIND_NAMES[kind] if 0 <= kind < len(SPAN_KIND_NAMES) else "unspecified",
         start_ns=span.start_time_unix_nano or None,
         end_ns=span.end_time_unix_nano or None,
         attributes=_attributes(span.attributes),
-        status=_STATUS_NAMES[status.code] if 0 <= status.code < 3 else "unset",
+        status=STATUS_NAMES[status.code] if 0 <= status.code < len(STATUS_NAMES) else "unset",
         status_message=status.message or None,
         events=[
             (event.name, event.time_unix_nano or None, _attributes(event.attributes))

@@ -25,19 +25,12 @@ from opentelemetry.proto.common.v1.common_pb2 import (
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, Span, SpanFlags, Status
 
-from .mapping import OtelSpan
+from .mapping import SPAN_KIND_NAMES, STATUS_NAMES, OtelSpan
 
-_KINDS = {
-    "internal": Span.SPAN_KIND_INTERNAL,
-    "server": Span.SPAN_KIND_SERVER,
-    "client": Span.SPAN_KIND_CLIENT,
-    "producer": Span.SPAN_KIND_PRODUCER,
-    "consumer": Span.SPAN_KIND_CONSUMER,
-}
+# As the SDK path (`processors.otlp`), which has no "unspecified": such a span goes as internal.
+_KINDS = {name: Span.SpanKind.Value(f"SPAN_KIND_{name.upper()}") for name in SPAN_KIND_NAMES[1:]}
 _STATUS_CODES = {
-    "unset": Status.STATUS_CODE_UNSET,
-    "ok": Status.STATUS_CODE_OK,
-    "error": Status.STATUS_CODE_ERROR,
+    name: Status.StatusCode.Value(f"STATUS_CODE_{name.upper()}") for name in STATUS_NAMES
 }
 # Our spans' parents are never remote: the flags say that the remoteness is known.
 _FLAGS = SpanFlags.SPAN_FLAGS_CONTEXT_HAS_IS_REMOTE_MASK

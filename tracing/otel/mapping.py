@@ -80,10 +80,17 @@ _REQUEST_PARAMS = {
 }
 
 
+# The names `OtelSpan` uses for OTel span kinds and status codes, each at the index of its number
+# in OTLP (`SpanKind`, `Status.StatusCode` in trace.proto): the decoder reads them by number, the
+# encoder and the SDK path look them up by name.
+SPAN_KIND_NAMES = ("unspecified", "internal", "server", "client", "producer", "consumer")
+STATUS_NAMES = ("unset", "ok", "error")
+
+
 @dataclass(slots=True)
 class OtelSpan:
-    """An OpenTelemetry span as plain values. `kind` is the OTel span kind name in lower case
-    (internal, server, client, producer, consumer); `status` is unset, ok or error."""
+    """An OpenTelemetry span as plain values. `kind` is one of `SPAN_KIND_NAMES` but
+    "unspecified"; `status` one of `STATUS_NAMES`."""
 
     trace_id: int
     span_id: int

@@ -41,7 +41,7 @@ from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode, Trace
 from opentelemetry.util.re import parse_env_headers
 
 from ..env import env_text, is_true
-from ..otel.mapping import OtelSpan, otel_spans_from_records
+from ..otel.mapping import SPAN_KIND_NAMES, OtelSpan, otel_spans_from_records
 from ..otel.run_io import RunIO
 from .batching import BatchingProcessor, Exporter, sample_records
 from .otlp_process import ExporterSettings, OTLPExportError, SenderProcess
@@ -51,13 +51,8 @@ PROTOCOLS = ("grpc", "http/protobuf")
 DEFAULT_PROTOCOL = "http/protobuf"
 SCOPE = InstrumentationScope("agentoscope", "0.1.0")
 
-_KINDS = {
-    "internal": SpanKind.INTERNAL,
-    "server": SpanKind.SERVER,
-    "client": SpanKind.CLIENT,
-    "producer": SpanKind.PRODUCER,
-    "consumer": SpanKind.CONSUMER,
-}
+# The SDK has no "unspecified" kind: such a span goes as internal.
+_KINDS = {name: SpanKind[name.upper()] for name in SPAN_KIND_NAMES[1:]}
 _SAMPLED = TraceFlags(TraceFlags.SAMPLED)
 _UNSET_STATUS = Status(StatusCode.UNSET)
 # The GenAI instrumentations' modes; any mode that puts content on the span counts.

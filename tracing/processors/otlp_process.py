@@ -388,12 +388,17 @@ class _Mapper:
     that cannot be is left out and the rest go."""
 
     def __init__(self, settings: ExporterSettings, encoded: bool) -> None:
+        # Imported here: only the child needs the encoder (the agent process never loads it).
         from opentelemetry.sdk.resources import Resource
 
-        from ..otel.encode import RequestEncoder
+        from ..otel.encode import RequestEncoder, span_message
+        from ..otel.mapping import otel_spans_from_records
         from ..otel.run_io import RunIO
-        from .otlp import SCOPE
+        from .otlp import SCOPE, readable_span
 
+        self._span_message = span_message
+        self._readable_span = readable_span
+        self._otel_spans = otel_spans_from_records
         self.capture_content = settings.capture_content
         self.run_io = RunIO()  # batches come in order: a trace's spans before its record
         self.resource = Resource(settings.resource_attributes, settings.resource_schema_url)
@@ -406,17 +411,14 @@ class _Mapper:
     def map(self, items: list[bytes]) -> tuple[Sequence[Any], tuple[int, str] | None]:
         """The batch for the exporter, and None or how many records were left out and what
         the first one was."""
-        from ..otel.encode import span_message
-        from ..otel.mapping import otel_spans_from_records
-        from .otlp import readable_span
-
         encoder, resource = self.encoder, self.resource
+        span_message, readable_span = self._span_message, self._readable_span
         spans: list[Any] = []
         failures: list[str] = []
         for index, item in enumerate(items):
             try:
                 record = pickle.loads(item)
-                mapped = otel_spans_from_records([record], self.capture_content, self.run_io)
+                mapped = self._otel_spans([record], self.capture_content, self.run_io)
                 if encoder is not None:
                     spans.extend([span_message(span) for span in mapped])
                 else:
